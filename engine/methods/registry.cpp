@@ -1,0 +1,194 @@
+// The methods' hyper-parameter table: one source for the GUI sliders, the CLI's --set keys and
+// the engine's validation.  Presets are the seeds' tables.
+#include "rudder/methods.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "rudder/error.h"
+
+namespace rudder {
+
+namespace {
+
+ParamSpec P(std::string key, std::string label, double min, double max, double def, bool integer,
+            bool logScale, std::string help)
+{
+    return ParamSpec{std::move(key), std::move(label), min, max, def, integer, logScale, std::move(help)};
+}
+
+// Shared by every method that samples from the base model.
+std::vector<ParamSpec> generationParams(double maxNewDefault = 48)
+{
+    return {
+        P("max_new_tokens", "max new tokens", 1, 2048, maxNewDefault, true, true,
+          "Longest response, in tokens (the seeds use 128)."),
+    };
+}
+
+std::vector<ParamSpec> samplerParams()
+{
+    return {
+        P("temperature", "temperature", 0.05, 2.0, 1.0, false, false, "Sampling temperature of the base model."),
+        P("top_k", "top-k", 0, 1000, 0, true, false, "Keep the k most likely tokens (0 = off)."),
+        P("top_p", "top-p (nucleus)", 0.05, 1.0, 1.0, false, false, "Nucleus sampling mass (1 = off)."),
+    };
+}
+
+template <class... V>
+std::vector<ParamSpec> concat(std::vector<ParamSpec> a, const V&... rest)
+{
+    (a.insert(a.end(), rest.begin(), rest.end()), ...);
+    return a;
+}
+
+// AISP Table 4 (σ, λ, α): first block HH-RLHF, second block SHP.
+Preset aispPreset(const std::string& name, double sigma, double lambda, double alpha)
+{
+    return Preset{name, {{"sigma", sigma}, {"lambda", lambda}, {"alpha", alpha}, {"n", 32},
+                         {"iterations", 32}, {"max_new_tokens", 128}}};
+}
+
+std::vector<MethodInfo> buildTable()
+{
+    std::vector<MethodInfo> t;
+
+    t.push_back({"bon", "Best-of-n",
+                 concat({P("n", "n (samples)", 1, 4096, 64, true, true, "Number of samples; the best by reward is returned."),
+                         P("batch", "batch size", 1, 1024, 16, true, true,
+                           "Samples generated per iteration (one event per batch).")},
+                        generationParams(), samplerParams()),
+                 {{"Seeds: BoN n=1024, top-p", {{"n", 1024}, {"top_p", 0.9}, {"temperature", 1.0}, {"max_new_tokens", 128}}}}});
+
+    std::vector<ParamSpec> aisp = {
+        P("n", "n (samples / iteration)", 1, 512, 16, true, true, "Noise trajectories per iteration."),
+        P("iterations", "K (iterations)", 1, 512, 8, true, true, "Adaptive importance sampling iterations."),
+        P("sigma", "σ (noise std)", 0.01, 10.0, 0.5, false, true, "Std of the Gaussian perturbation on the pre-logits."),
+        P("lambda", "λ (temperature)", 1e-4, 1000.0, 0.3, false, true, "Reward temperature in the weights (eq. 19)."),
+        P("alpha", "α (relaxation)", 0.0, 1.0, 0.9999, false, false, "MPPI relaxation of the KL term (eq. 19); α=1 drops it."),
+        P("tau", "τ (control window)", 0, 2048, 0, true, false, "Perturbed positions from the response start; 0 = max new tokens."),
+    };
+    std::vector<Preset> aispPresets = {
+        aispPreset("Llama-3 & UltraRM, HH-RLHF (Table 4)", 0.5, 0.3, 0.9999),
+        aispPreset("Llama-3 & Eurus, HH-RLHF (Table 4)", 0.5, 240, 0.999),
+        aispPreset("Vicuna & UltraRM, HH-RLHF (Table 4)", 0.5, 0.3, 0.9999),
+        aispPreset("Vicuna & Eurus, HH-RLHF (Table 4)", 0.7, 60, 0.999),
+        aispPreset("Gemma3 & UltraRM, HH-RLHF (Table 4)", 0.5, 0.5, 0.999),
+        aispPreset("Gemma3 & Eurus, HH-RLHF (Table 4)", 0.7, 480, 0.999),
+        aispPreset("Llama-3 & UltraRM, SHP (Table 4)", 0.5, 0.3, 0.999),
+        aispPreset("Llama-3 & Eurus, SHP (Table 4)", 0.7, 240, 0.999),
+        aispPreset("Vicuna & UltraRM, SHP (Table 4)", 0.5, 0.1, 0.9999),
+        aispPreset("Vicuna & Eurus, SHP (Table 4)", 0.7, 480, 0.99),
+        aispPreset("Gemma3 & UltraRM, SHP (Table 4)", 0.7, 0.5, 0.999),
+        aispPreset("Gemma3 & Eurus, SHP (Table 4)", 0.7, 60, 0.999),
+    };
+    t.push_back({"aisp", "AISP", concat(aisp, generationParams()), aispPresets});
+
+    auto batched = concat(aisp, generationParams());
+    batched.insert(batched.begin(), P("prompts_per_batch", "P (prompts per batch)", 1, 64, 4, true, false,
+                                      "Prompts processed together, each with its own mean U and weights (§3.6)."));
+    t.push_back({"aisp-batched", "Batched AISP", batched, aispPresets});
+
+    t.push_back({"qalign", "QAlign",
+                 concat({P("chains", "chains", 1, 256, 4, true, true, "Independent MCMC chains per prompt, batched."),
+                         P("steps", "T (steps)", 1, 4096, 64, true, true, "MCMC steps per chain."),
+                         P("beta", "β (reward temperature)", 1e-3, 100.0, 1.0, false, true,
+                           "Target p_LM(y|x)·exp(r/β); smaller β, fewer acceptances."),
+                         P("temperature", "proposal temperature", 0.05, 2.0, 1.0, false, false,
+                           "1 targets the model itself; other values target the tempered model."),
+                         P("burn_in", "burn-in", 0, 4096, 8, true, false, "Steps dropped before the final selection."),
+                         P("window", "acceptance window", 2, 1024, 16, true, true, "Window of the windowed acceptance rate.")},
+                        generationParams()),
+                 {{"QAlign paper: β=1, temperature 1 (math)", {{"beta", 1.0}, {"temperature", 1.0}}},
+                  {"QAlign paper: β=0.5 (general alignment, Tülu-3 RM)", {{"beta", 0.5}, {"temperature", 1.0}}}}});
+
+    t.push_back({"wmv", "Importance sampling / WMV",
+                 concat({P("n", "n (samples)", 1, 4096, 64, true, true, "Samples from the base model."),
+                         P("batch", "batch size", 1, 1024, 16, true, true, "Samples per iteration."),
+                         P("beta", "β (reward temperature)", 1e-3, 100.0, 1.0, false, true,
+                           "Self-normalised weights softmax(r/β)."),
+                         P("weighted", "weighted (0 = plain MV/MBR)", 0, 1, 1, true, false,
+                           "1: weighted vote / MBR; 0: unweighted majority vote / MBR.")},
+                        generationParams(), samplerParams()),
+                 {}});
+
+    t.push_back({"args", "ARGS",
+                 concat({P("top_k", "k (candidate tokens)", 1, 256, 32, true, true,
+                           "Top-k tokens scored with the reward at every step (seed: 32)."),
+                         P("w", "w (reward weight)", 1e-5, 1000.0, 1.0, false, true, "score = logit + w·r(x, y<t ⊕ token)."),
+                         P("temperature", "temperature (0 = greedy)", 0.0, 2.0, 0.0, false, false,
+                           "0 picks the best score; >0 samples softmax(score/temperature).")},
+                        generationParams()),
+                 {}});
+    return t;
+}
+
+} // namespace
+
+const std::vector<MethodInfo>& allMethods()
+{
+    static const std::vector<MethodInfo> table = buildTable();
+    return table;
+}
+
+const MethodInfo& methodInfo(const std::string& id)
+{
+    std::ostringstream known;
+    for (const auto& m : allMethods()) {
+        if (m.id == id) return m;
+        known << (known.tellp() > 0 ? ", " : "") << m.id;
+    }
+    throw UsageError("method", id, "unknown method (known: " + known.str() + ")");
+}
+
+nlohmann::json defaultConfig(const std::string& id)
+{
+    nlohmann::json c = nlohmann::json::object();
+    for (const auto& p : methodInfo(id).params) {
+        if (p.integer) c[p.key] = static_cast<int64_t>(p.def);
+        else c[p.key] = p.def;
+    }
+    return c;
+}
+
+nlohmann::json validateConfig(const std::string& id, const nlohmann::json& config)
+{
+    const MethodInfo& m = methodInfo(id);
+    nlohmann::json out = defaultConfig(id);
+    if (config.is_null()) return out;
+    if (!config.is_object()) throw UsageError("config", id, "must be a JSON object");
+    for (auto it = config.begin(); it != config.end(); ++it) {
+        const ParamSpec* spec = nullptr;
+        for (const auto& p : m.params)
+            if (p.key == it.key()) spec = &p;
+        if (!spec) {
+            std::string keys;
+            for (const auto& p : m.params) keys += (keys.empty() ? "" : ", ") + p.key;
+            throw UsageError("config", it.key(), "not a parameter of " + id + " (parameters: " + keys + ")");
+        }
+        double v;
+        if (it->is_number()) v = it->get<double>();
+        else if (it->is_boolean()) v = it->get<bool>() ? 1 : 0;
+        else if (it->is_string()) {
+            const std::string& s = it->get_ref<const std::string&>();
+            size_t pos = 0;
+            try { v = std::stod(s, &pos); } catch (...) { pos = 0; }
+            if (pos == 0 || pos != s.size()) throw UsageError("config", it.key(), "'" + s + "' is not a number");
+        } else {
+            throw UsageError("config", it.key(), "must be a number");
+        }
+        if (!std::isfinite(v)) throw UsageError("config", it.key(), "must be finite");
+        if (spec->integer && std::floor(v) != v)
+            throw UsageError("config", it.key(), "must be an integer");
+        if (v < spec->min || v > spec->max) {
+            std::ostringstream r;
+            r << v << " is outside [" << spec->min << ", " << spec->max << "]";
+            throw UsageError("config", it.key(), r.str());
+        }
+        if (spec->integer) out[it.key()] = static_cast<int64_t>(v);
+        else out[it.key()] = v;
+    }
+    return out;
+}
+
+} // namespace rudder
