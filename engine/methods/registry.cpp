@@ -97,7 +97,9 @@ std::vector<MethodInfo> buildTable()
                          P("temperature", "proposal temperature", 0.05, 2.0, 1.0, false, false,
                            "1 targets the model itself; other values target the tempered model."),
                          P("burn_in", "burn-in", 0, 4096, 8, true, false, "Steps dropped before the final selection."),
-                         P("window", "acceptance window", 2, 1024, 16, true, true, "Window of the windowed acceptance rate.")},
+                         P("window", "acceptance window", 2, 1024, 16, true, true, "Window of the windowed acceptance rate."),
+                         P("vote", "answer by vote (0 = MBR ROUGE-1)", 0, 1, 0, true, false,
+                           "1: majority vote on the extracted answer (answer_regex; default last \\boxed{}, letter A-D, number); 0: MBR with ROUGE-1.")},
                         generationParams()),
                  {{"QAlign paper: β=1, temperature 1 (math)", {{"beta", 1.0}, {"temperature", 1.0}}},
                   {"QAlign paper: β=0.5 (general alignment, Tülu-3 RM)", {{"beta", 0.5}, {"temperature", 1.0}}}}});
@@ -108,7 +110,9 @@ std::vector<MethodInfo> buildTable()
                          P("beta", "β (reward temperature)", 1e-3, 100.0, 1.0, false, true,
                            "Self-normalised weights softmax(r/β)."),
                          P("weighted", "weighted (0 = plain MV/MBR)", 0, 1, 1, true, false,
-                           "1: weighted vote / MBR; 0: unweighted majority vote / MBR.")},
+                           "1: weighted vote / MBR; 0: unweighted majority vote / MBR."),
+                         P("vote", "answer by vote (0 = MBR ROUGE-1)", 0, 1, 0, true, false,
+                           "1: majority vote on the extracted answer (answer_regex; default last \\boxed{}, letter A-D, number); 0: MBR with ROUGE-1.")},
                         generationParams(), samplerParams()),
                  {}});
 

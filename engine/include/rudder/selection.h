@@ -1,0 +1,42 @@
+// Final-answer selection and best-of-k statistics shared by the methods and the plots.
+// Torch-free: the GUI recomputes these from stored samples.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rudder {
+
+// Expected max reward of a uniformly random subset of size k (without replacement) of the n
+// rewards, for k = 1..n (element k-1).  With sorted r_(1) <= ... <= r_(n):
+// E[max_k] = Σ_{j=k..n} C(j-1, k-1)/C(n, k) · r_(j).
+std::vector<double> bestOfKCurve(std::vector<double> rewards);
+
+// Self-normalised importance weights softmax(r/β) (max subtracted).
+std::vector<double> importanceWeights(const std::vector<double>& rewards, double beta);
+
+// ESS = 1 / Σ w² for normalised weights.
+double effectiveSampleSize(const std::vector<double>& weights);
+
+// ROUGE-1 F1 on token ids (clipped unigram overlap).  Two empty sequences score 1.
+double rouge1F1(const std::vector<int32_t>& a, const std::vector<int32_t>& b);
+
+// Minimum Bayes risk: argmax_j Σ_i w_i·ROUGE-1(y_j, y_i) (w empty = uniform).  Ties: lowest index.
+// Returns -1 for no candidates.
+int mbrSelect(const std::vector<std::vector<int32_t>>& candidates, const std::vector<double>& weights = {});
+
+// The answer in a response: with `pattern` (ECMAScript regex) the last match's first group (or whole
+// match); by default the last \boxed{...}, else a final letter A–D, else the last number (commas
+// removed, "3.0" -> "3").  nullopt when nothing matches.  Throws UsageError for a bad pattern.
+std::optional<std::string> extractAnswer(const std::string& text, const std::string& pattern = {});
+
+struct Vote {
+    std::string answer;      // winning answer ("" when no sample had one)
+    int index = -1;          // first sample carrying it
+    double mass = 0.0;       // its share of the total weight of samples with an answer
+};
+// (Weighted) majority vote over extracted answers; weights empty = unweighted.  Ties: first seen.
+Vote majorityVote(const std::vector<std::optional<std::string>>& answers, const std::vector<double>& weights = {});
+
+} // namespace rudder

@@ -1,0 +1,297 @@
+// AISP: adaptive importance sampling on pre-logits (seed 000, §3 and Algorithm 1).
+//
+// The control is a Gaussian perturbation V = U + E, E ~ N(0, σ²I), added to the pre-logits z_t
+// (the input of lm_head) of the first τ response tokens.  Each iteration k draws n trajectories,
+// decodes them greedily (Appendix B: sampling degrades AISP), scores them and moves the mean
+// U to the importance-weighted mean of the V^i (eq. 14) with the relaxed weights of eq. 19.
+// The answer is the best of all samples and one final noiseless decode with V = U.
+//
+// Batched AISP (§3.6): P prompts × n rows in one decode batch, each prompt with its own U and
+// weights.  Plain AISP is the P = 1 case.  Noise of (prompt p, iteration k, row i) comes from
+// rowSeed(seed, p, k, i), so batched and plain runs draw the same trajectories, and a resumed run
+// rebuilds U_{k+1} = U_k + Σ_i w_i E_i from the stored weights.
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "methods/common.h"
+#include "rudder/error.h"
+#include "rudder/selection.h"
+
+namespace rudder {
+
+using namespace methods;
+
+AispWeights aispWeights(const std::vector<double>& rewards, const std::vector<double>& uDotV, double lambda,
+                        double alpha, double sigma)
+{
+    // eq. 19: w^i ∝ exp( r^i/λ − ((1−α)/σ²) Σ_t ⟨u_t, v^i_t⟩ ), the max subtracted before exp.
+    AispWeights out;
+    const size_t n = rewards.size();
+    out.rewardTerm.resize(n);
+    out.klTerm.resize(n);
+    out.weights.resize(n);
+    std::vector<double> expo(n);
+    double m = -INFINITY;
+    for (size_t i = 0; i < n; ++i) {
+        out.rewardTerm[i] = rewards[i] / lambda;
+        out.klTerm[i] = (1.0 - alpha) / (sigma * sigma) * uDotV[i];
+        expo[i] = out.rewardTerm[i] - out.klTerm[i];
+        m = std::max(m, expo[i]);
+    }
+    double z = 0.0;
+    for (size_t i = 0; i < n; ++i) z += (out.weights[i] = std::exp(expo[i] - m));
+    for (double& w : out.weights) w /= z;
+    return out;
+}
+
+namespace {
+
+struct AispOptions {
+    int64_t n, K, tau, maxNew;
+    double sigma, lambda, alpha;
+};
+
+// E^i ~ N(0, σ²I) of shape [τ, d], on the CPU from its own generator (device independent).
+at::Tensor noise(uint64_t seed, int64_t p, int64_t k, int64_t i, const AispOptions& o, int64_t d)
+{
+    at::Generator g = at::make_generator<at::CPUGeneratorImpl>(rowSeed(seed, p, k, i));
+    return at::randn({o.tau, d}, g, at::TensorOptions().dtype(at::kFloat)).mul_(o.sigma);
+}
+
+struct PromptState {
+    int index = 0;                  // prompt index in the run
+    std::vector<int32_t> ids;
+    at::Tensor U;                   // [τ, d] fp32, CPU
+    bool hasBest = false;
+    Sample best;                    // best so far over all iterations
+    int iterationsDone = 0;
+};
+
+// One greedy decode of `rows` rows, row r perturbed by V[r] for t < τ.  klOut (optional) receives
+// Σ_t KL(softmax(W(z_t+v_t)) ‖ softmax(W z_t)) per row (issue 6: KL to the base model).
+GenerateResult perturbedDecode(const MethodContext& ctx, KVCache& cache, const at::Tensor& last, const at::Tensor& V,
+                               const AispOptions& o, std::vector<double>* klOut)
+{
+    const at::Tensor Vd = V.to(ctx.lm.device());
+    at::Tensor kl = at::zeros({V.size(0)}, at::TensorOptions().dtype(at::kDouble));
+    GenerateOptions go;
+    go.max_new_tokens = o.maxNew;
+    go.sampling.greedy = true;
+    go.stop_ids = stopIds(ctx.lm);
+    go.cancel = ctx.cancel;
+    go.perturb = [&](int64_t step, at::Tensor& pre, const at::Tensor& rows) {
+        if (step >= o.tau) return;   // no control after the window
+        const at::Tensor idx = rows.to(Vd.device(), at::kLong);
+        const at::Tensor v = Vd.index_select(0, idx).select(1, step).to(pre.scalar_type());
+        at::Tensor perturbed = pre + v;
+        if (klOut) {
+            const at::Tensor lp1 = at::log_softmax(ctx.lm.lmHead(perturbed).to(at::kDouble), -1);
+            const at::Tensor lp0 = at::log_softmax(ctx.lm.lmHead(pre).to(at::kDouble), -1);
+            const at::Tensor k = (lp1.exp() * (lp1 - lp0)).sum(-1).to(at::kCPU);
+            kl.index_add_(0, idx.to(at::kCPU), k);
+        }
+        pre = perturbed;
+    };
+    auto gens = rowGenerators(ctx.seed, 0, 0, V.size(0));   // unused by greedy decoding
+    GenerateResult g = generate(ctx.lm, cache, last, go, gens);
+    if (klOut) {
+        klOut->resize(V.size(0));
+        for (int64_t r = 0; r < V.size(0); ++r) (*klOut)[r] = kl[r].item<double>();
+    }
+    return g;
+}
+
+// The mean update of eq. 14 written as U_{k+1} = Σ_i w_i V_i = U_k + Σ_i w_i E_i (Σ w = 1),
+// the same arithmetic whether the weights come from this run or from stored events.
+void updateMean(at::Tensor& U, const std::vector<at::Tensor>& E, const std::vector<double>& w)
+{
+    at::Tensor step = at::zeros_like(U);
+    for (size_t i = 0; i < E.size(); ++i) step.add_(E[i], w[i]);
+    U.add_(step);
+}
+
+} // namespace
+
+RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const std::vector<std::string>& prompts,
+                  bool batched)
+{
+    const std::string method = batched ? "aisp-batched" : "aisp";
+    AispOptions o;
+    o.n = getInt(config, "n");
+    o.K = getInt(config, "iterations");
+    o.sigma = getDouble(config, "sigma");
+    o.lambda = getDouble(config, "lambda");
+    o.alpha = getDouble(config, "alpha");
+    o.maxNew = getInt(config, "max_new_tokens");
+    o.tau = getInt(config, "tau");
+    o.tau = (o.tau == 0) ? o.maxNew : std::min(o.tau, o.maxNew);
+    const int64_t P = batched ? getInt(config, "prompts_per_batch") : 1;
+    const int64_t d = ctx.lm.config().hidden_size;
+
+    BudgetMeter meter(ctx);
+    meter.restore(resumedBudget(ctx));
+    RunResult result;
+    nlohmann::json perPrompt = nlohmann::json::array();
+    bool stopped = false;
+
+    for (int64_t g0 = 0; g0 < static_cast<int64_t>(prompts.size()) && !stopped; g0 += P) {
+        const int64_t G = std::min<int64_t>(P, static_cast<int64_t>(prompts.size()) - g0);
+        std::vector<PromptState> st(G);
+        int64_t kStart = o.K;
+        for (int64_t j = 0; j < G; ++j) {
+            st[j].index = static_cast<int>(g0 + j);
+            st[j].ids = ctx.encode(prompts[g0 + j]);
+            st[j].U = at::zeros({o.tau, d}, at::TensorOptions().dtype(at::kFloat));
+            kStart = std::min<int64_t>(kStart, resumedEvents(ctx, method, st[j].index).size());
+        }
+        // Resume: replay the stored iterations' weights on regenerated noise.
+        for (int64_t j = 0; j < G; ++j) {
+            auto done = resumedEvents(ctx, method, st[j].index);
+            for (int64_t k = 0; k < kStart; ++k) {
+                std::vector<at::Tensor> E;
+                std::vector<double> w;
+                for (const auto& s : done[k]->samples) {
+                    E.push_back(noise(ctx.seed, st[j].index, k, s.index, o, d));
+                    w.push_back(s.weight.value_or(0.0));
+                    if (!st[j].hasBest || s.reward > st[j].best.reward) { st[j].best = s; st[j].hasBest = true; }
+                }
+                updateMean(st[j].U, E, w);
+                st[j].iterationsDone = static_cast<int>(k + 1);
+            }
+        }
+
+        // Every row of the group's cache keeps its prompt; iterations rewind to the prompt.
+        std::vector<std::vector<int32_t>> rowPrompts;
+        int64_t longest = 0;
+        for (int64_t j = 0; j < G; ++j) {
+            for (int64_t i = 0; i < o.n; ++i) rowPrompts.push_back(st[j].ids);
+            longest = std::max<int64_t>(longest, st[j].ids.size());
+        }
+        KVCache cache;
+        at::Tensor last;
+        if (kStart < o.K) {
+            cache = ctx.lm.newCache(G * o.n, longest + o.maxNew + 1);
+            if (G == 1) {
+                last = prefillShared(ctx.lm, cache, st[0].ids);
+                meter.lmTokens(st[0].ids.size());
+            } else {
+                last = prefillRows(ctx.lm, cache, rowPrompts);
+                for (const auto& r : rowPrompts) meter.lmTokens(r.size());
+            }
+        }
+
+        for (int64_t k = kStart; k < o.K && !stopped; ++k) {
+            // V^i = U + E^i for every prompt of the group (Algorithm 1, line 6).
+            std::vector<std::vector<at::Tensor>> E(G);
+            std::vector<at::Tensor> V;
+            for (int64_t j = 0; j < G; ++j)
+                for (int64_t i = 0; i < o.n; ++i) {
+                    E[j].push_back(noise(ctx.seed, st[j].index, k, i, o, d));
+                    V.push_back(st[j].U + E[j].back());
+                }
+            for (int64_t r = 0; r < G * o.n; ++r) cache.setLength(r, rowPrompts[r].size());
+            GenerateResult g = perturbedDecode(ctx, cache, last.clone(), at::stack(V), o, nullptr);
+            if (g.cancelled) { stopped = true; break; }
+            meter.generated(g.generated_tokens);
+
+            for (int64_t j = 0; j < G; ++j) {
+                PromptState& s = st[j];
+                std::vector<std::vector<int32_t>> resp(g.tokens.begin() + j * o.n, g.tokens.begin() + (j + 1) * o.n);
+                Scored sc = scoreResponses(ctx, meter, prompts[s.index], s.ids.size(), resp);
+                // Σ_t ⟨u_t, v^i_t⟩ in double (the KL part of the exponent, eq. 19).
+                const at::Tensor Ud = s.U.to(at::kDouble);
+                std::vector<double> uv(o.n);
+                for (int64_t i = 0; i < o.n; ++i) uv[i] = (Ud * V[j * o.n + i].to(at::kDouble)).sum().item<double>();
+                AispWeights aw = aispWeights(sc.rewards, uv, o.lambda, o.alpha, o.sigma);
+                updateMean(s.U, E[j], aw.weights);   // eq. 14
+
+                IterationEvent e;
+                e.method = method;
+                e.prompt_index = s.index;
+                e.iteration = static_cast<int>(k);
+                double sum = 0, bestR = -INFINITY;
+                for (int64_t i = 0; i < o.n; ++i) {
+                    Sample smp = makeSample(s.index, e.iteration, static_cast<int>(i), resp[i], sc.texts[i],
+                                            sc.rewards[i], sc.gold[i]);
+                    smp.weight = aw.weights[i];
+                    sum += smp.reward;
+                    bestR = std::max(bestR, smp.reward);
+                    if (!s.hasBest || smp.reward > s.best.reward) { s.best = smp; s.hasBest = true; }
+                    e.samples.push_back(std::move(smp));
+                }
+                const at::Tensor un = s.U.norm(2, {1}).to(at::kDouble).contiguous();
+                e.stats = {{"mean_reward", sum / double(o.n)},
+                           {"best_reward", bestR},
+                           {"best_so_far", s.best.reward},
+                           {"weights", aw.weights},
+                           {"ess", effectiveSampleSize(aw.weights)},
+                           {"u_norm", std::vector<double>(un.data_ptr<double>(), un.data_ptr<double>() + un.numel())},
+                           {"reward_term", aw.rewardTerm},
+                           {"kl_term", aw.klTerm}};
+                e.budget = meter.now();
+                s.iterationsDone = static_cast<int>(k + 1);
+                emit(ctx, e);
+            }
+        }
+
+        // Final noiseless decode with V = U (Algorithm 1, line 21), one row per prompt; it also
+        // gives the KL of the controlled policy to the base model along its own trajectory.
+        std::vector<GenerateResult> dummy;
+        std::vector<double> kl;
+        GenerateResult fin;
+        bool haveFinal = false;
+        if (!stopped) {
+            KVCache fc = ctx.lm.newCache(G, longest + o.maxNew + 1);
+            at::Tensor flast;
+            std::vector<std::vector<int32_t>> ps;
+            for (const auto& s : st) ps.push_back(s.ids);
+            if (G == 1) flast = prefillShared(ctx.lm, fc, ps[0]);
+            else flast = prefillRows(ctx.lm, fc, ps);
+            for (const auto& p : ps) meter.lmTokens(p.size());
+            std::vector<at::Tensor> U;
+            for (const auto& s : st) U.push_back(s.U);
+            fin = perturbedDecode(ctx, fc, flast, at::stack(U), o, &kl);
+            if (fin.cancelled) stopped = true;
+            else { meter.generated(fin.generated_tokens); haveFinal = true; }
+        }
+
+        for (int64_t j = 0; j < G; ++j) {
+            PromptState& s = st[j];
+            nlohmann::json info = {{"prompt_index", s.index}, {"iterations", s.iterationsDone}};
+            FinalAnswer f;
+            f.prompt_index = s.index;
+            bool have = false;
+            if (s.hasBest) {
+                f.text = s.best.text;
+                f.token_ids = s.best.token_ids;
+                f.reward = s.best.reward;
+                f.gold_reward = s.best.gold_reward;
+                info["selected"] = "best_so_far";
+                info["best_iteration"] = s.best.iteration;
+                info["best_index"] = s.best.index;
+                have = true;
+            }
+            if (haveFinal) {
+                Scored sc = scoreResponses(ctx, meter, prompts[s.index], s.ids.size(), {fin.tokens[j]});
+                info["mean_decode"] = {{"text", sc.texts[0]}, {"token_ids", fin.tokens[j]}, {"reward", sc.rewards[0]}};
+                info["kl_to_base"] = kl[j];
+                if (!have || sc.rewards[0] > f.reward) {   // "we select the best among samples"
+                    f.text = sc.texts[0];
+                    f.token_ids = fin.tokens[j];
+                    f.reward = sc.rewards[0];
+                    f.gold_reward = sc.gold[0];
+                    info["selected"] = "mean_decode";
+                    have = true;
+                }
+            }
+            if (have) result.final.push_back(f);
+            perPrompt.push_back(info);
+        }
+    }
+    result.summary["prompts"] = perPrompt;
+    return finish(result, ctx, meter, stopped);
+}
+
+} // namespace rudder

@@ -1,0 +1,105 @@
+// ARGS (reward-guided search, the AISP seed's baseline): at every step take the top-k tokens by
+// logit, score each as  logit + w·r(x, y_<t ⊕ token)  with the reward on the partial response,
+// and pick the best (or sample softmax(score/temperature)).
+//
+// The reward is called through RewardFunction::score on the partial texts, so a neural RM
+// re-reads the whole prefix for each candidate (no RM KV-cache reuse): k RM calls per token.
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "methods/common.h"
+
+namespace rudder {
+
+using namespace methods;
+
+RunResult runARGS(const MethodContext& ctx, const nlohmann::json& config, const std::vector<std::string>& prompts)
+{
+    const int64_t k = getInt(config, "top_k");
+    const double w = getDouble(config, "w");
+    const double temperature = getDouble(config, "temperature");
+    const int64_t maxNew = getInt(config, "max_new_tokens");
+    const std::vector<int64_t> stop = stopIds(ctx.lm);
+
+    BudgetMeter meter(ctx);
+    meter.restore(resumedBudget(ctx));
+    RunResult result;
+    nlohmann::json perPrompt = nlohmann::json::array();
+    bool stopped = false;
+
+    for (int p = 0; p < static_cast<int>(prompts.size()) && !stopped; ++p) {
+        // A finished prompt (its one event stored) is taken from the resume state.
+        auto done = resumedEvents(ctx, "args", p);
+        if (!done.empty() && !done[0]->samples.empty()) {
+            const Sample& s = done[0]->samples[0];
+            result.final.push_back({p, s.text, s.token_ids, s.reward, s.gold_reward});
+            perPrompt.push_back({{"prompt_index", p}, {"kl_to_base", done[0]->stats.value("kl_to_base", 0.0)}});
+            continue;
+        }
+        const std::vector<int32_t> ids = ctx.encode(prompts[p]);
+        const int64_t L = static_cast<int64_t>(ids.size());
+        KVCache cache = ctx.lm.newCache(1, L + maxNew + 1);
+        at::Tensor pre = prefillShared(ctx.lm, cache, ids);
+        meter.lmTokens(L);
+        std::vector<int32_t> y;
+        double kl = 0.0, chosenRewardSum = 0.0;
+        const int64_t V = ctx.lm.config().vocab_size;
+        for (int64_t t = 0; t < maxNew; ++t) {
+            if (cancelled(ctx)) { stopped = true; break; }
+            const at::Tensor logits = ctx.lm.lmHead(pre).to(at::kCPU, at::kDouble).view({-1});
+            const at::Tensor logp = at::log_softmax(logits, 0);
+            const auto top = at::topk(logits, std::min<int64_t>(k, logits.size(0)));
+            const at::Tensor topLogit = std::get<0>(top), topIdx = std::get<1>(top);
+            std::vector<std::vector<int32_t>> cands;
+            for (int64_t j = 0; j < topIdx.size(0); ++j) {
+                cands.push_back(y);
+                cands.back().push_back(static_cast<int32_t>(topIdx[j].item<int64_t>()));
+            }
+            Scored sc = scoreResponses(ctx, meter, prompts[p], L, cands);
+            meter.scored(-static_cast<int64_t>(cands.size()), 0);   // partial scores are not samples
+            at::Tensor score = topLogit + w * at::tensor(sc.rewards, at::kDouble);
+            int64_t pick = 0;
+            at::Tensor pi;
+            if (temperature <= 0) {
+                pick = score.argmax().item<int64_t>();
+                kl += -logp[topIdx[pick]].item<double>();   // KL(δ_token ‖ p_base)
+            } else {
+                pi = at::softmax(score / temperature, 0);
+                at::Generator g = at::make_generator<at::CPUGeneratorImpl>(rowSeed(ctx.seed, p, t, 0));
+                pick = at::multinomial(pi, 1, false, g).item<int64_t>();
+                // KL(π_ARGS ‖ p_base) over the k candidates at this step.
+                kl += (pi * (pi.clamp_min(1e-300).log() - logp.index_select(0, topIdx))).sum().item<double>();
+            }
+            const int64_t tok = topIdx[pick].item<int64_t>();
+            chosenRewardSum += sc.rewards[pick];
+            y.push_back(static_cast<int32_t>(tok));
+            if (std::find(stop.begin(), stop.end(), tok) != stop.end() || t + 1 == maxNew) break;
+            pre = ctx.lm.forward(cache, at::full({1, 1}, tok, at::kLong).to(ctx.lm.device())).select(1, 0);
+            meter.generated(1);
+        }
+        (void)V;
+        if (stopped) break;
+        meter.generated(1);   // the last token is generated but never fed back
+        Scored fin = scoreResponses(ctx, meter, prompts[p], L, {y});
+        IterationEvent e;
+        e.method = "args";
+        e.prompt_index = p;
+        e.iteration = 0;
+        e.samples.push_back(makeSample(p, 0, 0, y, fin.texts[0], fin.rewards[0], fin.gold[0]));
+        e.stats = {{"kl_to_base", kl},
+                   {"steps", y.size()},
+                   {"mean_reward", fin.rewards[0]},
+                   {"best_reward", fin.rewards[0]},
+                   {"mean_partial_reward", y.empty() ? 0.0 : chosenRewardSum / double(y.size())}};
+        e.budget = meter.now();
+        emit(ctx, e);
+        result.final.push_back({p, fin.texts[0], y, fin.rewards[0], fin.gold[0]});
+        perPrompt.push_back({{"prompt_index", p}, {"kl_to_base", kl}});
+    }
+    result.summary["prompts"] = perPrompt;
+    return finish(result, ctx, meter, stopped);
+}
+
+} // namespace rudder

@@ -1,0 +1,186 @@
+#include "methods/common.h"
+
+#include <algorithm>
+
+#include "rudder/error.h"
+
+namespace rudder::methods {
+
+BudgetMeter::BudgetMeter(const MethodContext& ctx)
+    : params_(ctx.lm.config().num_parameters),
+      rmFlops_(ctx.rewardFlopsPerToken >= 0 ? ctx.rewardFlopsPerToken : ctx.reward.flopsPerToken()),
+      start_(std::chrono::steady_clock::now())
+{
+}
+
+Budget BudgetMeter::now() const
+{
+    Budget b = b_;
+    b.seconds = secondsBefore_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    return b;
+}
+
+void BudgetMeter::restore(const Budget& b)
+{
+    b_ = b;
+    secondsBefore_ = b.seconds;
+    start_ = std::chrono::steady_clock::now();
+}
+
+Scored scoreResponses(const MethodContext& ctx, BudgetMeter& meter, const std::string& prompt, int64_t promptTokens,
+                      const std::vector<std::vector<int32_t>>& responses)
+{
+    Scored s;
+    s.texts.reserve(responses.size());
+    int64_t tokens = 0;
+    for (const auto& r : responses) {
+        s.texts.push_back(ctx.decode(r));
+        tokens += promptTokens + static_cast<int64_t>(r.size());
+    }
+    s.rewards = ctx.reward.score(prompt, s.texts);
+    if (s.rewards.size() != responses.size())
+        throw Error("reward", ctx.reward.name(),
+                    "returned " + std::to_string(s.rewards.size()) + " scores for " +
+                        std::to_string(responses.size()) + " responses");
+    meter.scored(static_cast<int64_t>(responses.size()), tokens);
+    s.gold.assign(responses.size(), std::nullopt);
+    if (ctx.gold) {
+        auto g = ctx.gold->score(prompt, s.texts);
+        if (g.size() != responses.size())
+            throw Error("gold reward", ctx.gold->name(), "returned the wrong number of scores");
+        for (size_t i = 0; i < g.size(); ++i) s.gold[i] = g[i];
+    }
+    return s;
+}
+
+std::vector<int64_t> stopIds(const CausalLM& lm) { return lm.config().eos_ids; }
+
+bool cancelled(const MethodContext& ctx) { return ctx.cancel && ctx.cancel->load(); }
+
+void emit(const MethodContext& ctx, const IterationEvent& e)
+{
+    if (ctx.onEvent) ctx.onEvent(e);
+}
+
+std::vector<const IterationEvent*> resumedEvents(const MethodContext& ctx, const std::string& method, int prompt)
+{
+    std::vector<const IterationEvent*> out;
+    if (!ctx.resume) return out;
+    for (const auto& e : ctx.resume->completed) {
+        if (e.method != method || e.prompt_index != prompt || e.iteration < 0) continue;
+        if (static_cast<size_t>(e.iteration) >= out.size()) out.resize(e.iteration + 1, nullptr);
+        out[e.iteration] = &e;
+    }
+    // Only a gap-free prefix can be continued.
+    size_t n = 0;
+    while (n < out.size() && out[n]) ++n;
+    out.resize(n);
+    return out;
+}
+
+Budget resumedBudget(const MethodContext& ctx)
+{
+    Budget b;
+    if (!ctx.resume) return b;
+    for (const auto& e : ctx.resume->completed)
+        if (e.budget.flops >= b.flops && e.budget.samples >= b.samples) b = e.budget;
+    return b;
+}
+
+Sample makeSample(int prompt, int iteration, int index, std::vector<int32_t> ids, std::string text, double reward,
+                  std::optional<double> gold)
+{
+    Sample s;
+    s.prompt_index = prompt;
+    s.iteration = iteration;
+    s.index = index;
+    s.token_ids = std::move(ids);
+    s.text = std::move(text);
+    s.reward = reward;
+    s.gold_reward = gold;
+    return s;
+}
+
+std::vector<at::Generator> rowGenerators(uint64_t seed, int64_t prompt, int64_t iteration, int64_t n)
+{
+    std::vector<uint64_t> seeds(n);
+    for (int64_t i = 0; i < n; ++i) seeds[i] = rowSeed(seed, prompt, iteration, i);
+    return makeRowGenerators(seeds);
+}
+
+RunResult finish(RunResult r, const MethodContext&, const BudgetMeter& meter, bool wasCancelled)
+{
+    r.budget = meter.now();
+    r.status = wasCancelled ? RunStatus::Cancelled : RunStatus::Done;
+    return r;
+}
+
+} // namespace rudder::methods
+
+namespace rudder::methods {
+
+SamplingParams samplingFromConfig(const nlohmann::json& c)
+{
+    SamplingParams s;
+    s.temperature = getDouble(c, "temperature");
+    s.top_k = getInt(c, "top_k");
+    s.top_p = getDouble(c, "top_p");
+    return s;
+}
+
+bool sampleIndependent(const MethodContext& ctx, BudgetMeter& meter, const std::string& method, int p,
+                       const std::string& prompt, const IndependentOptions& opt,
+                       const std::function<nlohmann::json(const std::vector<Sample>& all, std::vector<Sample>& batch)>& decorate,
+                       std::vector<Sample>& all)
+{
+    const int64_t nBatches = (opt.n + opt.batch - 1) / opt.batch;
+    auto done = resumedEvents(ctx, method, p);
+    for (const auto* e : done)
+        for (const auto& s : e->samples) all.push_back(s);
+    if (static_cast<int64_t>(done.size()) >= nBatches) return true;
+
+    const std::vector<int32_t> ids = ctx.encode(prompt);
+    const int64_t promptLen = static_cast<int64_t>(ids.size());
+    KVCache cache;
+    at::Tensor last;
+    int64_t cacheRows = 0;
+    for (int64_t b = static_cast<int64_t>(done.size()); b < nBatches; ++b) {
+        if (cancelled(ctx)) return false;
+        const int64_t first = b * opt.batch, rows = std::min(opt.batch, opt.n - first);
+        if (rows != cacheRows) {   // first batch, or a shorter last one
+            cache = ctx.lm.newCache(rows, promptLen + opt.max_new_tokens + 1);
+            last = prefillShared(ctx.lm, cache, ids);
+            meter.lmTokens(promptLen);
+            cacheRows = rows;
+        }
+        for (int64_t r = 0; r < rows; ++r) cache.setLength(r, promptLen);   // reuse the prompt's KV
+        std::vector<uint64_t> seeds(rows);
+        for (int64_t r = 0; r < rows; ++r) seeds[r] = rowSeed(ctx.seed, p, 0, first + r);
+        auto gens = makeRowGenerators(seeds);
+        GenerateOptions go;
+        go.max_new_tokens = opt.max_new_tokens;
+        go.sampling = opt.sampling;
+        go.stop_ids = stopIds(ctx.lm);
+        go.cancel = ctx.cancel;
+        GenerateResult g = generate(ctx.lm, cache, last.clone(), go, gens);
+        if (g.cancelled) return false;
+        meter.generated(g.generated_tokens);
+        Scored sc = scoreResponses(ctx, meter, prompt, promptLen, g.tokens);
+        IterationEvent e;
+        e.method = method;
+        e.prompt_index = p;
+        e.iteration = static_cast<int>(b);
+        for (int64_t r = 0; r < rows; ++r)
+            e.samples.push_back(makeSample(p, e.iteration, static_cast<int>(r), g.tokens[r], sc.texts[r],
+                                           sc.rewards[r], sc.gold[r]));
+        std::vector<Sample> soFar = all;
+        soFar.insert(soFar.end(), e.samples.begin(), e.samples.end());
+        e.stats = decorate(soFar, e.samples);
+        all.insert(all.end(), e.samples.begin(), e.samples.end());
+        e.budget = meter.now();
+        emit(ctx, e);
+    }
+    return true;
+}
+
+} // namespace rudder::methods

@@ -1,0 +1,84 @@
+// Pieces every method shares: budget accounting, scoring, events, resume look-ups (torch side).
+#pragma once
+#include <ATen/ATen.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "methods/method.h"
+#include "model/causal_lm.h"
+#include "model/generate.h"
+
+namespace rudder::methods {
+
+// Budget accounting (the four axes): FLOPs = 2·params·LM tokens (prompt prefill included)
+// + RM flops per scored token; seconds continue from a resumed run's last event.
+class BudgetMeter {
+public:
+    BudgetMeter(const MethodContext& ctx);
+    void lmTokens(int64_t n) { b_.flops += 2.0 * double(params_) * double(n); }
+    void generated(int64_t n) { b_.tokens += n; lmTokens(n); }
+    void scored(int64_t samples, int64_t tokens) { b_.samples += samples; b_.flops += rmFlops_ * double(tokens); }
+    void rmTokens(int64_t tokens) { b_.flops += rmFlops_ * double(tokens); }
+    Budget now() const;
+    void restore(const Budget& b);   // resume: continue from the stored totals
+
+private:
+    Budget b_;
+    int64_t params_;
+    double rmFlops_;
+    double secondsBefore_ = 0;
+    std::chrono::steady_clock::time_point start_;
+};
+
+struct Scored {
+    std::vector<std::string> texts;
+    std::vector<double> rewards;
+    std::vector<std::optional<double>> gold;
+};
+// Decodes and scores responses of one prompt; counts RM tokens (prompt + response) per sample.
+Scored scoreResponses(const MethodContext& ctx, BudgetMeter& meter, const std::string& prompt, int64_t promptTokens,
+                      const std::vector<std::vector<int32_t>>& responses);
+
+std::vector<int64_t> stopIds(const CausalLM& lm);
+bool cancelled(const MethodContext& ctx);
+void emit(const MethodContext& ctx, const IterationEvent& e);
+
+// Completed events of a resumed run for (method, prompt), indexed by iteration; missing ones are absent.
+std::vector<const IterationEvent*> resumedEvents(const MethodContext& ctx, const std::string& method, int prompt);
+Budget resumedBudget(const MethodContext& ctx);   // the largest budget among the stored events
+
+Sample makeSample(int prompt, int iteration, int index, std::vector<int32_t> ids, std::string text, double reward,
+                  std::optional<double> gold);
+
+// Per-row generators for (prompt, iteration, rows 0..n-1).
+std::vector<at::Generator> rowGenerators(uint64_t seed, int64_t prompt, int64_t iteration, int64_t n);
+
+inline int64_t getInt(const nlohmann::json& c, const char* k) { return c.at(k).get<int64_t>(); }
+inline double getDouble(const nlohmann::json& c, const char* k) { return c.at(k).get<double>(); }
+
+// Status of a run given the cancel flag.
+RunResult finish(RunResult r, const MethodContext& ctx, const BudgetMeter& meter, bool wasCancelled);
+
+} // namespace rudder::methods
+
+namespace rudder::methods {
+
+// BoN and WMV: n independent samples of one prompt in batches of `batch` rows sharing the prompt's
+// KV cache; one event per batch.  Sample j (global index) uses rowSeed(seed, p, 0, j) whatever the
+// batch size.  Batches already in ctx.resume are taken from there.  `decorate` fills the event's
+// stats (and the batch samples' weights) given all samples so far.  Returns false when cancelled.
+struct IndependentOptions {
+    int64_t n = 1, batch = 1, max_new_tokens = 16;
+    SamplingParams sampling;
+};
+bool sampleIndependent(const MethodContext& ctx, BudgetMeter& meter, const std::string& method, int p,
+                       const std::string& prompt, const IndependentOptions& opt,
+                       const std::function<nlohmann::json(const std::vector<Sample>& all, std::vector<Sample>& batch)>& decorate,
+                       std::vector<Sample>& all);
+
+SamplingParams samplingFromConfig(const nlohmann::json& c);
+
+} // namespace rudder::methods

@@ -1,0 +1,345 @@
+// QAlign (seed 001, §3.1): Metropolis–Hastings over complete responses targeting
+// π_β(y|x) ∝ p_LM(y|x)·exp(r(x, y)/β) with the QUEST suffix proposal.
+//
+// Step t: draw a cut index i uniformly in 0..|y^t|−1, keep y^t_{<i}, sample a new suffix from
+// p_LM (the prefix's KV cache is reused: the proposal row is forked from the state row and
+// truncated), score y', and accept with
+//     α = min{ 1, exp((r(x,y') − r(x,y^t))/β) · |y^t|/|y'| }            (eq. 8)
+// since the p_LM terms of eq. 6 cancel against the proposal ratio of eq. 7.  The log-ratio is
+// clamped to ±20 as in the reference library.  On rejection the chain repeats y^t.
+//
+// The proposal must be the model's own distribution (temperature 1, no top-k/top-p) for the
+// chain to target p_LM·exp(r/β); another temperature targets the tempered model (stats say so).
+// Chains of one prompt run batched: rows [0, C) and [C, 2C) of one cache hold the states and the
+// proposals, and swap roles on acceptance.  Randomness of (prompt p, step t, chain c) comes from
+// rowSeed(seed, p, t, c): resuming rebuilds each chain's state from its events.
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "methods/common.h"
+#include "rudder/error.h"
+#include "rudder/selection.h"
+
+namespace rudder {
+
+using namespace methods;
+
+QAlignOptions QAlignOptions::fromConfig(const nlohmann::json& c)
+{
+    QAlignOptions o;
+    o.chains = static_cast<int>(getInt(c, "chains"));
+    o.steps = static_cast<int>(getInt(c, "steps"));
+    o.beta = getDouble(c, "beta");
+    o.temperature = getDouble(c, "temperature");
+    o.burn_in = static_cast<int>(getInt(c, "burn_in"));
+    o.window = static_cast<int>(getInt(c, "window"));
+    o.max_new_tokens = static_cast<int>(getInt(c, "max_new_tokens"));
+    if (c.contains("vote")) o.vote = getInt(c, "vote") != 0;
+    if (c.contains("answer_regex") && c["answer_regex"].is_string()) o.answer_regex = c["answer_regex"].get<std::string>();
+    return o;
+}
+
+namespace {
+
+struct Chain {
+    std::vector<int32_t> tokens;   // y^t (EOS kept if hit)
+    std::string text;
+    double reward = 0;
+    std::optional<double> gold;
+    int origin = 0;                // step whose proposal this state is
+    int stateRow = 0, propRow = 0;
+};
+
+// Samples continuations for a subset of cache rows from their last pre-logits, each row with its
+// own token budget; finished rows leave the forward.  Returns generated ids per listed row.
+std::vector<std::vector<int32_t>> decodeRows(CausalLM& lm, KVCache& cache, std::vector<int64_t> rows, at::Tensor pre,
+                                             std::vector<int64_t> budget, const SamplingParams& sp,
+                                             std::vector<at::Generator> gens, const std::vector<int64_t>& stop,
+                                             const std::atomic<bool>* cancel, int64_t& generated, bool& wasCancelled)
+{
+    std::vector<std::vector<int32_t>> out(rows.size());
+    std::vector<size_t> slot(rows.size());
+    for (size_t j = 0; j < rows.size(); ++j) slot[j] = j;
+    wasCancelled = false;
+    while (!rows.empty()) {
+        if (cancel && cancel->load()) { wasCancelled = true; return out; }
+        const at::Tensor next = sampleNext(lm.lmHead(pre), sp, gens).to(at::kCPU);
+        std::vector<int64_t> keepRows, keepBudget, keepIdx;
+        std::vector<size_t> keepSlot;
+        std::vector<at::Generator> keepGens;
+        std::vector<int64_t> feed;
+        for (size_t j = 0; j < rows.size(); ++j) {
+            const int64_t tok = next[j].item<int64_t>();
+            out[slot[j]].push_back(static_cast<int32_t>(tok));
+            ++generated;
+            const bool eos = std::find(stop.begin(), stop.end(), tok) != stop.end();
+            if (eos || budget[j] - 1 <= 0) continue;
+            keepRows.push_back(rows[j]);
+            keepBudget.push_back(budget[j] - 1);
+            keepSlot.push_back(slot[j]);
+            keepGens.push_back(gens[j]);
+            keepIdx.push_back(static_cast<int64_t>(j));
+            feed.push_back(tok);
+        }
+        rows = keepRows;
+        budget = keepBudget;
+        slot = keepSlot;
+        gens = keepGens;
+        if (rows.empty()) break;
+        const auto dev = lm.device();
+        const at::Tensor t = at::tensor(feed, at::kLong).view({-1, 1}).to(dev);
+        const at::Tensor ri = at::tensor(rows, at::kLong).to(dev);
+        pre = lm.forwardRows(cache, t, ri).select(1, 0);
+    }
+    return out;
+}
+
+} // namespace
+
+RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std::vector<std::string>& prompts)
+{
+    const int C = o.chains;
+    SamplingParams sp;
+    sp.temperature = o.temperature;
+    const std::vector<int64_t> stop = stopIds(ctx.lm);
+    const bool tempered = std::fabs(o.temperature - 1.0) > 1e-12;
+
+    BudgetMeter meter(ctx);
+    meter.restore(resumedBudget(ctx));
+    RunResult result;
+    nlohmann::json perPrompt = nlohmann::json::array();
+    bool stopped = false;
+
+    for (int p = 0; p < static_cast<int>(prompts.size()) && !stopped; ++p) {
+        const std::vector<int32_t> ids = ctx.encode(prompts[p]);
+        const int64_t L = static_cast<int64_t>(ids.size());
+        if (L == 0) throw Error("prompt", std::to_string(p), "encodes to no tokens (QAlign needs one to resample from)");
+        std::vector<Chain> ch(C);
+        std::vector<std::vector<Sample>> states(C);   // chain state after every step (for the final selection)
+        std::vector<std::vector<int>> acceptedHistory; // per step, per chain (step ≥ 1)
+        int64_t accepted = 0, proposals = 0;
+
+        auto done = resumedEvents(ctx, "qalign", p);
+        const int tStart = std::min<int>(static_cast<int>(done.size()), o.steps);
+        for (int t = 0; t < tStart; ++t) {
+            std::vector<int> acc;
+            for (const auto& s : done[t]->samples) {
+                if (s.index < 0 || s.index >= C) continue;
+                Chain& c = ch[s.index];
+                const bool a = t == 0 || s.accepted.value_or(false);
+                if (a) { c.tokens = s.token_ids; c.text = s.text; c.reward = s.reward; c.gold = s.gold_reward; c.origin = t; }
+                if (t > 0) { acc.push_back(a); accepted += a; ++proposals; }
+                Sample st = makeSample(p, t, s.index, c.tokens, c.text, c.reward, c.gold);
+                st.parent = c.origin;
+                states[s.index].push_back(st);
+            }
+            if (t > 0) acceptedHistory.push_back(acc);
+        }
+
+        // Rows: states at [0, C), proposals at [C, 2C); they swap roles on acceptance.
+        KVCache cache;
+        at::Tensor promptLast;
+        for (int c = 0; c < C; ++c) { ch[c].stateRow = c; ch[c].propRow = C + c; }
+        if (tStart == 0) {
+            cache = ctx.lm.newCache(2 * C, L + o.max_new_tokens + 1);
+            promptLast = prefillShared(ctx.lm, cache, ids);
+            meter.lmTokens(L);
+        } else if (tStart < o.steps) {
+            cache = ctx.lm.newCache(2 * C, L + o.max_new_tokens + 1);
+            std::vector<std::vector<int32_t>> rowsIds(2 * C, ids);
+            for (int c = 0; c < C; ++c) rowsIds[c].insert(rowsIds[c].end(), ch[c].tokens.begin(), ch[c].tokens.end());
+            prefillRows(ctx.lm, cache, rowsIds);
+            for (const auto& r : rowsIds) meter.lmTokens(r.size());
+        }
+
+        for (int t = tStart; t < o.steps && !stopped; ++t) {
+            auto gens = rowGenerators(ctx.seed, p, t, C);
+            IterationEvent e;
+            e.method = "qalign";
+            e.prompt_index = p;
+            e.iteration = t;
+            int64_t generated = 0;
+            bool wasCancelled = false;
+            if (t == 0) {
+                // y⁰ ~ p_LM(·|x) for every chain.
+                std::vector<int64_t> rows(C), budget(C, o.max_new_tokens);
+                for (int c = 0; c < C; ++c) rows[c] = ch[c].stateRow;
+                auto y = decodeRows(ctx.lm, cache, rows, promptLast.narrow(0, 0, C), budget, sp, gens, stop,
+                                    ctx.cancel, generated, wasCancelled);
+                if (wasCancelled) { stopped = true; break; }
+                meter.generated(generated);
+                Scored sc = scoreResponses(ctx, meter, prompts[p], L, y);
+                for (int c = 0; c < C; ++c) {
+                    ch[c].tokens = y[c]; ch[c].text = sc.texts[c]; ch[c].reward = sc.rewards[c]; ch[c].gold = sc.gold[c];
+                    ch[c].origin = 0;
+                    Sample s = makeSample(p, 0, c, y[c], sc.texts[c], sc.rewards[c], sc.gold[c]);
+                    s.accepted = true;
+                    e.samples.push_back(s);
+                }
+                e.stats = {{"tokens_generated", generated}};
+            } else {
+                // Cut indices and acceptance uniforms from the (p, t, c) seed.
+                std::vector<int> cut(C);
+                std::vector<double> u(C);
+                for (int c = 0; c < C; ++c) {
+                    std::mt19937_64 rng(rowSeed(ctx.seed, p, t, c) ^ 0x9e3779b97f4a7c15ULL);
+                    const int len = static_cast<int>(ch[c].tokens.size());
+                    cut[c] = static_cast<int>(std::uniform_int_distribution<int>(0, std::max(len, 1) - 1)(rng));
+                    u[c] = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+                }
+                // Proposal rows := state rows' prefix x ⊕ y_{<i}; re-feed the token at position
+                // L+i−1 to obtain the pre-logits that predict position L+i.
+                std::vector<int64_t> rows(C), budget(C), feed(C);
+                for (int c = 0; c < C; ++c) {
+                    cache.fork(ch[c].stateRow, ch[c].propRow, L + cut[c] - 1);
+                    rows[c] = ch[c].propRow;
+                    budget[c] = o.max_new_tokens - cut[c];
+                    feed[c] = cut[c] == 0 ? ids.back() : ch[c].tokens[cut[c] - 1];
+                }
+                const auto dev = ctx.lm.device();
+                at::Tensor pre = ctx.lm
+                                     .forwardRows(cache, at::tensor(feed, at::kLong).view({-1, 1}).to(dev),
+                                                  at::tensor(rows, at::kLong).to(dev))
+                                     .select(1, 0);
+                meter.lmTokens(C);
+                auto suffix = decodeRows(ctx.lm, cache, rows, pre, budget, sp, gens, stop, ctx.cancel, generated,
+                                         wasCancelled);
+                if (wasCancelled) { stopped = true; break; }
+                meter.generated(generated);
+                std::vector<std::vector<int32_t>> prop(C);
+                for (int c = 0; c < C; ++c) {
+                    prop[c].assign(ch[c].tokens.begin(), ch[c].tokens.begin() + cut[c]);
+                    prop[c].insert(prop[c].end(), suffix[c].begin(), suffix[c].end());
+                }
+                Scored sc = scoreResponses(ctx, meter, prompts[p], L, prop);
+                std::vector<double> alphas(C);
+                std::vector<int> lengths(C), acc(C);
+                for (int c = 0; c < C; ++c) {
+                    // eq. 8, in log space and clamped to ±20.
+                    double logA = (sc.rewards[c] - ch[c].reward) / o.beta;
+                    if (o.length_ratio) logA += std::log(double(ch[c].tokens.size()) / double(prop[c].size()));
+                    logA = std::clamp(logA, -20.0, 20.0);
+                    alphas[c] = std::min(1.0, std::exp(logA));
+                    const bool a = u[c] < alphas[c];
+                    acc[c] = a;
+                    lengths[c] = static_cast<int>(prop[c].size());
+                    Sample s = makeSample(p, t, c, prop[c], sc.texts[c], sc.rewards[c], sc.gold[c]);
+                    s.accepted = a;
+                    s.cut_index = cut[c];
+                    s.parent = ch[c].origin;
+                    e.samples.push_back(s);
+                    if (a) {
+                        ch[c].tokens = prop[c]; ch[c].text = sc.texts[c]; ch[c].reward = sc.rewards[c];
+                        ch[c].gold = sc.gold[c]; ch[c].origin = t;
+                        std::swap(ch[c].stateRow, ch[c].propRow);
+                    }
+                    accepted += a;
+                    ++proposals;
+                }
+                acceptedHistory.push_back(acc);
+                int64_t wAcc = 0, wN = 0;
+                for (size_t h = acceptedHistory.size() - std::min<size_t>(acceptedHistory.size(), o.window);
+                     h < acceptedHistory.size(); ++h)
+                    for (int a : acceptedHistory[h]) { wAcc += a; ++wN; }
+                e.stats = {{"alpha", alphas},
+                           {"accepted", acc},
+                           {"cut_index", cut},
+                           {"length", lengths},
+                           {"acceptance_rate", double(accepted) / double(proposals)},
+                           {"windowed_acceptance", wN ? double(wAcc) / double(wN) : 0.0},
+                           {"tokens_generated", generated}};
+            }
+            std::vector<double> sr;
+            double sum = 0, best = -INFINITY;
+            for (int c = 0; c < C; ++c) {
+                Sample st = makeSample(p, t, c, ch[c].tokens, ch[c].text, ch[c].reward, ch[c].gold);
+                st.parent = ch[c].origin;
+                states[c].push_back(st);
+                sr.push_back(ch[c].reward);
+                sum += ch[c].reward;
+                best = std::max(best, ch[c].reward);
+            }
+            e.stats["state_reward"] = sr;
+            e.stats["mean_reward"] = sum / C;
+            e.stats["best_reward"] = best;
+            e.stats["beta"] = o.beta;
+            if (tempered) e.stats["target"] = "tempered model";
+            e.budget = meter.now();
+            emit(ctx, e);
+        }
+
+        // Final answer over the chains' states after burn-in: MBR with ROUGE-1 on token ids, or
+        // majority vote on an extracted answer (samples from π_β need no weights).
+        std::vector<const Sample*> pool;
+        for (int c = 0; c < C; ++c)
+            for (const auto& s : states[c])
+                if (s.iteration >= o.burn_in) pool.push_back(&s);
+        if (pool.empty())
+            for (int c = 0; c < C; ++c)
+                if (!states[c].empty()) pool.push_back(&states[c].back());
+        if (pool.empty()) break;
+        nlohmann::json info = {{"prompt_index", p},
+                               {"steps", states[0].size()},
+                               {"acceptance_rate", proposals ? double(accepted) / double(proposals) : 0.0},
+                               {"pool", pool.size()}};
+        int pick = 0;
+        if (o.vote) {
+            std::vector<std::optional<std::string>> answers;
+            for (const auto* s : pool) answers.push_back(extractAnswer(s->text, o.answer_regex));
+            Vote v = majorityVote(answers);
+            pick = std::max(v.index, 0);
+            info["selection"] = "majority_vote";
+            info["answer"] = v.answer;
+            info["vote_share"] = v.mass;
+        } else {
+            std::vector<std::vector<int32_t>> cands;
+            for (const auto* s : pool) cands.push_back(s->token_ids);
+            pick = mbrSelect(cands);
+            info["selection"] = "mbr_rouge1";
+        }
+        if (tempered) info["target"] = "tempered model";
+        FinalAnswer f;
+        f.prompt_index = p;
+        f.text = pool[pick]->text;
+        f.token_ids = pool[pick]->token_ids;
+        f.reward = pool[pick]->reward;
+        f.gold_reward = pool[pick]->gold_reward;
+        result.final.push_back(f);
+        perPrompt.push_back(info);
+    }
+    result.summary["prompts"] = perPrompt;
+    return finish(result, ctx, meter, stopped);
+}
+
+double tuneQAlignBeta(const MethodContext& ctx, const QAlignOptions& options, const std::string& prompt, double target,
+                      int pilotSteps)
+{
+    // Acceptance grows with β: bisect log β over [1e-3, 1e2] on short pilot chains.
+    MethodContext pilot = ctx;
+    pilot.onEvent = nullptr;
+    pilot.resume = nullptr;
+    QAlignOptions o = options;
+    o.steps = std::max(2, pilotSteps);
+    o.burn_in = 0;
+    auto rate = [&](double beta) {
+        o.beta = beta;
+        RunResult r = runQAlign(pilot, o, {prompt});
+        if (r.summary["prompts"].empty()) return 0.0;
+        return r.summary["prompts"][0].value("acceptance_rate", 0.0);
+    };
+    double lo = std::log(1e-3), hi = std::log(1e2);
+    double rLo = rate(std::exp(lo)), rHi = rate(std::exp(hi));
+    if (rLo >= target) return std::exp(lo);
+    if (rHi <= target) return std::exp(hi);
+    for (int it = 0; it < 6 && !cancelled(ctx); ++it) {
+        const double mid = 0.5 * (lo + hi), rMid = rate(std::exp(mid));
+        if (rMid < target) { lo = mid; rLo = rMid; }
+        else { hi = mid; rHi = rMid; }
+    }
+    // Log-linear interpolation between the bracketing pilots.
+    const double f = (rHi > rLo) ? (target - rLo) / (rHi - rLo) : 0.5;
+    return std::exp(lo + std::clamp(f, 0.0, 1.0) * (hi - lo));
+}
+
+} // namespace rudder
