@@ -1,4 +1,7 @@
 #include "rudder/storage_version.h"
+
+#include "rudder/session_db.h"
+
 namespace rudder {
-int sessionSchemaVersion() { return 1; }
+int sessionSchemaVersion() { return SessionDb::currentSchemaVersion(); }
 }
