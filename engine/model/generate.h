@@ -37,6 +37,9 @@ struct GenerateOptions {
     // [m, hidden] (modifiable in place or replaced) and their row indices [m]; AISP adds v_t here.
     std::function<void(int64_t step, at::Tensor& preLogits, const at::Tensor& rows)> perturb;
     const std::atomic<bool>* cancel = nullptr;   // polled between decode steps
+    // Stop strings: called after each new token of a row with its generated ids so far; the
+    // caller (who has the tokenizer) returns true to stop that row.  The token is kept.
+    std::function<bool(int64_t row, const std::vector<int32_t>& generated)> stop_when;
 };
 
 struct GenerateResult {
@@ -45,11 +48,17 @@ struct GenerateResult {
     std::vector<bool> finished;                 // hit a stop id
     int64_t generated_tokens = 0;               // sum over rows
     bool cancelled = false;
+    // Budget: tokens run through the model (forward), 2 * params * forward_tokens, wall time.
+    int64_t forward_tokens = 0;
+    double flops = 0.0;
+    double seconds = 0.0;
 };
 
 // Continues every row of `cache` from `lastPreLogits` ([rows, hidden]: the pre-logits at each
 // row's last cached position, e.g. the prompt's last token).  Rows stop at a stop id or after
-// max_new_tokens; finished rows are dropped from the forward (forwardRows).
+// max_new_tokens; finished rows are dropped from the forward (forwardRows).  Each row's last
+// sampled token is never fed back, so afterwards the cache holds the prompt and every generated
+// token but the last (length(r) = prompt + tokens[r].size() - 1).
 GenerateResult generate(CausalLM& lm, KVCache& cache, const at::Tensor& lastPreLogits,
                         const GenerateOptions& options, std::vector<at::Generator>& gens);
 

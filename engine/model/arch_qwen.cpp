@@ -1,0 +1,51 @@
+// Qwen family: Qwen2ForCausalLM (bias on q/k/v) and Qwen3ForCausalLM (RMSNorm on each q/k head
+// before RoPE, no bias).
+#include "model/model_config.h"
+
+namespace rudder {
+
+static void configureQwen(const nlohmann::json& cfg, const std::string& file, ModelConfig& mc, ArchSpec& spec)
+{
+    readCommonSizes(cfg, file, mc, spec);
+    const bool qwen3 = cfg.value("model_type", std::string()) == "qwen3" || mc.architecture == "Qwen3ForCausalLM";
+    spec.family = qwen3 ? "qwen3" : "qwen2";
+    spec.qkv_bias = qwen3 ? cfg.value("attention_bias", false) : true;
+    spec.o_bias = qwen3 && cfg.value("attention_bias", false);
+    spec.qk_norm = qwen3;
+    // Sliding window only when use_sliding_window (off in every released Qwen2/3 config), on the
+    // layers from max_window_layers on.
+    spec.sliding_window = cfg.value("use_sliding_window", false) ? jsonInt(cfg, "sliding_window", 0, file) : 0;
+    readSlidingLayers(cfg, file, mc.num_layers, spec, [](int64_t i, const nlohmann::json& c) {
+        return i >= c.value("max_window_layers", int64_t(0));
+    });
+}
+
+const ArchFamily& qwenFamily()
+{
+    static const ArchFamily f{
+        "qwen",
+        {"Qwen2ForCausalLM", "Qwen3ForCausalLM"},
+        {"qwen2", "qwen3"},
+        &configureQwen,
+        TensorNames{
+            {"model.", "pretrained_model.model.", ""},
+            "layers.{i}.",
+            {{Slot::Embed, "embed_tokens.weight"}, {Slot::FinalNorm, "norm.weight"}},
+            {
+                {Slot::AttnNorm, "input_layernorm.weight"},
+                {Slot::Q, "self_attn.q_proj.weight"}, {Slot::QBias, "self_attn.q_proj.bias"},
+                {Slot::K, "self_attn.k_proj.weight"}, {Slot::KBias, "self_attn.k_proj.bias"},
+                {Slot::V, "self_attn.v_proj.weight"}, {Slot::VBias, "self_attn.v_proj.bias"},
+                {Slot::O, "self_attn.o_proj.weight"}, {Slot::OBias, "self_attn.o_proj.bias"},
+                {Slot::QNorm, "self_attn.q_norm.weight"}, {Slot::KNorm, "self_attn.k_norm.weight"},
+                {Slot::MlpNorm, "post_attention_layernorm.weight"},
+                {Slot::Gate, "mlp.gate_proj.weight"}, {Slot::Up, "mlp.up_proj.weight"},
+                {Slot::Down, "mlp.down_proj.weight"},
+            },
+            {"lm_head.weight", "pretrained_model.lm_head.weight"},
+        },
+    };
+    return f;
+}
+
+} // namespace rudder

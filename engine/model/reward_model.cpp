@@ -1,0 +1,156 @@
+#include "model/reward_model.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+#include "model/loader.h"
+#include "model/model_config.h"
+#include "model/safetensors.h"
+#include "model/transformer.h"
+#include "rudder/error.h"
+#include "rudder/runtime_init.h"
+
+namespace rudder {
+
+namespace {
+
+// v_head.summary.N.weight -> N, for the multi-layer value heads.
+std::map<int, std::string> valueHeadLayers(const std::vector<std::string>& names)
+{
+    std::map<int, std::string> layers;
+    const std::string pre = "v_head.summary.";
+    for (const auto& n : names) {
+        if (n.rfind(pre, 0) != 0 || n.size() < pre.size() + 8 || n.compare(n.size() - 7, 7, ".weight") != 0) continue;
+        const std::string mid = n.substr(pre.size(), n.size() - pre.size() - 7);
+        if (!mid.empty() && std::all_of(mid.begin(), mid.end(), ::isdigit)) layers[std::stoi(mid)] = pre + mid;
+    }
+    return layers;
+}
+
+} // namespace
+
+std::string rewardHeadKind(const std::vector<std::string>& names)
+{
+    auto has = [&](const std::string& n) { return std::find(names.begin(), names.end(), n) != names.end(); };
+    if (has("score.weight")) return "score";
+    if (has("regression_head.weight")) return "regression_head";
+    if (has("v_head.summary.weight")) return "v_head";
+    if (!valueHeadLayers(names).empty()) return "v_head_mlp";
+    return "";
+}
+
+RewardModel::~RewardModel() = default;
+
+const ModelConfig& RewardModel::config() const { return backbone_->config(); }
+at::Device RewardModel::device() const { return backbone_->device(); }
+
+std::unique_ptr<RewardModel> loadRewardModel(const std::string& dir, const std::string& device, const std::string& dtype)
+{
+    initTorchRuntime();
+    LoadedConfig lc = readLoadedConfig(dir, /*forCausalLM=*/false);
+    const at::Device dev = parseDevice(device);
+    const at::ScalarType dt = parseDtype(dtype, dev);
+    WeightStore store(dir);
+    const auto names = store.names();
+    std::unique_ptr<RewardModel> rm(new RewardModel());
+    rm->kind_ = rewardHeadKind(names);
+    if (rm->kind_.empty())
+        throw Error(store.describe(), "score.weight",
+                    "no reward head found (looked for score.weight, regression_head.weight, v_head.summary.weight, "
+                    "v_head.summary.N.weight, also in value_head.safetensors)");
+    rm->backbone_ = std::make_unique<TransformerLM>(lc, store, dev, dt, /*withLmHead=*/false);
+    const int64_t d = lc.model.hidden_size;
+
+    std::vector<std::pair<std::string, std::string>> layers;   // weight, bias ("" if none)
+    if (rm->kind_ == "score") layers = {{"score.weight", "score.bias"}};
+    else if (rm->kind_ == "regression_head") layers = {{"regression_head.weight", "regression_head.bias"}};
+    else if (rm->kind_ == "v_head") layers = {{"v_head.summary.weight", "v_head.summary.bias"}};
+    else
+        for (const auto& [i, p] : valueHeadLayers(names)) layers.push_back({p + ".weight", p + ".bias"});
+    int64_t in = d;
+    for (size_t i = 0; i < layers.size(); ++i) {
+        const auto& [wn, bn] = layers[i];
+        const SafetensorsEntry& e = store.entry(wn);
+        const int64_t out = i + 1 == layers.size() ? 1 : (e.shape.empty() ? -1 : e.shape[0]);
+        if (e.shape.size() != 2 || e.shape[1] != in || e.shape[0] != out)
+            throw Error(store.fileOf(wn), wn, "reward head layer has shape [" + (e.shape.size() == 2 ? std::to_string(e.shape[0]) + "," + std::to_string(e.shape[1]) : std::string("?"))
+                                                  + "], expected [" + (out > 0 ? std::to_string(out) : std::string("n")) + "," + std::to_string(in)
+                                                  + "] (a scalar head: num_labels must be 1)");
+        rm->w_.push_back(store.tensor(wn).to(dev, at::kFloat, false, true));
+        rm->b_.push_back(store.has(bn) ? store.tensor(bn).to(dev, at::kFloat, false, true).reshape({out}) : at::Tensor());
+        in = out;
+    }
+    return rm;
+}
+
+std::vector<double> RewardModel::scoreIds(const std::vector<std::vector<int32_t>>& seqs)
+{
+    at::NoGradGuard noGrad;
+    std::vector<double> out(seqs.size());
+    size_t i = 0;
+    while (i < seqs.size()) {
+        // A chunk of rows whose padded size stays under maxBatchTokens.
+        size_t j = i, T = 0;
+        while (j < seqs.size()) {
+            if (seqs[j].empty()) throw UsageError("", "sequence " + std::to_string(j), "is empty: nothing to score");
+            const size_t T2 = std::max(T, seqs[j].size());
+            if (j > i && static_cast<int64_t>(T2 * (j - i + 1)) > maxBatchTokens) break;
+            T = T2;
+            ++j;
+        }
+        const int64_t rows = static_cast<int64_t>(j - i);
+        const int64_t pad = std::max<int64_t>(config().pad_id, 0);
+        at::Tensor tok = at::full({rows, static_cast<int64_t>(T)}, pad, at::kLong);
+        auto acc = tok.accessor<int64_t, 2>();
+        std::vector<int64_t> last(static_cast<size_t>(rows));
+        for (int64_t r = 0; r < rows; ++r) {
+            const auto& s = seqs[i + r];
+            for (size_t t = 0; t < s.size(); ++t) acc[r][t] = s[t];
+            last[r] = static_cast<int64_t>(s.size()) - 1;
+        }
+        // Right-padded, causal: a row's last real token never sees the pads after it.
+        KVCache cache = backbone_->newCache(rows, static_cast<int64_t>(T));
+        at::Tensor h = backbone_->forward(cache, tok);
+        at::Tensor idx = at::tensor(last, at::kLong).to(h.device()).view({rows, 1, 1}).expand({rows, 1, h.size(2)});
+        at::Tensor x = h.gather(1, idx).squeeze(1).to(at::kFloat);
+        for (size_t l = 0; l < w_.size(); ++l) {
+            x = at::linear(x, w_[l], b_[l]);
+            if (l + 1 < w_.size()) x = at::relu(x);
+        }
+        x = x.reshape({rows}).to(at::kDouble).to(at::kCPU);
+        for (int64_t r = 0; r < rows; ++r) out[i + r] = x.data_ptr<double>()[r];
+        i = j;
+    }
+    return out;
+}
+
+std::vector<double> RewardModel::scorePadded(const at::Tensor& idsIn, const at::Tensor& maskIn)
+{
+    if (idsIn.dim() != 2) throw Error("", "ids", "scorePadded expects [batch, T]");
+    at::Tensor ids = idsIn.to(at::kCPU).to(at::kLong).contiguous();
+    at::Tensor mask;
+    if (maskIn.defined()) {
+        mask = maskIn.to(at::kCPU).to(at::kLong).contiguous();
+        if (mask.sizes() != ids.sizes()) throw Error("", "attention_mask", "shape differs from the ids");
+    }
+    const int64_t B = ids.size(0), T = ids.size(1);
+    const int64_t pad = config().pad_id;
+    std::vector<std::vector<int32_t>> seqs(static_cast<size_t>(B));
+    for (int64_t b = 0; b < B; ++b) {
+        const int64_t* row = ids.data_ptr<int64_t>() + b * T;
+        if (mask.defined()) {
+            const int64_t* m = mask.data_ptr<int64_t>() + b * T;
+            for (int64_t t = 0; t < T; ++t)
+                if (m[t]) seqs[b].push_back(static_cast<int32_t>(row[t]));
+        } else {
+            int64_t s = 0, e = T;
+            while (s < T && row[s] == pad) ++s;
+            while (e > s && row[e - 1] == pad) --e;
+            for (int64_t t = s; t < e; ++t) seqs[b].push_back(static_cast<int32_t>(row[t]));
+        }
+    }
+    return scoreIds(seqs);
+}
+
+} // namespace rudder

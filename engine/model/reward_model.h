@@ -1,0 +1,47 @@
+// Reward models: a decoder backbone (any supported family) + a scalar head, scored at each
+// sequence's last real token.  Internal torch header; string-level scoring (templates and the
+// tokenizer) is built on scoreIds elsewhere.
+#pragma once
+#include <ATen/ATen.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/causal_lm.h"
+
+namespace rudder {
+
+class TransformerLM;
+
+class RewardModel {
+public:
+    ~RewardModel();
+    // One score per token sequence (unpadded, each non-empty).  Batched internally.
+    std::vector<double> scoreIds(const std::vector<std::vector<int32_t>>& seqs);
+    // HF-style padded batch [B, T] (left or right padding): real tokens are where
+    // attentionMask != 0, or, without a mask, all but the leading/trailing runs of pad_id.
+    std::vector<double> scorePadded(const at::Tensor& ids, const at::Tensor& attentionMask = {});
+    const ModelConfig& config() const;
+    // score (HF *ForSequenceClassification) | regression_head (UltraRM, Eurus-RM) |
+    // v_head (trl, one linear) | v_head_mlp (v_head.summary.0/.2: LLaMA-Factory/GRM two-layer)
+    std::string headKind() const { return kind_; }
+    at::Device device() const;
+    int64_t maxBatchTokens = 8192;   // rows x length per forward
+
+private:
+    friend std::unique_ptr<RewardModel> loadRewardModel(const std::string&, const std::string&, const std::string&);
+    RewardModel() = default;
+    std::unique_ptr<TransformerLM> backbone_;
+    std::string kind_;
+    std::vector<at::Tensor> w_, b_;   // head layers (fp32), ReLU between them
+};
+
+// Throws rudder::Error naming the directory when no known head tensor is found.
+std::unique_ptr<RewardModel> loadRewardModel(const std::string& dir, const std::string& device = "auto",
+                                             const std::string& dtype = "auto");
+
+// The head kind from tensor names alone ("" when none), for inspect.
+std::string rewardHeadKind(const std::vector<std::string>& tensorNames);
+
+} // namespace rudder

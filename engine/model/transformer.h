@@ -1,0 +1,63 @@
+// The shared decoder every family runs: pre-norm blocks with attention over a position-indexed
+// KV cache (per-row positions, causal mask by position, optional sliding window), RoPE with
+// linear/llama3 scaling or learned positions, GQA, gated or plain MLP, RMS/(1+w)/LayerNorm,
+// Gemma's sandwich norms and soft-capping.  Internal torch header.
+#pragma once
+#include <ATen/ATen.h>
+
+#include <string>
+#include <vector>
+
+#include "model/causal_lm.h"
+#include "model/model_config.h"
+
+namespace rudder {
+
+class WeightStore;
+
+class TransformerLM : public CausalLM {
+public:
+    // Loads the weights named by cfg.family's table from `store`, converted to dtype on device.
+    // withLmHead=false: backbone only (reward models).
+    TransformerLM(const LoadedConfig& cfg, const WeightStore& store, at::Device device, at::ScalarType dtype,
+                  bool withLmHead = true);
+
+    const ModelConfig& config() const override { return cfg_; }
+    at::Device device() const override { return device_; }
+    at::ScalarType dtype() const override { return dtype_; }
+    KVCache newCache(int64_t rows, int64_t capacity) const override;
+    at::Tensor forward(KVCache& cache, const at::Tensor& tokens) override;
+    at::Tensor forwardRows(KVCache& cache, const at::Tensor& tokens, const at::Tensor& rowIndex) override;
+    at::Tensor lmHead(const at::Tensor& preLogits) const override;
+
+    const ArchSpec& spec() const { return spec_; }
+    const std::string& backbonePrefix() const { return prefix_; }
+    // The linear layers' weights in call order (bench: the matmul-only bound).
+    std::vector<at::Tensor> linearWeights() const;
+
+private:
+    struct Layer {
+        at::Tensor attn_norm, attn_norm_b, wqkv, bqkv, wo, bo, q_norm, k_norm, post_attn_norm;
+        at::Tensor mlp_norm, mlp_norm_b, w_up, b_up, w_down, b_down, post_mlp_norm;   // w_up = [gate; up] when gated
+        bool sliding = false;
+    };
+    at::Tensor run(KVCache& cache, const at::Tensor& tokens, const at::Tensor& rowIndex);
+    at::Tensor norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const;
+    at::Tensor headNorm(const at::Tensor& x, const at::Tensor& w) const;   // q/k norm over head_dim
+    at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask) const;
+
+    ModelConfig cfg_;
+    ArchSpec spec_;
+    at::Device device_;
+    at::ScalarType dtype_;
+    at::ScalarType acc_;   // norms / softmax precision: fp32, or fp64 for an fp64 model
+    std::string prefix_;
+    at::Tensor embed_, pos_embed_, final_norm_, final_norm_b_, lm_head_;
+    at::Tensor inv_freq_, inv_freq_local_;   // RoPE [head_dim/2] fp32
+    std::vector<Layer> layers_;
+};
+
+// RoPE inverse frequencies as HF computes them (fp32), with linear / llama3 scaling.
+at::Tensor ropeInvFreq(const RopeSpec& rope, int64_t headDim);
+
+} // namespace rudder
