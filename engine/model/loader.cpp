@@ -56,7 +56,7 @@ ModelConfig readModelConfig(const std::string& dir)
     return lc.model;
 }
 
-ModelInfo inspectModel(const std::string& dir)
+ModelInfo inspectCheckpoint(const std::string& dir)
 {
     LoadedConfig lc = readLoadedConfig(dir, /*forCausalLM=*/false);
     WeightStore store(dir);

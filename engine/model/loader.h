@@ -29,7 +29,8 @@ struct ModelInfo {
     std::string reward_head;     // "" (plain LM) | score | regression_head | v_head | v_head_mlp
     int64_t tensors = 0;
 };
-ModelInfo inspectModel(const std::string& dir);
+// (Named apart from rudder::inspectModel in rudder/workbench.h, which builds on it.)
+ModelInfo inspectCheckpoint(const std::string& dir);
 
 at::Device parseDevice(const std::string& device);
 at::ScalarType parseDtype(const std::string& dtype, at::Device device);
