@@ -1,0 +1,200 @@
+// Statistics behind the plots a researcher reads to understand a run: the reward distribution as a
+// two-component Gaussian mixture, the BoN-equivalent beta (QAlign, eq. 10 / Appendix A), importance
+// weight diagnostics, histogram binning, text metrics, best-of-k curves and curves over the
+// compute axes.  Torch-free and Qt-free: plain std::vector in, plain structs out.
+//
+// Degenerate input never yields NaN parameters: fits carry a Status and a message instead.
+// The curve helpers use NaN for "no value at this x" (plots draw it as a gap); this is stated
+// where it happens.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rudder/events.h"
+
+namespace rudder::analysis {
+
+enum class Status {
+    Ok,
+    TooFewSamples,   // n below what the statistic needs
+    NonFinite,       // NaN or infinity in the input
+    Degenerate,      // e.g. all values equal (zero variance), all weights zero
+};
+const char* toString(Status s);   // "ok", "too_few_samples", "non_finite", "degenerate"
+
+// ---------------------------------------------------------------------------------------------
+// Reward distribution: 1-D Gaussian mixtures (QAlign Appendix C)
+
+struct Gaussian1Fit {
+    bool ok = false;          // false when n < 2 or the variance is zero
+    double mean = 0.0;
+    double std = 0.0;         // maximum-likelihood (divides by n)
+    double loglik = 0.0;
+    double bic = 0.0;         // 2 ln n - 2 loglik (2 free parameters)
+};
+
+struct GmmFit {
+    Status status = Status::Degenerate;
+    std::string message;                      // empty when Ok
+    int n = 0;
+    // Components sorted by mean (index 0 = lower mean).  Meaningful only when status == Ok.
+    std::array<double, 2> weights{{1.0, 0.0}};
+    std::array<double, 2> means{{0.0, 0.0}};
+    std::array<double, 2> stds{{0.0, 0.0}};
+    double loglik = 0.0;
+    double bic = 0.0;                         // 5 ln n - 2 loglik
+    int iterations = 0;                       // EM iterations of the kept restart
+    bool converged = false;
+    // responsibilities[k][i] = posterior probability that sample i came from component k.
+    std::array<std::vector<double>, 2> responsibilities;
+    // The one-component fit beside it, and whether BIC prefers two components.
+    Gaussian1Fit single;
+    bool twoComponentsSupported = false;      // bic < single.bic
+    // Dominant component (Appendix A.2): larger variance, larger mean on a tie.
+    int dominant = 0;
+};
+
+struct GmmOptions {
+    int restarts = 10;            // quantile split + (restarts-1) k-means++ seedings, 30 EM steps each
+    int maxIterations = 1000;
+    double tolerance = 1e-8;      // stop when the log-likelihood gains less than tolerance * n
+    // Variance floor relative to the sample variance: stops a component collapsing onto a
+    // single repeated value (identical responses give identical rewards).
+    double varianceFloor = 1e-6;
+    uint64_t seed = 1;
+};
+
+GmmFit fitGmm2(const std::vector<double>& x, const GmmOptions& options = {});
+Gaussian1Fit fitGaussian1(const std::vector<double>& x);
+
+// Density of a 1-D Gaussian mixture (for overlays on histograms).
+double mixturePdf(const std::vector<double>& weights, const std::vector<double>& means,
+                  const std::vector<double>& stds, double x);
+
+// ---------------------------------------------------------------------------------------------
+// BoN-equivalent beta (QAlign eq. 10, 17, 26)
+
+// Extreme-value location/beta factor  c(n_d) = sqrt(2 ln n_d) - (ln ln n_d + ln 4 pi) / (2 sqrt(2 ln n_d)).
+// Undefined (nullopt) when n_d <= e.
+std::optional<double> evtFactor(double n_d);
+// a_n = mu_d + sigma_d c(n_d)   (eq. 17): predicted location (mode) of BoN's maximum reward.
+std::optional<double> bonLocation(double mu_d, double sigma_d, double n_d);
+// beta(n) = sigma_d / c(n_d)    (eq. 10 = eq. 26).
+std::optional<double> bonBeta(double sigma_d, double n_d);
+
+struct BetaPoint {
+    int n = 0;
+    double n_d = 0.0;                 // w_d * n
+    std::optional<double> beta;       // nullopt when n_d <= e
+    std::optional<double> a_n;
+};
+// beta(n) for n = 2..nMax from the fitted mixture's dominant component.  Empty unless fit is Ok.
+std::vector<BetaPoint> betaCurve(const GmmFit& fit, int nMax);
+
+// What pi_beta predicts (eq. 22-23): means mu_i + sigma_i^2 / beta, re-weighted weights
+// w_i C_i / sum_j w_j C_j with C_i = exp(mu_i / beta + sigma_i^2 / (2 beta^2)), same stds.
+struct AlignedMixture {
+    std::array<double, 2> weights{{1.0, 0.0}};
+    std::array<double, 2> means{{0.0, 0.0}};
+    std::array<double, 2> stds{{0.0, 0.0}};
+};
+AlignedMixture alignedMixture(const GmmFit& fit, double beta);   // throws rudder::Error if beta <= 0
+
+// ---------------------------------------------------------------------------------------------
+// Importance weights
+
+struct WeightStats {
+    Status status = Status::Degenerate;
+    std::string message;
+    int n = 0;
+    double ess = 0.0;              // 1 / sum w^2 with w normalised to sum 1
+    double essNormalized = 0.0;    // ess / n, in (0, 1]
+    double maxWeight = 0.0;        // largest normalised weight
+    double entropy = 0.0;          // -sum w ln w, nats
+    double entropyNormalized = 0.0;// entropy / ln n (1 = uniform; 0 when n = 1)
+};
+// Weights need not be normalised; they must be finite and >= 0 with a positive sum.
+WeightStats weightStats(const std::vector<double>& weights);
+// Same from log-weights (normalised stably with log-sum-exp); -inf is a zero weight.
+WeightStats weightStatsFromLog(const std::vector<double>& logWeights);
+
+// ---------------------------------------------------------------------------------------------
+// Histograms (shared by every histogram plot)
+
+// Quantile with linear interpolation between order statistics (type 7, numpy's default).
+double quantile(std::vector<double> x, double q);
+// Freedman-Diaconis bin width 2 IQR n^(-1/3); 0 when the IQR is 0 or n < 2.
+double freedmanDiaconisWidth(const std::vector<double>& x);
+
+struct Histogram {
+    Status status = Status::Degenerate;
+    std::string message;
+    double lo = 0.0;                 // left edge of bin 0
+    double width = 1.0;
+    std::vector<int64_t> counts;
+    double edge(size_t i) const { return lo + width * double(i); }   // i = 0..counts.size()
+    double center(size_t i) const { return lo + width * (double(i) + 0.5); }
+};
+// Freedman-Diaconis bins, at most maxBins (and at least 1).  When the IQR is 0 falls back to
+// sqrt(n) bins over the range; when all values are equal one bin of width 1 centred on them.
+// Non-finite values are skipped (and counted as NonFinite status only when nothing is left).
+Histogram histogram(const std::vector<double>& x, int maxBins = 200);
+// Same with fixed edges [lo, lo + bins*width); values outside are clamped into the end bins.
+Histogram histogram(const std::vector<double>& x, double lo, double width, int bins);
+
+// ---------------------------------------------------------------------------------------------
+// Text metrics (AISP Appendix C.4, following ARGS / RE-Control)
+
+// rep-n = 1 - unique n-grams / total n-grams over token ids; 0 when there is no n-gram.
+double repetitionN(const std::vector<int32_t>& tokens, int n);
+// diversity = prod_{n=2..4} (1 - rep-n).
+double diversity(const std::vector<int32_t>& tokens);
+// Cosine similarity; 0 when either vector is zero.  Throws rudder::Error on a size mismatch.
+double cosineSimilarity(const std::vector<float>& a, const std::vector<float>& b);
+double cosineSimilarity(const std::vector<double>& a, const std::vector<double>& b);
+
+// ---------------------------------------------------------------------------------------------
+// Best-of-k and compute-axis curves
+
+// E[max of a uniformly random k-subset] for k = 1..n (element k-1):
+// sum_i r_(i) C(i-1, k-1) / C(n, k) over sorted r, weights in log space.
+std::vector<double> bestOfKCurve(const std::vector<double>& rewards);
+
+enum class Axis { Iteration, Samples, Tokens, Flops, Seconds };
+const char* toString(Axis a);            // "iteration", "samples", "tokens", "flops", "seconds"
+Axis axisFromString(const std::string& s);   // throws rudder::UsageError on unknown text
+
+// One point per event (in stream order).  x = the budget spent at the end of that iteration on
+// the chosen axis (Iteration: iteration + 1).  gold* vectors are empty when no sample carries a
+// gold reward; an iteration without gold rewards has NaN in goldMean/goldBest (a gap).
+struct RunCurves {
+    Axis axis = Axis::Samples;
+    std::vector<double> x;
+    std::vector<double> mean;            // mean proxy reward of the iteration's samples
+    std::vector<double> best;            // best proxy reward in the iteration
+    std::vector<double> bestSoFar;       // best proxy reward up to and including the iteration
+    std::vector<double> goldMean;
+    std::vector<double> goldBest;
+    std::vector<double> goldBestSoFar;   // oracle: best gold reward seen so far
+    std::vector<double> goldOfSelected;  // gold reward of the proxy-best sample so far (NaN if it has none)
+};
+// promptIndex >= 0 keeps only that prompt's samples (events with prompt_index -1 are batched:
+// their samples are filtered by Sample::prompt_index).  Events left with no samples are skipped.
+RunCurves runCurves(const std::vector<IterationEvent>& events, Axis axis, int promptIndex = -1);
+
+// Value of the step function (x, y) at each grid point: y at the last x <= g; NaN before x[0].
+// x must be non-decreasing.  Puts two methods' curves on the same axis.
+std::vector<double> resampleStep(const std::vector<double>& x, const std::vector<double>& y,
+                                 const std::vector<double>& grid);
+
+// Acceptance rate after each proposal: running (cumulative) and over the trailing `window`
+// proposals (fewer at the start).  Throws rudder::Error if window < 1.
+std::vector<double> runningAcceptance(const std::vector<bool>& accepted);
+std::vector<double> windowedAcceptance(const std::vector<bool>& accepted, int window);
+// The accepted flags of an event stream in order (samples without the flag are skipped).
+std::vector<bool> acceptanceFlags(const std::vector<IterationEvent>& events, int promptIndex = -1);
+
+} // namespace rudder::analysis

@@ -1,0 +1,279 @@
+// Importance-weight diagnostics, histogram binning, text metrics, best-of-k, curves over compute
+// axes and acceptance rates, against values worked out by hand or by brute force.
+#include <QtTest>
+
+#include <cmath>
+#include <random>
+
+#include "rudder/analysis.h"
+#include "rudder/error.h"
+
+using namespace rudder;
+using namespace rudder::analysis;
+
+namespace {
+
+bool near(double a, double b, double tol = 1e-12) { return std::abs(a - b) <= tol * std::max(1.0, std::abs(b)); }
+
+// E[max] over all k-subsets by enumeration (the definition, not the formula).
+std::vector<double> bestOfKBruteForce(const std::vector<double>& r)
+{
+    const int n = int(r.size());
+    std::vector<double> sum(n + 1, 0.0);
+    std::vector<double> cnt(n + 1, 0.0);
+    for (uint32_t mask = 1; mask < (1u << n); ++mask) {
+        int k = __builtin_popcount(mask);
+        double m = -HUGE_VAL;
+        for (int i = 0; i < n; ++i)
+            if (mask & (1u << i)) m = std::max(m, r[i]);
+        sum[k] += m;
+        cnt[k] += 1;
+    }
+    std::vector<double> out(n);
+    for (int k = 1; k <= n; ++k) out[k - 1] = sum[k] / cnt[k];
+    return out;
+}
+
+Sample sample(double reward, std::optional<double> gold = std::nullopt, std::optional<bool> acc = std::nullopt, int prompt = 0)
+{
+    Sample s;
+    s.reward = reward;
+    s.gold_reward = gold;
+    s.accepted = acc;
+    s.prompt_index = prompt;
+    return s;
+}
+
+IterationEvent makeEvent(int it, std::vector<Sample> samples, Budget b, int prompt = 0)
+{
+    IterationEvent e;
+    e.method = "bon";
+    e.iteration = it;
+    e.prompt_index = prompt;
+    e.samples = std::move(samples);
+    e.budget = b;
+    return e;
+}
+
+} // namespace
+
+class TestStatistics : public QObject {
+    Q_OBJECT
+private slots:
+    void importanceWeights()
+    {
+        WeightStats u = weightStats(std::vector<double>(8, 3.0));
+        QCOMPARE(u.status, Status::Ok);
+        QVERIFY(near(u.ess, 8.0));
+        QVERIFY(near(u.essNormalized, 1.0));
+        QVERIFY(near(u.maxWeight, 0.125));
+        QVERIFY(near(u.entropy, std::log(8.0)));
+        QVERIFY(near(u.entropyNormalized, 1.0));
+
+        WeightStats one = weightStats({0, 0, 5, 0});
+        QVERIFY(near(one.ess, 1.0));
+        QVERIFY(near(one.essNormalized, 0.25));
+        QVERIFY(near(one.maxWeight, 1.0));
+        QVERIFY(near(one.entropy, 0.0));
+
+        // w = (1, 2, 3, 4) / 10: sum w^2 = 30/100, entropy by hand.
+        WeightStats w = weightStats({1, 2, 3, 4});
+        QVERIFY(near(w.ess, 10.0 / 3.0));
+        QVERIFY(near(w.maxWeight, 0.4));
+        const double h = -(0.1 * std::log(0.1) + 0.2 * std::log(0.2) + 0.3 * std::log(0.3) + 0.4 * std::log(0.4));
+        QVERIFY(near(w.entropy, h));
+        QVERIFY(near(w.entropyNormalized, h / std::log(4.0)));
+
+        // Log-weights far beyond exp's range give the same answer.
+        std::vector<double> lw;
+        for (double v : {1.0, 2.0, 3.0, 4.0}) lw.push_back(std::log(v) + 2000.0);
+        WeightStats l = weightStatsFromLog(lw);
+        QCOMPARE(l.status, Status::Ok);
+        QVERIFY(near(l.ess, w.ess) && near(l.entropy, w.entropy) && near(l.maxWeight, w.maxWeight));
+        QVERIFY(near(weightStatsFromLog({-HUGE_VAL, 0.0}).ess, 1.0));
+
+        QCOMPARE(weightStats({}).status, Status::TooFewSamples);
+        QCOMPARE(weightStats({1.0, std::nan("")}).status, Status::NonFinite);
+        QCOMPARE(weightStats({1.0, -0.5}).status, Status::Degenerate);
+        QCOMPARE(weightStats({0.0, 0.0}).status, Status::Degenerate);
+        QCOMPARE(weightStatsFromLog({-HUGE_VAL, -HUGE_VAL}).status, Status::Degenerate);
+        QCOMPARE(weightStatsFromLog({0.0, HUGE_VAL}).status, Status::NonFinite);
+        QVERIFY(!weightStats({0.0, 0.0}).message.empty());
+        QVERIFY(std::isfinite(weightStats({0.0, 0.0}).ess));
+    }
+
+    void quantilesAndFreedmanDiaconis()
+    {
+        // Type-7 quantiles (numpy's default): h = q (n - 1).
+        QCOMPARE(quantile({4, 1, 3, 2}, 0.25), 1.75);
+        QCOMPARE(quantile({4, 1, 3, 2}, 0.5), 2.5);
+        QCOMPARE(quantile({4, 1, 3, 2}, 1.0), 4.0);
+        QCOMPARE(quantile({7}, 0.3), 7.0);
+
+        // x = 0..99: IQR = 74.25 - 24.75 = 49.5, width 2 * 49.5 / 100^(1/3), range 99 -> 5 bins
+        // (what numpy.histogram_bin_edges(x, 'fd') gives).
+        std::vector<double> x;
+        for (int i = 0; i < 100; ++i) x.push_back(i);
+        QVERIFY(near(freedmanDiaconisWidth(x), 99.0 / std::cbrt(100.0)));
+        Histogram h = histogram(x);
+        QCOMPARE(h.status, Status::Ok);
+        QCOMPARE(int(h.counts.size()), 5);
+        QVERIFY(near(h.width, 19.8));
+        QCOMPARE(h.lo, 0.0);
+        for (auto c : h.counts) QCOMPARE(c, int64_t(20));
+        QVERIFY(near(h.edge(5), 99.0));
+
+        // A far outlier: the bin count is capped, nothing is lost.
+        x.push_back(1e9);
+        Histogram capped = histogram(x, 50);
+        QCOMPARE(int(capped.counts.size()), 50);
+        int64_t total = 0;
+        for (auto c : capped.counts) total += c;
+        QCOMPARE(total, int64_t(101));
+        QCOMPARE(capped.counts.back(), int64_t(1));
+
+        // IQR 0: sqrt(n) bins over the range.
+        std::vector<double> tied(15, 2.0);
+        tied.push_back(3.0);
+        Histogram t = histogram(tied);
+        QCOMPARE(t.status, Status::Ok);
+        QCOMPARE(int(t.counts.size()), 4);
+        QCOMPARE(t.counts.front(), int64_t(15));
+        QCOMPARE(t.counts.back(), int64_t(1));
+
+        Histogram eq = histogram(std::vector<double>(10, 5.0));
+        QCOMPARE(eq.status, Status::Degenerate);
+        QCOMPARE(eq.counts, std::vector<int64_t>{10});
+        QCOMPARE(eq.center(0), 5.0);
+
+        QCOMPARE(histogram({}).status, Status::TooFewSamples);
+        QCOMPARE(histogram({std::nan(""), HUGE_VAL}).status, Status::NonFinite);
+        Histogram skip = histogram({1.0, std::nan(""), 2.0, 3.0, 4.0});
+        int64_t kept = 0;
+        for (auto c : skip.counts) kept += c;
+        QCOMPARE(kept, int64_t(4));
+
+        Histogram fixed = histogram({-5, 0.5, 1.5, 1.7, 99}, 0.0, 1.0, 2);
+        QCOMPARE(fixed.counts, (std::vector<int64_t>{2, 3}));
+        QVERIFY_THROWS_EXCEPTION(Error, histogram({1.0}, 0.0, 0.0, 3));
+    }
+
+    void textMetrics()
+    {
+        // 1 2 3 1 2 3: bigrams 12 23 31 12 23 (3 unique of 5), trigrams 123 231 312 123 (3 of 4),
+        // 4-grams all distinct -> diversity (1 - 0.4)(1 - 0.25)(1 - 0) = 0.45.
+        const std::vector<int32_t> t = {1, 2, 3, 1, 2, 3};
+        QVERIFY(near(repetitionN(t, 2), 0.4));
+        QVERIFY(near(repetitionN(t, 3), 0.25));
+        QVERIFY(near(repetitionN(t, 4), 0.0));
+        QVERIFY(near(diversity(t), 0.45));
+        QVERIFY(near(diversity({7, 7, 7, 7, 7, 7, 7, 7}), (1 - 6.0 / 7) * (1 - 5.0 / 6) * (1 - 4.0 / 5)));
+        QCOMPARE(diversity({5}), 1.0);
+        QCOMPARE(diversity({}), 1.0);
+        QVERIFY_THROWS_EXCEPTION(Error, repetitionN(t, 0));
+
+        QVERIFY(near(cosineSimilarity(std::vector<float>{1, 0}, std::vector<float>{1, 1}), 1.0 / std::sqrt(2.0), 1e-7));
+        QVERIFY(near(cosineSimilarity(std::vector<double>{1, 2, 3}, std::vector<double>{-2, -4, -6}), -1.0));
+        QVERIFY(near(cosineSimilarity(std::vector<double>{1, 0}, std::vector<double>{0, 3}), 0.0));
+        QCOMPARE(cosineSimilarity(std::vector<double>{0, 0}, std::vector<double>{1, 1}), 0.0);
+        QVERIFY_THROWS_EXCEPTION(Error, cosineSimilarity(std::vector<double>{1}, std::vector<double>{1, 2}));
+    }
+
+    void bestOfKMatchesEnumeration()
+    {
+        std::mt19937_64 g(5);
+        std::vector<double> r;
+        for (int i = 0; i < 12; ++i) r.push_back(double(g() % 1000) / 100.0 - 3.0);
+        r[3] = r[7];   // a tie
+        const auto curve = bestOfKCurve(r);
+        const auto ref = bestOfKBruteForce(r);
+        QCOMPARE(curve.size(), ref.size());
+        for (size_t k = 0; k < ref.size(); ++k) QVERIFY2(near(curve[k], ref[k]), qPrintable(QString::number(k)));
+        double mean = 0.0;
+        for (double v : r) mean += v;
+        QVERIFY(near(curve.front(), mean / r.size()));
+        QCOMPARE(curve.back(), *std::max_element(r.begin(), r.end()));
+        QVERIFY(bestOfKCurve({}).empty());
+
+        // Large n: monotone, shift-equivariant, ends at the maximum, fast.
+        std::vector<double> big(20000);
+        for (auto& v : big) v = double(g() % 100000) / 1000.0;
+        QElapsedTimer timer;
+        timer.start();
+        auto b = bestOfKCurve(big);
+        qInfo("bestOfKCurve n=20000: %lld ms", timer.elapsed());
+        for (size_t k = 1; k < b.size(); ++k) QVERIFY(b[k] >= b[k - 1] - 1e-9);
+        QCOMPARE(b.back(), *std::max_element(big.begin(), big.end()));
+        for (auto& v : big) v += 1e3;
+        auto shifted = bestOfKCurve(big);
+        for (size_t k = 0; k < b.size(); k += 997) QVERIFY(near(shifted[k], b[k] + 1e3, 1e-11));
+    }
+
+    void curvesOverComputeAxes()
+    {
+        std::vector<IterationEvent> ev;
+        ev.push_back(makeEvent(0, {sample(1.0), sample(3.0)}, {2, 40, 4e6, 0.5}));
+        ev.push_back(makeEvent(1, {sample(2.0), sample(2.5)}, {4, 70, 7e6, 1.25}));
+        ev.push_back(makeEvent(2, {sample(5.0), sample(-1.0)}, {6, 100, 1e7, 2.0}));
+
+        RunCurves s = runCurves(ev, Axis::Samples);
+        QCOMPARE(s.x, (std::vector<double>{2, 4, 6}));
+        QCOMPARE(s.mean, (std::vector<double>{2.0, 2.25, 2.0}));
+        QCOMPARE(s.best, (std::vector<double>{3.0, 2.5, 5.0}));
+        QCOMPARE(s.bestSoFar, (std::vector<double>{3.0, 3.0, 5.0}));
+        QVERIFY(s.goldMean.empty() && s.goldOfSelected.empty());
+        QCOMPARE(runCurves(ev, Axis::Tokens).x, (std::vector<double>{40, 70, 100}));
+        QCOMPARE(runCurves(ev, Axis::Flops).x, (std::vector<double>{4e6, 7e6, 1e7}));
+        QCOMPARE(runCurves(ev, Axis::Seconds).x, (std::vector<double>{0.5, 1.25, 2.0}));
+        QCOMPARE(runCurves(ev, Axis::Iteration).x, (std::vector<double>{1, 2, 3}));
+        QCOMPARE(axisFromString("flops"), Axis::Flops);
+        QVERIFY_THROWS_EXCEPTION(UsageError, axisFromString("watts"));
+
+        // Gold rewards: oracle best, and the gold of the proxy-selected sample.
+        ev[0].samples = {sample(1.0, 0.9), sample(3.0, 0.1)};
+        ev[1].samples = {sample(2.0), sample(2.5)};
+        ev[2].samples = {sample(5.0, 0.4), sample(-1.0, 0.95)};
+        RunCurves g = runCurves(ev, Axis::Samples);
+        QCOMPARE(int(g.goldMean.size()), 3);
+        QVERIFY(near(g.goldMean[0], 0.5));
+        QVERIFY(std::isnan(g.goldMean[1]) && std::isnan(g.goldBest[1]));   // gap
+        QCOMPARE(g.goldBestSoFar, (std::vector<double>{0.9, 0.9, 0.95}));
+        QCOMPARE(g.goldOfSelected, (std::vector<double>{0.1, 0.1, 0.4}));
+
+        // Batched events (prompt_index -1) filter by the sample's prompt.
+        std::vector<IterationEvent> batch;
+        batch.push_back(makeEvent(0, {sample(1, {}, {}, 0), sample(10, {}, {}, 1)}, {2, 0, 0, 0}, -1));
+        batch.push_back(makeEvent(1, {sample(4, {}, {}, 1)}, {3, 0, 0, 0}, -1));
+        RunCurves p0 = runCurves(batch, Axis::Samples, 0);
+        QCOMPARE(p0.x, (std::vector<double>{2}));   // the event without prompt 0 is skipped
+        QCOMPARE(runCurves(batch, Axis::Samples, 1).bestSoFar, (std::vector<double>{10, 10}));
+
+        // Two methods on one grid.
+        auto r = resampleStep({2, 4, 6}, {3.0, 3.0, 5.0}, {1, 2, 3, 6, 9});
+        QVERIFY(std::isnan(r[0]));
+        QCOMPARE(std::vector<double>(r.begin() + 1, r.end()), (std::vector<double>{3, 3, 5, 5}));
+        QVERIFY_THROWS_EXCEPTION(Error, resampleStep({1, 2}, {1}, {1}));
+    }
+
+    void acceptanceRates()
+    {
+        const std::vector<bool> a = {true, false, true, true, false};
+        auto run = runningAcceptance(a);
+        const std::vector<double> want = {1.0, 0.5, 2.0 / 3, 0.75, 0.6};
+        for (size_t i = 0; i < a.size(); ++i) QVERIFY(near(run[i], want[i]));
+        QCOMPARE(windowedAcceptance(a, 2), (std::vector<double>{1.0, 0.5, 0.5, 1.0, 0.5}));
+        QCOMPARE(windowedAcceptance(a, 100), run);
+        QVERIFY_THROWS_EXCEPTION(Error, windowedAcceptance(a, 0));
+        QVERIFY(runningAcceptance({}).empty());
+
+        std::vector<IterationEvent> ev;
+        ev.push_back(makeEvent(0, {sample(1.0)}, {}));   // initial state: no flag
+        ev.push_back(makeEvent(1, {sample(1.0, {}, true)}, {}));
+        ev.push_back(makeEvent(2, {sample(1.0, {}, false), sample(1.0, {}, true, 3)}, {}, -1));
+        QCOMPARE(acceptanceFlags(ev), (std::vector<bool>{true, false, true}));
+        QCOMPARE(acceptanceFlags(ev, 3), (std::vector<bool>{true}));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestStatistics)
+#include "test_statistics.moc"
