@@ -4,6 +4,7 @@
 // iteration, so a resumed run must rebuild u from the stored events to match.
 #pragma once
 #include <cmath>
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -34,7 +35,7 @@ inline rudder::IterationEvent iteration(uint64_t seed, int k, int K, double u)
     e.method = "fake";
     e.prompt_index = 0;
     e.iteration = k;
-    std::vector<double> x(size_t(K)), r(size_t(K));
+    std::vector<double> x(static_cast<size_t>(K)), r(static_cast<size_t>(K));
     double rmax = -INFINITY;
     for (int i = 0; i < K; ++i) {
         x[size_t(i)] = u + uniform(seed, k, i);
