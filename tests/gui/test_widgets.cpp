@@ -1,0 +1,367 @@
+// Widgets fed with synthetic events: slider <-> box <-> config round trip, plots contain the data,
+// sample selection, PDF/PNG export.
+#include <QtTest>
+
+#include <QDoubleSpinBox>
+#include <QFile>
+#include <QImage>
+#include <QSlider>
+#include <QTemporaryDir>
+#include <QTextEdit>
+
+#include <cmath>
+
+#include <qcustomplot.h>
+
+#include "acceptance_plot.h"
+#include "beta_curve_plot.h"
+#include "method_panel.h"
+#include "param_slider.h"
+#include "plot_export.h"
+#include "reward_curve_plot.h"
+#include "reward_distribution_plot.h"
+#include "run_data.h"
+#include "rudder/methods.h"
+#include "sample_inspector.h"
+#include "synthetic.h"
+#include "weight_histogram_plot.h"
+
+using namespace rudder;
+using namespace rudder::widgets;
+
+namespace {
+QCPGraph* graphNamed(QCustomPlot* p, const QString& prefix)
+{
+    for (int i = 0; i < p->graphCount(); ++i)
+        if (p->graph(i)->name().startsWith(prefix)) return p->graph(i);
+    return nullptr;
+}
+RunData makeRun(const std::string& method, const std::vector<IterationEvent>& events, nlohmann::json config = {})
+{
+    RunData r;
+    RunMeta m;
+    m.method = method;
+    m.config = config.is_null() ? nlohmann::json::object() : config;
+    r.setMeta(m);
+    for (const auto& e : events) r.append(e);
+    return r;
+}
+} // namespace
+
+class TestWidgets : public QObject {
+    Q_OBJECT
+private slots:
+    void linearSliderRoundTrip()
+    {
+        ParamSpec spec{"alpha", "α", 0.0, 1.0, 0.9999, false, false, ""};
+        ParamSlider s(spec);
+        QCOMPARE(s.value(), 0.9999);   // the default survives (box has enough decimals)
+        s.slider()->setValue(250);
+        QCOMPARE(s.value(), 0.25);
+        s.box()->setValue(0.5);
+        QCOMPARE(s.slider()->value(), 500);
+        s.setValue(7.0);               // clamped to the bound
+        QCOMPARE(s.value(), 1.0);
+        QCOMPARE(s.slider()->value(), ParamSlider::kTicks);
+        s.setValue(-3);
+        QCOMPARE(s.value(), 0.0);
+        QCOMPARE(s.slider()->value(), 0);
+    }
+
+    void logSliderRoundTrip()
+    {
+        ParamSpec spec{"lambda", "λ", 1e-4, 1000.0, 0.3, false, true, ""};
+        ParamSlider s(spec);
+        // The middle tick of a log slider is the geometric mean of the bounds: sqrt(1e-4 * 1e3).
+        s.slider()->setValue(ParamSlider::kTicks / 2);
+        QVERIFY(std::abs(s.value() - std::sqrt(1e-4 * 1e3)) < 1e-4);
+        // Each decade takes the same slider distance: 7 decades over 1000 ticks.
+        QCOMPARE(s.tickFor(1e-3) - s.tickFor(1e-4), s.tickFor(1000) - s.tickFor(100));
+        QCOMPARE(s.tickFor(1e-3) - s.tickFor(1e-4), int(std::lround(1000.0 / 7)));
+        // Box -> slider -> value at every decade, exact within one tick's relative step.
+        for (double v : {1e-4, 1e-3, 0.3, 1.0, 240.0, 1000.0}) {
+            s.setValue(v);
+            QCOMPARE(s.value(), v);
+            const double back = s.valueAt(s.slider()->value());
+            const double tickRatio = std::pow(1e7, 1.0 / ParamSlider::kTicks);   // one tick, multiplicatively
+            QVERIFY2(back / v <= std::sqrt(tickRatio) * (1 + 1e-9) && v / back <= std::sqrt(tickRatio) * (1 + 1e-9),
+                     qPrintable(QString("%1 -> %2").arg(v).arg(back)));
+        }
+        QCOMPARE(s.valueAt(0), 1e-4);
+        QCOMPARE(s.valueAt(ParamSlider::kTicks), 1000.0);
+        // The smallest bound is shown, not rounded to zero.
+        s.setValue(1e-4);
+        QVERIFY(s.box()->text().contains("0.0001"));
+    }
+
+    void integerLogSlider()
+    {
+        ParamSpec spec{"n", "n", 1, 4096, 64, true, true, ""};
+        ParamSlider s(spec);
+        QCOMPARE(s.value(), 64.0);
+        for (int t = 0; t <= ParamSlider::kTicks; t += 37) {
+            const double v = s.valueAt(t);
+            QCOMPARE(v, std::round(v));
+            QVERIFY(v >= 1 && v <= 4096);
+        }
+        s.box()->setValue(100.4);   // the box rounds integers
+        QCOMPARE(s.value(), 100.0);
+        s.setValue(5000);
+        QCOMPARE(s.value(), 4096.0);
+    }
+
+    void methodPanelConfigRoundTrip()
+    {
+        MethodPanel panel;
+        for (const MethodInfo& m : allMethods()) {
+            // Defaults: exactly the table's defaults, and valid for the engine.
+            const nlohmann::json c = panel.config(m.id);
+            QCOMPARE(c, defaultConfig(m.id));
+            QVERIFY(validateConfig(m.id, c) == c);
+            // Each parameter at its bounds and back.
+            nlohmann::json hi = c, lo = c;
+            for (const ParamSpec& p : m.params) {
+                hi[p.key] = p.integer ? nlohmann::json(int64_t(p.max)) : nlohmann::json(p.max);
+                lo[p.key] = p.integer ? nlohmann::json(int64_t(p.min)) : nlohmann::json(p.min);
+            }
+            panel.setConfig(m.id, hi);
+            QCOMPARE(panel.config(m.id), validateConfig(m.id, hi));
+            panel.setConfig(m.id, lo);
+            QCOMPARE(panel.config(m.id), validateConfig(m.id, lo));
+        }
+        // A preset from AISP Table 4 lands in the sliders.
+        panel.applyPreset("aisp", 1);   // Llama-3 & Eurus: σ 0.5, λ 240, α 0.999
+        const auto c = panel.config("aisp");
+        QCOMPARE(c["lambda"].get<double>(), 240.0);
+        QCOMPARE(c["alpha"].get<double>(), 0.999);
+        QCOMPARE(c["sigma"].get<double>(), 0.5);
+        // Moving a slider changes the config the Run button would send.
+        panel.slider("aisp", "sigma")->slider()->setValue(0);
+        QCOMPARE(panel.config("aisp")["sigma"].get<double>(), 0.01);
+        // Live tuning caps the budget.
+        const auto small = MethodPanel::smallBudget("aisp", c);
+        QVERIFY(small["n"].get<int64_t>() <= 8 && small["iterations"].get<int64_t>() <= 4);
+        QCOMPARE(small["lambda"], c["lambda"]);
+    }
+
+    void liveTuningEmitsOnRelease()
+    {
+        MethodPanel panel;
+        QSignalSpy spy(&panel, &MethodPanel::liveTuneRequested);
+        auto* s = panel.slider("bon", "n");
+        emit s->slider()->sliderReleased();
+        QCOMPARE(spy.count(), 0);   // off by default
+        panel.setLiveTuning(true);
+        emit s->slider()->sliderReleased();
+        QCOMPARE(spy.count(), 1);
+    }
+
+    void rewardCurvesContainTheData()
+    {
+        const auto events = testing::syntheticRun("aisp", 6, 16);
+        RunData run = makeRun("aisp", events);
+        RewardCurvePlot plot;
+        plot.resize(600, 400);
+        plot.setRun(&run);
+        QCustomPlot* p = plot.plot();
+        auto* mean = graphNamed(p, "mean@k");
+        auto* bsf = graphNamed(p, "best so far");
+        auto* gold = graphNamed(p, "gold of best");
+        auto* bon = graphNamed(p, "BoN");
+        QVERIFY(mean && bsf && gold && bon);
+        QCOMPARE(mean->dataCount(), 6);
+        double best = -1e9;
+        for (int it = 0; it < 6; ++it) {
+            double sum = 0, mx = -1e9;
+            for (const auto& s : events[it].samples) { sum += s.reward; mx = std::max(mx, s.reward); }
+            best = std::max(best, mx);
+            QCOMPARE(mean->dataMainKey(it), double(16 * (it + 1)));   // x = samples so far
+            QVERIFY(std::abs(mean->dataMainValue(it) - sum / 16) < 1e-12);
+            QCOMPARE(bsf->dataMainValue(it), best);
+        }
+        // Gold is on the right axis, the gold of the proxy's best (gold = -reward/2 here).
+        QCOMPARE(gold->valueAxis(), p->yAxis2);
+        QCOMPARE(gold->dataMainValue(5), -0.5 * best);
+        // BoN estimate after the first iteration: E[max of 16 draws from those 16 samples] <= max.
+        QVERIFY(bon->dataMainValue(0) <= bsf->dataMainValue(0) + 1e-12);
+        // Switch the x axis to tokens.
+        plot.setXAxis(XAxis::Tokens);
+        QCOMPARE(graphNamed(p, "mean@k")->dataMainKey(5), double(events[5].budget.tokens));
+        // CSV holds every plotted point.
+        const QString csv = plot.toCsv(false);
+        QVERIFY(csv.startsWith("series,x,y\n"));
+        QVERIFY(csv.count('\n') > 6 * 5);
+        // Streaming: append and refresh.
+        auto more = testing::syntheticRun("aisp", 7, 16);
+        run.append(more[6]);
+        plot.refresh();
+        QCOMPARE(graphNamed(p, "mean@k")->dataCount(), 7);
+    }
+
+    void overlayAddsCurves()
+    {
+        RunData a = makeRun("aisp", testing::syntheticRun("aisp", 4, 8));
+        RunData b = makeRun("bon", testing::syntheticRun("bon", 4, 8, 0.0, false, 9));
+        b.meta().title = "BoN #2";
+        RewardCurvePlot plot;
+        plot.setRun(&a);
+        plot.setOverlays({&b});
+        auto* g = graphNamed(plot.plot(), "BoN #2: best so far");
+        QVERIFY(g);
+        QCOMPARE(g->dataCount(), 4);
+    }
+
+    void acceptanceRates()
+    {
+        RunData run = makeRun("qalign", testing::syntheticChains(3, 30), {{"window", 3}});
+        AcceptancePlot plot;
+        plot.setRun(&run);
+        auto* running = graphNamed(plot.plot(), "running");
+        auto* windowed = graphNamed(plot.plot(), "windowed");
+        QVERIFY(running && windowed);
+        // Steps 1..30 plus the initial state; every 3 consecutive steps accept exactly 3 of 9.
+        QCOMPARE(running->dataCount(), 31);
+        QCOMPARE(running->dataMainValue(30), 1.0 / 3);
+        for (int i = 3; i <= 30; ++i) QCOMPARE(windowed->dataMainValue(i), 1.0 / 3);
+        // Negative control: the first step alone is not 1/3 (chain 2 accepts at t=1 only).
+        QCOMPARE(running->dataMainValue(1), 1.0 / 3);
+        QCOMPARE(windowed->dataMainValue(2), 0.5 * (1.0 / 3 + 1.0 / 3));
+        // Chain 0 accepts at t = 3, 6, ...: its state reward is the last accepted proposal's.
+        auto* chain0 = graphNamed(plot.plot(), "chain 0 reward");
+        QVERIFY(chain0);
+        QCOMPARE(chain0->dataMainValue(4), 3.0);
+        QCOMPARE(chain0->dataMainValue(6), 6.0);
+    }
+
+    void weightHistogramAndScrubber()
+    {
+        const auto events = testing::syntheticRun("aisp", 5, 32);
+        RunData run = makeRun("aisp", events);
+        WeightHistogramPlot plot;
+        plot.setRun(&run);
+        auto ess = [](const IterationEvent& e) {
+            double s2 = 0;
+            for (const auto& s : e.samples) s2 += *s.weight * *s.weight;
+            return 1.0 / s2;
+        };
+        QVERIFY(std::abs(plot.currentEss() - ess(events[4])) < 1e-9);   // follows the newest
+        QCOMPARE(plot.scrubber()->maximum(), 4);
+        plot.setIteration(1);
+        QVERIFY(std::abs(plot.currentEss() - ess(events[1])) < 1e-9);
+        // The bars hold all 32 samples.
+        auto* bars = qobject_cast<QCPBars*>(plot.plot()->plottable(0));
+        QVERIFY(bars);
+        double total = 0;
+        for (auto it = bars->data()->constBegin(); it != bars->data()->constEnd(); ++it) total += it->value;
+        QCOMPARE(total, 32.0);
+        // A BoN run has no weights: the plot says so instead of drawing nothing silently.
+        RunData bon = makeRun("bon", testing::syntheticRun("bon", 2, 8, 0, false));
+        plot.setRun(&bon);
+        QCOMPARE(plot.plot()->plottableCount(), 0);
+    }
+
+    void distributionAndBeta()
+    {
+        // Two well-separated modes: the fit must find them.
+        std::vector<IterationEvent> events(1);
+        events[0].method = "qalign";
+        std::mt19937_64 rng(3);
+        std::normal_distribution<double> a(-2.0, 0.5), b(3.0, 1.0);
+        for (int i = 0; i < 400; ++i) {
+            Sample s;
+            s.index = i;
+            s.reward = i % 4 == 0 ? b(rng) : a(rng);
+            events[0].samples.push_back(s);
+        }
+        RunData run = makeRun("qalign", events, {{"beta", 0.5}});
+        RewardDistributionPlot dist;
+        dist.setRun(&run);
+        QCOMPARE(dist.fit().status, analysis::Status::Ok);
+        QVERIFY(std::abs(dist.fit().means[0] + 2.0) < 0.2 && std::abs(dist.fit().means[1] - 3.0) < 0.3);
+        QVERIFY(graphNamed(dist.plot(), "GMM mixture"));
+        QVERIFY(!graphNamed(dist.plot(), "π_β"));
+        dist.setShowPrediction(true, 0.5);
+        auto* pred = graphNamed(dist.plot(), "π_β");
+        QVERIFY(pred);
+        BetaCurvePlot beta;
+        beta.setRun(&run);
+        QVERIFY(graphNamed(beta.plot(), "β(n)"));
+        QVERIFY(beta.matchingN() > 2);
+        // β(n) decreases with n, and the marked n gives the closest β to 0.5.
+        auto* g = graphNamed(beta.plot(), "β(n)");
+        QVERIFY(g->dataMainValue(0) > g->dataMainValue(g->dataCount() - 1));
+    }
+
+    void inspectorSelectsAndHighlightsFinal()
+    {
+        const auto events = testing::syntheticRun("bon", 3, 4, 0.0, false);
+        RunData run = makeRun("bon", events);
+        SampleInspector insp;
+        insp.setRun(&run);
+        QCOMPARE(insp.model()->rowCount(), 12);
+        // The final answer: the best sample.
+        SampleRef best{0, 0};
+        for (const auto& r : run.samples())
+            if (run.sample(r).reward > run.sample(best).reward) best = r;
+        RunResult res;
+        FinalAnswer f;
+        f.text = run.sample(best).text;
+        f.reward = run.sample(best).reward;
+        res.final = {f};
+        run.setResult(res);
+        insp.sync();
+        const int row = insp.model()->rowOf(best);
+        QCOMPARE(insp.model()->data(insp.model()->index(row, 3), Qt::BackgroundRole).value<QColor>(), QColor(255, 236, 153));
+        QVERIFY(!insp.model()->data(insp.model()->index((row + 1) % 12, 3), Qt::BackgroundRole).isValid());
+        // Clicking a point in a plot selects its sample.
+        RewardCurvePlot plot;
+        plot.setRun(&run);
+        QObject::connect(&plot, &RunPlot::sampleClicked, &insp, &SampleInspector::select);
+        emit plot.sampleClicked(best);
+        QCOMPARE(*insp.selected(), best);
+        QVERIFY(insp.text()->toPlainText().contains(QString::fromStdString(run.sample(best).text)));
+        QVERIFY(insp.text()->toPlainText().contains("final answer"));
+    }
+
+    void exportPdfAndPng()
+    {
+        RunData run = makeRun("aisp", testing::syntheticRun("aisp", 6, 16));
+        RewardCurvePlot plot;
+        plot.resize(800, 500);
+        plot.setRun(&run);
+        QTemporaryDir dir;
+        ExportOptions o;
+        o.widthIn = ExportOptions::kSingleColumn;
+        o.dpi = 300;
+        o.fontPt = 8;
+        const QString pdf = dir.filePath("curves.pdf");
+        QCOMPARE(exportPlot(plot.plot(), pdf, o), QString());
+        QFile f(pdf);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.read(5), QByteArray("%PDF-"));
+        QVERIFY2(f.size() > 4000, qPrintable(QString::number(f.size())));
+        const QString png = dir.filePath("curves.png");
+        QCOMPARE(exportPlot(plot.plot(), png, o), QString());
+        QImage img(png);
+        QCOMPARE(img.size(), exportPixelSize(o));
+        QCOMPARE(img.width(), 975);   // 3.25 in × 300 dpi
+        QVERIFY(std::abs(img.dotsPerMeterX() * 0.0254 - 300) < 1);
+        // Not blank: some dark pixels (axes, text).
+        int dark = 0;
+        for (int y = 0; y < img.height(); y += 3)
+            for (int x = 0; x < img.width(); x += 3) dark += qGray(img.pixel(x, y)) < 100;
+        QVERIFY(dark > 100);
+        // Double column, 150 dpi, dashboard of two plots.
+        WeightHistogramPlot w;
+        w.setRun(&run);
+        o.widthIn = ExportOptions::kDoubleColumn;
+        o.dpi = 150;
+        const QString dash = dir.filePath("dash.png");
+        QCOMPARE(exportDashboard({plot.plot(), w.plot()}, dash, o, 2), QString());
+        QCOMPARE(QImage(dash).width(), int(std::lround(6.75 * 150)));
+        QVERIFY(!exportPlot(plot.plot(), dir.filePath("x.bmp"), o).isEmpty());   // refused, with a message
+    }
+};
+
+QTEST_MAIN(TestWidgets)
+#include "test_widgets.moc"

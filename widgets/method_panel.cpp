@@ -1,0 +1,148 @@
+#include "method_panel.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSpinBox>
+#include <QTabWidget>
+#include <QVBoxLayout>
+
+#include <algorithm>
+
+namespace rudder::widgets {
+
+MethodPanel::MethodPanel(QWidget* parent)
+    : QWidget(parent), tabs_(new QTabWidget(this)), run_(new QPushButton("Run", this)),
+      stop_(new QPushButton("Stop", this)), live_(new QCheckBox("Live tuning", this)), seed_(new QSpinBox(this))
+{
+    for (const MethodInfo& m : allMethods()) {
+        ids_.push_back(m.id);
+        auto* page = new QWidget;
+        auto* v = new QVBoxLayout(page);
+        auto* presets = new QComboBox(page);
+        presets->addItem("Presets…");
+        for (const Preset& p : m.presets) presets->addItem(QString::fromStdString(p.name));
+        presets->setEnabled(!m.presets.empty());
+        presets->setToolTip("Hyper-parameters from the papers' tables");
+        v->addWidget(presets);
+        auto* form = new QFormLayout;
+        form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+        for (const ParamSpec& p : m.params) {
+            auto* s = new ParamSlider(p, page);
+            auto* label = new QLabel(QString::fromStdString(p.label), page);
+            label->setToolTip(QString::fromStdString(p.help));
+            form->addRow(label, s);
+            sliders_[m.id][p.key] = s;
+            connect(s, &ParamSlider::committed, this, [this] {
+                if (live_->isChecked()) emit liveTuneRequested();
+            });
+        }
+        v->addLayout(form);
+        v->addStretch(1);
+        const std::string id = m.id;
+        connect(presets, &QComboBox::activated, this, [this, id, presets](int i) {
+            if (i > 0) applyPreset(id, i - 1);
+            presets->setCurrentIndex(0);
+        });
+        auto* scroll = new QScrollArea;
+        scroll->setWidget(page);
+        scroll->setWidgetResizable(true);
+        scroll->setFrameShape(QFrame::NoFrame);
+        tabs_->addTab(scroll, QString::fromStdString(m.title));
+        tabs_->setTabToolTip(tabs_->count() - 1, QString::fromStdString(m.id));
+    }
+    seed_->setRange(0, std::numeric_limits<int>::max());
+    seed_->setValue(1);
+    seed_->setToolTip("Random seed: the same seed and settings reproduce a run exactly");
+    run_->setDefault(true);
+    run_->setStyleSheet("font-weight: bold");
+    stop_->setEnabled(false);
+    live_->setToolTip("Re-run with a small budget each time a slider is released");
+    auto* bar = new QHBoxLayout;
+    bar->addWidget(new QLabel("seed", this));
+    bar->addWidget(seed_);
+    bar->addWidget(live_);
+    bar->addStretch(1);
+    bar->addWidget(run_);
+    bar->addWidget(stop_);
+    auto* l = new QVBoxLayout(this);
+    l->setContentsMargins(2, 2, 2, 2);
+    l->addWidget(tabs_, 1);
+    l->addLayout(bar);
+    connect(run_, &QPushButton::clicked, this, &MethodPanel::runRequested);
+    connect(stop_, &QPushButton::clicked, this, &MethodPanel::stopRequested);
+}
+
+std::string MethodPanel::currentMethod() const { return ids_[size_t(std::max(0, tabs_->currentIndex()))]; }
+
+void MethodPanel::setCurrentMethod(const std::string& id)
+{
+    auto it = std::find(ids_.begin(), ids_.end(), id);
+    if (it != ids_.end()) tabs_->setCurrentIndex(int(it - ids_.begin()));
+}
+
+ParamSlider* MethodPanel::slider(const std::string& id, const std::string& key) const
+{
+    auto m = sliders_.find(id);
+    if (m == sliders_.end()) return nullptr;
+    auto s = m->second.find(key);
+    return s == m->second.end() ? nullptr : s->second;
+}
+
+nlohmann::json MethodPanel::config(const std::string& id) const
+{
+    nlohmann::json c = nlohmann::json::object();
+    for (const ParamSpec& p : methodInfo(id).params) {
+        const double v = slider(id, p.key)->value();
+        if (p.integer) c[p.key] = static_cast<int64_t>(std::llround(v));
+        else c[p.key] = v;
+    }
+    return c;
+}
+
+void MethodPanel::setConfig(const std::string& id, const nlohmann::json& values)
+{
+    if (!values.is_object()) return;
+    for (auto it = values.begin(); it != values.end(); ++it)
+        if (auto* s = slider(id, it.key()); s && it->is_number()) s->setValue(it->get<double>());
+}
+
+void MethodPanel::applyPreset(const std::string& id, int presetIndex)
+{
+    const auto& presets = methodInfo(id).presets;
+    if (presetIndex >= 0 && presetIndex < int(presets.size())) setConfig(id, presets[size_t(presetIndex)].values);
+}
+
+uint64_t MethodPanel::seed() const { return uint64_t(seed_->value()); }
+void MethodPanel::setSeed(uint64_t s) { seed_->setValue(int(std::min<uint64_t>(s, std::numeric_limits<int>::max()))); }
+bool MethodPanel::liveTuning() const { return live_->isChecked(); }
+void MethodPanel::setLiveTuning(bool on) { live_->setChecked(on); }
+
+void MethodPanel::setRunning(bool running)
+{
+    run_->setEnabled(!running);
+    stop_->setEnabled(running);
+}
+
+nlohmann::json MethodPanel::smallBudget(const std::string& id, nlohmann::json c)
+{
+    (void)id;
+    auto cap = [&](const char* k, int64_t v) {
+        if (c.contains(k) && c[k].is_number() && c[k].get<double>() > double(v)) c[k] = v;
+    };
+    cap("n", 8);
+    cap("batch", 8);
+    cap("iterations", 4);
+    cap("chains", 2);
+    cap("steps", 16);
+    cap("max_new_tokens", 24);
+    cap("prompts_per_batch", 2);
+    cap("top_k", id == "args" ? 8 : 1000);
+    return c;
+}
+
+} // namespace rudder::widgets

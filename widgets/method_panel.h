@@ -1,0 +1,59 @@
+// Method panel: a tab per alignment method with every hyper-parameter as a ParamSlider, the
+// seeds' presets, the seed, Run / Stop and "live tuning" (a released slider re-runs small).
+#pragma once
+#include <QWidget>
+
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "param_slider.h"
+
+class QTabWidget;
+class QPushButton;
+class QCheckBox;
+class QSpinBox;
+class QComboBox;
+
+namespace rudder::widgets {
+
+class MethodPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit MethodPanel(QWidget* parent = nullptr);
+
+    std::string currentMethod() const;
+    void setCurrentMethod(const std::string& id);
+    nlohmann::json config(const std::string& id) const;   // every key of the method's table
+    nlohmann::json config() const { return config(currentMethod()); }
+    void setConfig(const std::string& id, const nlohmann::json& values);   // missing keys keep their value
+    void applyPreset(const std::string& id, int presetIndex);
+    uint64_t seed() const;
+    void setSeed(uint64_t s);
+    bool liveTuning() const;
+    void setLiveTuning(bool on);
+    void setRunning(bool running);
+    ParamSlider* slider(const std::string& id, const std::string& key) const;
+
+    // A copy of `config` with a small budget, for live tuning (a few samples, short responses).
+    static nlohmann::json smallBudget(const std::string& id, nlohmann::json config);
+
+    QPushButton* runButton() const { return run_; }
+    QPushButton* stopButton() const { return stop_; }
+
+signals:
+    void runRequested();
+    void stopRequested();
+    void liveTuneRequested();   // a slider was released with live tuning on
+
+private:
+    QTabWidget* tabs_;
+    QPushButton* run_;
+    QPushButton* stop_;
+    QCheckBox* live_;
+    QSpinBox* seed_;
+    std::map<std::string, std::map<std::string, ParamSlider*>> sliders_;
+    std::vector<std::string> ids_;
+};
+
+} // namespace rudder::widgets

@@ -1,0 +1,144 @@
+#include "plot_export.h"
+
+#include <QFileInfo>
+#include <QImage>
+#include <QPageSize>
+#include <QPainter>
+#include <QPdfWriter>
+
+#include <cmath>
+
+#include <qcustomplot.h>
+
+namespace rudder::widgets {
+
+namespace {
+
+double heightOf(const ExportOptions& o) { return o.heightIn > 0 ? o.heightIn : o.widthIn * 0.62; }
+
+// Export fonts are set in points; the plot is laid out at 72 logical units per inch, so a
+// font of N pt is N units tall whatever the DPI.  Restores the on-screen fonts afterwards.
+class FontScope {
+public:
+    FontScope(QCustomPlot* p, double pt) : p_(p)
+    {
+        for (QCPAxis* a : p->axisRect()->axes()) {
+            saved_.push_back({a->labelFont(), a->tickLabelFont()});
+            QFont f = a->labelFont();
+            f.setPointSizeF(pt);
+            a->setLabelFont(f);
+            f.setPointSizeF(pt * 0.9);
+            a->setTickLabelFont(f);
+        }
+        legend_ = p->legend->font();
+        QFont lf = legend_;
+        lf.setPointSizeF(pt * 0.85);
+        p->legend->setFont(lf);
+        for (int i = 0; i < p->legend->itemCount(); ++i)
+            if (auto* it = p->legend->item(i)) { itemFonts_.push_back(it->font()); it->setFont(lf); }
+        for (int i = 0; i < p->plotLayout()->elementCount(); ++i)
+            if (auto* t = qobject_cast<QCPTextElement*>(p->plotLayout()->elementAt(i))) {
+                titles_.push_back({t, t->font()});
+                QFont tf = t->font();
+                tf.setPointSizeF(pt);
+                t->setFont(tf);
+            }
+        p->setInteractions(QCP::Interactions());
+    }
+    ~FontScope()
+    {
+        const auto axes = p_->axisRect()->axes();
+        for (int i = 0; i < axes.size() && i < int(saved_.size()); ++i) {
+            axes[i]->setLabelFont(saved_[i].first);
+            axes[i]->setTickLabelFont(saved_[i].second);
+        }
+        p_->legend->setFont(legend_);
+        for (int i = 0; i < p_->legend->itemCount() && i < int(itemFonts_.size()); ++i)
+            if (auto* it = p_->legend->item(i)) it->setFont(itemFonts_[i]);
+        for (auto& [t, f] : titles_) t->setFont(f);
+        p_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom | QCP::iSelectPlottables | QCP::iSelectLegend);
+        p_->replot();
+    }
+
+private:
+    QCustomPlot* p_;
+    std::vector<std::pair<QFont, QFont>> saved_;
+    QFont legend_;
+    std::vector<QFont> itemFonts_;
+    std::vector<std::pair<QCPTextElement*, QFont>> titles_;
+};
+
+QString suffixOf(const QString& path) { return QFileInfo(path).suffix().toLower(); }
+
+} // namespace
+
+QSize exportPixelSize(const ExportOptions& o)
+{
+    return QSize(int(std::lround(o.widthIn * o.dpi)), int(std::lround(heightOf(o) * o.dpi)));
+}
+
+QString exportPlot(QCustomPlot* plot, const QString& path, const ExportOptions& o)
+{
+    return exportDashboard({plot}, path, o, 1);
+}
+
+QString exportDashboard(const std::vector<QCustomPlot*>& plots, const QString& path, const ExportOptions& o,
+                        int columns)
+{
+    if (plots.empty()) return "nothing to export";
+    const QString suffix = suffixOf(path);
+    if (suffix != "pdf" && suffix != "png") return path + ": unsupported format (use .pdf or .png)";
+    columns = std::max(1, std::min(columns, int(plots.size())));
+    const int rows = int((plots.size() + columns - 1) / columns);
+    // The whole figure is `widthIn` wide; each cell keeps the single-plot aspect.
+    const double cellW = o.widthIn / columns;
+    const double cellH = (plots.size() == 1) ? heightOf(o) : cellW * 0.62;
+    const double figH = (plots.size() == 1) ? heightOf(o) : cellH * rows;
+    // Logical units: points (72 per inch).
+    const int cellWpt = int(std::lround(cellW * 72)), cellHpt = int(std::lround(cellH * 72));
+
+    std::vector<std::unique_ptr<FontScope>> scopes;
+    for (QCustomPlot* p : plots) scopes.push_back(std::make_unique<FontScope>(p, o.fontPt));
+
+    if (suffix == "pdf") {
+        QPdfWriter pdf(path);
+        pdf.setCreator("Rudder");
+        pdf.setResolution(72);   // one device unit = one point
+        pdf.setPageSize(QPageSize(QSizeF(o.widthIn * 72, figH * 72), QPageSize::Point));
+        pdf.setPageMargins(QMarginsF(0, 0, 0, 0));
+        QCPPainter painter;
+        if (!painter.begin(&pdf)) return path + ": cannot write the PDF";
+        painter.setMode(QCPPainter::pmVectorized);
+        painter.setMode(QCPPainter::pmNoCaching);
+        for (size_t i = 0; i < plots.size(); ++i) {
+            painter.save();
+            painter.translate((int(i) % columns) * cellWpt, (int(i) / columns) * cellHpt);
+            plots[i]->toPainter(&painter, cellWpt, cellHpt);
+            painter.restore();
+        }
+        painter.end();
+    } else {
+        const QSize px = QSize(int(std::lround(o.widthIn * o.dpi)), int(std::lround(figH * o.dpi)));
+        QImage img(px, QImage::Format_ARGB32);
+        img.fill(Qt::white);
+        // Lay out at 72 dpi (fonts in points = logical units) and scale up to the target DPI.
+        img.setDotsPerMeterX(int(std::lround(72 / 0.0254)));
+        img.setDotsPerMeterY(int(std::lround(72 / 0.0254)));
+        QCPPainter painter(&img);
+        painter.setRenderHint(QPainter::Antialiasing);
+        painter.scale(o.dpi / 72.0, o.dpi / 72.0);
+        for (size_t i = 0; i < plots.size(); ++i) {
+            painter.save();
+            painter.translate((int(i) % columns) * cellWpt, (int(i) / columns) * cellHpt);
+            plots[i]->toPainter(&painter, cellWpt, cellHpt);
+            painter.restore();
+        }
+        painter.end();
+        img.setDotsPerMeterX(int(std::lround(o.dpi / 0.0254)));
+        img.setDotsPerMeterY(int(std::lround(o.dpi / 0.0254)));
+        if (!img.save(path, "PNG")) return path + ": cannot write the PNG";
+    }
+    return {};
+}
+
+} // namespace rudder::widgets

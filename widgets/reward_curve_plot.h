@@ -1,0 +1,26 @@
+// Plot 1: reward per iteration — mean@k, best@k, best-so-far and BoN on the same number of samples,
+// with the gold reward on the right axis (proxy rising while gold falls = over-optimisation).
+#pragma once
+#include "run_plot.h"
+
+class QComboBox;
+
+namespace rudder::widgets {
+
+class RewardCurvePlot : public RunPlot {
+    Q_OBJECT
+public:
+    explicit RewardCurvePlot(QWidget* parent = nullptr);
+    QString title() const override { return "Reward curves"; }
+    void setXAxis(XAxis a);
+    XAxis xAxisKind() const { return axis_; }
+
+protected:
+    void rebuild() override;
+
+private:
+    XAxis axis_ = XAxis::Samples;
+    QComboBox* axisBox_;
+};
+
+} // namespace rudder::widgets
