@@ -1,0 +1,571 @@
+// Model runtime: safetensors reading/validation, every architecture's KV-cached decode against a
+// full-sequence forward and an fp64 run, batching/padding, fork/truncate, samplers, the decode
+// loop, reward heads, and parity with Hugging Face transformers where fixtures are committed.
+// All models are tiny random-weight ones written by the test as real HF directories.
+#include <QtTest>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "model/generate.h"
+#include "model/loader.h"
+#include "model/random_model.h"
+#include "model/reward_model.h"
+#include "model/safetensors.h"
+#include "rudder/error.h"
+#include "rudder/runtime_init.h"
+
+using namespace rudder;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kKinds[] = {"llama", "llama3", "mistral", "qwen2", "qwen3", "gpt2", "gemma2", "gemma3"};
+
+double maxDiff(const at::Tensor& a, const at::Tensor& b)
+{
+    return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
+}
+
+at::Tensor randomTokens(int64_t rows, int64_t T, int64_t vocab, uint64_t seed)
+{
+    auto g = at::make_generator<at::CPUGeneratorImpl>(seed);
+    return at::randint(3, vocab, {rows, T}, g, at::kLong);   // avoid bos/eos ids
+}
+
+// Expect `fn` to throw a rudder::Error whose message contains every needle.
+template <class F>
+QString errorOf(F fn)
+{
+    try {
+        fn();
+    } catch (const Error& e) {
+        return QString::fromStdString(e.what());
+    } catch (const std::exception& e) {
+        return QString("NOT A rudder::Error: ") + e.what();
+    }
+    return QString("NO EXCEPTION");
+}
+
+void writeRaw(const std::string& path, const std::string& header, size_t dataBytes)
+{
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    uint64_t n = header.size();
+    for (int i = 0; i < 8; ++i) out.put(static_cast<char>(n >> (8 * i)));
+    out << header << std::string(dataBytes, '\0');
+}
+
+} // namespace
+
+class TestModel : public QObject {
+    Q_OBJECT
+    QTemporaryDir tmp_;
+    std::string dir(const std::string& name) const { return (fs::path(tmp_.path().toStdString()) / name).string(); }
+
+    std::string tinyModel(const std::string& kind, const std::string& head = "")
+    {
+        const std::string d = dir(kind + (head.empty() ? "" : "-" + head));
+        if (!fs::exists(fs::path(d) / "config.json")) {
+            nlohmann::json cfg = tinyConfig(kind);
+            if (!head.empty()) {
+                cfg["architectures"] = {head == "score" ? "LlamaForSequenceClassification" : "LlamaRewardModel"};
+                cfg["pad_token_id"] = 2;   // == EOS on purpose: must not be used as pad
+            }
+            writeRandomModel(d, cfg, 1234, 0.1, head);
+        }
+        return d;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(tmp_.isValid());
+        initTorchRuntime();
+    }
+
+    void safetensorsRoundTrip()
+    {
+        const std::string p = dir("rt.safetensors");
+        at::Tensor a = at::randn({3, 5});
+        at::Tensor b = at::randn({7}).to(at::kBFloat16);
+        at::Tensor c = at::randn({2, 2, 2}).to(at::kHalf);
+        writeSafetensors(p, {{"a", a}, {"b", b}, {"c", c}}, {{"format", "pt"}});
+        SafetensorsFile f(p);
+        QCOMPARE(f.entries().size(), size_t(3));
+        QCOMPARE(f.metadata().at("format"), std::string("pt"));
+        QCOMPARE(f.find("b")->dtype, std::string("BF16"));
+        QVERIFY(at::equal(f.tensor("a"), a));
+        QVERIFY(at::equal(f.tensor("b"), b));
+        QVERIFY(at::equal(f.tensor("c"), c));
+        QCOMPARE(f.find("c")->shape, (std::vector<int64_t>{2, 2, 2}));
+        // The header is padded so the data section is 8-byte aligned.
+        QCOMPARE(reinterpret_cast<uintptr_t>(f.tensor("a").data_ptr()) % 8, uintptr_t(0));
+    }
+
+    void badInputsGiveOneClearError()
+    {
+        const std::string good = tinyModel("llama");
+        auto copyModel = [&](const std::string& name) {
+            const std::string d = dir(name);
+            fs::remove_all(d);
+            fs::create_directories(d);
+            for (const auto& f : fs::directory_iterator(good)) fs::copy(f.path(), fs::path(d) / f.path().filename());
+            return d;
+        };
+        // Truncated file: the last tensor's data lies past the end.
+        {
+            const std::string d = copyModel("truncated");
+            const auto p = fs::path(d) / "model.safetensors";
+            fs::resize_file(p, fs::file_size(p) - 100);
+            const QString m = errorOf([&] { loadCausalLM(d, "cpu", "fp32"); });
+            QVERIFY2(m.contains("model.safetensors") && m.contains("data_offsets") && m.contains("truncated"), qPrintable(m));
+            QVERIFY2(m.contains("lm_head.weight") || m.contains("model."), qPrintable(m));   // names the tensor
+        }
+        // Header length pointing past the end.
+        {
+            const std::string p = dir("hdr.safetensors");
+            std::ofstream out(p, std::ios::binary);
+            const uint64_t n = 1 << 20;
+            for (int i = 0; i < 8; ++i) out.put(static_cast<char>(n >> (8 * i)));
+            out << "{}";
+            out.close();
+            const QString m = errorOf([&] { SafetensorsFile f(p); });
+            QVERIFY2(m.contains("hdr.safetensors") && m.contains("header") && m.contains("past the end"), qPrintable(m));
+        }
+        // Unknown dtype, size mismatch, overlap: crafted headers.
+        {
+            const std::string p = dir("dtype.safetensors");
+            writeRaw(p, R"({"w":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}})", 8);
+            QString m = errorOf([&] { SafetensorsFile f(p); });
+            QVERIFY2(m.contains("dtype.safetensors: w: unknown dtype 'Q4'"), qPrintable(m));
+            writeRaw(p, R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8);
+            m = errorOf([&] { SafetensorsFile f(p); });
+            QVERIFY2(m.contains(": w: holds 8 bytes"), qPrintable(m));
+            writeRaw(p, R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12);
+            m = errorOf([&] { SafetensorsFile f(p); });
+            QVERIFY2(m.contains("overlaps"), qPrintable(m));
+            writeRaw(p, "not json at all", 0);
+            m = errorOf([&] { SafetensorsFile f(p); });
+            QVERIFY2(m.contains("dtype.safetensors: header: not valid JSON"), qPrintable(m));
+        }
+        // A tensor whose shape disagrees with config.json.
+        {
+            const std::string d = copyModel("wrongshape");
+            nlohmann::json cfg = tinyConfig("llama");
+            cfg["intermediate_size"] = 100;
+            std::ofstream(fs::path(d) / "config.json") << cfg.dump();
+            const QString m = errorOf([&] { loadCausalLM(d, "cpu", "fp32"); });
+            QVERIFY2(m.contains("model.safetensors: model.layers.0.mlp.gate_proj.weight: shape [160,64] does not match config.json (expected [100,64])"),
+                     qPrintable(m));
+        }
+        // Sharded checkpoint whose index names a missing shard.
+        {
+            const std::string d = copyModel("missingshard");
+            fs::remove(fs::path(d) / "model.safetensors");
+            nlohmann::json idx = {{"metadata", {}}, {"weight_map", {{"model.embed_tokens.weight", "model-00001-of-00002.safetensors"}}}};
+            std::ofstream(fs::path(d) / "model.safetensors.index.json") << idx.dump();
+            const QString m = errorOf([&] { loadCausalLM(d, "cpu", "fp32"); });
+            QVERIFY2(m.contains("model.safetensors.index.json") && m.contains("model.embed_tokens.weight")
+                         && m.contains("missing shard file") && m.contains("model-00001-of-00002.safetensors"),
+                     qPrintable(m));
+        }
+        // Unsupported architecture: named, with the supported list.
+        {
+            const std::string d = copyModel("falcon");
+            nlohmann::json cfg = tinyConfig("llama");
+            cfg["architectures"] = {"FalconForCausalLM"};
+            cfg["model_type"] = "falcon";
+            std::ofstream(fs::path(d) / "config.json") << cfg.dump();
+            try {
+                loadCausalLM(d, "cpu", "fp32");
+                QFAIL("no exception");
+            } catch (const UsageError& e) {
+                const QString m = e.what();
+                QVERIFY2(m.contains("config.json: architectures: 'FalconForCausalLM' is not supported")
+                             && m.contains("Qwen3ForCausalLM") && m.contains("GPT2LMHeadModel"),
+                         qPrintable(m));
+            }
+        }
+        // Missing config.json / bad dtype name.
+        QVERIFY(errorOf([&] { loadCausalLM(dir("nowhere"), "cpu", "fp32"); }).contains("config.json: missing"));
+        QVERIFY(errorOf([&] { loadCausalLM(good, "cpu", "int3"); }).contains("dtype: 'int3' is not a dtype"));
+    }
+
+    void shardedEqualsSingleFile()
+    {
+        const std::string good = tinyModel("qwen2");
+        const std::string d = dir("sharded");
+        fs::create_directories(d);
+        fs::copy(fs::path(good) / "config.json", fs::path(d) / "config.json", fs::copy_options::overwrite_existing);
+        SafetensorsFile f((fs::path(good) / "model.safetensors").string());
+        std::vector<std::pair<std::string, at::Tensor>> s1, s2;
+        nlohmann::json map;
+        for (size_t i = 0; i < f.entries().size(); ++i) {
+            const auto& e = f.entries()[i];
+            (i % 2 ? s1 : s2).emplace_back(e.name, f.tensor(e.name));
+            map[e.name] = i % 2 ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
+        }
+        writeSafetensors(d + "/model-00001-of-00002.safetensors", s1);
+        writeSafetensors(d + "/model-00002-of-00002.safetensors", s2);
+        std::ofstream(fs::path(d) / "model.safetensors.index.json") << nlohmann::json{{"weight_map", map}}.dump();
+        auto a = loadCausalLM(good, "cpu", "fp32"), b = loadCausalLM(d, "cpu", "fp32");
+        at::Tensor tok = randomTokens(1, 6, 256, 7);
+        KVCache ca = a->newCache(1, 8), cb = b->newCache(1, 8);
+        QCOMPARE(maxDiff(a->forward(ca, tok), b->forward(cb, tok)), 0.0);
+        QCOMPARE(readModelConfig(d).num_parameters, readModelConfig(good).num_parameters);
+    }
+
+    void incrementalEqualsFullForEveryArchitecture_data()
+    {
+        QTest::addColumn<QString>("kind");
+        for (const char* k : kKinds) QTest::newRow(k) << QString(k);
+    }
+    void incrementalEqualsFullForEveryArchitecture()
+    {
+        QFETCH(QString, kind);
+        const std::string d = tinyModel(kind.toStdString());
+        auto lm = loadCausalLM(d, "cpu", "fp32");
+        QCOMPARE(lm->dtype(), at::kFloat);
+        const int64_t T = 12, V = lm->config().vocab_size;
+        at::Tensor tok = randomTokens(2, T, V, 11);
+        KVCache full = lm->newCache(2, 16);
+        at::Tensor ref = lm->forward(full, tok);   // [2, T, hidden]
+        QCOMPARE(full.length(0), T);
+        QCOMPARE(ref.sizes().vec(), (std::vector<int64_t>{2, T, lm->config().hidden_size}));
+        QVERIFY(ref.abs().max().item<double>() > 0.1);   // not a degenerate model
+        // One token at a time, and in uneven chunks: the cache must reproduce the full pass.
+        KVCache inc = lm->newCache(2, 16);
+        std::vector<at::Tensor> steps;
+        for (int64_t t = 0; t < T; ++t) steps.push_back(lm->forward(inc, tok.narrow(1, t, 1)));
+        const double dInc = maxDiff(at::cat(steps, 1), ref);
+        QVERIFY2(dInc <= 1e-4, qPrintable(QString("incremental vs full: %1").arg(dInc)));
+        KVCache chunk = lm->newCache(2, 16);
+        at::Tensor c = at::cat({lm->forward(chunk, tok.narrow(1, 0, 5)), lm->forward(chunk, tok.narrow(1, 5, 7))}, 1);
+        QVERIFY(maxDiff(c, ref) <= 1e-4);
+        // fp64 agrees with fp32.
+        auto lm64 = loadCausalLM(d, "cpu", "fp64");
+        KVCache c64 = lm64->newCache(2, 16);
+        at::Tensor ref64 = lm64->forward(c64, tok);
+        const double rel = maxDiff(ref, ref64) / ref64.abs().max().item<double>();
+        QVERIFY2(rel <= 1e-4, qPrintable(QString("fp32 vs fp64 relative: %1").arg(rel)));
+        const double dl = maxDiff(lm->lmHead(ref), lm64->lmHead(ref64)) / lm64->lmHead(ref64).abs().max().item<double>();
+        QVERIFY2(dl <= 1e-4, qPrintable(QString("logits fp32 vs fp64: %1").arg(dl)));
+        // bf16 runs and stays close (loose: 8-bit mantissa).
+        auto lm16 = loadCausalLM(d, "cpu", "bf16");
+        KVCache c16 = lm16->newCache(2, 16);
+        at::Tensor r16 = lm16->lmHead(lm16->forward(c16, tok));
+        QVERIFY(r16.scalar_type() == at::kFloat);
+        QVERIFY(at::isfinite(r16).all().item<bool>());
+    }
+
+    void slidingWindowIsApplied()
+    {
+        // Mistral with window 5 over 12 tokens: the last position must not depend on token 0,
+        // while the same model without a window does.
+        const std::string d = tinyModel("mistral");
+        auto lm = loadCausalLM(d, "cpu", "fp64");
+        at::Tensor a = randomTokens(1, 12, 256, 3), b = a.clone();
+        b[0][0] = (a[0][0].item<int64_t>() + 1) % 250 + 3;
+        KVCache ca = lm->newCache(1, 12), cb = lm->newCache(1, 12);
+        at::Tensor pa = lm->forward(ca, a), pb = lm->forward(cb, b);
+        // Window 5 per layer, 2 layers: position 11 sees back to 11-2*4 = 3 > 0.
+        QVERIFY(maxDiff(pa.select(1, 11), pb.select(1, 11)) < 1e-12);
+        QVERIFY(maxDiff(pa.select(1, 4), pb.select(1, 4)) > 1e-6);   // inside the window: it matters
+    }
+
+    void paddedBatchEqualsRowAlone()
+    {
+        auto lm = loadCausalLM(tinyModel("llama3"), "cpu", "fp32");
+        std::vector<std::vector<int32_t>> prompts = {{5, 9, 11, 40}, {7, 8}, {100, 101, 102, 103, 104, 105, 106}};
+        KVCache batch = lm->newCache(3, 32);
+        at::Tensor pre = prefillRows(*lm, batch, prompts);
+        QCOMPARE(batch.length(1), int64_t(2));
+        GenerateOptions opt;
+        opt.max_new_tokens = 6;
+        opt.sampling.greedy = true;
+        std::vector<at::Generator> gens = makeRowGenerators({1, 2, 3});
+        GenerateResult rb = generate(*lm, batch, pre, opt, gens);
+        for (int r = 0; r < 3; ++r) {
+            KVCache one = lm->newCache(1, 32);
+            at::Tensor p1 = prefillShared(*lm, one, prompts[r]);
+            QVERIFY(maxDiff(p1[0], pre[r]) <= 1e-4);
+            std::vector<at::Generator> g1 = makeRowGenerators({1});
+            GenerateResult r1 = generate(*lm, one, p1, opt, g1);
+            QCOMPARE(r1.tokens[0], rb.tokens[r]);
+            for (size_t t = 0; t < r1.logprobs[0].size(); ++t) QVERIFY(std::abs(r1.logprobs[0][t] - rb.logprobs[r][t]) <= 1e-4);
+        }
+        // prefillShared broadcasts one prompt to every row.
+        KVCache shared = lm->newCache(4, 16);
+        at::Tensor ps = prefillShared(*lm, shared, prompts[0]);
+        QCOMPARE(ps.size(0), int64_t(4));
+        for (int r = 0; r < 4; ++r) QCOMPARE(shared.length(r), int64_t(4));
+        QVERIFY(maxDiff(ps[3], pre[0]) <= 1e-4);
+        QVERIFY(at::equal(shared.k[1][3].narrow(1, 0, 4), shared.k[1][0].narrow(1, 0, 4)));
+    }
+
+    void forkAndTruncateReuseThePrefix()
+    {
+        auto lm = loadCausalLM(tinyModel("gemma3"), "cpu", "fp32");
+        at::Tensor a = randomTokens(1, 10, 256, 5), b = randomTokens(1, 4, 256, 6);
+        KVCache cache = lm->newCache(3, 16);
+        cache.setLength(0, 0);
+        lm->forwardRows(cache, a, at::zeros({1}, at::kLong));
+        QCOMPARE(cache.length(0), int64_t(10));
+        // Fork row 0's first 6 positions into row 2, continue it with b.
+        cache.fork(0, 2, 6);
+        QCOMPARE(cache.length(2), int64_t(6));
+        QVERIFY(at::equal(cache.tokens[2].narrow(0, 0, 6), a[0].narrow(0, 0, 6)));
+        at::Tensor forked = lm->forwardRows(cache, b, at::full({1}, 2, at::kLong));
+        KVCache fresh = lm->newCache(1, 16);
+        at::Tensor ref = lm->forward(fresh, at::cat({a.narrow(1, 0, 6), b}, 1)).narrow(1, 6, 4);
+        QVERIFY2(maxDiff(forked, ref) <= 1e-4, "fork then continue == fresh computation");
+        // Truncate row 0 to 3 positions (stale data beyond stays in memory, masked) and continue.
+        cache.setLength(0, 3);
+        at::Tensor trunc = lm->forwardRows(cache, b, at::zeros({1}, at::kLong));
+        KVCache fresh2 = lm->newCache(1, 16);
+        at::Tensor ref2 = lm->forward(fresh2, at::cat({a.narrow(1, 0, 3), b}, 1)).narrow(1, 3, 4);
+        QVERIFY2(maxDiff(trunc, ref2) <= 1e-4, "truncate then continue == fresh computation");
+        // Row 1 was never touched.
+        QCOMPARE(cache.length(1), int64_t(0));
+        QVERIFY(errorOf([&] { cache.fork(0, 1, 12); }).contains("exceeds"));
+    }
+
+    void samplerDistributions()
+    {
+        // One row, p = (0.1, 0.2, 0.3, 0.4); N draws; each count within 4.5 binomial sd.
+        const std::vector<double> p = {0.1, 0.2, 0.3, 0.4};
+        at::Tensor logits = at::log(at::tensor(p, at::kDouble)).to(at::kFloat).unsqueeze(0);
+        const int N = 4000;
+        auto counts = [&](const SamplingParams& sp, uint64_t seed) {
+            std::vector<at::Generator> g = makeRowGenerators({seed});
+            std::vector<int> c(4, 0);
+            for (int i = 0; i < N; ++i) c[sampleNext(logits, sp, g).item<int64_t>()]++;
+            return c;
+        };
+        auto within = [&](const std::vector<int>& c, const std::vector<double>& q) {
+            for (int i = 0; i < 4; ++i)
+                if (std::abs(c[i] - N * q[i]) > 4.5 * std::sqrt(N * q[i] * (1 - q[i])) + 1e-9) return false;
+            return true;
+        };
+        SamplingParams plain;
+        auto c = counts(plain, 42);
+        QVERIFY(within(c, p));
+        QVERIFY(!within(c, {0.25, 0.25, 0.25, 0.25}));   // negative control: the test can fail
+        SamplingParams t;
+        t.temperature = 0.5;   // p^2 renormalised
+        QVERIFY(within(counts(t, 43), {1 / 30.0, 4 / 30.0, 9 / 30.0, 16 / 30.0}));
+        SamplingParams k;
+        k.top_k = 2;
+        QVERIFY(within(counts(k, 44), {0, 0, 3 / 7.0, 4 / 7.0}));
+        SamplingParams tp;
+        tp.top_p = 0.5;   // 0.4 then 0.3 crosses 0.5: both kept
+        QVERIFY(within(counts(tp, 45), {0, 0, 3 / 7.0, 4 / 7.0}));
+        SamplingParams g;
+        g.greedy = true;
+        std::vector<at::Generator> none;
+        QCOMPARE(sampleNext(logits, g, none).item<int64_t>(), int64_t(3));
+        // Log-probs are under the unmodified model.
+        at::Tensor lp;
+        std::vector<at::Generator> g1 = makeRowGenerators({1});
+        at::Tensor tok = sampleNext(logits, k, g1, &lp);
+        QVERIFY(std::abs(lp.item<double>() - std::log(p[tok.item<int64_t>()])) < 1e-5);
+    }
+
+    void sameSeedSameTokensWhateverTheBatch()
+    {
+        auto lm = loadCausalLM(tinyModel("qwen3"), "cpu", "fp32");
+        GenerateOptions opt;
+        opt.max_new_tokens = 10;
+        opt.sampling.temperature = 1.0;
+        opt.sampling.top_p = 0.95;
+        const std::vector<int32_t> prompt = {5, 6, 7};
+        auto run = [&](std::vector<uint64_t> seeds) {
+            KVCache cache = lm->newCache(static_cast<int64_t>(seeds.size()), 32);
+            at::Tensor pre = prefillShared(*lm, cache, prompt);
+            auto gens = makeRowGenerators(seeds);
+            return generate(*lm, cache, pre, opt, gens);
+        };
+        const uint64_t s1 = rowSeed(7, 0, 0, 1), s2 = rowSeed(7, 0, 0, 2);
+        QVERIFY(s1 != s2);
+        GenerateResult a = run({s1, s2, rowSeed(7, 0, 0, 3)});
+        GenerateResult b = run({s2});
+        QCOMPARE(b.tokens[0], a.tokens[1]);
+        QCOMPARE(run({s1}).tokens[0], a.tokens[0]);
+        QVERIFY(a.tokens[0] != a.tokens[1]);   // different seeds differ (control)
+        QCOMPARE(a.generated_tokens, int64_t(30));
+        QVERIFY(a.flops > 0 && a.seconds > 0);
+    }
+
+    void decodeLoopStopsAndCancels()
+    {
+        auto lm = loadCausalLM(tinyModel("gpt2"), "cpu", "fp32");
+        KVCache cache = lm->newCache(3, 64);
+        at::Tensor pre = prefillShared(*lm, cache, {10, 11, 12});
+        // The greedy continuation's 3rd token as a stop id: every row stops at step 3.
+        GenerateOptions opt;
+        opt.sampling.greedy = true;
+        opt.max_new_tokens = 8;
+        std::vector<at::Generator> gens;
+        GenerateResult free = generate(*lm, cache, pre, opt, gens);
+        QCOMPARE(free.tokens[0].size(), size_t(8));
+        QCOMPARE(cache.length(0), int64_t(3 + 7));   // last token never fed back
+        QCOMPARE(free.forward_tokens, int64_t(3 * 7));
+        cache = lm->newCache(3, 64);
+        pre = prefillShared(*lm, cache, {10, 11, 12});
+        const int32_t stopId = free.tokens[0][2];
+        const size_t stopLen = std::find(free.tokens[0].begin(), free.tokens[0].end(), stopId) - free.tokens[0].begin() + 1;
+        opt.stop_ids = {stopId};
+        // Row 1 stops at its 2nd token through the stop-string hook.
+        opt.stop_when = [](int64_t row, const std::vector<int32_t>& g) { return row == 1 && g.size() == 2; };
+        GenerateResult r = generate(*lm, cache, pre, opt, gens);
+        QCOMPARE(r.tokens[0].size(), stopLen);
+        QCOMPARE(r.tokens[2].size(), stopLen);
+        QCOMPARE(r.tokens[0].back(), stopId);
+        QVERIFY(r.finished[0] && r.finished[1] && r.finished[2]);
+        QCOMPARE(r.tokens[1].size(), std::min<size_t>(2, stopLen));
+        // Finished rows cost nothing: every row ran (its length - 1) forwards.
+        QCOMPARE(r.forward_tokens, int64_t(2 * (stopLen - 1) + r.tokens[1].size() - 1));
+        QCOMPARE(r.generated_tokens, int64_t(2 * stopLen + r.tokens[1].size()));
+        // Perturbation before lm_head: a huge push towards one token forces it.
+        opt.stop_ids.clear();
+        opt.stop_when = nullptr;
+        opt.max_new_tokens = 3;
+        auto lmp = lm.get();
+        opt.perturb = [&](int64_t, at::Tensor& h, const at::Tensor& rows) {
+            QCOMPARE(h.size(0), rows.size(0));
+            at::Tensor dir = lmp->lmHead(at::eye(h.size(1))).select(1, 77);   // = lm_head row 77: raises token 77 most
+            h = h + 1000.0 * dir.to(h.dtype());
+        };
+        cache = lm->newCache(3, 64);
+        pre = prefillShared(*lm, cache, {10, 11, 12});
+        r = generate(*lm, cache, pre, opt, gens);
+        QCOMPARE(r.tokens[2], (std::vector<int32_t>{77, 77, 77}));
+        // Cancellation is polled before each step.
+        std::atomic<bool> cancel{true};
+        opt.perturb = nullptr;
+        opt.cancel = &cancel;
+        r = generate(*lm, cache, pre, opt, gens);
+        QVERIFY(r.cancelled);
+        QCOMPARE(r.generated_tokens, int64_t(0));
+    }
+
+    void rewardHeads_data()
+    {
+        QTest::addColumn<QString>("head");
+        for (const char* h : {"score", "regression_head", "v_head", "v_head_mlp"}) QTest::newRow(h) << QString(h);
+    }
+    void rewardHeads()
+    {
+        QFETCH(QString, head);
+        const std::string d = tinyModel("llama", head.toStdString());
+        auto rm = loadRewardModel(d, "cpu", "fp32");
+        QCOMPARE(QString::fromStdString(rm->headKind()), head);
+        QCOMPARE(inspectCheckpoint(d).reward_head, head.toStdString());
+        QVERIFY(rm->config().pad_id != 2);   // config's pad == EOS is replaced
+        std::vector<std::vector<int32_t>> seqs = {{3, 5, 9, 30, 2}, {3, 7}, {3, 40, 41, 42, 43, 44, 45, 2}};
+        std::vector<double> s = rm->scoreIds(seqs);
+        QCOMPARE(s.size(), size_t(3));
+        // The head reads the final-norm state at the last token: the same weights loaded as a
+        // causal LM (tied head, extra tensors ignored) give that state.
+        nlohmann::json cfg = tinyConfig("llama");
+        cfg["tie_word_embeddings"] = true;
+        std::ofstream(fs::path(d) / "config.json") << cfg.dump();
+        auto lm = loadCausalLM(d, "cpu", "fp32");
+        std::ofstream(fs::path(d) / "config.json") << tinyConfig("llama").dump();
+        std::map<std::string, at::Tensor> w;
+        for (const char* f : {"model.safetensors", "value_head.safetensors"})
+            if (fs::exists(fs::path(d) / f)) {
+                SafetensorsFile sf((fs::path(d) / f).string());
+                for (const auto& e : sf.entries()) w[e.name] = sf.tensor(e.name).clone();
+            }
+        for (size_t i = 0; i < seqs.size(); ++i) {
+            KVCache c = lm->newCache(1, 16);
+            std::vector<int64_t> ids(seqs[i].begin(), seqs[i].end());
+            at::Tensor h = lm->forward(c, at::tensor(ids, at::kLong).unsqueeze(0))[0][-1];
+            at::Tensor x;
+            if (head == "score") x = at::matmul(w["score.weight"], h);
+            else if (head == "regression_head") x = at::matmul(w["regression_head.weight"], h);
+            else if (head == "v_head") x = at::matmul(w["v_head.summary.weight"], h) + w["v_head.summary.bias"];
+            else
+                x = at::matmul(w["v_head.summary.2.weight"], at::relu(at::matmul(w["v_head.summary.0.weight"], h) + w["v_head.summary.0.bias"]))
+                    + w["v_head.summary.2.bias"];
+            QVERIFY2(std::abs(x.item<double>() - s[i]) <= 1e-4, qPrintable(QString("%1 vs %2").arg(x.item<double>()).arg(s[i])));
+        }
+        // Left and right padding give the same scores; so does scoring one at a time.
+        const int64_t pad = rm->config().pad_id;
+        at::Tensor left = at::full({3, 9}, pad, at::kLong), right = left.clone();
+        at::Tensor mLeft = at::zeros({3, 9}, at::kLong), mRight = mLeft.clone();
+        for (int64_t r = 0; r < 3; ++r) {
+            const int64_t n = static_cast<int64_t>(seqs[r].size());
+            for (int64_t t = 0; t < n; ++t) {
+                left[r][9 - n + t] = seqs[r][t];
+                right[r][t] = seqs[r][t];
+                mLeft[r][9 - n + t] = 1;
+                mRight[r][t] = 1;
+            }
+        }
+        auto sl = rm->scorePadded(left, mLeft), sr = rm->scorePadded(right, mRight), sn = rm->scorePadded(left);
+        for (int r = 0; r < 3; ++r) {
+            QVERIFY(std::abs(sl[r] - s[r]) <= 1e-4);
+            QVERIFY(std::abs(sr[r] - s[r]) <= 1e-4);
+            QVERIFY(std::abs(sn[r] - s[r]) <= 1e-4);
+            QVERIFY(std::abs(rm->scoreIds({seqs[r]})[0] - s[r]) <= 1e-4);
+        }
+        QVERIFY(std::abs(s[0] - s[1]) > 1e-6);   // scores depend on the input (control)
+        rm->maxBatchTokens = 8;                    // forces one row per forward
+        QVERIFY(std::abs(rm->scoreIds(seqs)[2] - s[2]) <= 1e-4);
+    }
+
+    void noRewardHeadIsAClearError()
+    {
+        const QString m = errorOf([&] { loadRewardModel(tinyModel("llama"), "cpu", "fp32"); });
+        QVERIFY2(m.contains("model.safetensors") && m.contains("no reward head found"), qPrintable(m));
+    }
+
+    // Parity with Hugging Face transformers: tests/reference/hf/<name>/ holds a tiny HF model
+    // written by tests/reference/make_hf_fixtures.py and expected.safetensors (input_ids,
+    // attention_mask, prelogits, logits or scores computed by transformers in fp32).
+    void hfParityFixtures()
+    {
+        const fs::path root = fs::path(RUDDER_TEST_DATA) / "reference" / "hf";
+        std::vector<fs::path> dirs;
+        if (fs::is_directory(root))
+            for (const auto& e : fs::directory_iterator(root))
+                if (fs::exists(e.path() / "expected.safetensors")) dirs.push_back(e.path());
+        if (dirs.empty())
+            QSKIP("no parity fixtures under tests/reference/hf/ yet: run tests/reference/make_hf_fixtures.py where "
+                  "torch + transformers are installed and commit its output");
+        std::sort(dirs.begin(), dirs.end());
+        for (const auto& d : dirs) {
+            SafetensorsFile ex((d / "expected.safetensors").string());
+            at::Tensor ids = ex.tensor("input_ids").to(at::kLong), mask = ex.tensor("attention_mask").to(at::kLong);
+            const QString name = QString::fromStdString(d.filename().string());
+            auto rel = [](const at::Tensor& a, const at::Tensor& b) {
+                return maxDiff(a, b) / std::max(1e-6, b.abs().max().item<double>());
+            };
+            if (ex.find("scores")) {
+                auto rm = loadRewardModel(d.string(), "cpu", "fp32");
+                std::vector<double> s = rm->scorePadded(ids, mask);
+                at::Tensor got = at::tensor(s, at::kDouble);
+                const double e = rel(got, ex.tensor("scores"));
+                QVERIFY2(e <= 1e-4, qPrintable(name + QString(": scores rel err %1").arg(e)));
+                continue;
+            }
+            auto lm = loadCausalLM(d.string(), "cpu", "fp32");
+            // Fixtures are unpadded rows of equal length (mask all ones).
+            KVCache cache = lm->newCache(ids.size(0), ids.size(1));
+            at::Tensor pre = lm->forward(cache, ids);
+            const double ep = rel(pre, ex.tensor("prelogits"));
+            const double el = rel(lm->lmHead(pre), ex.tensor("logits"));
+            QVERIFY2(ep <= 1e-4 && el <= 1e-4, qPrintable(name + QString(": prelogits %1 logits %2").arg(ep).arg(el)));
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestModel)
+#include "test_model.moc"

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Parity fixtures for Rudder's model runtime, computed by Hugging Face transformers.
+
+Writes tests/reference/hf/<name>/: a tiny random-weight model saved with save_pretrained
+(safetensors, fp32) and expected.safetensors holding
+  input_ids [B, T] int64, attention_mask [B, T] int64 and either
+  prelogits [B, T, hidden] + logits [B, T, vocab] (causal LMs: final-norm output and lm_head), or
+  scores [B] (reward models, right-padded batch, scored at the last real token).
+tests/model/test_model.cpp (hfParityFixtures) compares Rudder against every such directory
+(max relative error 1e-4) and skips while none is committed.  Needs torch, transformers and
+safetensors (pip install torch transformers safetensors); no network.  The set stays < 10 MB.
+
+    python3 tests/reference/make_hf_fixtures.py [--out tests/reference/hf]
+"""
+import argparse
+import os
+import shutil
+
+import torch
+import transformers
+from safetensors.torch import save_file
+
+HIDDEN, LAYERS, VOCAB = 64, 2, 256
+COMMON = dict(hidden_size=HIDDEN, intermediate_size=160, num_hidden_layers=LAYERS, num_attention_heads=4,
+              num_key_value_heads=2, vocab_size=VOCAB, max_position_embeddings=512, rms_norm_eps=1e-5,
+              bos_token_id=1, eos_token_id=2, pad_token_id=0, tie_word_embeddings=False)
+
+
+def randomize(model, gemma_norms=False):
+    """transformers' init (std 0.02) makes tiny models nearly constant: widen it so mistakes show."""
+    g = torch.Generator().manual_seed(1234)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() == 1 and ("norm" in name or "ln_" in name):
+                base = 0.0 if gemma_norms else 1.0
+                p.copy_(base + 0.1 * torch.randn(p.shape, generator=g))
+            elif "wte" in name or "embed" in name or "lm_head" in name or "wpe" in name:
+                p.copy_(0.5 * torch.randn(p.shape, generator=g))
+            else:
+                p.copy_(0.1 * torch.randn(p.shape, generator=g))
+
+
+def causal_models():
+    T = transformers
+    yield "llama", T.LlamaConfig(**COMMON), T.LlamaForCausalLM, False
+    yield "llama3", T.LlamaConfig(**{**COMMON, "rope_theta": 500000.0, "rope_scaling": {
+        "rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+        "original_max_position_embeddings": 64}}), T.LlamaForCausalLM, False
+    yield "mistral", T.MistralConfig(**{**COMMON, "sliding_window": 5}), T.MistralForCausalLM, False
+    yield "qwen2", T.Qwen2Config(**{**COMMON, "tie_word_embeddings": True}), T.Qwen2ForCausalLM, False
+    if hasattr(T, "Qwen3Config"):
+        yield "qwen3", T.Qwen3Config(**{**COMMON, "head_dim": 32}), T.Qwen3ForCausalLM, False
+    yield "gpt2", T.GPT2Config(n_embd=HIDDEN, n_layer=LAYERS, n_head=4, n_positions=128, vocab_size=VOCAB,
+                               bos_token_id=2, eos_token_id=2), T.GPT2LMHeadModel, False
+    gemma = {**COMMON, "head_dim": 16, "query_pre_attn_scalar": 16, "sliding_window": 4,
+             "hidden_activation": "gelu_pytorch_tanh", "tie_word_embeddings": True, "rms_norm_eps": 1e-6}
+    yield "gemma2", T.Gemma2Config(**{**gemma, "attn_logit_softcapping": 50.0, "final_logit_softcapping": 30.0}), \
+        T.Gemma2ForCausalLM, True
+    if hasattr(T, "Gemma3TextConfig"):
+        yield "gemma3", T.Gemma3TextConfig(**{**gemma, "sliding_window_pattern": 2, "rope_theta": 1e6,
+                                               "rope_local_base_freq": 1e4,
+                                               "rope_scaling": {"rope_type": "linear", "factor": 8.0}}), \
+            T.Gemma3ForCausalLM, True
+
+
+def ids_batch(B, T, seed):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(3, VOCAB, (B, T), generator=g)
+
+
+def write_expected(path, tensors):
+    save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(path, "expected.safetensors"))
+
+
+def make_causal(out):
+    for name, cfg, cls, gemma in causal_models():
+        cfg._attn_implementation = "eager"
+        torch.manual_seed(0)
+        model = cls(cfg).eval().float()
+        randomize(model, gemma)
+        d = os.path.join(out, name)
+        shutil.rmtree(d, ignore_errors=True)
+        model.save_pretrained(d, safe_serialization=True)
+        ids = ids_batch(2, 10, 7)
+        mask = torch.ones_like(ids)
+        with torch.no_grad():
+            o = model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+        write_expected(d, {"input_ids": ids, "attention_mask": mask,
+                           "prelogits": o.hidden_states[-1].float(), "logits": o.logits.float()})
+        print("wrote", d)
+
+
+def right_padded(seqs, pad):
+    T = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), T), pad, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, s in enumerate(seqs):
+        ids[i, :len(s)] = torch.tensor(s)
+        mask[i, :len(s)] = 1
+    return ids, mask
+
+
+SEQS = [[3, 5, 9, 30, 2], [3, 7], [3, 40, 41, 42, 43, 44, 45, 2]]
+
+
+def make_reward(out):
+    T = transformers
+    # HF sequence classifiers (score.weight): Llama (Skywork, Tülu RMs) and GPT-2 RMs.
+    for name, cfg, cls in [
+        ("rm-llama-score", T.LlamaConfig(**{**COMMON, "num_labels": 1}), T.LlamaForSequenceClassification),
+        ("rm-gpt2-score", T.GPT2Config(n_embd=HIDDEN, n_layer=LAYERS, n_head=4, n_positions=128, vocab_size=VOCAB,
+                                       bos_token_id=2, eos_token_id=2, pad_token_id=0, num_labels=1),
+         T.GPT2ForSequenceClassification),
+    ]:
+        cfg._attn_implementation = "eager"
+        torch.manual_seed(0)
+        model = cls(cfg).eval().float()
+        randomize(model)
+        d = os.path.join(out, name)
+        shutil.rmtree(d, ignore_errors=True)
+        model.save_pretrained(d, safe_serialization=True)
+        ids, mask = right_padded(SEQS, 0)
+        with torch.no_grad():
+            scores = model(input_ids=ids, attention_mask=mask).logits[:, 0]
+        write_expected(d, {"input_ids": ids, "attention_mask": mask, "scores": scores.float()})
+        print("wrote", d)
+
+    # Heads outside transformers: UltraRM/Eurus-RM regression_head, trl/LLaMA-Factory value heads.
+    cfg = T.LlamaConfig(**COMMON)
+    cfg._attn_implementation = "eager"
+    for name, head in [("rm-llama-regression", "regression_head"), ("rm-llama-vhead", "v_head"),
+                       ("rm-llama-vhead-mlp", "v_head_mlp")]:
+        torch.manual_seed(0)
+        backbone = T.LlamaModel(cfg).eval().float()
+        randomize(backbone)
+        g = torch.Generator().manual_seed(99)
+        tensors = {"model." + k: v.contiguous() for k, v in backbone.state_dict().items()}
+        head_tensors = {}
+        if head == "regression_head":
+            layers = [("regression_head.weight", torch.randn(1, HIDDEN, generator=g) * 0.5, None)]
+            tensors["regression_head.weight"] = layers[0][1]
+        elif head == "v_head":
+            layers = [("v_head.summary", torch.randn(1, HIDDEN, generator=g) * 0.5, torch.randn(1, generator=g))]
+        else:
+            layers = [("v_head.summary.0", torch.randn(16, HIDDEN, generator=g) * 0.5, torch.randn(16, generator=g)),
+                      ("v_head.summary.2", torch.randn(1, 16, generator=g) * 0.5, torch.randn(1, generator=g))]
+        if head != "regression_head":
+            for n, w, b in layers:
+                head_tensors[n + ".weight"] = w
+                head_tensors[n + ".bias"] = b
+        d = os.path.join(out, name)
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        c = cfg.to_dict()
+        c["architectures"] = ["LlamaRewardModel" if head == "regression_head" else "LlamaForCausalLM"]
+        with open(os.path.join(d, "config.json"), "w") as f:
+            import json
+            json.dump(c, f, indent=2)
+        save_file(tensors, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
+        if head_tensors:
+            save_file(head_tensors, os.path.join(d, "value_head.safetensors"), metadata={"format": "pt"})
+        ids, mask = right_padded(SEQS, 0)
+        with torch.no_grad():
+            h = backbone(input_ids=ids, attention_mask=mask).last_hidden_state
+            last = mask.sum(1) - 1
+            x = h[torch.arange(len(SEQS)), last]
+            for i, (n, w, b) in enumerate(layers):
+                x = x @ w.T + (b if b is not None else 0)
+                if i + 1 < len(layers):
+                    x = torch.relu(x)
+        write_expected(d, {"input_ids": ids, "attention_mask": mask, "scores": x[:, 0].float()})
+        print("wrote", d)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "hf"))
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    torch.set_grad_enabled(False)
+    make_causal(a.out)
+    make_reward(a.out)
+    print("transformers", transformers.__version__, "torch", torch.__version__)
+
+
+if __name__ == "__main__":
+    main()
