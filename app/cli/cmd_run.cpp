@@ -1,0 +1,719 @@
+// rudder-cli run / compare: an alignment method over a prompt or a JSONL dataset, headless,
+// written to the same SQLite session the GUI opens.
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <sstream>
+
+#include "commands.h"
+#include "rudder/error.h"
+#include "rudder/methods.h"
+#include "rudder/paths.h"
+#include "rudder/runtime_init.h"
+#include "rudder/session_db.h"
+#include "rudder/workbench.h"
+
+using nlohmann::json;
+
+namespace rudder::cli {
+
+namespace {
+
+struct ModelOptions {
+    std::string model, reward, gold, templ = "auto";
+    LoadOptions load;
+};
+
+struct PromptOptions {
+    std::vector<std::string> prompts;
+    std::string dataset, field = "prompt";
+    int64_t limit = 0;
+    bool shuffle = false, skipBad = false;
+};
+
+struct RunSpec {
+    RunRequest request;
+    RunInfo info;
+    std::vector<PromptRecord> prompts;   // text, dataset file and line, as stored in the session
+};
+
+struct RunOutcome {
+    int64_t run_id = -1;
+    RunResult result;
+    nlohmann::json doc;   // what --json prints
+};
+
+class CancelGuard {
+public:
+    CancelGuard();
+    ~CancelGuard();
+    const std::atomic<bool>* flag() const;
+    };
+
+class Progress {
+public:
+    Progress(std::string label, int64_t plannedSamples, const Budget& alreadyDone);
+    void update(const Budget& b);
+    void finish();
+
+private:
+    void draw();
+    std::string label_;
+    int64_t planned_ = 0, startDone_ = 0, startTokens_ = 0, samples_ = 0, tokens_ = 0;
+    bool tty_ = false;
+    std::chrono::steady_clock::time_point start_, lastDraw_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+// ---------------------------------------------------------------------------------------------
+
+std::vector<PromptRecord> readDataset(const std::string& file, const std::string& field, bool skipBad,
+                                      std::ostream& warnings)
+{
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw UsageError(file, "--dataset", "cannot be read (missing file?)");
+    std::vector<PromptRecord> prompts;
+    std::string line;
+    int lineNo = 0, bad = 0;
+    while (std::getline(in, line)) {
+        ++lineNo;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.find_first_not_of(" \t") == std::string::npos) continue;   // blank lines are not records
+        std::string problem;
+        try {
+            json j = json::parse(line);
+            if (!j.is_object()) problem = "not a JSON object";
+            else if (!j.contains(field)) problem = "no \"" + field + "\" field (choose one with --field)";
+            else if (!j[field].is_string()) problem = "\"" + field + "\" is not a string";
+            else prompts.push_back(PromptRecord{0, j[field].get<std::string>(), file, int64_t(lineNo - 1)});
+        } catch (const json::parse_error& e) {
+            problem = std::string("not valid JSON (") + e.what() + ")";
+        }
+        if (problem.empty()) continue;
+        if (!skipBad)
+            throw UsageError(file, "line " + std::to_string(lineNo),
+                             problem + "; fix it or pass --skip-bad-lines");
+        warnings << "rudder-cli: " << file << ": line " << lineNo << ": " << problem << " (skipped)\n";
+        ++bad;
+    }
+    if (prompts.empty())
+        throw UsageError(file, "--dataset", bad ? "every line was malformed" : "no prompts in the file");
+    return prompts;
+}
+
+// Fisher–Yates with our own engine, so --shuffle --seed S selects the same prompts everywhere.
+void shufflePrompts(std::vector<PromptRecord>& prompts, uint64_t seed)
+{
+    std::mt19937_64 rng(seed ^ 0x5eedf00dULL);
+    for (size_t i = prompts.size(); i > 1; --i) {
+        size_t j = static_cast<size_t>(rng() % i);
+        std::swap(prompts[i - 1], prompts[j]);
+    }
+}
+
+json buildConfig(const std::string& method, const std::string& configFile, const std::vector<std::string>& sets)
+{
+    try {
+        methodInfo(method);
+    } catch (const UsageError& e) {
+        throw UsageError(std::string("--") + e.what());   // "--method: NAME: unknown method (known: ...)"
+    }
+    json cfg = json::object();
+    if (!configFile.empty()) {
+        std::ifstream in(configFile, std::ios::binary);
+        if (!in) throw UsageError(configFile, "--config", "cannot be read (missing file?)");
+        json j;
+        try {
+            j = json::parse(in);
+        } catch (const json::parse_error& e) {
+            throw UsageError(configFile, "--config", std::string("not valid JSON (") + e.what() + ")");
+        }
+        // Either a bare config object or the GUI's export {"method": ..., "config": {...}}.
+        if (j.is_object() && j.contains("config") && j["config"].is_object()) {
+            if (j.contains("method") && j["method"].is_string() && j["method"] != method)
+                throw UsageError(configFile, "method",
+                                 "is \"" + j["method"].get<std::string>() + "\" but --method is " + method);
+            j = j["config"];
+        }
+        if (!j.is_object()) throw UsageError(configFile, "--config", "must hold a JSON object");
+        for (auto& [k, v] : j.items())
+            if (k != "seed") cfg[k] = v;
+    }
+    for (const auto& s : sets) {
+        auto eq = s.find('=');
+        if (eq == std::string::npos || eq == 0) throw UsageError("--set", s, "expected key=value");
+        cfg[s.substr(0, eq)] = s.substr(eq + 1);   // validateConfig parses and range-checks it
+    }
+    try {
+        return validateConfig(method, cfg);
+    } catch (const UsageError& e) {
+        throw UsageError(std::string(configFile.empty() ? "--set" : "--config/--set") + ": " + e.what());
+    }
+}
+
+// Complete responses a run will generate (for the progress bar's ETA).
+int64_t plannedSamples(const std::string& method, const json& c, size_t prompts)
+{
+    auto I = [&](const char* k) { return c.contains(k) ? c[k].get<int64_t>() : int64_t(1); };
+    int64_t per = 1;
+    if (method == "bon" || method == "wmv") per = I("n");
+    else if (method == "aisp" || method == "aisp-batched") per = I("n") * I("iterations");
+    else if (method == "qalign") per = I("chains") * (I("steps") + 1);
+    return per * static_cast<int64_t>(prompts);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ctrl-C: the first SIGINT/SIGTERM asks the run to stop at the next decode step; the handler is
+// one-shot (SA_RESETHAND) so a second Ctrl-C kills a stuck process the usual way.
+// ---------------------------------------------------------------------------------------------
+
+static std::atomic<bool> g_cancel{false};
+
+static void onSignal(int) { g_cancel.store(true); }
+
+CancelGuard::CancelGuard()
+{
+    g_cancel.store(false);
+    struct sigaction sa {};
+    sa.sa_handler = onSignal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+}
+
+CancelGuard::~CancelGuard()
+{
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+}
+
+const std::atomic<bool>* CancelGuard::flag() const { return &g_cancel; }
+
+// ---------------------------------------------------------------------------------------------
+// Progress bar (stderr, only when it is a terminal)
+// ---------------------------------------------------------------------------------------------
+
+Progress::Progress(std::string label, int64_t plannedSamples, const Budget& alreadyDone)
+    : label_(std::move(label)), planned_(plannedSamples), startDone_(alreadyDone.samples),
+      startTokens_(alreadyDone.tokens), tty_(isatty(2) == 1)
+{
+    start_ = std::chrono::steady_clock::now();
+}
+
+static std::string hms(double s)
+{
+    if (!std::isfinite(s) || s < 0) return "--:--";
+    long t = static_cast<long>(s + 0.5);
+    char buf[32];
+    if (t >= 3600) std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+    else std::snprintf(buf, sizeof buf, "%ld:%02ld", t / 60, t % 60);
+    return buf;
+}
+
+void Progress::update(const Budget& b)
+{
+    samples_ = b.samples;
+    tokens_ = b.tokens;
+    if (!tty_) return;
+    auto now = std::chrono::steady_clock::now();
+    if (now - lastDraw_ < std::chrono::milliseconds(100) && samples_ < planned_) return;
+    lastDraw_ = now;
+    draw();
+}
+
+void Progress::draw()
+{
+    double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    double newSamples = double(samples_ - startDone_);
+    double sps = el > 0 ? newSamples / el : 0, tps = el > 0 ? double(tokens_ - startTokens_) / el : 0;
+    double frac = planned_ > 0 ? std::min(1.0, double(samples_) / double(planned_)) : 0;
+    double eta = sps > 0 ? double(planned_ - samples_) / sps : NAN;
+    const int width = 24;
+    int fill = static_cast<int>(frac * width);
+    std::string bar = std::string(fill, '#') + std::string(width - fill, '.');
+    std::fprintf(stderr, "\r%s [%s] %3d%% %lld/%lld samples  %.1f samples/s  %.0f tok/s  ETA %s \x1b[K",
+                 label_.c_str(), bar.c_str(), int(frac * 100), static_cast<long long>(samples_),
+                 static_cast<long long>(planned_), sps, tps, hms(eta).c_str());
+    std::fflush(stderr);
+}
+
+void Progress::finish()
+{
+    if (!tty_ || samples_ == 0) return;
+    draw();
+    std::fputc('\n', stderr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// One run
+// ---------------------------------------------------------------------------------------------
+
+json answersJson(const RunResult& r, const std::vector<std::string>& prompts)
+{
+    json a = json::array();
+    for (const auto& f : r.final) {
+        json j = {{"prompt_index", f.prompt_index}, {"text", f.text}, {"reward", f.reward}};
+        if (f.prompt_index >= 0 && f.prompt_index < int(prompts.size())) j["prompt"] = prompts[f.prompt_index];
+        j["gold_reward"] = f.gold_reward ? json(*f.gold_reward) : json(nullptr);
+        a.push_back(j);
+    }
+    return a;
+}
+
+json meanStats(const RunResult& r)
+{
+    double sr = 0, sg = 0;
+    int ng = 0;
+    for (const auto& f : r.final) {
+        sr += f.reward;
+        if (f.gold_reward) sg += *f.gold_reward, ++ng;
+    }
+    json s = {{"answers", r.final.size()}};
+    s["mean_reward"] = r.final.empty() ? json(nullptr) : json(sr / double(r.final.size()));
+    s["mean_gold_reward"] = ng ? json(sg / ng) : json(nullptr);
+    return s;
+}
+
+RunOutcome executeRun(Workbench& wb, SessionDb& db, const RunSpec& spec, std::optional<int64_t> resumeId,
+                      bool quietStart)
+{
+    RunOutcome out;
+    ResumeState resume;
+    if (resumeId) {
+        out.run_id = *resumeId;
+        resume.completed = db.loadCompletedIterations(*resumeId);
+        db.resumeRun(*resumeId);
+        if (!quietStart)
+            std::cerr << "rudder-cli: resuming run " << *resumeId << " in " << db.path() << " after "
+                      << resume.completed.size() << " completed iteration(s)\n";
+    } else {
+        out.run_id = db.createRun(spec.info);
+        for (const auto& p : spec.prompts) db.addPrompt(out.run_id, p.index, p.text, p.source, p.row);
+        if (!quietStart)
+            std::cerr << "rudder-cli: run " << out.run_id << " (" << spec.request.method << ") in " << db.path()
+                      << "; continue it after an interruption with: rudder-cli run --db " << db.path()
+                      << " --resume " << out.run_id << "\n";
+    }
+
+    CancelGuard guard;
+    const Budget done = resume.completed.empty() ? Budget{} : resume.completed.back().budget;
+    Progress progress(spec.request.method,
+                      plannedSamples(spec.request.method, spec.request.config, spec.request.prompts.size()), done);
+    auto sink = [&](const IterationEvent& e) {
+        db.appendIteration(out.run_id, e);   // committed before the next iteration starts
+        progress.update(e.budget);
+    };
+    try {
+        out.result = wb.run(spec.request, sink, guard.flag(), resumeId ? &resume : nullptr);
+    } catch (const UsageError&) {
+        progress.finish();
+        db.finishRun(out.run_id, RunStatus::Failed, "usage error", Budget{});
+        throw;
+    } catch (const std::exception& e) {
+        out.result = RunResult{};
+        out.result.status = RunStatus::Failed;
+        out.result.message = e.what();
+    }
+    progress.finish();
+    out.result.summary["answers"] = meanStats(out.result);
+    db.setFinal(out.run_id, out.result.final);
+    db.finishRun(out.run_id, out.result.status, out.result.message, out.result.budget);
+    out.doc = {{"run_id", out.run_id},
+                {"db", db.path()},
+                {"method", spec.request.method},
+                {"config", spec.request.config},
+                {"seed", spec.request.seed},
+                {"status", toString(out.result.status)},
+                {"final", answersJson(out.result, spec.request.prompts)},
+                {"budget", out.result.budget},
+                {"summary", meanStats(out.result)}};
+    if (!out.result.message.empty()) out.doc["message"] = out.result.message;
+    return out;
+}
+
+void printAnswers(const RunOutcome& o)
+{
+    for (const auto& f : o.doc["final"]) {
+        std::cout << "[" << f["prompt_index"].get<int>() << "] reward " << f["reward"].get<double>();
+        if (!f["gold_reward"].is_null()) std::cout << "  gold " << f["gold_reward"].get<double>();
+        std::cout << "\n" << f["text"].get<std::string>() << "\n\n";
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// `run`
+// ---------------------------------------------------------------------------------------------
+
+const char* kDemoPrompt = "In the beginning";
+
+void addModelOptions(CLI::App* cmd, ModelOptions& m)
+{
+    cmd->add_option("--model", m.model, "Base model directory (default: the embedded demo LM)");
+    cmd->add_option("--reward", m.reward,
+                    "Reward: a reward-model directory, 'lexicon' (AFINN-165 valence) or 'cmd:COMMAND' "
+                    "(default: the embedded demo RM)");
+    cmd->add_option("--gold", m.gold,
+                    "Second reward, only observed (same forms as --reward; default: lexicon when the reward "
+                    "is the demo RM, else none; 'none' turns it off)");
+    cmd->add_option("--device", m.load.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+    cmd->add_option("--dtype", m.load.dtype, "auto | fp32 | bf16 | fp16")->capture_default_str();
+    cmd->add_option("--template", m.templ, "Chat template: auto (detected), none (raw prompt) or a template name")
+        ->capture_default_str();
+}
+
+void addPromptOptions(CLI::App* cmd, PromptOptions& p)
+{
+    cmd->add_option("--prompt", p.prompts, "A prompt (repeatable; default: a demo prompt)");
+    cmd->add_option("--dataset", p.dataset, "JSONL file, one object per line with the prompt in --field");
+    cmd->add_option("--field", p.field, "JSONL field holding the prompt")->capture_default_str();
+    cmd->add_option("--limit", p.limit, "Use only the first N prompts (after --shuffle)");
+    cmd->add_flag("--shuffle", p.shuffle, "Shuffle the dataset with --seed before --limit");
+    cmd->add_flag("--skip-bad-lines", p.skipBad,
+                  "Report malformed JSONL lines and skip them (default: stop before the run starts)");
+}
+
+std::vector<PromptRecord> collectPrompts(const PromptOptions& p, uint64_t seed)
+{
+    if (!p.dataset.empty() && !p.prompts.empty()) throw UsageError("--prompt", "", "give --prompt or --dataset, not both");
+    if (p.limit < 0) throw UsageError("--limit", std::to_string(p.limit), "must be positive");
+    std::vector<PromptRecord> prompts;
+    for (const auto& t : p.prompts) prompts.push_back(PromptRecord{0, t, "", std::nullopt});
+    if (!p.dataset.empty()) prompts = readDataset(p.dataset, p.field, p.skipBad, std::cerr);
+    if (prompts.empty()) prompts.push_back(PromptRecord{0, kDemoPrompt, "", std::nullopt});
+    if (p.shuffle) shufflePrompts(prompts, seed);
+    if (p.limit > 0 && size_t(p.limit) < prompts.size()) prompts.resize(size_t(p.limit));
+    for (size_t i = 0; i < prompts.size(); ++i) prompts[i].index = int(i);
+    return prompts;
+}
+
+// Which reward a spec names, as stored in the session: the spec itself (so --resume can
+// rebuild it), its display name, and for a model directory its identity.
+json rewardIdentity(const std::string& spec, const std::shared_ptr<RewardFunction>& fn)
+{
+    if (spec.empty()) return nullptr;
+    json j = json::object();
+    if (spec != "lexicon" && spec.rfind("cmd:", 0) != 0) {
+        try {
+            j = inspectModel(spec).toJson();
+        } catch (const Error&) {
+        }
+    }
+    j["spec"] = spec;
+    j["name"] = fn ? fn->name() : spec;
+    return j;
+}
+
+void loadModels(Workbench& wb, ModelOptions& m)
+{
+    const bool demoReward = m.reward.empty();
+    if (m.model.empty()) m.model = demoModelDir();
+    if (m.reward.empty()) m.reward = demoRewardDir();
+    if (m.gold.empty() && demoReward) m.gold = "lexicon";
+    if (m.gold == "none") m.gold.clear();
+    auto asUsage = [](const char* flag, const std::function<void()>& f) {
+        try {
+            f();
+        } catch (const UsageError& e) {
+            throw UsageError(std::string(flag) + ": " + e.what());
+        } catch (const Error& e) {
+            throw UsageError(std::string(flag) + ": " + e.what());
+        }
+    };
+    asUsage("--model", [&] { wb.loadBase(m.model, m.load); });
+    asUsage("--reward", [&] { wb.setReward(m.reward, m.load); });
+    if (!m.gold.empty()) asUsage("--gold", [&] { wb.setGold(m.gold, m.load); });
+}
+
+RunSpec makeSpec(const Workbench& wb, const ModelOptions& m, const std::string& method, const json& config,
+                 uint64_t seed, const std::vector<PromptRecord>& prompts)
+{
+    RunSpec s;
+    s.request.method = method;
+    s.request.config = config;
+    s.request.seed = seed;
+    for (const auto& p : prompts) s.request.prompts.push_back(p.text);
+    s.request.prompt_template = m.templ;
+    s.prompts = prompts;
+    RunInfo& r = s.info;
+    r.method = method;
+    r.config = config;
+    r.seed = seed;
+    r.base_model = wb.base().toJson();
+    r.base_model["name"] = m.model;
+    r.reward_model = rewardIdentity(m.reward, wb.reward());
+    r.gold = rewardIdentity(m.gold, wb.gold());
+    r.device = wb.base().device;
+    r.dtype = wb.base().dtype;
+    r.versions = {{"rudder", RUDDER_VERSION}, {"torch", torchVersionString()}};
+    r.prompt_template = m.templ;
+    return s;
+}
+
+// Cancelled and failed runs end with exit code 1: main() prints a rudder::Error's message once.
+void reportEnd(const RunOutcome& o)
+{
+    const auto st = o.result.status;
+    if (st == RunStatus::Cancelled)
+        throw Error("run " + std::to_string(o.run_id) + " cancelled; its completed iterations are kept (continue with --resume " +
+                    std::to_string(o.run_id) + ")");
+    if (st == RunStatus::Failed)
+        throw Error("run " + std::to_string(o.run_id) + " failed: " + o.result.message);
+    if (st != RunStatus::Done)
+        throw Error("run " + std::to_string(o.run_id) + " ended " + toString(st));
+}
+
+void addCompareCommand(CLI::App& app);
+
+} // namespace
+
+void addRunCommand(CLI::App& app)
+{
+    struct Opts {
+        ModelOptions m;
+        PromptOptions p;
+        std::string method, db = "rudder-session.sqlite", configFile;
+        std::vector<std::string> sets;
+        uint64_t seed = 0;
+        bool json = false;
+        int64_t resume = -1;
+    };
+    auto o = std::make_shared<Opts>();
+    CLI::App* cmd = app.add_subcommand(
+        "run", "Run an alignment method over prompts (one run in the session covers all of them).\n"
+               "Prints the run id on stderr at the start; Ctrl-C stops cleanly, marks the run cancelled "
+               "and keeps the completed iterations.\nExit codes: 0 done, 1 run failed or cancelled, 2 usage error.");
+    cmd->add_option("--method", o->method, "bon | aisp | aisp-batched | qalign | wmv | args");
+    addModelOptions(cmd, o->m);
+    addPromptOptions(cmd, o->p);
+    cmd->add_option("--db", o->db, "Session file (SQLite) the run is written to; created if missing")
+        ->capture_default_str();
+    cmd->add_option("--seed", o->seed, "Run seed (all randomness derives from it)")->capture_default_str();
+    cmd->add_option("--set", o->sets, "Hyper-parameter, key=value (repeatable; see the GUI's sliders)");
+    cmd->add_option("--config", o->configFile, "JSON config (as exported from the GUI); --set overrides it");
+    cmd->add_flag("--json", o->json, "Print run id, final answers and summary statistics as JSON on stdout");
+    cmd->add_option("--resume", o->resume,
+                    "Continue an interrupted run of --db (its method, config, prompts and seed come from the session)");
+    cmd->callback([o] {
+        if (o->resume >= 0) {
+            if (!o->method.empty() || !o->sets.empty() || !o->configFile.empty() || !o->p.dataset.empty() ||
+                !o->p.prompts.empty())
+                throw UsageError("--resume", std::to_string(o->resume),
+                                 "takes method, config and prompts from the session; drop the other run flags");
+            SessionDb db = SessionDb::open(o->db);
+            StoredRun rec = db.loadRun(o->resume, false);
+            ModelOptions m = o->m;
+            m.model = rec.info.base_model.value("directory", std::string());
+            m.reward = rec.info.reward_model.value("spec", std::string());
+            m.gold = rec.info.gold.is_object() ? rec.info.gold.value("spec", std::string("none")) : std::string("none");
+            m.templ = rec.info.prompt_template.empty() ? "auto" : rec.info.prompt_template;
+            if (m.model.empty() || m.reward.empty())
+                throw UsageError(o->db, "run " + std::to_string(o->resume),
+                                 "was not started by rudder-cli (no model directory / reward spec recorded)");
+            Workbench wb;
+            loadModels(wb, m);
+            RunSpec spec = makeSpec(wb, m, rec.info.method, rec.info.config, rec.info.seed, rec.prompts);
+            RunOutcome out = executeRun(wb, db, spec, o->resume, false);
+            if (o->json) std::cout << out.doc.dump(2) << "\n";
+            else printAnswers(out);
+            reportEnd(out);
+            return;
+        }
+        if (o->method.empty()) throw UsageError("--method", "", "required (bon, aisp, aisp-batched, qalign, wmv, args)");
+        const json config = buildConfig(o->method, o->configFile, o->sets);
+        const auto prompts = collectPrompts(o->p, o->seed);
+        Workbench wb;
+        loadModels(wb, o->m);
+        RunSpec spec = makeSpec(wb, o->m, o->method, config, o->seed, prompts);
+        SessionDb db = SessionDb::open(o->db);
+        RunOutcome out = executeRun(wb, db, spec, std::nullopt, false);
+        if (o->json) std::cout << out.doc.dump(2) << "\n";
+        else printAnswers(out);
+        reportEnd(out);
+    });
+    addCompareCommand(app);
+}
+
+} // namespace rudder::cli
+
+// ---------------------------------------------------------------------------------------------
+// `compare`: several methods, same prompts and seed, matched budget on one axis
+// ---------------------------------------------------------------------------------------------
+
+namespace rudder::cli {
+
+namespace {
+
+const char* kCompareRule =
+    "Budget matching (N = --budget, per prompt). On every axis N is first turned into S, a number of\n"
+    "complete responses: samples: S = N; tokens: S = N / max_new_tokens (each response counted at its\n"
+    "maximum length); flops: S = N / ((2 * LM parameters + RM FLOPs per token) * max_new_tokens).\n"
+    "Then: bon, wmv: n = S.  aisp, aisp-batched: iterations K = S / n (n kept, e.g. --set aisp.n=32).\n"
+    "qalign: every chain starts from one full response and each step proposes one suffix, so on the\n"
+    "samples axis steps = S / chains - 1; a suffix is half a response on average (QAlign §, QUEST), so\n"
+    "on the tokens and flops axes steps = 2 * (S / chains - 1).  args has no budget knob and is refused.\n"
+    "Values are rounded to the nearest integer (at least 1).";
+
+int64_t roundAtLeast1(double v) { return std::max<int64_t>(1, std::llround(v)); }
+
+json matchBudget(const std::string& method, json cfg, const std::string& axis, double budget, double flopsPerToken)
+{
+    const double L = cfg.value("max_new_tokens", int64_t(1));
+    double S = budget;
+    if (axis == "tokens") S = budget / L;
+    else if (axis == "flops") S = budget / (flopsPerToken * L);
+    if (method == "bon" || method == "wmv") {
+        cfg["n"] = roundAtLeast1(S);
+    } else if (method == "aisp" || method == "aisp-batched") {
+        cfg["iterations"] = roundAtLeast1(S / cfg["n"].get<double>());
+    } else if (method == "qalign") {
+        double perChain = S / cfg["chains"].get<double>() - 1;
+        cfg["steps"] = roundAtLeast1(axis == "samples" ? perChain : 2 * perChain);
+    } else {
+        throw UsageError("--methods", method,
+                         "has no budget knob (one decode per prompt); run it on its own with `rudder-cli run`");
+    }
+    try {
+        return validateConfig(method, cfg);
+    } catch (const UsageError& e) {
+        throw UsageError("--budget", method, std::string("the matched config is out of range: ") + e.what());
+    }
+}
+
+std::vector<std::string> splitList(const std::string& s)
+{
+    std::vector<std::string> out;
+    std::stringstream ss(s);
+    std::string item;
+    while (std::getline(ss, item, ','))
+        if (!item.empty()) out.push_back(item);
+    return out;
+}
+
+// --set key=value applies to every method with that parameter; --set METHOD.key=value to one.
+json compareConfig(const std::string& method, const std::vector<std::string>& sets)
+{
+    const MethodInfo& info = methodInfo(method);
+    json cfg = json::object();
+    for (const auto& s : sets) {
+        auto eq = s.find('=');
+        if (eq == std::string::npos || eq == 0) throw UsageError("--set", s, "expected key=value or method.key=value");
+        std::string key = s.substr(0, eq);
+        if (auto dot = key.find('.'); dot != std::string::npos) {
+            if (key.substr(0, dot) != method) continue;
+            key = key.substr(dot + 1);
+        } else {
+            bool has = false;
+            for (const auto& p : info.params) has = has || p.key == key;
+            if (!has) continue;
+        }
+        cfg[key] = s.substr(eq + 1);
+    }
+    try {
+        return validateConfig(method, cfg);
+    } catch (const UsageError& e) {
+        throw UsageError("--set: " + method + ": " + e.what());
+    }
+}
+
+void addCompareCommand(CLI::App& app)
+{
+    struct Opts {
+        ModelOptions m;
+        PromptOptions p;
+        std::string methods = "aisp,bon", axis = "samples", db = "rudder-session.sqlite";
+        double budget = 0;
+        std::vector<std::string> sets;
+        uint64_t seed = 0;
+        bool json = false;
+    };
+    auto o = std::make_shared<Opts>();
+    CLI::App* cmd = app.add_subcommand(
+        "compare", std::string("Run several methods on the same prompts and seed with a matched budget, one run "
+                               "per method in the session, and print a table of mean proxy/gold reward and cost.\n") +
+                       kCompareRule);
+    cmd->add_option("--methods", o->methods, "Comma-separated method ids")->capture_default_str();
+    cmd->add_option("--budget-axis", o->axis, "samples | tokens | flops")->capture_default_str();
+    cmd->add_option("--budget", o->budget, "Budget per prompt on that axis (see the rule above)")->required();
+    addModelOptions(cmd, o->m);
+    addPromptOptions(cmd, o->p);
+    cmd->add_option("--db", o->db, "Session file (SQLite); created if missing")->capture_default_str();
+    cmd->add_option("--seed", o->seed, "Seed shared by every method")->capture_default_str();
+    cmd->add_option("--set", o->sets, "key=value for every method having it, or method.key=value (repeatable)");
+    cmd->add_flag("--json", o->json, "Print every run's id, answers and summary as JSON on stdout");
+    cmd->callback([o] {
+        const auto methods = splitList(o->methods);
+        if (methods.empty()) throw UsageError("--methods", o->methods, "no method given");
+        for (const auto& m : methods) {
+            methodInfo(m);
+            if (m == "args")
+                throw UsageError("--methods", m, "has no budget knob (one decode per prompt); run it on its own with `rudder-cli run`");
+        }
+        if (o->axis != "samples" && o->axis != "tokens" && o->axis != "flops")
+            throw UsageError("--budget-axis", o->axis, "must be samples, tokens or flops");
+        if (!(o->budget > 0)) throw UsageError("--budget", std::to_string(o->budget), "must be positive");
+        // Every unprefixed --set key must mean something to at least one method.
+        for (const auto& s : o->sets) {
+            std::string key = s.substr(0, s.find('='));
+            if (key.find('.') != std::string::npos) continue;
+            bool used = false;
+            for (const auto& m : methods)
+                for (const auto& p : methodInfo(m).params) used = used || p.key == key;
+            if (!used) throw UsageError("--set", key, "is a parameter of none of " + o->methods);
+        }
+        std::vector<json> configs;
+        for (const auto& m : methods) configs.push_back(compareConfig(m, o->sets));
+        auto prompts = collectPrompts(o->p, o->seed);
+
+        Workbench wb;
+        loadModels(wb, o->m);
+        const double flopsPerToken = 2.0 * double(wb.base().parameters) + (wb.reward() ? wb.reward()->flopsPerToken() : 0.0);
+        for (size_t i = 0; i < methods.size(); ++i)
+            configs[i] = matchBudget(methods[i], configs[i], o->axis, o->budget, flopsPerToken);
+
+        SessionDb db = SessionDb::open(o->db);
+        json all = json::array();
+        std::vector<RunOutcome> outs;
+        for (size_t i = 0; i < methods.size(); ++i) {
+            RunSpec spec = makeSpec(wb, o->m, methods[i], configs[i], o->seed, prompts);
+            outs.push_back(executeRun(wb, db, spec, std::nullopt, false));
+            all.push_back(outs.back().doc);
+            if (outs.back().result.status != RunStatus::Done) break;
+        }
+        if (o->json) {
+            std::cout << json{{"budget_axis", o->axis}, {"budget", o->budget}, {"prompts", prompts.size()}, {"runs", all}}
+                             .dump(2)
+                      << "\n";
+        } else {
+            std::printf("%-13s %-34s %12s %12s %9s %9s %9s %5s\n", "method", "matched config", "mean reward",
+                        "mean gold", "samples", "tokens", "seconds", "run");
+            for (const auto& r : all) {
+                const std::string m = r["method"];
+                std::string knob;
+                for (const char* k : {"n", "iterations", "chains", "steps", "max_new_tokens"})
+                    if (r["config"].contains(k)) knob += std::string(knob.empty() ? "" : " ") + k + "=" + r["config"][k].dump();
+                auto num = [](const json& v) { return v.is_null() ? std::string("-") : std::to_string(v.get<double>()); };
+                std::printf("%-13s %-34s %12s %12s %9lld %9lld %9.2f %5lld\n", m.c_str(), knob.c_str(),
+                            num(r["summary"]["mean_reward"]).c_str(), num(r["summary"]["mean_gold_reward"]).c_str(),
+                            static_cast<long long>(r["budget"].value("samples", int64_t(0))),
+                            static_cast<long long>(r["budget"].value("tokens", int64_t(0))),
+                            r["budget"].value("seconds", 0.0), static_cast<long long>(r["run_id"].get<int64_t>()));
+            }
+        }
+        for (const auto& out : outs) reportEnd(out);
+    });
+}
+
+} // namespace
+
+} // namespace rudder::cli

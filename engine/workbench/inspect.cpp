@@ -1,0 +1,215 @@
+// inspectModel(): what a model directory holds, read from config.json, the safetensors headers
+// and the tokenizer files only — no weights are loaded, so it is instant even for 70B models.
+// (inspectCheckpoint() of the model runtime reads the headers; this adds identity and tokenizer.)
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "model/loader.h"
+#include "rudder/error.h"
+#include "rudder/workbench.h"
+#include "workbench/sha256.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace rudder {
+
+namespace {
+
+json readJsonFile(const fs::path& p)
+{
+    std::ifstream in(p, std::ios::binary);
+    if (!in) throw Error(p.string(), "", "cannot be read");
+    try {
+        return json::parse(in);
+    } catch (const json::parse_error& e) {
+        throw Error(p.string(), "", std::string("not valid JSON (") + e.what() + ")");
+    }
+}
+
+std::string readFile(const fs::path& p)
+{
+    std::ifstream in(p, std::ios::binary);
+    if (!in) throw Error(p.string(), "", "cannot be read");
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::vector<fs::path> weightFiles(const fs::path& dir)
+{
+    std::vector<fs::path> files;
+    if (fs::exists(dir / "model.safetensors.index.json")) {
+        json idx = readJsonFile(dir / "model.safetensors.index.json");
+        if (!idx.contains("weight_map") || !idx["weight_map"].is_object())
+            throw Error((dir / "model.safetensors.index.json").string(), "weight_map", "missing or not an object");
+        std::set<std::string> names;
+        for (auto& [k, v] : idx["weight_map"].items())
+            if (v.is_string()) names.insert(v.get<std::string>());
+        for (const auto& n : names) files.push_back(dir / n);
+    } else {
+        for (const auto& e : fs::directory_iterator(dir))
+            if (e.path().extension() == ".safetensors") files.push_back(e.path());
+        std::sort(files.begin(), files.end());
+    }
+    if (files.empty()) throw Error(dir.string(), "model.safetensors", "no safetensors weights in the directory");
+    for (const auto& f : files)
+        if (!fs::exists(f)) throw Error(f.string(), "", "listed in model.safetensors.index.json but missing");
+    return files;
+}
+
+int64_t getInt(const json& cfg, std::initializer_list<const char*> keys)
+{
+    for (const char* k : keys)
+        if (cfg.contains(k) && cfg[k].is_number_integer()) return cfg[k].get<int64_t>();
+    // Multimodal configs (Gemma 3) nest the language model's numbers under text_config.
+    if (cfg.contains("text_config") && cfg["text_config"].is_object()) return getInt(cfg["text_config"], keys);
+    return 0;
+}
+
+std::string lowerDtype(const std::string& st)
+{
+    static const std::map<std::string, std::string> m = {
+        {"F32", "fp32"}, {"F16", "fp16"}, {"BF16", "bf16"}, {"F64", "fp64"}, {"I64", "int64"},
+        {"I32", "int32"}, {"I8", "int8"}, {"U8", "uint8"}, {"BOOL", "bool"}, {"F8_E4M3", "fp8_e4m3"},
+        {"F8_E5M2", "fp8_e5m2"}};
+    auto it = m.find(st);
+    return it == m.end() ? st : it->second;
+}
+
+std::string tokenizerType(const fs::path& dir)
+{
+    if (fs::exists(dir / "tokenizer.json")) {
+        json t = readJsonFile(dir / "tokenizer.json");
+        std::string type = t.contains("model") && t["model"].contains("type") && t["model"]["type"].is_string()
+                               ? t["model"]["type"].get<std::string>() : "BPE";
+        // Byte-level BPE (GPT-2, Llama 3, Qwen) is marked by a ByteLevel pre-tokenizer or decoder;
+        // SentencePiece-style BPE (Llama 2, Gemma) by a Metaspace/byte-fallback decoder.
+        std::string dump = t.contains("pre_tokenizer") ? t["pre_tokenizer"].dump() : "";
+        if (t.contains("decoder")) dump += t["decoder"].dump();
+        if (dump.find("ByteLevel") != std::string::npos) return "byte-level " + type;
+        if (dump.find("Metaspace") != std::string::npos || dump.find("ByteFallback") != std::string::npos ||
+            (t["model"].contains("byte_fallback") && t["model"]["byte_fallback"] == true))
+            return "sentencepiece " + type;
+        return type;
+    }
+    if (fs::exists(dir / "tokenizer.model")) return "sentencepiece (tokenizer.model only, unsupported)";
+    return "";
+}
+
+// Names the chat template family from tokenizer_config.json's chat_template (the tokenizer
+// room's detectTemplate() is used by the workbench when the tokenizer is loaded; this only reads text).
+std::string templateName(const fs::path& dir)
+{
+    if (!fs::exists(dir / "tokenizer_config.json")) return "none";
+    json tc = readJsonFile(dir / "tokenizer_config.json");
+    std::string t;
+    if (tc.contains("chat_template")) {
+        if (tc["chat_template"].is_string()) t = tc["chat_template"].get<std::string>();
+        else t = tc["chat_template"].dump();
+    }
+    if (t.empty()) return "none";
+    if (t.find("<|start_header_id|>") != std::string::npos) return "llama3";
+    if (t.find("<|im_start|>") != std::string::npos) return "chatml";
+    if (t.find("<start_of_turn>") != std::string::npos) return "gemma";
+    if (t.find("[INST]") != std::string::npos) return "llama2";
+    if (t.find("<|user|>") != std::string::npos) return "zephyr";
+    if (t.find("USER:") != std::string::npos) return "vicuna";
+    return "custom";
+}
+
+// Cheap identity of the weights: every file's name, size and mtime, plus its first and last
+// 64 KiB (the safetensors header and the tail of the last tensor) — catches re-downloads and
+// edits without reading gigabytes.
+std::string fingerprint(const std::vector<fs::path>& files)
+{
+    Sha256 h;
+    constexpr std::streamoff chunk = 64 * 1024;
+    std::vector<char> buf(chunk);
+    for (const auto& f : files) {
+        struct stat st {};
+        ::stat(f.c_str(), &st);
+        std::string meta = f.filename().string() + "|" + std::to_string(st.st_size) + "|" +
+                           std::to_string(static_cast<long long>(st.st_mtime)) + "\n";
+        h.update(meta.data(), meta.size());
+        std::ifstream in(f, std::ios::binary);
+        const std::streamoff size = static_cast<std::streamoff>(st.st_size);
+        in.read(buf.data(), std::min(chunk, size));
+        h.update(buf.data(), static_cast<size_t>(in.gcount()));
+        if (size > chunk) {
+            in.clear();
+            in.seekg(std::max(chunk, size - chunk));
+            in.read(buf.data(), chunk);
+            h.update(buf.data(), static_cast<size_t>(in.gcount()));
+        }
+    }
+    return h.hex();
+}
+
+} // namespace
+
+json ModelSummary::toJson() const
+{
+    return json{{"directory", directory},       {"architecture", architecture},
+                {"model_type", model_type},     {"parameters", parameters},
+                {"stored_dtype", stored_dtype}, {"device", device},
+                {"dtype", dtype},               {"hidden_size", hidden_size},
+                {"vocab_size", vocab_size},     {"layers", layers},
+                {"tokenizer_type", tokenizer_type}, {"chat_template", chat_template},
+                {"reward_head", reward_head},   {"config_sha256", config_sha256},
+                {"weights_fingerprint", weights_fingerprint}};
+}
+
+ModelSummary inspectModel(const std::string& dirName)
+{
+    const fs::path dir(dirName);
+    if (!fs::is_directory(dir)) throw Error(dirName, "", "not a model directory (does not exist or is not a directory)");
+    const fs::path cfgPath = dir / "config.json";
+    if (!fs::exists(cfgPath)) throw Error(cfgPath.string(), "", "missing (not a Hugging Face model directory)");
+
+    ModelSummary s;
+    s.directory = dirName;
+    const std::string cfgText = readFile(cfgPath);
+    s.config_sha256 = Sha256::of(cfgText);
+    json cfg;
+    try {
+        cfg = json::parse(cfgText);
+    } catch (const json::parse_error& e) {
+        throw Error(cfgPath.string(), "", std::string("not valid JSON (") + e.what() + ")");
+    }
+    if (!cfg.is_object()) throw Error(cfgPath.string(), "", "not a JSON object");
+    if (cfg.contains("architectures") && cfg["architectures"].is_array() && !cfg["architectures"].empty() &&
+        cfg["architectures"][0].is_string())
+        s.architecture = cfg["architectures"][0].get<std::string>();
+    if (cfg.contains("model_type") && cfg["model_type"].is_string()) s.model_type = cfg["model_type"].get<std::string>();
+    s.hidden_size = getInt(cfg, {"hidden_size", "n_embd", "d_model"});
+    s.vocab_size = getInt(cfg, {"vocab_size"});
+    s.layers = getInt(cfg, {"num_hidden_layers", "n_layer", "num_layers"});
+
+    // Parameter count, stored dtype and reward head from the safetensors headers; this also
+    // refuses architectures the runtime cannot run, naming the field.
+    const ModelInfo info = inspectCheckpoint(dirName);
+    s.parameters = info.config.num_parameters;
+    s.stored_dtype = lowerDtype(info.stored_dtype);
+    s.reward_head = info.reward_head;
+    if (s.hidden_size == 0) s.hidden_size = info.config.hidden_size;
+    if (s.vocab_size == 0) s.vocab_size = info.config.vocab_size;
+    if (s.layers == 0) s.layers = info.config.num_layers;
+    const auto files = weightFiles(dir);
+
+    s.tokenizer_type = tokenizerType(dir);
+    s.chat_template = templateName(dir);
+    s.weights_fingerprint = fingerprint(files);
+    return s;
+}
+
+} // namespace rudder
