@@ -1,0 +1,508 @@
+// The alignment methods on a toy table LM (toy_lm.h), where everything can be checked exactly:
+// QAlign's stationary distribution against the enumerated p_LM·exp(r/β)/Z (and the same test
+// without the length-ratio term, which must fail), AISP's weights and mean update against a hand
+// computation, AISP → BoN in the limit of Theorem 3.3, determinism, cancellation and resume.
+#include <QtTest>
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+#include <map>
+
+#include "methods/method.h"
+#include "model/generate.h"
+#include "rudder/error.h"
+#include "rudder/methods.h"
+#include "model/loader.h"
+#include "tiny_llama.h"
+#include "toy_lm.h"
+
+using namespace rudder;
+using toy::TableReward;
+using toy::ToyLM;
+
+namespace {
+
+// Tiny Llama text codec: ids 3.. are letters, 0..2 (pad, BOS, EOS) are special.
+std::vector<int32_t> llamaEncode(const std::string& s)
+{
+    std::vector<int32_t> ids = {1};
+    for (char c : s) ids.push_back(3 + (c - 'a') % 26);
+    return ids;
+}
+std::string llamaDecode(const std::vector<int32_t>& ids)
+{
+    std::string s;
+    for (int32_t id : ids)
+        if (id >= 3) s += static_cast<char>('a' + (id - 3) % 26);
+    return s;
+}
+
+MethodContext makeCtx(ToyLM& lm, RewardFunction& reward, std::vector<IterationEvent>* sink, uint64_t seed = 5)
+{
+    MethodContext ctx{lm, [&lm](const std::string& s) { return lm.encode(s); },
+                      [&lm](const std::vector<int32_t>& ids) { return lm.decode(ids); }, reward};
+    ctx.seed = seed;
+    if (sink) ctx.onEvent = [sink](const IterationEvent& e) { sink->push_back(e); };
+    return ctx;
+}
+
+using Dist = std::map<std::vector<int32_t>, double>;
+
+// Exact p_LM over complete responses (EOS kept; a response stops at EOS or after maxLen tokens).
+void enumerate(ToyLM& lm, std::vector<int64_t> ctx, std::vector<int32_t> y, double p, int maxLen, Dist& out)
+{
+    const auto& l = lm.logitsFor(ctx);
+    double m = -1e300, z = 0;
+    for (float x : l) m = std::max(m, double(x));
+    for (float x : l) z += std::exp(double(x) - m);
+    for (size_t v = 0; v < l.size(); ++v) {
+        const double q = p * std::exp(double(l[v]) - m) / z;
+        auto y2 = y;
+        y2.push_back(static_cast<int32_t>(v));
+        if (int64_t(v) == lm.eos() || int(y2.size()) == maxLen) { out[y2] += q; continue; }
+        auto c2 = ctx;
+        c2.push_back(v);
+        enumerate(lm, c2, y2, q, maxLen, out);
+    }
+}
+
+double tv(const Dist& a, const Dist& b)
+{
+    std::map<std::vector<int32_t>, double> all;
+    for (auto& [k, v] : a) all[k] += v;
+    for (auto& [k, v] : b) all[k] -= v;
+    double s = 0;
+    for (auto& [k, v] : all) s += std::fabs(v);
+    return 0.5 * s;
+}
+
+// The chain states (after burn-in) of a QAlign run, reconstructed from its event stream.
+Dist chainDistribution(const std::vector<IterationEvent>& events, int chains, int burnIn)
+{
+    std::vector<std::vector<int32_t>> state(chains);
+    Dist d;
+    double n = 0;
+    for (const auto& e : events) {
+        for (const auto& s : e.samples)
+            if (e.iteration == 0 || s.accepted.value_or(false)) state[s.index] = s.token_ids;
+        if (e.iteration >= burnIn)
+            for (const auto& y : state) { d[y] += 1; n += 1; }
+    }
+    for (auto& [k, v] : d) v /= n;
+    return d;
+}
+
+at::Tensor aispNoise(uint64_t seed, int p, int k, int i, int64_t tau, int64_t d, double sigma)
+{
+    at::Generator g = at::make_generator<at::CPUGeneratorImpl>(rowSeed(seed, p, k, i));
+    return at::randn({tau, d}, g, at::TensorOptions().dtype(at::kFloat)).mul_(sigma);
+}
+
+// Greedy decode of the toy LM with v_t added to the logits for t < τ (independent of the engine).
+std::vector<int32_t> greedyPerturbed(ToyLM& lm, std::vector<int64_t> ctx, const at::Tensor& V, int maxNew)
+{
+    std::vector<int32_t> y;
+    for (int t = 0; t < maxNew; ++t) {
+        const auto& l = lm.logitsFor(ctx);
+        int best = 0;
+        float bestV = -1e30f;
+        for (size_t v = 0; v < l.size(); ++v) {
+            const float x = t < V.size(0) ? l[v] + V[t][v].item<float>() : l[v];
+            if (x > bestV) { bestV = x; best = static_cast<int>(v); }
+        }
+        y.push_back(best);
+        if (best == lm.eos()) break;
+        ctx.push_back(best);
+    }
+    return y;
+}
+
+std::string key(const Sample& s)
+{
+    nlohmann::json j = s;
+    j.erase("text");
+    return j.dump();
+}
+
+std::vector<std::string> keys(const std::vector<IterationEvent>& ev)
+{
+    std::vector<std::string> k;
+    for (const auto& e : ev) {
+        std::string s = e.method + "/" + std::to_string(e.prompt_index) + "/" + std::to_string(e.iteration) + ":";
+        for (const auto& x : e.samples) s += key(x) + ";";
+        k.push_back(s);
+    }
+    return k;
+}
+
+} // namespace
+
+class TestMethods : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void aispWeightsByHand()
+    {
+        // Three samples: r = (1, 2, 3), Σ_t⟨u_t, v_t⟩ = (0.5, −1, 2), λ = 0.5, α = 0.9, σ = 1.
+        // exponent = r/λ − 0.1·uv = (1.95, 4.1, 5.8).
+        AispWeights w = aispWeights({1, 2, 3}, {0.5, -1, 2}, 0.5, 0.9, 1.0);
+        const double e0 = std::exp(1.95), e1 = std::exp(4.1), e2 = std::exp(5.8), z = e0 + e1 + e2;
+        QVERIFY(std::fabs(w.weights[0] - e0 / z) < 1e-12);
+        QVERIFY(std::fabs(w.weights[1] - e1 / z) < 1e-12);
+        QVERIFY(std::fabs(w.weights[2] - e2 / z) < 1e-12);
+        QVERIFY(std::fabs(w.rewardTerm[1] - 4.0) < 1e-12);
+        QVERIFY(std::fabs(w.klTerm[2] - 0.2) < 1e-12);
+        // σ enters as 1/σ²: σ = 2 quarters the KL term.
+        QVERIFY(std::fabs(aispWeights({0}, {4}, 1, 0.5, 2).klTerm[0] - 0.5) < 1e-12);
+        // No overflow with λ → 0.
+        w = aispWeights({1, 3, 2}, {0, 0, 0}, 1e-8, 1.0, 0.5);
+        QCOMPARE(w.weights[1], 1.0);
+        QCOMPARE(w.weights[0], 0.0);
+    }
+
+    void aispMatchesHandComputation()
+    {
+        // n = 3, K = 2 on the toy LM: tokens of every sample = greedy decode with V = U + E on the
+        // logits; weights (eq. 19) and U_1 = Σ w_i V_i (eq. 14) recomputed here from the rewards.
+        ToyLM lm(4, 11, 1.0);
+        TableReward reward(3.0);
+        std::vector<IterationEvent> ev;
+        MethodContext ctx = makeCtx(lm, reward, &ev, 21);
+        const double sigma = 0.8, lambda = 0.5, alpha = 0.9;
+        const int n = 3, maxNew = 4, tau = 3;
+        nlohmann::json cfg = {{"n", n}, {"iterations", 2}, {"sigma", sigma}, {"lambda", lambda}, {"alpha", alpha},
+                              {"tau", tau}, {"max_new_tokens", maxNew}};
+        RunResult r = runMethod("aisp", ctx, cfg, {"ab"});
+        QCOMPARE(r.status, RunStatus::Done);
+        QCOMPARE(ev.size(), size_t(2));
+        const int64_t d = 4;
+        at::Tensor U = at::zeros({tau, d}, at::kDouble);
+        for (int k = 0; k < 2; ++k) {
+            std::vector<at::Tensor> Vs;
+            std::vector<double> expo;
+            for (int i = 0; i < n; ++i) {
+                at::Tensor V = U.to(at::kFloat) + aispNoise(21, 0, k, i, tau, d, sigma);
+                Vs.push_back(V.to(at::kDouble));
+                const auto y = greedyPerturbed(lm, {0, 1}, V, maxNew);
+                QCOMPARE(ev[k].samples[i].token_ids, y);
+                const double rr = reward.value("ab", lm.decode(y));
+                QCOMPARE(ev[k].samples[i].reward, rr);
+                expo.push_back(rr / lambda - (1 - alpha) / (sigma * sigma) * (U * Vs.back()).sum().item<double>());
+            }
+            double m = *std::max_element(expo.begin(), expo.end()), z = 0;
+            for (double x : expo) z += std::exp(x - m);
+            at::Tensor Unext = at::zeros_like(U);
+            for (int i = 0; i < n; ++i) {
+                const double w = std::exp(expo[i] - m) / z;
+                QVERIFY2(std::fabs(*ev[k].samples[i].weight - w) < 1e-6, "eq. 19 weight");
+                Unext += w * Vs[i];
+            }
+            U = Unext;
+            // ‖u_t‖ reported after the update.
+            for (int t = 0; t < tau; ++t)
+                QVERIFY(std::fabs(ev[k].stats["u_norm"][t].get<double>() - U[t].norm().item<double>()) < 1e-5);
+        }
+        // The final answer is the best of every sample and the noiseless decode with V = U.
+        const auto yMean = greedyPerturbed(lm, {0, 1}, U.to(at::kFloat), maxNew);
+        double best = reward.value("ab", lm.decode(yMean));
+        for (const auto& e : ev)
+            for (const auto& s : e.samples) best = std::max(best, s.reward);
+        QCOMPARE(r.final.at(0).reward, best);
+        QCOMPARE(r.summary["prompts"][0]["mean_decode"]["token_ids"].get<std::vector<int32_t>>(), yMean);
+        QVERIFY(r.summary["prompts"][0]["kl_to_base"].get<double>() >= 0.0);
+    }
+
+    void aispLimitIsBestOfN()
+    {
+        // Theorem 3.3: α = 1, λ → 0 makes the weights winner-take-all, U_{k+1} = V^{argmax r}, and
+        // the answer is exactly the best-of-n winner among all candidates.
+        ToyLM lm(6, 3, 1.0);
+        TableReward reward(2.0, 7);
+        std::vector<IterationEvent> ev;
+        MethodContext ctx = makeCtx(lm, reward, &ev, 8);
+        nlohmann::json cfg = {{"n", 6}, {"iterations", 4}, {"sigma", 1.5}, {"lambda", 1e-4}, {"alpha", 1.0},
+                              {"max_new_tokens", 5}};
+        RunResult r = runMethod("aisp", ctx, cfg, {"a"});
+        // λ = 1e-4 is the registry's floor; the theorem's limit is taken with λ = 1e-8 below.
+        QCOMPARE(r.status, RunStatus::Done);
+        ev.clear();
+        r = runAISP(ctx, [&] { auto c = validateConfigForTest(cfg); c["lambda"] = 1e-8; return c; }(), {"a"}, false);
+        QCOMPARE(ev.size(), size_t(4));
+        double bestAll = -1;
+        std::vector<int32_t> bestIds;
+        for (const auto& e : ev) {
+            double m = -1;
+            for (const auto& s : e.samples) m = std::max(m, s.reward);
+            int winners = 0;
+            for (const auto& s : e.samples) winners += s.reward == m;
+            for (const auto& s : e.samples)
+                QVERIFY(std::fabs(*s.weight - (s.reward == m ? 1.0 / winners : 0.0)) < 1e-12);
+            for (const auto& s : e.samples)
+                if (s.reward > bestAll) { bestAll = s.reward; bestIds = s.token_ids; }
+        }
+        const auto& mean = r.summary["prompts"][0]["mean_decode"];
+        if (mean["reward"].get<double>() > bestAll) {
+            bestAll = mean["reward"].get<double>();
+            bestIds = mean["token_ids"].get<std::vector<int32_t>>();
+        }
+        QCOMPARE(r.final.at(0).reward, bestAll);
+        QCOMPARE(r.final.at(0).token_ids, bestIds);
+        // U_1 = V^{winner of iteration 0}: iteration 1's samples decode with U_1 + E.
+        int w0 = 0;
+        for (int i = 0; i < 6; ++i) if (*ev[0].samples[i].weight > *ev[0].samples[w0].weight) w0 = i;
+        if (*ev[0].samples[w0].weight == 1.0) {
+            at::Tensor U1 = aispNoise(8, 0, 0, w0, 5, 6, 1.5);
+            for (int i = 0; i < 6; ++i)
+                QCOMPARE(ev[1].samples[i].token_ids,
+                         greedyPerturbed(lm, {0}, U1 + aispNoise(8, 0, 1, i, 5, 6, 1.5), 5));
+        }
+    }
+
+    void qalignTargetsTiltedDistribution()
+    {
+        // Vocabulary {a, b, EOS}, responses of at most 3 tokens: 15 complete responses.
+        ToyLM lm(3, 4, 1.0, 0.3);
+        TableReward reward(2.5, 17);
+        const int maxLen = 3, chains = 48, steps = 1400, burn = 20;
+        const double beta = 1.0;
+        Dist p, target, noRatio;
+        enumerate(lm, {0}, {}, 1.0, maxLen, p);
+        QCOMPARE(p.size(), size_t(15));
+        double z = 0, z2 = 0;
+        for (auto& [y, q] : p) {
+            const double w = q * std::exp(reward.value("a", lm.decode(y)) / beta);
+            target[y] = w;
+            noRatio[y] = w * double(y.size());   // what the chain targets without |y^t|/|y'|
+            z += w;
+            z2 += w * double(y.size());
+        }
+        for (auto& [y, q] : target) q /= z;
+        for (auto& [y, q] : noRatio) q /= z2;
+        QVERIFY2(tv(target, noRatio) > 0.06, "the toy must make the length ratio matter");
+
+        QAlignOptions o;
+        o.chains = chains;
+        o.steps = steps;
+        o.beta = beta;
+        o.burn_in = steps - 1;
+        o.max_new_tokens = maxLen;
+        std::vector<IterationEvent> ev;
+        MethodContext ctx = makeCtx(lm, reward, &ev, 123);
+        RunResult r = runQAlign(ctx, o, {"a"});
+        QCOMPARE(r.status, RunStatus::Done);
+        const Dist emp = chainDistribution(ev, chains, burn);
+        const double d = tv(emp, target);
+        qInfo("QAlign TV to p·exp(r/β)/Z: %.4f (p_LM alone: %.4f)", d, tv(emp, p));
+        QVERIFY(d < 0.02);
+        QVERIFY(tv(emp, p) > 0.05);   // the reward did tilt the chain
+        // Mean tokens generated per step ≈ average suffix length (QAlign §3: ≈ N/2).
+        double acc = ev.back().stats["acceptance_rate"].get<double>();
+        QVERIFY(acc > 0.05 && acc < 0.95);
+
+        // Teeth: without the length ratio the same test fails (and the chain targets p·e^{r/β}·|y|).
+        o.length_ratio = false;
+        ev.clear();
+        runQAlign(ctx, o, {"a"});
+        const Dist emp2 = chainDistribution(ev, chains, burn);
+        qInfo("without |y|/|y'|: TV to target %.4f, to p·e^{r/β}·|y| %.4f", tv(emp2, target), tv(emp2, noRatio));
+        QVERIFY(tv(emp2, target) > 0.02);
+        QVERIFY(tv(emp2, noRatio) < 0.02);
+    }
+
+    void sameSeedSameRun()
+    {
+        struct Case { std::string id; nlohmann::json cfg; };
+        const std::vector<Case> cases = {
+            {"bon", {{"n", 6}, {"batch", 4}, {"max_new_tokens", 4}}},
+            {"aisp", {{"n", 3}, {"iterations", 3}, {"max_new_tokens", 4}}},
+            {"aisp-batched", {{"n", 3}, {"iterations", 3}, {"max_new_tokens", 4}, {"prompts_per_batch", 2}}},
+            {"qalign", {{"chains", 3}, {"steps", 8}, {"max_new_tokens", 4}, {"burn_in", 2}}},
+            {"wmv", {{"n", 6}, {"batch", 4}, {"max_new_tokens", 4}, {"beta", 0.5}}},
+            {"args", {{"top_k", 3}, {"max_new_tokens", 4}, {"temperature", 0.7}}},
+        };
+        for (const auto& c : cases) {
+            std::vector<std::vector<std::string>> runs;
+            std::vector<std::vector<double>> finals;
+            for (uint64_t seed : {9ULL, 9ULL, 10ULL}) {
+                ToyLM lm(5, 2);
+                TableReward reward;
+                std::vector<IterationEvent> ev;
+                MethodContext ctx = makeCtx(lm, reward, &ev, seed);
+                RunResult r = runMethod(c.id, ctx, c.cfg, {"ab", "b"});
+                QCOMPARE(r.status, RunStatus::Done);
+                QCOMPARE(r.final.size(), size_t(2));
+                QVERIFY(!ev.empty());
+                // Budgets are cumulative.
+                for (size_t i = 1; i < ev.size(); ++i) {
+                    QVERIFY(ev[i].budget.flops >= ev[i - 1].budget.flops);
+                    QVERIFY(ev[i].budget.tokens >= ev[i - 1].budget.tokens);
+                }
+                QVERIFY(r.budget.tokens > 0 && r.budget.flops > 0);
+                runs.push_back(keys(ev));
+                finals.push_back({r.final[0].reward, r.final[1].reward});
+            }
+            QVERIFY2(runs[0] == runs[1], c.id.c_str());
+            QVERIFY2(finals[0] == finals[1], c.id.c_str());
+            QVERIFY2(runs[0] != runs[2], (c.id + ": another seed must change the samples").c_str());
+        }
+        // Batched AISP draws the same trajectories as plain AISP (noise keyed by prompt, iteration, row).
+        std::vector<std::vector<Sample>> s(2);
+        for (int b = 0; b < 2; ++b) {
+            ToyLM lm(5, 2);
+            TableReward reward;
+            std::vector<IterationEvent> ev;
+            MethodContext ctx = makeCtx(lm, reward, &ev, 9);
+            runMethod(b ? "aisp-batched" : "aisp", ctx,
+                      {{"n", 3}, {"iterations", 3}, {"max_new_tokens", 4}}, {"ab", "b"});
+            for (const auto& e : ev)
+                for (const auto& x : e.samples) s[b].push_back(x);
+        }
+        auto order = [](const Sample& a, const Sample& b) {
+            return std::tie(a.prompt_index, a.iteration, a.index) < std::tie(b.prompt_index, b.iteration, b.index);
+        };
+        std::sort(s[0].begin(), s[0].end(), order);
+        std::sort(s[1].begin(), s[1].end(), order);
+        QCOMPARE(s[0].size(), s[1].size());
+        for (size_t i = 0; i < s[0].size(); ++i) {
+            QCOMPARE(s[0][i].token_ids, s[1][i].token_ids);
+            QVERIFY(std::fabs(*s[0][i].weight - *s[1][i].weight) < 1e-9);
+        }
+    }
+
+    void cancelStopsWithinOneStep()
+    {
+        const std::vector<std::pair<std::string, nlohmann::json>> cases = {
+            {"bon", {{"n", 8}, {"batch", 2}, {"max_new_tokens", 4}}},
+            {"aisp", {{"n", 3}, {"iterations", 5}, {"max_new_tokens", 4}}},
+            {"qalign", {{"chains", 3}, {"steps", 12}, {"max_new_tokens", 4}}},
+            {"wmv", {{"n", 8}, {"batch", 2}, {"max_new_tokens", 4}}},
+            {"args", {{"top_k", 3}, {"max_new_tokens", 6}}},
+        };
+        for (const auto& [id, cfg] : cases) {
+            ToyLM lm(5, 2, 0.5, -1.0);   // EOS unlikely: long responses, many decode steps
+            TableReward reward;
+            std::atomic<bool> cancel{false};
+            lm.trip = &cancel;
+            lm.tripAt = 9;
+            std::vector<IterationEvent> ev;
+            MethodContext ctx = makeCtx(lm, reward, &ev, 3);
+            ctx.cancel = &cancel;
+            RunResult r = runMethod(id, ctx, cfg, {"ab", "b"});
+            QVERIFY2(r.status == RunStatus::Cancelled, id.c_str());
+            QVERIFY2(lm.calls - lm.callsAtTrip <= 1, (id + ": more than one decode step after cancel").c_str());
+            // Consistent partial result: every answer is one of the emitted samples (AISP/QAlign/BoN).
+            for (const auto& f : r.final) {
+                bool found = false;
+                for (const auto& e : ev)
+                    for (const auto& s : e.samples)
+                        found |= s.prompt_index == f.prompt_index && s.token_ids == f.token_ids && s.reward == f.reward;
+                QVERIFY2(found, (id + ": final answer not among the emitted samples").c_str());
+            }
+        }
+    }
+
+    void resumeEqualsUninterrupted()
+    {
+        const std::vector<std::pair<std::string, nlohmann::json>> cases = {
+            {"bon", {{"n", 8}, {"batch", 2}, {"max_new_tokens", 4}}},
+            {"aisp", {{"n", 3}, {"iterations", 4}, {"max_new_tokens", 4}}},
+            {"aisp-batched", {{"n", 3}, {"iterations", 4}, {"max_new_tokens", 4}, {"prompts_per_batch", 2}}},
+            {"qalign", {{"chains", 3}, {"steps", 10}, {"max_new_tokens", 4}, {"burn_in", 3}}},
+        };
+        for (const auto& [id, cfg] : cases) {
+            ToyLM lm(5, 6);
+            TableReward reward;
+            checkResume(makeCtx(lm, reward, nullptr, 77), id, cfg);
+        }
+    }
+
+    void realLlamaPath()
+    {
+        // The same guarantees on the real runtime (loader, KV cache, batched decode): a tiny random
+        // Llama written to a temporary directory.
+        QTemporaryDir tmp;
+        QVERIFY(tmp.isValid());
+        toy::writeTinyLlama(tmp.path().toStdString());
+        auto lm = loadCausalLM(tmp.path().toStdString(), "cpu", "fp32");
+        TableReward reward;
+        MethodContext ctx{*lm, llamaEncode, llamaDecode, reward};
+        ctx.seed = 31;
+        const std::vector<std::pair<std::string, nlohmann::json>> cases = {
+            {"bon", {{"n", 6}, {"batch", 4}, {"max_new_tokens", 6}, {"top_p", 0.9}}},
+            {"aisp", {{"n", 4}, {"iterations", 3}, {"max_new_tokens", 6}, {"sigma", 1.0}}},
+            {"qalign", {{"chains", 3}, {"steps", 8}, {"max_new_tokens", 6}}},
+        };
+        for (const auto& [id, cfg] : cases) checkResume(ctx, id, cfg);
+        // WMV and ARGS: deterministic, with a KL for ARGS.
+        for (const char* id : {"wmv", "args"}) {
+            std::vector<std::string> k[2];
+            for (int rep = 0; rep < 2; ++rep) {
+                std::vector<IterationEvent> ev;
+                MethodContext c = ctx;
+                c.onEvent = [&](const IterationEvent& e) { ev.push_back(e); };
+                RunResult r = runMethod(id, c, {{"max_new_tokens", 5}}, {"ab", "ba"});
+                QCOMPARE(r.status, RunStatus::Done);
+                QCOMPARE(r.final.size(), size_t(2));
+                k[rep] = keys(ev);
+            }
+            QVERIFY2(k[0] == k[1], id);
+        }
+    }
+
+    void badConfigIsUsageError()
+    {
+        ToyLM lm(3);
+        TableReward reward;
+        MethodContext ctx = makeCtx(lm, reward, nullptr);
+        QVERIFY_THROWS_EXCEPTION(UsageError, runMethod("aisp", ctx, {{"sigmaa", 1}}, {"a"}));
+        QVERIFY_THROWS_EXCEPTION(UsageError, runMethod("nope", ctx, {}, {"a"}));
+        QVERIFY_THROWS_EXCEPTION(UsageError, runMethod("bon", ctx, {}, {}));
+        QVERIFY_THROWS_EXCEPTION(UsageError, runMethod("qalign", ctx, {{"answer_regex", 3}}, {"a"}));
+    }
+
+private:
+    // Uninterrupted run vs. a run interrupted after m events (stored through JSON like a session)
+    // and resumed: same events, same answers.
+    static void checkResume(MethodContext ctx, const std::string& id, const nlohmann::json& cfg)
+    {
+        const std::vector<std::string> prompts = {"ab", "b"};
+        std::vector<IterationEvent> full;
+        ctx.onEvent = [&](const IterationEvent& e) { full.push_back(e); };
+        ctx.cancel = nullptr;
+        ctx.resume = nullptr;
+        RunResult a = runMethod(id, ctx, cfg, prompts);
+        QCOMPARE(a.status, RunStatus::Done);
+        for (size_t stopAfter : {size_t(1), full.size() / 2 + 1}) {
+            std::atomic<bool> cancel{false};
+            std::vector<IterationEvent> part;
+            MethodContext c1 = ctx;
+            c1.cancel = &cancel;
+            c1.onEvent = [&](const IterationEvent& e) {
+                part.push_back(nlohmann::json(e).get<IterationEvent>());
+                if (part.size() == stopAfter) cancel = true;
+            };
+            RunResult b = runMethod(id, c1, cfg, prompts);
+            QCOMPARE(b.status, RunStatus::Cancelled);
+            ResumeState rs{part};
+            std::vector<IterationEvent> rest;
+            MethodContext c2 = ctx;
+            c2.onEvent = [&](const IterationEvent& e) { rest.push_back(e); };
+            c2.resume = &rs;
+            RunResult c = runMethod(id, c2, cfg, prompts);
+            QCOMPARE(c.status, RunStatus::Done);
+            std::vector<IterationEvent> joined = part;
+            joined.insert(joined.end(), rest.begin(), rest.end());
+            QVERIFY2(keys(joined) == keys(full), (id + ": resumed events differ").c_str());
+            QCOMPARE(c.final.size(), a.final.size());
+            for (size_t i = 0; i < a.final.size(); ++i) {
+                QCOMPARE(c.final[i].token_ids, a.final[i].token_ids);
+                QCOMPARE(c.final[i].reward, a.final[i].reward);
+            }
+        }
+    }
+
+    static nlohmann::json validateConfigForTest(const nlohmann::json& c) { return validateConfig("aisp", c); }
+};
+
+QTEST_APPLESS_MAIN(TestMethods)
+#include "test_methods.moc"

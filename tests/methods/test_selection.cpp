@@ -1,0 +1,101 @@
+// Final-answer selection on hand-made cases: IS weights, ROUGE-1, (weighted) MBR, (weighted)
+// majority vote, answer extraction, and the best-of-k curve against brute-force subsets.
+#include <QtTest>
+
+#include <cmath>
+#include <random>
+
+#include "rudder/error.h"
+#include "rudder/selection.h"
+
+using namespace rudder;
+
+class TestSelection : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void importanceWeightsAreSoftmax()
+    {
+        auto w = importanceWeights({0.0, std::log(2.0)}, 1.0);
+        QVERIFY(std::fabs(w[0] - 1.0 / 3) < 1e-12 && std::fabs(w[1] - 2.0 / 3) < 1e-12);
+        // β scales the rewards: r/β with β = 0.5 squares the ratio.
+        w = importanceWeights({0.0, std::log(2.0)}, 0.5);
+        QVERIFY(std::fabs(w[0] - 1.0 / 5) < 1e-12 && std::fabs(w[1] - 4.0 / 5) < 1e-12);
+        // Huge rewards do not overflow (max subtracted).
+        w = importanceWeights({1000.0, 1000.0}, 1e-3);
+        QVERIFY(std::fabs(w[0] - 0.5) < 1e-12);
+        QVERIFY(std::fabs(effectiveSampleSize({0.5, 0.5}) - 2.0) < 1e-12);
+        QVERIFY(std::fabs(effectiveSampleSize({1.0, 0.0}) - 1.0) < 1e-12);
+    }
+
+    void rouge1()
+    {
+        QVERIFY(std::fabs(rouge1F1({1, 2, 3}, {1, 2, 4, 4}) - 4.0 / 7) < 1e-12);
+        QCOMPARE(rouge1F1({1, 2}, {3}), 0.0);
+        QCOMPARE(rouge1F1({7, 7}, {7, 7}), 1.0);
+        // Clipped counts: a repeated token matches once per occurrence.
+        QVERIFY(std::fabs(rouge1F1({5, 5, 5}, {5}) - 0.5) < 1e-12);   // p = 1, r = 1/3
+    }
+
+    void mbr()
+    {
+        std::vector<std::vector<int32_t>> c = {{1, 2, 3}, {1, 2, 4}, {5, 6, 7}};
+        QCOMPARE(mbrSelect(c), 0);                       // 0 and 1 tie at 1 + 2/3; lowest index
+        QCOMPARE(mbrSelect(c, {0.1, 0.2, 0.7}), 2);      // 0.7 > 0.2667 > 0.2333
+        QCOMPARE(mbrSelect(c, {0.3, 0.4, 0.3}), 1);      // 0.6 > 0.5667 > 0.3
+        QCOMPARE(mbrSelect({}), -1);
+    }
+
+    void majority()
+    {
+        std::vector<std::optional<std::string>> a = {"3", "4", "3", std::nullopt, "4", "4"};
+        Vote v = majorityVote(a);
+        QCOMPARE(v.answer, std::string("4"));
+        QCOMPARE(v.index, 1);
+        QVERIFY(std::fabs(v.mass - 0.6) < 1e-12);
+        v = majorityVote(a, {0.5, 0.1, 0.3, 0.9, 0.05, 0.05});
+        QCOMPARE(v.answer, std::string("3"));
+        QCOMPARE(v.index, 0);
+        QVERIFY(std::fabs(v.mass - 0.8) < 1e-12);
+        QCOMPARE(majorityVote({std::nullopt}).index, -1);
+    }
+
+    void answers()
+    {
+        QCOMPARE(*extractAnswer("so the total is \\boxed{1,024}."), std::string("1024"));
+        QCOMPARE(*extractAnswer("first \\boxed{x+1} then \\boxed{y}"), std::string("y"));
+        QCOMPARE(*extractAnswer("Among 3 options the answer is (B)"), std::string("B"));
+        QCOMPARE(*extractAnswer("12 apples and 3.50 dollars, total 15.0"), std::string("15"));
+        QCOMPARE(*extractAnswer("the sum is -1,200."), std::string("-1200"));
+        QVERIFY(!extractAnswer("no answer here").has_value());
+        QCOMPARE(*extractAnswer("answer: foo, then answer: bar", "answer: (\\w+)"), std::string("bar"));
+        QVERIFY_THROWS_EXCEPTION(UsageError, extractAnswer("x", "(unclosed"));
+    }
+
+    void bestOfK()
+    {
+        auto c = bestOfKCurve({3, 1, 2});
+        QCOMPARE(c.size(), size_t(3));
+        QVERIFY(std::fabs(c[0] - 2.0) < 1e-12);
+        QVERIFY(std::fabs(c[1] - 8.0 / 3) < 1e-12);
+        QVERIFY(std::fabs(c[2] - 3.0) < 1e-12);
+        // Brute force over all subsets for n = 10.
+        std::mt19937 rng(3);
+        std::normal_distribution<double> N;
+        std::vector<double> r(10);
+        for (double& x : r) x = N(rng);
+        auto curve = bestOfKCurve(r);
+        std::vector<double> sum(11, 0.0), count(11, 0.0);
+        for (int mask = 1; mask < (1 << 10); ++mask) {
+            double m = -1e300;
+            int k = 0;
+            for (int i = 0; i < 10; ++i)
+                if (mask >> i & 1) { m = std::max(m, r[i]); ++k; }
+            sum[k] += m;
+            count[k] += 1;
+        }
+        for (int k = 1; k <= 10; ++k) QVERIFY(std::fabs(curve[k - 1] - sum[k] / count[k]) < 1e-9);
+    }
+};
+
+QTEST_APPLESS_MAIN(TestSelection)
+#include "test_selection.moc"
