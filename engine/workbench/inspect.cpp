@@ -15,6 +15,8 @@
 
 #include "model/loader.h"
 #include "rudder/error.h"
+#include "rudder/templates.h"
+#include "rudder/tokenizer.h"
 #include "rudder/workbench.h"
 #include "workbench/sha256.h"
 
@@ -86,45 +88,23 @@ std::string lowerDtype(const std::string& st)
     return it == m.end() ? st : it->second;
 }
 
+// The tokenizer as the engine will load it; an unsupported one is reported, not fatal, since
+// inspect is how a user finds out.
 std::string tokenizerType(const fs::path& dir)
 {
-    if (fs::exists(dir / "tokenizer.json")) {
-        json t = readJsonFile(dir / "tokenizer.json");
-        std::string type = t.contains("model") && t["model"].contains("type") && t["model"]["type"].is_string()
-                               ? t["model"]["type"].get<std::string>() : "BPE";
-        // Byte-level BPE (GPT-2, Llama 3, Qwen) is marked by a ByteLevel pre-tokenizer or decoder;
-        // SentencePiece-style BPE (Llama 2, Gemma) by a Metaspace/byte-fallback decoder.
-        std::string dump = t.contains("pre_tokenizer") ? t["pre_tokenizer"].dump() : "";
-        if (t.contains("decoder")) dump += t["decoder"].dump();
-        if (dump.find("ByteLevel") != std::string::npos) return "byte-level " + type;
-        if (dump.find("Metaspace") != std::string::npos || dump.find("ByteFallback") != std::string::npos ||
-            (t["model"].contains("byte_fallback") && t["model"]["byte_fallback"] == true))
-            return "sentencepiece " + type;
-        return type;
+    if (!fs::exists(dir / "tokenizer.json"))
+        return fs::exists(dir / "tokenizer.model") ? "unsupported (tokenizer.model only; tokenizer.json needed)" : "";
+    try {
+        return Tokenizer::fromDirectory(dir.string())->type();
+    } catch (const Error& e) {
+        return std::string("unsupported (") + e.what() + ")";
     }
-    if (fs::exists(dir / "tokenizer.model")) return "sentencepiece (tokenizer.model only, unsupported)";
-    return "";
 }
 
-// Names the chat template family from tokenizer_config.json's chat_template (the tokenizer
-// room's detectTemplate() is used by the workbench when the tokenizer is loaded; this only reads text).
 std::string templateName(const fs::path& dir)
 {
-    if (!fs::exists(dir / "tokenizer_config.json")) return "none";
-    json tc = readJsonFile(dir / "tokenizer_config.json");
-    std::string t;
-    if (tc.contains("chat_template")) {
-        if (tc["chat_template"].is_string()) t = tc["chat_template"].get<std::string>();
-        else t = tc["chat_template"].dump();
-    }
-    if (t.empty()) return "none";
-    if (t.find("<|start_header_id|>") != std::string::npos) return "llama3";
-    if (t.find("<|im_start|>") != std::string::npos) return "chatml";
-    if (t.find("<start_of_turn>") != std::string::npos) return "gemma";
-    if (t.find("[INST]") != std::string::npos) return "llama2";
-    if (t.find("<|user|>") != std::string::npos) return "zephyr";
-    if (t.find("USER:") != std::string::npos) return "vicuna";
-    return "custom";
+    if (!fs::exists(dir / "tokenizer_config.json")) return "raw";
+    return detectTemplate(readJsonFile(dir / "tokenizer_config.json"));
 }
 
 // Cheap identity of the weights: every file's name, size and mtime, plus its first and last

@@ -2,52 +2,204 @@
 // header, so the GUI (Qt) and the CLI never include libtorch.
 #include "rudder/workbench.h"
 
+#include <ATen/ATen.h>
+
+#include <filesystem>
+#include <map>
+
+#include "methods/method.h"
+#include "model/causal_lm.h"
+#include "model/loader.h"
+#include "model/reward_model.h"
 #include "rudder/error.h"
 #include "rudder/methods.h"
+#include "rudder/templates.h"
+#include "rudder/tokenizer.h"
+
+namespace fs = std::filesystem;
 
 namespace rudder {
 
+namespace {
+
+std::string dtypeName(at::ScalarType t)
+{
+    switch (t) {
+    case at::kFloat: return "fp32";
+    case at::kBFloat16: return "bf16";
+    case at::kHalf: return "fp16";
+    case at::kDouble: return "fp64";
+    default: return c10::toString(t);
+    }
+}
+
+std::string displayName(const std::string& dir)
+{
+    fs::path p(dir);
+    if (p.filename().empty()) p = p.parent_path();
+    return p.filename().string();
+}
+
+// A reward-model directory as a RewardFunction: (prompt, response) is rendered in the RM's own
+// conversation format, tokenized with the RM's tokenizer and scored at its last token.
+class NeuralReward : public RewardFunction {
+public:
+    NeuralReward(const std::string& dir, const LoadOptions& opt)
+        : rm_(loadRewardModel(dir, opt.device, opt.dtype)), tok_(Tokenizer::fromDirectory(dir)),
+          templ_(detectTemplate(tok_->tokenizerConfig())), name_(displayName(dir))
+    {
+    }
+
+    std::vector<double> score(const std::string& prompt, const std::vector<std::string>& responses) override
+    {
+        std::vector<std::vector<int32_t>> seqs;
+        seqs.reserve(responses.size());
+        for (const auto& r : responses) {
+            auto ids = tok_->encode(renderRewardInput(templ_, prompt, r), true);
+            if (ids.empty()) ids.push_back(tok_->eosId().value_or(0));   // scoreIds wants non-empty rows
+            seqs.push_back(std::move(ids));
+        }
+        return rm_->scoreIds(seqs);
+    }
+
+    std::string name() const override { return name_; }
+    double flopsPerToken() const override { return 2.0 * double(rm_->config().num_parameters); }
+
+private:
+    std::unique_ptr<RewardModel> rm_;
+    std::shared_ptr<Tokenizer> tok_;
+    std::string templ_, name_;
+};
+
+// The methods score the prompt as the LM saw it (template applied); rewards want the user's
+// prompt (a reward model renders it in its own format).  This maps one onto the other for a run.
+class RawPromptReward : public RewardFunction {
+public:
+    RawPromptReward(RewardFunction& inner, std::map<std::string, std::string> rawOf)
+        : inner_(inner), rawOf_(std::move(rawOf)) {}
+
+    std::vector<double> score(const std::string& prompt, const std::vector<std::string>& responses) override
+    {
+        auto it = rawOf_.find(prompt);
+        return inner_.score(it == rawOf_.end() ? prompt : it->second, responses);
+    }
+    std::string name() const override { return inner_.name(); }
+    double flopsPerToken() const override { return inner_.flopsPerToken(); }
+
+private:
+    RewardFunction& inner_;
+    std::map<std::string, std::string> rawOf_;
+};
+
+} // namespace
+
 struct Workbench::Impl {
     ModelSummary base;
-    bool hasBase = false;
+    std::unique_ptr<CausalLM> lm;
+    std::shared_ptr<Tokenizer> tok;
+    std::string templ = "raw";       // detected chat template of the base model
     std::shared_ptr<RewardFunction> reward, gold;
+
+    std::shared_ptr<RewardFunction> makeReward(const std::string& spec, const LoadOptions& opt)
+    {
+        if (spec == "lexicon") return makeLexiconReward();
+        if (spec.rfind("cmd:", 0) == 0) {
+            if (spec.size() == 4) throw UsageError("reward", spec, "cmd: needs a command after the colon");
+            return makeCommandReward(spec.substr(4));
+        }
+        if (!fs::is_directory(spec))
+            throw UsageError(spec, "", "is neither a reward-model directory, 'lexicon' nor 'cmd:COMMAND'");
+        return std::make_shared<NeuralReward>(spec, opt);
+    }
+
+    std::string templateFor(const std::string& requested) const
+    {
+        if (requested.empty() || requested == "auto") return templ;
+        if (requested == "none") return "raw";
+        return requested;
+    }
 };
 
 Workbench::Workbench() : d(std::make_unique<Impl>()) {}
 Workbench::~Workbench() = default;
 
-ModelSummary Workbench::loadBase(const std::string& dir, const LoadOptions&)
+ModelSummary Workbench::loadBase(const std::string& dir, const LoadOptions& opt)
 {
-    throw Error(dir, "", "the model runtime is not built into this rudder yet");
+    ModelSummary s = inspectModel(dir);
+    auto tok = Tokenizer::fromDirectory(dir);
+    auto lm = loadCausalLM(dir, opt.device, opt.dtype);
+    s.device = lm->device().str();
+    s.dtype = dtypeName(lm->dtype());
+    s.tokenizer_type = tok->type();
+    d->templ = detectTemplate(tok->tokenizerConfig());
+    s.chat_template = d->templ;
+    d->lm = std::move(lm);
+    d->tok = std::move(tok);
+    d->base = s;
+    return s;
 }
 
-bool Workbench::hasBase() const { return d->hasBase; }
+bool Workbench::hasBase() const { return d->lm != nullptr; }
 const ModelSummary& Workbench::base() const { return d->base; }
 
-std::string Workbench::setReward(const std::string& spec, const LoadOptions&)
+std::string Workbench::setReward(const std::string& spec, const LoadOptions& opt)
 {
-    throw Error(spec, "", "rewards are not built into this rudder yet");
+    d->reward = d->makeReward(spec, opt);
+    return d->reward->name();
 }
 
-std::string Workbench::setGold(const std::string& spec, const LoadOptions&)
+std::string Workbench::setGold(const std::string& spec, const LoadOptions& opt)
 {
     if (spec.empty()) {
         d->gold.reset();
         return "";
     }
-    throw Error(spec, "", "rewards are not built into this rudder yet");
+    d->gold = d->makeReward(spec, opt);
+    return d->gold->name();
 }
 
 std::shared_ptr<RewardFunction> Workbench::reward() const { return d->reward; }
 std::shared_ptr<RewardFunction> Workbench::gold() const { return d->gold; }
 
-std::string Workbench::renderPrompt(const std::string& prompt, const std::string&) const { return prompt; }
-int64_t Workbench::countTokens(const std::string&) const { return 0; }
-
-RunResult Workbench::run(const RunRequest& request, const EventSink&, const std::atomic<bool>*, const ResumeState*)
+std::string Workbench::renderPrompt(const std::string& prompt, const std::string& templ) const
 {
-    validateConfig(request.method, request.config);
-    throw Error("the alignment methods are not built into this rudder yet");
+    return rudder::renderPrompt(d->templateFor(templ), prompt);
+}
+
+int64_t Workbench::countTokens(const std::string& text) const
+{
+    if (!d->tok) return 0;
+    return static_cast<int64_t>(d->tok->encode(text, true).size());
+}
+
+RunResult Workbench::run(const RunRequest& request, const EventSink& onEvent, const std::atomic<bool>* cancel,
+                         const ResumeState* resume)
+{
+    const nlohmann::json config = validateConfig(request.method, request.config);
+    if (!d->lm) throw UsageError("model", "", "no base model loaded");
+    if (!d->reward) throw UsageError("reward", "", "no reward chosen");
+    if (request.prompts.empty()) throw UsageError("prompts", "", "no prompt given");
+
+    const std::string templ = d->templateFor(request.prompt_template);
+    std::vector<std::string> rendered;
+    std::map<std::string, std::string> rawOf;
+    for (const auto& p : request.prompts) {
+        rendered.push_back(rudder::renderPrompt(templ, p));
+        rawOf[rendered.back()] = p;
+    }
+    RawPromptReward reward(*d->reward, rawOf);
+    std::unique_ptr<RawPromptReward> gold;
+    if (d->gold) gold = std::make_unique<RawPromptReward>(*d->gold, rawOf);
+
+    auto tok = d->tok;
+    MethodContext ctx{*d->lm, [tok](const std::string& s) { return tok->encode(s, true); },
+                      [tok](const std::vector<int32_t>& ids) { return tok->decode(ids, true); }, reward};
+    ctx.gold = gold.get();
+    ctx.cancel = cancel;
+    ctx.onEvent = onEvent;
+    ctx.seed = request.seed;
+    ctx.resume = resume;
+    return runMethod(request.method, ctx, config, rendered);
 }
 
 } // namespace rudder
