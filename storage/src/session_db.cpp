@@ -669,6 +669,7 @@ void SessionDb::deleteRun(int64_t runId)
 
 std::vector<RunRow> SessionDb::listRuns() const
 {
+    Impl::ReadTx snapshot(*d);
     std::vector<RunRow> rows;
     for (int64_t id : d->runIds({})) rows.push_back(d->runRow(id));
     return rows;
@@ -676,6 +677,7 @@ std::vector<RunRow> SessionDb::listRuns() const
 
 StoredRun SessionDb::loadRun(int64_t runId, bool withSamples) const
 {
+    Impl::ReadTx snapshot(*d);
     StoredRun r;
     r.row = d->runRow(runId);
     {
@@ -724,6 +726,7 @@ StoredRun SessionDb::loadRun(int64_t runId, bool withSamples) const
 
 std::vector<IterationEvent> SessionDb::loadCompletedIterations(int64_t runId) const
 {
+    Impl::ReadTx snapshot(*d);
     d->requireRun(runId);
     return d->iterations(runId, true);
 }

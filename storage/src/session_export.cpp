@@ -28,6 +28,7 @@ static json sampleJson(const Sample& s)
 
 json SessionDb::exportJson(const std::vector<int64_t>& runIds) const
 {
+    Impl::ReadTx snapshot(*d);
     json runs = json::array();
     for (int64_t id : d->runIds(runIds)) {
         StoredRun r = loadRun(id, true);
@@ -110,6 +111,7 @@ void SessionDb::exportCsvSamples(const std::vector<int64_t>& runIds, std::ostrea
 {
     out << "run_id,method,prompt_index,iteration,index,reward,gold_reward,weight,accepted,cut_index,parent,"
            "num_tokens,token_ids,text\n";
+    Impl::ReadTx snapshot(*d);
     for (int64_t id : d->runIds(runIds)) {
         RunRow row = d->runRow(id);
         for (const IterationEvent& e : d->iterations(id, true)) {
@@ -128,6 +130,7 @@ void SessionDb::exportCsvSamples(const std::vector<int64_t>& runIds, std::ostrea
 
 void SessionDb::exportCsvIterations(const std::vector<int64_t>& runIds, std::ostream& out) const
 {
+    Impl::ReadTx snapshot(*d);
     std::vector<int64_t> ids = d->runIds(runIds);
     std::vector<std::pair<int64_t, std::vector<IterationEvent>>> all;
     std::set<std::string> keys;   // union of the methods' top-level stats keys: one column each

@@ -106,6 +106,24 @@ struct SessionDb::Impl {
         bool done_ = false;
     };
 
+    // One consistent snapshot for a multi-statement read while a writer appends (WAL readers
+    // never block it).  Nests: only the outermost one begins and ends the transaction.
+    class ReadTx {
+    public:
+        explicit ReadTx(const Impl& d) : db_(d.db)
+        {
+            if (sqlite3_get_autocommit(db_)) began_ = sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) == SQLITE_OK;
+        }
+        ~ReadTx()
+        {
+            if (began_) sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+        }
+
+    private:
+        sqlite3* db_;
+        bool began_ = false;
+    };
+
     std::vector<int64_t> runIds(const std::vector<int64_t>& requested) const;  // empty = all
     RunRow runRow(int64_t runId) const;
     std::vector<IterationEvent> iterations(int64_t runId, bool withSamples) const;
