@@ -449,6 +449,50 @@ private Q_SLOTS:
         }
     }
 
+    void budgetCountsTokensAndFlops()
+    {
+        // FLOPs = 2·params·(prompt prefill + generated tokens) + RM flops/token · (prompt + response).
+        ToyLM lm(5, 2);
+        TableReward reward;
+        std::vector<IterationEvent> ev;
+        MethodContext ctx = makeCtx(lm, reward, &ev, 4);
+        ctx.rewardFlopsPerToken = 10;
+        RunResult r = runMethod("bon", ctx, {{"n", 4}, {"batch", 4}, {"max_new_tokens", 5}}, {"ab"});
+        int64_t gen = 0;
+        for (const auto& s : ev.at(0).samples) gen += s.token_ids.size();
+        QCOMPARE(r.budget.samples, int64_t(4));
+        QCOMPARE(r.budget.tokens, gen);
+        QCOMPARE(r.budget.flops, 2.0 * 1000 * double(2 + gen) + 10.0 * double(4 * 2 + gen));
+        QVERIFY(r.budget.seconds > 0);
+        QCOMPARE(ev.at(0).budget.tokens, gen);
+    }
+
+    void qalignBetaTuning()
+    {
+        // Acceptance grows with β: the tuned β must land inside the ladder and give about the
+        // target rate on a longer chain; a higher target needs a larger β.
+        ToyLM lm(8, 3, 1.0, -0.5);
+        TableReward reward(8.0, 5);
+        MethodContext ctx = makeCtx(lm, reward, nullptr, 12);
+        QAlignOptions o;
+        o.chains = 8;
+        o.max_new_tokens = 6;
+        const double bLow = tuneQAlignBeta(ctx, o, "a", 0.4, 24), bHigh = tuneQAlignBeta(ctx, o, "a", 0.7, 24);
+        qInfo("tuned beta: %.4g for 40%% acceptance, %.4g for 70%%", bLow, bHigh);
+        QVERIFY(bLow > 1e-3 && bHigh < 1e2);
+        QVERIFY(bLow < bHigh);
+        for (auto [beta, target] : {std::pair{bLow, 0.4}, std::pair{bHigh, 0.7}}) {
+            o.beta = beta;
+            o.steps = 200;
+            RunResult r = runQAlign(ctx, o, {"a"});
+            const double acc = r.summary["prompts"][0]["acceptance_rate"].get<double>();
+            qInfo("beta %.4g: acceptance %.3f over 200 steps (target %.2f)", beta, acc, target);
+            // Pilot: 24 steps × 8 chains = 192 proposals, binomial sd ≈ 0.035 (more with correlated
+            // chains): ±0.1 is about three sd.
+            QVERIFY2(std::fabs(acc - target) < 0.1, qPrintable(QString::number(acc)));
+        }
+    }
+
     void badConfigIsUsageError()
     {
         ToyLM lm(3);
