@@ -176,8 +176,8 @@ Gaussian1Fit fitGaussian1(const std::vector<double>& x)
     double ss = 0.0;
     for (double v : x) ss += (v - mean) * (v - mean);
     double var = ss / double(n);
-    g.mean = mean;
-    if (!(var > 0.0)) return g;
+    g.mean = std::isfinite(mean) ? mean : 0.0;
+    if (!(var > 0.0) || !std::isfinite(var)) return g;   // all equal, or beyond double range
     g.std = std::sqrt(var);
     g.loglik = -0.5 * double(n) * (kLog2Pi + std::log(var) + 1.0);
     g.bic = 2.0 * std::log(double(n)) - 2.0 * g.loglik;
@@ -201,6 +201,12 @@ GmmFit fitGmm2(const std::vector<double>& x, const GmmOptions& o)
         f.status = Status::TooFewSamples;
         f.message = "a two-component fit needs at least 4 rewards, got " + std::to_string(x.size());
         if (!x.empty()) f.means = {f.single.mean, f.single.mean};
+        return f;
+    }
+    const auto [mn, mx] = std::minmax_element(x.begin(), x.end());
+    if (!f.single.ok && *mn != *mx) {
+        f.status = Status::NonFinite;
+        f.message = "the rewards are too large to fit (their variance overflows)";
         return f;
     }
     if (!f.single.ok) {

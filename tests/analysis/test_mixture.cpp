@@ -173,6 +173,10 @@ private slots:
             QVERIFY(f.message.find("11") != std::string::npos);   // names the reward
             QVERIFY(allFinite(f));
         }
+        // Finite but beyond what a variance can hold.
+        GmmFit huge = fitGmm2({1e308, -1e308, 1e308, -1e308, 0.0});
+        QCOMPARE(huge.status, Status::NonFinite);
+        QVERIFY(allFinite(huge));
         // Many exact ties (identical responses) beside a spread: the floor keeps it finite.
         std::vector<double> ties(500, 1.0);
         auto spread = drawMixture({{1, 0}, {0, 0}, {1, 1}}, 500, 3);
