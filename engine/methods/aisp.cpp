@@ -221,6 +221,7 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
                     if (!s.hasBest || smp.reward > s.best.reward) { s.best = smp; s.hasBest = true; }
                     e.samples.push_back(std::move(smp));
                 }
+                // ‖u_t‖ of the updated mean U_{k+1}, per position of the control window.
                 const at::Tensor un = s.U.norm(2, {1}).to(at::kDouble).contiguous();
                 e.stats = {{"mean_reward", sum / double(o.n)},
                            {"best_reward", bestR},
@@ -238,7 +239,6 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
 
         // Final noiseless decode with V = U (Algorithm 1, line 21), one row per prompt; it also
         // gives the KL of the controlled policy to the base model along its own trajectory.
-        std::vector<GenerateResult> dummy;
         std::vector<double> kl;
         GenerateResult fin;
         bool haveFinal = false;

@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "methods/common.h"
+#include "rudder/error.h"
 
 namespace rudder {
 
@@ -45,21 +46,25 @@ RunResult runARGS(const MethodContext& ctx, const nlohmann::json& config, const 
         meter.lmTokens(L);
         std::vector<int32_t> y;
         double kl = 0.0, chosenRewardSum = 0.0;
-        const int64_t V = ctx.lm.config().vocab_size;
         for (int64_t t = 0; t < maxNew; ++t) {
             if (cancelled(ctx)) { stopped = true; break; }
             const at::Tensor logits = ctx.lm.lmHead(pre).to(at::kCPU, at::kDouble).view({-1});
             const at::Tensor logp = at::log_softmax(logits, 0);
             const auto top = at::topk(logits, std::min<int64_t>(k, logits.size(0)));
             const at::Tensor topLogit = std::get<0>(top), topIdx = std::get<1>(top);
-            std::vector<std::vector<int32_t>> cands;
+            // r(x, y_<t ⊕ token) for the k candidates (partial responses: RM FLOPs, not samples;
+            // the gold reward is only applied to the finished response).
+            std::vector<std::string> texts;
             for (int64_t j = 0; j < topIdx.size(0); ++j) {
-                cands.push_back(y);
-                cands.back().push_back(static_cast<int32_t>(topIdx[j].item<int64_t>()));
+                std::vector<int32_t> cand = y;
+                cand.push_back(static_cast<int32_t>(topIdx[j].item<int64_t>()));
+                texts.push_back(ctx.decode(cand));
             }
-            Scored sc = scoreResponses(ctx, meter, prompts[p], L, cands);
-            meter.scored(-static_cast<int64_t>(cands.size()), 0);   // partial scores are not samples
-            at::Tensor score = topLogit + w * at::tensor(sc.rewards, at::kDouble);
+            const std::vector<double> partial = ctx.reward.score(prompts[p], texts);
+            if (partial.size() != texts.size())
+                throw Error("reward", ctx.reward.name(), "returned the wrong number of scores");
+            meter.rmTokens(static_cast<int64_t>(texts.size()) * (L + static_cast<int64_t>(y.size()) + 1));
+            at::Tensor score = topLogit + w * at::tensor(partial, at::kDouble);
             int64_t pick = 0;
             at::Tensor pi;
             if (temperature <= 0) {
@@ -73,13 +78,12 @@ RunResult runARGS(const MethodContext& ctx, const nlohmann::json& config, const 
                 kl += (pi * (pi.clamp_min(1e-300).log() - logp.index_select(0, topIdx))).sum().item<double>();
             }
             const int64_t tok = topIdx[pick].item<int64_t>();
-            chosenRewardSum += sc.rewards[pick];
+            chosenRewardSum += partial[pick];
             y.push_back(static_cast<int32_t>(tok));
             if (std::find(stop.begin(), stop.end(), tok) != stop.end() || t + 1 == maxNew) break;
             pre = ctx.lm.forward(cache, at::full({1, 1}, tok, at::kLong).to(ctx.lm.device())).select(1, 0);
             meter.generated(1);
         }
-        (void)V;
         if (stopped) break;
         meter.generated(1);   // the last token is generated but never fed back
         Scored fin = scoreResponses(ctx, meter, prompts[p], L, {y});
