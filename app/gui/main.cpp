@@ -1,11 +1,8 @@
-// rudder: the GUI workbench.
+// rudder: the GUI workbench.  Starts on the embedded demo models; when they are missing or fail
+// to load the window still opens and the Models panel says why.
 #include <QApplication>
-#include <QLabel>
-#include <QMainWindow>
 
-#include <qcustomplot.h>
-
-#include "plot_style.h"
+#include "main_window.h"
 #include "rudder/runtime_init.h"
 
 int main(int argc, char** argv)
@@ -14,15 +11,11 @@ int main(int argc, char** argv)
     QApplication::setApplicationName("Rudder");
     QApplication::setOrganizationName("Rudder");
     rudder::initTorchRuntime();
-
-    QMainWindow w;
-    w.setWindowTitle("Rudder — test-time alignment workbench");
-    auto* plot = new QCustomPlot(&w);
-    rudder::widgets::applyPlotStyle(plot);
-    plot->xAxis->setLabel("samples");
-    plot->yAxis->setLabel("reward");
-    w.setCentralWidget(plot);
-    w.resize(1280, 800);
+    QString session;
+    const QStringList args = QApplication::arguments();
+    if (args.size() > 1) session = args[1];   // rudder [SESSION.rudder]
+    rudder::gui::MainWindow w(session);
     w.show();
+    w.loadModels();
     return app.exec();
 }

@@ -1,0 +1,605 @@
+#include "main_window.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDir>
+#include <QDockWidget>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QProgressBar>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QStatusBar>
+#include <QTimer>
+
+#include <cmath>
+
+#include <qcustomplot.h>
+
+#include "acceptance_plot.h"
+#include "beta_curve_plot.h"
+#include "export_dialog.h"
+#include "method_panel.h"
+#include "models_panel.h"
+#include "plot_export.h"
+#include "prompt_panel.h"
+#include "reward_curve_plot.h"
+#include "reward_distribution_plot.h"
+#include "rudder/methods.h"
+#include "rudder/paths.h"
+#include "rudder/runtime_init.h"
+#include "rudder/session_db.h"
+#include "sample_inspector.h"
+#include "sessions_panel.h"
+#include "weight_histogram_plot.h"
+
+namespace rudder::gui {
+
+using namespace rudder::widgets;
+
+namespace {
+QString defaultSessionPath()
+{
+    const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    QDir().mkpath(dir);
+    return dir + "/session.rudder";
+}
+QString shortName(const std::string& s)
+{
+    const QString q = QString::fromStdString(s);
+    const QString name = QFileInfo(q).fileName();
+    return name.isEmpty() ? q : name;
+}
+} // namespace
+
+MainWindow::MainWindow(const QString& sessionPath, QWidget* parent)
+    : QMainWindow(parent), ctl_(new RunController(this)), models_(new ModelsPanel), prompt_(new PromptPanel),
+      method_(new MethodPanel), sessions_(new SessionsPanel), inspector_(new SampleInspector),
+      rewardPlot_(new RewardCurvePlot), acceptPlot_(new AcceptancePlot), weightPlot_(new WeightHistogramPlot),
+      distPlot_(new RewardDistributionPlot), betaPlot_(new BetaCurvePlot), progress_(new QProgressBar),
+      rate_(new QLabel), refreshTimer_(new QTimer(this)), current_(std::make_unique<RunData>())
+{
+    setWindowTitle("Rudder — test-time alignment workbench");
+    setObjectName("RudderMainWindow");
+    setDockNestingEnabled(true);
+    plots_ = {rewardPlot_, distPlot_, weightPlot_, acceptPlot_, betaPlot_};
+    buildDocks();
+    buildMenus();
+    progress_->setMaximumWidth(220);
+    progress_->setFormat("%p%");
+    progress_->setValue(0);
+    statusBar()->addPermanentWidget(rate_);
+    statusBar()->addPermanentWidget(progress_);
+    models_->setCudaAvailable(cudaAvailable());
+
+    for (RunPlot* p : plots_) {
+        p->setRun(current_.get());
+        connect(p, &RunPlot::sampleClicked, inspector_, &SampleInspector::select);
+    }
+    inspector_->setRun(current_.get());
+    // Streamed events: drained on the GUI thread, redrawn at most every 100 ms.
+    refreshTimer_->setSingleShot(true);
+    refreshTimer_->setInterval(100);
+    connect(refreshTimer_, &QTimer::timeout, this, &MainWindow::refreshNow);
+    connect(ctl_, &RunController::eventsReady, this, &MainWindow::onEventsReady);
+    connect(ctl_, &RunController::runFinished, this, &MainWindow::onRunFinished);
+    connect(ctl_, &RunController::runStarted, this,
+            [this](qint64 id, QString method, QString config, QString base, QString reward, QString gold) {
+                currentRunId_ = id;
+                RunMeta& m = current_->meta();
+                m.runId = id;
+                m.method = method.toStdString();
+                m.config = nlohmann::json::parse(config.toStdString());
+                m.base = base.toStdString();
+                m.reward = reward.toStdString();
+                m.gold = gold.toStdString();
+                m.title = QString("%1 #%2").arg(method).arg(id).toStdString();
+                statusBar()->showMessage(QString("running %1 (run %2)…").arg(method).arg(id));
+                sessions_->reload();
+            });
+    connect(ctl_, &RunController::loadProgress, models_, &ModelsPanel::setLoading);
+    connect(ctl_, &RunController::modelsLoaded, this, [this](QString base, QString reward, QString gold, QString) {
+        models_->setLoaded(QString("ready: %1 · reward %2%3 · %4 threads")
+                               .arg(QFileInfo(base).fileName(), reward,
+                                    gold.isEmpty() ? QString() : " · gold " + gold)
+                               .arg(initTorchRuntime()));
+        statusBar()->showMessage("models loaded", 4000);
+        ctl_->requestPreview(prompt_->prompt(), prompt_->templateName());
+    });
+    connect(ctl_, &RunController::loadFailed, this, [this](QString msg) {
+        models_->setFailed(msg);
+        showError("Cannot load the models", msg);
+    });
+    connect(ctl_, &RunController::previewReady, prompt_, &PromptPanel::setPreview);
+    connect(prompt_, &PromptPanel::previewRequested, ctl_, &RunController::requestPreview);
+    connect(models_, &ModelsPanel::loadRequested, this, &MainWindow::loadModels);
+    connect(method_, &MethodPanel::runRequested, this, [this] { startRun(false); });
+    connect(method_, &MethodPanel::stopRequested, this, &MainWindow::stopRun);
+    connect(method_, &MethodPanel::liveTuneRequested, this, [this] {
+        if (running_) {
+            rerunWhenStopped_ = true;   // restart with the new value once the old run has stopped
+            stopRun();
+        } else {
+            startRun(true);
+        }
+    });
+    connect(sessions_, &SessionsPanel::reopenRequested, this, [this](qint64 id) {
+        const QString e = reopenRun(id);
+        if (!e.isEmpty()) showError("Cannot reopen the run", e);
+    });
+    connect(sessions_, &SessionsPanel::overlayRequested, this, [this](std::vector<int64_t> ids) {
+        const QString e = overlayRuns(ids);
+        if (!e.isEmpty()) showError("Cannot overlay the runs", e);
+    });
+    connect(sessions_, &SessionsPanel::resumeRequested, this, [this](qint64 id) {
+        const QString e = resumeRun(id);
+        if (!e.isEmpty()) showError("Cannot resume the run", e);
+    });
+    connect(sessions_, &SessionsPanel::openSessionRequested, this, [this] {
+        const QString p = QFileDialog::getOpenFileName(this, "Open a session", QFileInfo(sessions_->sessionPath()).path(),
+                                                       "Rudder sessions (*.rudder *.sqlite *.db);;All files (*)");
+        if (!p.isEmpty())
+            if (const QString e = openSession(p); !e.isEmpty()) showError("Cannot open the session", e);
+    });
+    connect(sessions_, &SessionsPanel::newSessionRequested, this, [this] {
+        const QString p = QFileDialog::getSaveFileName(this, "New session", QFileInfo(sessions_->sessionPath()).path(),
+                                                       "Rudder sessions (*.rudder)");
+        if (!p.isEmpty())
+            if (const QString e = openSession(p); !e.isEmpty()) showError("Cannot create the session", e);
+    });
+
+    defaultState_ = saveState();
+    restoreSettings();
+    const QString session = !sessionPath.isEmpty()
+                                ? sessionPath
+                                : QSettings().value("session/path", defaultSessionPath()).toString();
+    if (const QString e = openSession(session); !e.isEmpty()) statusBar()->showMessage(e);
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildDocks()
+{
+    auto dock = [this](QWidget* w, const QString& title, const QString& name) {
+        auto* d = new QDockWidget(title, this);
+        d->setObjectName(name);
+        d->setWidget(w);
+        d->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable |
+                       QDockWidget::DockWidgetClosable);
+        docks_.push_back(d);
+        return d;
+    };
+    auto* dModels = dock(models_, "Models", "dock-models");
+    auto* dPrompt = dock(prompt_, "Prompt", "dock-prompt");
+    auto* dMethod = dock(method_, "Method", "dock-method");
+    auto* dCurves = dock(rewardPlot_, "Reward curves", "dock-curves");
+    auto* dDist = dock(distPlot_, "Reward distribution", "dock-distribution");
+    auto* dWeights = dock(weightPlot_, "Importance weights", "dock-weights");
+    auto* dAccept = dock(acceptPlot_, "QAlign acceptance", "dock-acceptance");
+    auto* dBeta = dock(betaPlot_, "BoN-equivalent β(n)", "dock-beta");
+    auto* dSamples = dock(inspector_, "Samples", "dock-samples");
+    auto* dSessions = dock(sessions_, "Session", "dock-sessions");
+    // Left column: what to run.  Right: plots over the sample table and run list.
+    addDockWidget(Qt::LeftDockWidgetArea, dModels);
+    splitDockWidget(dModels, dPrompt, Qt::Vertical);
+    splitDockWidget(dPrompt, dMethod, Qt::Vertical);
+    addDockWidget(Qt::RightDockWidgetArea, dCurves);
+    splitDockWidget(dCurves, dDist, Qt::Horizontal);
+    splitDockWidget(dCurves, dWeights, Qt::Vertical);
+    splitDockWidget(dWeights, dAccept, Qt::Horizontal);
+    tabifyDockWidget(dAccept, dBeta);
+    splitDockWidget(dDist, dSamples, Qt::Vertical);
+    tabifyDockWidget(dSamples, dSessions);
+    dSamples->raise();
+    dAccept->raise();
+    resizeDocks({dModels, dCurves}, {430, 1100}, Qt::Horizontal);
+    resizeDocks({dModels, dPrompt, dMethod}, {170, 250, 480}, Qt::Vertical);
+    setCentralWidget(nullptr);
+}
+
+void MainWindow::buildMenus()
+{
+    QMenu* file = menuBar()->addMenu("&File");
+    file->addAction("&New session…", sessions_, &SessionsPanel::newSessionRequested);
+    file->addAction("&Open session…", QKeySequence::Open, sessions_, &SessionsPanel::openSessionRequested);
+    file->addSeparator();
+    file->addAction("&Export figure or data…", QKeySequence("Ctrl+E"), this, &MainWindow::exportInteractive);
+    file->addSeparator();
+    file->addAction("&Quit", QKeySequence::Quit, this, &QWidget::close);
+    QMenu* run = menuBar()->addMenu("&Run");
+    run->addAction("&Load models", this, &MainWindow::loadModels);
+    run->addAction("&Run", QKeySequence("Ctrl+R"), this, [this] { startRun(false); });
+    run->addAction("&Stop", QKeySequence("Ctrl+."), this, &MainWindow::stopRun);
+    QMenu* view = menuBar()->addMenu("&View");
+    for (QDockWidget* d : docks_) view->addAction(d->toggleViewAction());
+    view->addSeparator();
+    view->addAction("Reset layout", this, [this] { restoreState(defaultState_); });
+}
+
+void MainWindow::showError(const QString& title, const QString& message)
+{
+    statusBar()->showMessage(message, 10000);
+    // Non-blocking: the window (and tests) keep running while the message is up.
+    auto* box = new QMessageBox(QMessageBox::Warning, title, message, QMessageBox::Ok, this);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    box->open();
+}
+
+void MainWindow::loadModels()
+{
+    if (running_) {
+        statusBar()->showMessage("stop the run before loading other models", 5000);
+        return;
+    }
+    const ModelChoice c = models_->choice();
+    models_->setLoading("loading…");
+    ctl_->loadModels(ModelsSpec{c.baseDir, c.reward, c.gold, c.device, c.dtype});
+}
+
+int64_t MainWindow::expectedSamples() const
+{
+    const auto& c = current_->meta().config;
+    const std::string& m = current_->meta().method;
+    auto v = [&](const char* k, int64_t def) { return c.contains(k) ? c[k].get<int64_t>() : def; };
+    const int64_t prompts = std::max<int64_t>(1, int64_t(current_->meta().prompts.size()));
+    if (m == "bon" || m == "wmv") return v("n", 1) * prompts;
+    if (m == "aisp" || m == "aisp-batched") return v("n", 1) * v("iterations", 1) * prompts;
+    if (m == "qalign") return v("chains", 1) * (v("steps", 1) + 1) * prompts;
+    return prompts;   // ARGS: one response per prompt
+}
+
+void MainWindow::startRun(bool smallBudget)
+{
+    if (running_) return;
+    if (!ctl_->modelsReady()) {
+        statusBar()->showMessage("load the models first (Models panel)", 6000);
+        models_->setFailed(models_->statusText().startsWith("Could not") ? models_->statusText().mid(16)
+                                                                          : "no models loaded yet");
+        return;
+    }
+    RunJob job;
+    job.request.method = method_->currentMethod();
+    nlohmann::json config = method_->config();
+    if (smallBudget) config = MethodPanel::smallBudget(job.request.method, config);
+    try {
+        job.request.config = validateConfig(job.request.method, config);
+    } catch (const std::exception& e) {
+        showError("Invalid settings", e.what());
+        return;
+    }
+    job.request.seed = method_->seed();
+    job.request.prompts = prompt_->prompts();
+    job.request.prompt_template = prompt_->templateName().toStdString();
+    job.promptSource = prompt_->source();
+    job.sessionPath = sessions_->sessionPath();
+    auto run = std::make_unique<RunData>();
+    RunMeta m;
+    m.method = job.request.method;
+    m.config = job.request.config;
+    m.seed = job.request.seed;
+    m.prompts = job.request.prompts;
+    run->setMeta(m);
+    setCurrent(std::move(run));
+    expectedSamples_ = expectedSamples();
+    lastWasSmall_ = smallBudget;
+    running_ = true;
+    method_->setRunning(true);
+    progress_->setValue(0);
+    ctl_->start(job);
+    statusBar()->showMessage(smallBudget ? "live tuning: re-running with a small budget…" : "starting…");
+}
+
+void MainWindow::stopRun()
+{
+    if (!running_) return;
+    ctl_->stop();
+    statusBar()->showMessage("stopping…");
+}
+
+void MainWindow::setCurrent(std::unique_ptr<RunData> run)
+{
+    current_ = std::move(run);
+    for (RunPlot* p : plots_) p->setRun(current_.get());
+    inspector_->setRun(current_.get());
+}
+
+void MainWindow::onEventsReady()
+{
+    for (IterationEvent& e : ctl_->takeEvents()) current_->append(e);
+    scheduleRefresh();
+}
+
+void MainWindow::scheduleRefresh()
+{
+    if (!refreshTimer_->isActive()) refreshTimer_->start();
+}
+
+void MainWindow::refreshNow()
+{
+    QElapsedTimer t;
+    t.start();
+    for (RunPlot* p : plots_)
+        if (p->isVisible() || !isVisible()) p->refresh();
+    inspector_->sync();
+    updateProgress();
+    slowestRefreshMs_ = std::max(slowestRefreshMs_, t.nsecsElapsed() / 1e6);
+}
+
+void MainWindow::updateProgress()
+{
+    if (current_->empty()) {
+        rate_->clear();
+        return;
+    }
+    const Budget& b = current_->events().back().budget;
+    const double f = expectedSamples_ > 0 ? std::min(1.0, double(b.samples) / double(expectedSamples_)) : 0;
+    progress_->setValue(int(std::lround(f * 100)));
+    QString text = QString("%1 samples · %2 tokens").arg(b.samples).arg(b.tokens);
+    if (b.seconds > 0) {
+        text += QString(" · %1 samples/s · %2 tokens/s").arg(b.samples / b.seconds, 0, 'f', 1).arg(b.tokens / b.seconds, 0, 'f', 0);
+        if (running_ && f > 0 && f < 1) text += QString(" · ETA %1 s").arg(b.seconds * (1 - f) / f, 0, 'f', 0);
+    }
+    rate_->setText(text);
+}
+
+void MainWindow::onRunFinished(qint64 runId, const RunResult& r)
+{
+    onEventsReady();
+    current_->setResult(r);
+    current_->meta().runId = runId;
+    running_ = false;
+    method_->setRunning(false);
+    refreshTimer_->stop();
+    refreshNow();
+    if (r.status == RunStatus::Done) progress_->setValue(100);
+    QString msg = QString("run %1 %2").arg(runId).arg(toString(r.status));
+    if (!r.final.empty()) msg += QString(" — final reward %1").arg(r.final.front().reward, 0, 'g', 4);
+    if (r.final.size() == 1 && r.final.front().gold_reward)
+        msg += QString(", gold %1").arg(*r.final.front().gold_reward, 0, 'g', 4);
+    if (!r.message.empty()) msg += " — " + QString::fromStdString(r.message);
+    statusBar()->showMessage(msg);
+    if (auto f = current_->finalSample(0)) inspector_->select(*f);
+    try {
+        sessions_->reload();
+    } catch (const std::exception& e) {
+        statusBar()->showMessage(e.what());
+    }
+    if (r.status == RunStatus::Failed && !rerunWhenStopped_) showError("The run failed", QString::fromStdString(r.message));
+    emit runDone(runId, int(r.status));
+    if (rerunWhenStopped_) {
+        rerunWhenStopped_ = false;
+        startRun(true);
+    }
+}
+
+QString MainWindow::openSession(const QString& path)
+{
+    try {
+        // Creating (or upgrading) needs a writer once; the panel then reads.
+        if (!QFileInfo::exists(path)) SessionDb::open(path.toStdString());
+        const QString e = sessions_->setSession(path);
+        if (!e.isEmpty()) return e;
+        QSettings().setValue("session/path", path);
+        return {};
+    } catch (const std::exception& e) {
+        return QString::fromStdString(e.what());
+    }
+}
+
+namespace {
+std::unique_ptr<RunData> runFromStore(const StoredRun& s)
+{
+    auto run = std::make_unique<RunData>();
+    RunMeta m;
+    m.runId = s.row.id;
+    m.method = s.row.method;
+    m.config = s.info.config;
+    m.seed = s.info.seed;
+    m.base = s.row.base_model;
+    m.reward = s.row.reward_model;
+    if (s.info.gold.is_object()) m.gold = s.info.gold.value("name", std::string());
+    m.title = s.row.method + " #" + std::to_string(s.row.id);
+    for (const auto& p : s.prompts) m.prompts.push_back(p.text);
+    run->setMeta(m);
+    for (const auto& e : s.iterations) run->append(e);
+    RunResult r;
+    r.status = s.row.status;
+    r.message = s.row.message;
+    r.final = s.final;
+    r.budget = s.budget;
+    run->setResult(r);
+    return run;
+}
+} // namespace
+
+QString MainWindow::reopenRun(int64_t runId)
+{
+    if (running_) return "a run is in progress: stop it first";
+    try {
+        SessionDb db = SessionDb::open(sessions_->sessionPath().toStdString(), SessionDb::Mode::ReadOnly);
+        const StoredRun s = db.loadRun(runId);
+        setCurrent(runFromStore(s));
+        currentRunId_ = runId;
+        method_->setCurrentMethod(s.row.method);
+        method_->setConfig(s.row.method, s.info.config);
+        method_->setSeed(s.info.seed);
+        refreshNow();
+        if (auto f = current_->finalSample(0)) inspector_->select(*f);
+        statusBar()->showMessage(QString("run %1 (%2, %3)").arg(runId).arg(QString::fromStdString(s.row.method),
+                                                                    toString(s.row.status)));
+        return {};
+    } catch (const std::exception& e) {
+        return QString::fromStdString(e.what());
+    }
+}
+
+QString MainWindow::overlayRuns(const std::vector<int64_t>& runIds)
+{
+    try {
+        SessionDb db = SessionDb::open(sessions_->sessionPath().toStdString(), SessionDb::Mode::ReadOnly);
+        overlays_.clear();
+        for (int64_t id : runIds) overlays_.push_back(runFromStore(db.loadRun(id)));
+        std::vector<const RunData*> ptrs;
+        for (const auto& o : overlays_) ptrs.push_back(o.get());
+        rewardPlot_->setOverlays(ptrs);
+        statusBar()->showMessage(QString("overlaying %1 runs on the reward curves").arg(runIds.size()), 5000);
+        return {};
+    } catch (const std::exception& e) {
+        return QString::fromStdString(e.what());
+    }
+}
+
+QString MainWindow::resumeRun(int64_t runId)
+{
+    if (running_) return "a run is in progress: stop it first";
+    if (!ctl_->modelsReady()) return "load the models first";
+    try {
+        SessionDb db = SessionDb::open(sessions_->sessionPath().toStdString(), SessionDb::Mode::ReadOnly);
+        const StoredRun s = db.loadRun(runId, false);
+        if (s.row.status == RunStatus::Done) return QString("run %1 is already done").arg(runId);
+        RunJob job;
+        job.request.method = s.row.method;
+        job.request.config = s.info.config;
+        job.request.seed = s.info.seed;
+        job.request.prompt_template = s.info.prompt_template.empty() ? "auto" : s.info.prompt_template;
+        for (const auto& p : s.prompts) job.request.prompts.push_back(p.text);
+        job.sessionPath = sessions_->sessionPath();
+        job.resumeRunId = runId;
+        auto run = std::make_unique<RunData>();
+        RunMeta m;
+        m.method = s.row.method;
+        m.config = s.info.config;
+        m.seed = s.info.seed;
+        m.prompts = job.request.prompts;
+        run->setMeta(m);
+        setCurrent(std::move(run));
+        expectedSamples_ = expectedSamples();
+        running_ = true;
+        method_->setRunning(true);
+        ctl_->start(job);
+        statusBar()->showMessage(QString("resuming run %1…").arg(runId));
+        return {};
+    } catch (const std::exception& e) {
+        return QString::fromStdString(e.what());
+    }
+}
+
+QString MainWindow::exportFigure(int plotIndex, const QString& path, const ExportOptions& o)
+{
+    if (plotIndex >= int(plots_.size())) return "no such plot";
+    if (QFileInfo(path).suffix().toLower() == "csv") {
+        if (plotIndex < 0) return "CSV export is per plot: choose one";
+        QFile f(path);
+        if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate)) return path + ": cannot write";
+        f.write(plots_[size_t(plotIndex)]->toCsv(false).toUtf8());
+        return {};
+    }
+    if (plotIndex >= 0) return exportPlot(plots_[size_t(plotIndex)]->plot(), path, o);
+    std::vector<QCustomPlot*> all;
+    for (RunPlot* p : plots_) all.push_back(p->plot());
+    return exportDashboard(all, path, o, 2);
+}
+
+void MainWindow::exportInteractive()
+{
+    QStringList names;
+    for (RunPlot* p : plots_) names << p->title();
+    int current = 0;
+    for (size_t i = 0; i < plots_.size(); ++i)
+        if (plots_[i]->isAncestorOf(QApplication::focusWidget())) current = int(i);
+    ExportDialog dlg(names, current, this);
+    QSettings s;
+    ExportOptions o;
+    o.widthIn = s.value("export/width", o.widthIn).toDouble();
+    o.dpi = s.value("export/dpi", o.dpi).toInt();
+    o.fontPt = s.value("export/font", o.fontPt).toDouble();
+    dlg.setOptions(o);
+    if (dlg.exec() != QDialog::Accepted) return;
+    o = dlg.options();
+    s.setValue("export/width", o.widthIn);
+    s.setValue("export/dpi", o.dpi);
+    s.setValue("export/font", o.fontPt);
+    const QString base = s.value("export/dir", QDir::homePath()).toString() + "/rudder-figure." + dlg.suffix();
+    const QString path = QFileDialog::getSaveFileName(this, "Export to", base, "*." + dlg.suffix());
+    if (path.isEmpty()) return;
+    s.setValue("export/dir", QFileInfo(path).path());
+    QString err;
+    if (dlg.format() == ExportDialog::CsvAll || dlg.format() == ExportDialog::CsvVisible) {
+        const int i = dlg.plotIndex() < 0 ? 0 : dlg.plotIndex();
+        QFile f(path);
+        if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate)) err = path + ": cannot write";
+        else f.write(plots_[size_t(i)]->toCsv(dlg.format() == ExportDialog::CsvVisible).toUtf8());
+    } else {
+        err = exportFigure(dlg.plotIndex(), path, o);
+    }
+    if (!err.isEmpty()) showError("Export failed", err);
+    else statusBar()->showMessage("exported " + path, 6000);
+}
+
+void MainWindow::restoreSettings()
+{
+    QSettings s;
+    ModelChoice c;
+    c.baseDir = s.value("models/base", QString::fromStdString(demoModelDir())).toString();
+    c.reward = s.value("models/reward", QString::fromStdString(demoRewardDir())).toString();
+    c.gold = s.value("models/gold", "lexicon").toString();
+    c.device = s.value("models/device", "auto").toString();
+    c.dtype = s.value("models/dtype", "auto").toString();
+    models_->setRecent(s.value("models/recent").toStringList());
+    models_->setChoice(c);
+    prompt_->setPrompt(s.value("prompt/text", "In the beginning God created").toString());
+    prompt_->setTemplateName(s.value("prompt/template", "auto").toString());
+    for (const MethodInfo& m : allMethods()) {
+        const QString j = s.value(QString("method/%1").arg(QString::fromStdString(m.id))).toString();
+        if (j.isEmpty()) continue;
+        try {
+            method_->setConfig(m.id, nlohmann::json::parse(j.toStdString()));
+        } catch (...) {   // a damaged setting falls back to the defaults
+        }
+    }
+    method_->setCurrentMethod(s.value("method/current", "aisp").toString().toStdString());
+    method_->setSeed(s.value("method/seed", 1).toULongLong());
+    method_->setLiveTuning(s.value("method/live", false).toBool());
+    rewardPlot_->setXAxis(XAxis(s.value("plots/xaxis", 0).toInt()));
+    if (!restoreGeometry(s.value("window/geometry").toByteArray())) resize(1600, 1000);
+    restoreState(s.value("window/state").toByteArray());
+}
+
+void MainWindow::saveSettings()
+{
+    QSettings s;
+    const ModelChoice c = models_->choice();
+    s.setValue("models/base", c.baseDir);
+    s.setValue("models/reward", c.reward);
+    s.setValue("models/gold", c.gold);
+    s.setValue("models/device", c.device);
+    s.setValue("models/dtype", c.dtype);
+    s.setValue("models/recent", models_->recent());
+    s.setValue("prompt/text", prompt_->prompt());
+    s.setValue("prompt/template", prompt_->templateName());
+    for (const MethodInfo& m : allMethods())
+        s.setValue(QString("method/%1").arg(QString::fromStdString(m.id)),
+                   QString::fromStdString(method_->config(m.id).dump()));
+    s.setValue("method/current", QString::fromStdString(method_->currentMethod()));
+    s.setValue("method/seed", qulonglong(method_->seed()));
+    s.setValue("method/live", method_->liveTuning());
+    s.setValue("plots/xaxis", int(rewardPlot_->xAxisKind()));
+    s.setValue("window/geometry", saveGeometry());
+    s.setValue("window/state", saveState());
+}
+
+void MainWindow::closeEvent(QCloseEvent* e)
+{
+    saveSettings();
+    if (running_) ctl_->stop();   // the controller's destructor waits for the run to return
+    QMainWindow::closeEvent(e);
+}
+
+} // namespace rudder::gui

@@ -1,0 +1,112 @@
+// The window a researcher lives in: models, prompt and method panels, five dockable plots, the
+// sample inspector and the session's run list; the engine runs behind RunController.
+#pragma once
+#include <QMainWindow>
+
+#include <memory>
+#include <vector>
+
+#include "run_controller.h"
+#include "run_data.h"
+
+class QDockWidget;
+class QLabel;
+class QProgressBar;
+class QTimer;
+
+namespace rudder::widgets {
+class AcceptancePlot;
+class BetaCurvePlot;
+class MethodPanel;
+class ModelsPanel;
+class PromptPanel;
+class RewardCurvePlot;
+class RewardDistributionPlot;
+class RunPlot;
+class SampleInspector;
+class SessionsPanel;
+class WeightHistogramPlot;
+struct ExportOptions;
+} // namespace rudder::widgets
+
+namespace rudder::gui {
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    // sessionPath "" = the default session under the user's data directory.
+    explicit MainWindow(const QString& sessionPath = {}, QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    RunController* controller() const { return ctl_; }
+    widgets::ModelsPanel* modelsPanel() const { return models_; }
+    widgets::PromptPanel* promptPanel() const { return prompt_; }
+    widgets::MethodPanel* methodPanel() const { return method_; }
+    widgets::SessionsPanel* sessionsPanel() const { return sessions_; }
+    widgets::SampleInspector* inspector() const { return inspector_; }
+    widgets::RewardCurvePlot* rewardPlot() const { return rewardPlot_; }
+    const std::vector<widgets::RunPlot*>& plots() const { return plots_; }
+    const widgets::RunData& current() const { return *current_; }
+    int64_t currentRunId() const { return currentRunId_; }
+    // Longest GUI-thread refresh of plots + table so far, in milliseconds (responsiveness check).
+    double slowestRefreshMs() const { return slowestRefreshMs_; }
+
+    // The window's actions, callable from tests.
+    void loadModels();
+    void startRun(bool smallBudget = false);
+    void stopRun();
+    QString openSession(const QString& path);       // "" or the error
+    QString reopenRun(int64_t runId);
+    QString overlayRuns(const std::vector<int64_t>& runIds);
+    QString resumeRun(int64_t runId);
+    QString exportFigure(int plotIndex, const QString& path, const widgets::ExportOptions& o);   // -1 = dashboard
+    void refreshNow();
+
+signals:
+    void runDone(qint64 runId, int status);
+
+protected:
+    void closeEvent(QCloseEvent* e) override;
+
+private:
+    void buildDocks();
+    void buildMenus();
+    void restoreSettings();
+    void saveSettings();
+    void onEventsReady();
+    void onRunFinished(qint64 runId, const RunResult& r);
+    void scheduleRefresh();
+    void updateProgress();
+    void showError(const QString& title, const QString& message);
+    void setCurrent(std::unique_ptr<widgets::RunData> run);
+    int64_t expectedSamples() const;
+    void exportInteractive();
+
+    RunController* ctl_;
+    widgets::ModelsPanel* models_;
+    widgets::PromptPanel* prompt_;
+    widgets::MethodPanel* method_;
+    widgets::SessionsPanel* sessions_;
+    widgets::SampleInspector* inspector_;
+    widgets::RewardCurvePlot* rewardPlot_;
+    widgets::AcceptancePlot* acceptPlot_;
+    widgets::WeightHistogramPlot* weightPlot_;
+    widgets::RewardDistributionPlot* distPlot_;
+    widgets::BetaCurvePlot* betaPlot_;
+    std::vector<widgets::RunPlot*> plots_;
+    std::vector<QDockWidget*> docks_;
+    QProgressBar* progress_;
+    QLabel* rate_;
+    QTimer* refreshTimer_;
+    std::unique_ptr<widgets::RunData> current_;
+    std::vector<std::unique_ptr<widgets::RunData>> overlays_;
+    int64_t currentRunId_ = -1;
+    int64_t expectedSamples_ = 0;
+    bool running_ = false;
+    bool rerunWhenStopped_ = false;
+    bool lastWasSmall_ = false;
+    double slowestRefreshMs_ = 0;
+    QByteArray defaultState_;
+};
+
+} // namespace rudder::gui

@@ -1,0 +1,180 @@
+#include "run_controller.h"
+
+#include <QMetaObject>
+#include <QMutexLocker>
+
+#include <optional>
+
+#include "rudder/error.h"
+#include "rudder/session_db.h"
+
+namespace rudder::gui {
+
+// Lives on the worker thread; everything in here may block.
+class Worker : public QObject {
+public:
+    explicit Worker(RunController* c) : c_(c) {}
+
+    void loadModels(const ModelsSpec& spec)
+    {
+        try {
+            LoadOptions opt;
+            opt.device = spec.device.toStdString();
+            opt.dtype = spec.dtype.toStdString();
+            emit c_->loadProgress("loading base model " + spec.baseDir + " …");
+            const ModelSummary base = wb_.loadBase(spec.baseDir.toStdString(), opt);
+            emit c_->loadProgress("loading reward " + spec.reward + " …");
+            const std::string reward = wb_.setReward(spec.reward.toStdString(), opt);
+            std::string gold;
+            if (!spec.gold.isEmpty()) {
+                emit c_->loadProgress("loading gold reward " + spec.gold + " …");
+                gold = wb_.setGold(spec.gold.toStdString(), opt);
+            } else {
+                wb_.setGold("", opt);
+            }
+            emit c_->modelsLoaded(QString::fromStdString(base.directory), QString::fromStdString(reward),
+                                  QString::fromStdString(gold), QString::fromStdString(base.toJson().dump(2)));
+        } catch (const std::exception& e) {
+            emit c_->loadFailed(QString::fromStdString(e.what()));
+        }
+    }
+
+    void preview(const QString& prompt, const QString& templ)
+    {
+        try {
+            if (!wb_.hasBase()) {
+                emit c_->previewReady(prompt, -1);
+                return;
+            }
+            const std::string r = wb_.renderPrompt(prompt.toStdString(), templ.toStdString());
+            emit c_->previewReady(QString::fromStdString(r), qlonglong(wb_.countTokens(r)));
+        } catch (const std::exception& e) {
+            emit c_->previewReady(QString("(template error: %1)").arg(e.what()), -1);
+        }
+    }
+
+    void run(RunJob job)
+    {
+        std::optional<SessionDb> db;
+        int64_t runId = -1;
+        RunResult result;
+        try {
+            if (!job.sessionPath.isEmpty()) {
+                db.emplace(SessionDb::open(job.sessionPath.toStdString()));
+                if (job.resumeRunId >= 0) {
+                    runId = job.resumeRunId;
+                    db->resumeRun(runId);
+                    job.completed = db->loadCompletedIterations(runId);
+                } else {
+                    RunInfo info;
+                    info.method = job.request.method;
+                    info.config = job.request.config;
+                    info.seed = job.request.seed;
+                    info.base_model = wb_.hasBase() ? wb_.base().toJson() : nlohmann::json::object();
+                    if (auto r = wb_.reward()) info.reward_model = {{"name", r->name()}};
+                    if (auto g = wb_.gold()) info.gold = {{"name", g->name()}};
+                    info.device = wb_.hasBase() ? wb_.base().device : "";
+                    info.dtype = wb_.hasBase() ? wb_.base().dtype : "";
+                    info.prompt_template = job.request.prompt_template;
+                    runId = db->createRun(info);
+                    for (size_t i = 0; i < job.request.prompts.size(); ++i)
+                        db->addPrompt(runId, int(i), job.request.prompts[i], job.promptSource.toStdString());
+                }
+            }
+            const auto reward = wb_.reward(), gold = wb_.gold();
+            emit c_->runStarted(runId, QString::fromStdString(job.request.method),
+                                QString::fromStdString(job.request.config.dump()),
+                                wb_.hasBase() ? QString::fromStdString(wb_.base().directory) : QString(),
+                                reward ? QString::fromStdString(reward->name()) : QString(),
+                                gold ? QString::fromStdString(gold->name()) : QString());
+            // Events already stored are part of the run's plots too.
+            for (const auto& e : job.completed) push(e);
+            ResumeState resume{job.completed};
+            result = wb_.run(
+                job.request,
+                [&](const IterationEvent& e) {
+                    if (db) db->appendIteration(runId, e);
+                    push(e);
+                },
+                &c_->cancel_, job.resumeRunId >= 0 ? &resume : nullptr);
+        } catch (const std::exception& e) {
+            result.status = RunStatus::Failed;
+            result.message = e.what();
+        }
+        if (db && runId >= 0) {
+            try {
+                if (!result.final.empty()) db->setFinal(runId, result.final);
+                db->finishRun(runId, result.status, result.message, result.budget);
+            } catch (const std::exception& e) {
+                if (result.message.empty()) result.message = std::string("session: ") + e.what();
+            }
+        }
+        emit c_->runFinished(runId, result);
+    }
+
+private:
+    void push(const IterationEvent& e)
+    {
+        bool first;
+        {
+            QMutexLocker lock(&c_->mutex_);
+            first = c_->pending_.empty();
+            c_->pending_.push_back(e);
+        }
+        if (first) emit c_->eventsReady();   // one signal per batch; the GUI drains the rest with it
+    }
+
+    RunController* c_;
+    Workbench wb_;
+};
+
+RunController::RunController(QObject* parent) : QObject(parent), worker_(nullptr)
+{
+    qRegisterMetaType<rudder::RunResult>("rudder::RunResult");
+    worker_ = new Worker(this);
+    worker_->moveToThread(&thread_);
+    connect(this, &RunController::modelsLoaded, this, [this] { busy_ = false; modelsReady_ = true; });
+    connect(this, &RunController::loadFailed, this, [this] { busy_ = false; modelsReady_ = false; });
+    connect(this, &RunController::runFinished, this, [this] { busy_ = false; });
+    thread_.setObjectName("rudder-engine");
+    thread_.start();
+}
+
+RunController::~RunController()
+{
+    cancel_ = true;
+    thread_.quit();
+    thread_.wait();
+    delete worker_;
+}
+
+void RunController::loadModels(const ModelsSpec& spec)
+{
+    busy_ = true;
+    QMetaObject::invokeMethod(worker_, [w = worker_, spec] { w->loadModels(spec); }, Qt::QueuedConnection);
+}
+
+void RunController::start(const RunJob& job)
+{
+    busy_ = true;
+    cancel_ = false;
+    QMetaObject::invokeMethod(worker_, [w = worker_, job] { w->run(job); }, Qt::QueuedConnection);
+}
+
+void RunController::requestPreview(const QString& prompt, const QString& templ)
+{
+    QMetaObject::invokeMethod(worker_, [w = worker_, prompt, templ] { w->preview(prompt, templ); },
+                              Qt::QueuedConnection);
+}
+
+void RunController::stop() { cancel_ = true; }
+
+std::vector<IterationEvent> RunController::takeEvents()
+{
+    QMutexLocker lock(&mutex_);
+    std::vector<IterationEvent> out;
+    out.swap(pending_);
+    return out;
+}
+
+} // namespace rudder::gui

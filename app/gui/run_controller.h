@@ -1,0 +1,80 @@
+// RunController: the GUI's handle on the engine.  A worker object on its own QThread owns the
+// Workbench and the session writer; the GUI thread never runs the engine.  Iteration events are
+// queued by the worker and announced with one queued signal per batch (coalesced), so thousands
+// of samples never flood the GUI's event loop.
+#pragma once
+#include <QMutex>
+#include <QObject>
+#include <QString>
+#include <QThread>
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "rudder/events.h"
+#include "rudder/workbench.h"
+
+namespace rudder::gui {
+
+struct ModelsSpec {
+    QString baseDir;
+    QString reward;   // a model directory, "lexicon" or "cmd:COMMAND"
+    QString gold;     // same, "" = none
+    QString device = "auto";
+    QString dtype = "auto";
+};
+
+struct RunJob {
+    RunRequest request;
+    QString sessionPath;          // "" = do not store
+    int64_t resumeRunId = -1;     // >= 0: resume this stored run
+    std::vector<IterationEvent> completed;   // filled by the worker when resuming
+    QString promptSource;         // dataset file the prompts came from, "" when typed
+};
+
+class Worker;
+
+class RunController : public QObject {
+    Q_OBJECT
+public:
+    explicit RunController(QObject* parent = nullptr);
+    ~RunController() override;
+
+    // All asynchronous: results arrive as signals on the GUI thread.
+    void loadModels(const ModelsSpec& spec);
+    void start(const RunJob& job);
+    void requestPreview(const QString& prompt, const QString& templ);
+    void stop();   // sets the cancel flag; the run returns `cancelled` at its next decode step
+
+    bool busy() const { return busy_; }
+    bool modelsReady() const { return modelsReady_; }
+    // Moves the events the worker has queued since the last call to the caller.
+    std::vector<IterationEvent> takeEvents();
+
+signals:
+    void loadProgress(QString stage);
+    void modelsLoaded(QString baseName, QString rewardName, QString goldName, QString summaryJson);
+    void loadFailed(QString message);
+    void runStarted(qint64 runId, QString method, QString configJson, QString baseName, QString rewardName,
+                    QString goldName);
+    void eventsReady();   // one per batch: call takeEvents()
+    void runFinished(qint64 runId, rudder::RunResult result);
+    void previewReady(QString rendered, qlonglong tokens);
+
+private:
+    friend class Worker;
+    QThread thread_;
+    Worker* worker_;
+    std::atomic<bool> cancel_{false};
+    bool busy_ = false;
+    bool modelsReady_ = false;
+    QMutex mutex_;
+    std::vector<IterationEvent> pending_;
+};
+
+} // namespace rudder::gui
+
+Q_DECLARE_METATYPE(rudder::RunResult)

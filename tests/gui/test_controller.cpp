@@ -1,0 +1,166 @@
+// Drives the real controller from the GUI's own actions on the demo models: BoN and AISP runs
+// reach the plots and the session; Stop cancels within a second; the window never blocks.
+#include <QtTest>
+
+#include <QElapsedTimer>
+#include <QFileInfo>
+#include <QTemporaryDir>
+
+#include <qcustomplot.h>
+
+#include "main_window.h"
+#include "method_panel.h"
+#include "models_panel.h"
+#include "prompt_panel.h"
+#include "reward_curve_plot.h"
+#include "rudder/paths.h"
+#include "rudder/session_db.h"
+#include "sample_inspector.h"
+#include "sessions_panel.h"
+#include "weight_histogram_plot.h"
+
+using namespace rudder;
+
+namespace {
+bool waitFor(QSignalSpy& spy, int ms)
+{
+    return spy.count() > 0 || spy.wait(ms);
+}
+} // namespace
+
+class TestController : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase()
+    {
+        QCoreApplication::setOrganizationName("RudderTest");
+        QCoreApplication::setApplicationName("test_controller");
+        QSettings().clear();
+        if (!QFileInfo::exists(QString::fromStdString(demoModelDir()) + "/config.json"))
+            QSKIP("the demo models are not in resources/models yet");
+        QVERIFY(dir_.isValid());
+        w_ = std::make_unique<gui::MainWindow>(dir_.filePath("s.rudder"));
+        w_->resize(1400, 900);
+        w_->show();
+        widgets::ModelChoice c;
+        c.baseDir = QString::fromStdString(demoModelDir());
+        c.reward = QString::fromStdString(demoRewardDir());
+        c.gold = "lexicon";
+        c.device = "cpu";
+        w_->modelsPanel()->setChoice(c);
+        QSignalSpy loaded(w_->controller(), &gui::RunController::modelsLoaded);
+        QSignalSpy failed(w_->controller(), &gui::RunController::loadFailed);
+        w_->loadModels();
+        QTRY_VERIFY_WITH_TIMEOUT(loaded.count() + failed.count() > 0, 120000);
+        QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed[0][0].toString()));
+        w_->promptPanel()->setPrompt("In the beginning God created");
+    }
+
+    void bonRunReachesPlotsAndSession()
+    {
+        auto* m = w_->methodPanel();
+        m->setCurrentMethod("bon");
+        m->setConfig("bon", {{"n", 8}, {"batch", 4}, {"max_new_tokens", 8}});
+        m->setSeed(5);
+        QSignalSpy done(w_.get(), &gui::MainWindow::runDone);
+        m->runButton()->click();   // the GUI's own action
+        QVERIFY(waitFor(done, 120000));
+        QCOMPARE(done[0][1].toInt(), int(RunStatus::Done));
+        const int64_t id = done[0][0].toLongLong();
+        QCOMPARE(w_->current().events().size(), size_t(2));
+        QCOMPARE(w_->current().sampleCount(), size_t(8));
+        // Plots received data: mean@k has one point per batch, gold is shown beside the proxy.
+        QCustomPlot* p = w_->rewardPlot()->plot();
+        QCPGraph* mean = nullptr;
+        bool gold = false;
+        for (int i = 0; i < p->graphCount(); ++i) {
+            if (p->graph(i)->name() == "mean@k") mean = p->graph(i);
+            if (p->graph(i)->name().startsWith("gold")) gold = gold || p->graph(i)->dataCount() > 0;
+        }
+        QVERIFY(mean);
+        QCOMPARE(mean->dataCount(), 2);
+        QVERIFY(gold);
+        QCOMPARE(w_->inspector()->model()->rowCount(), 8);
+        QVERIFY(w_->current().finalSample(0).has_value());
+        // The session holds the run.
+        SessionDb db = SessionDb::open(dir_.filePath("s.rudder").toStdString(), SessionDb::Mode::ReadOnly);
+        const StoredRun s = db.loadRun(id);
+        QCOMPARE(s.row.status, RunStatus::Done);
+        QCOMPARE(s.iterations.size(), size_t(2));
+        QCOMPARE(s.final.size(), size_t(1));
+        QCOMPARE(s.info.seed, uint64_t(5));
+        QVERIFY(w_->sessionsPanel()->rows().size() >= 1);
+        bonRun_ = id;
+    }
+
+    void aispRunHasWeights()
+    {
+        auto* m = w_->methodPanel();
+        m->setCurrentMethod("aisp");
+        m->setConfig("aisp", {{"n", 4}, {"iterations", 3}, {"max_new_tokens", 8}});
+        QSignalSpy done(w_.get(), &gui::MainWindow::runDone);
+        w_->startRun();
+        QVERIFY(waitFor(done, 120000));
+        QCOMPARE(done[0][1].toInt(), int(RunStatus::Done));
+        QCOMPARE(w_->current().events().size(), size_t(3));
+        QCOMPARE(w_->current().sampleCount(), size_t(12));
+        QVERIFY(w_->current().events()[0].samples[0].weight.has_value());
+        auto* wp = qobject_cast<widgets::WeightHistogramPlot*>(w_->plots()[2]);
+        QVERIFY(wp);
+        QVERIFY(wp->currentEss() >= 1.0 - 1e-9 && wp->currentEss() <= 4.0 + 1e-9);
+        // Reopening it shows the same plotted data.
+        std::vector<QString> csv;
+        for (auto* p : w_->plots()) csv.push_back(p->toCsv(false));
+        QCOMPARE(w_->reopenRun(done[0][0].toLongLong()), QString());
+        for (size_t i = 0; i < csv.size(); ++i) QCOMPARE(w_->plots()[i]->toCsv(false), csv[i]);
+        QVERIFY(w_->slowestRefreshMs() < 1000);   // generous: the budget is in the benchmark
+    }
+
+    void stopCancelsWithinASecond()
+    {
+        auto* m = w_->methodPanel();
+        m->setCurrentMethod("bon");
+        m->setConfig("bon", {{"n", 4096}, {"batch", 4}, {"max_new_tokens", 64}});
+        QSignalSpy done(w_.get(), &gui::MainWindow::runDone);
+        QSignalSpy events(w_->controller(), &gui::RunController::eventsReady);
+        w_->startRun();
+        QVERIFY(events.wait(60000));   // it is really running
+        QElapsedTimer t;
+        t.start();
+        m->stopButton()->click();
+        QVERIFY(waitFor(done, 5000));
+        QVERIFY2(t.elapsed() < 1000, qPrintable(QString("stop took %1 ms").arg(t.elapsed())));
+        QCOMPARE(done[0][1].toInt(), int(RunStatus::Cancelled));
+        SessionDb db = SessionDb::open(dir_.filePath("s.rudder").toStdString(), SessionDb::Mode::ReadOnly);
+        QCOMPARE(db.loadRun(done[0][0].toLongLong(), false).row.status, RunStatus::Cancelled);
+        QVERIFY(m->runButton()->isEnabled());
+    }
+
+    void badModelDirectoryIsReportedNotFatal()
+    {
+        widgets::ModelChoice c = w_->modelsPanel()->choice();
+        const widgets::ModelChoice good = c;
+        c.baseDir = dir_.filePath("no-such-model");
+        w_->modelsPanel()->setChoice(c);
+        QSignalSpy failed(w_->controller(), &gui::RunController::loadFailed);
+        w_->loadModels();
+        QVERIFY(waitFor(failed, 30000));
+        QVERIFY2(failed[0][0].toString().contains("no-such-model"), qPrintable(failed[0][0].toString()));
+        QVERIFY(w_->modelsPanel()->statusText().contains("no-such-model"));
+        // And back to working models.
+        w_->modelsPanel()->setChoice(good);
+        QSignalSpy loaded(w_->controller(), &gui::RunController::modelsLoaded);
+        w_->loadModels();
+        QVERIFY(waitFor(loaded, 120000));
+    }
+
+    void cleanupTestCase() { w_.reset(); }
+
+private:
+    QTemporaryDir dir_;
+    std::unique_ptr<gui::MainWindow> w_;
+    int64_t bonRun_ = -1;
+};
+
+QTEST_MAIN(TestController)
+#include "test_controller.moc"

@@ -1,0 +1,119 @@
+// Reopening a stored run reproduces the plotted data: events streamed into the window's plots
+// and the same run reopened from the session must give identical CSV for every plot.
+#include <QtTest>
+
+#include <QTemporaryDir>
+
+#include "main_window.h"
+#include "method_panel.h"
+#include "plot_export.h"
+#include "reward_curve_plot.h"
+#include "rudder/session_db.h"
+#include "run_plot.h"
+#include "sessions_panel.h"
+#include "synthetic.h"
+
+using namespace rudder;
+
+class TestReopen : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase()
+    {
+        QCoreApplication::setOrganizationName("RudderTest");
+        QCoreApplication::setApplicationName("test_reopen");
+        QSettings().clear();
+    }
+
+    void reopenReproducesPlots()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath("s.rudder");
+        // A run as the worker stores it, and the same events as the plots saw them live.
+        const auto events = testing::syntheticRun("aisp", 5, 12);
+        nlohmann::json config = {{"n", 12}, {"iterations", 5}, {"lambda", 0.3}};
+        int64_t id;
+        widgets::RunData live;
+        {
+            SessionDb db = SessionDb::open(path.toStdString());
+            RunInfo info;
+            info.method = "aisp";
+            info.config = config;
+            info.seed = 3;
+            id = db.createRun(info);
+            db.addPrompt(id, 0, "In the beginning");
+            widgets::RunMeta m;
+            m.method = "aisp";
+            m.config = config;
+            live.setMeta(m);
+            for (const auto& e : events) {
+                db.appendIteration(id, e);
+                live.append(e);
+            }
+            FinalAnswer f;
+            f.text = events[4].samples[2].text;
+            f.reward = events[4].samples[2].reward;
+            f.gold_reward = events[4].samples[2].gold_reward;
+            db.setFinal(id, {f});
+            db.finishRun(id, RunStatus::Done, "", events.back().budget);
+            RunResult r;
+            r.final = {f};
+            live.setResult(r);
+        }
+        gui::MainWindow w(path);
+        w.resize(1400, 900);
+        QCOMPARE(w.sessionsPanel()->rows().size(), size_t(1));
+        QCOMPARE(w.sessionsPanel()->rows()[0].status, RunStatus::Done);
+        // Live: plots fed directly.
+        std::vector<QString> liveCsv;
+        for (widgets::RunPlot* p : w.plots()) {
+            p->setRun(&live);
+            liveCsv.push_back(p->toCsv(false));
+        }
+        QCOMPARE(w.reopenRun(id), QString());
+        QCOMPARE(w.current().events().size(), size_t(5));
+        QCOMPARE(w.methodPanel()->currentMethod(), std::string("aisp"));
+        QCOMPARE(w.methodPanel()->config()["lambda"].get<double>(), 0.3);
+        for (size_t i = 0; i < w.plots().size(); ++i) {
+            const QString again = w.plots()[i]->toCsv(false);
+            // Curves, distribution and weights must have data; acceptance is QAlign's only.
+            QVERIFY2(again.count('\n') > 1 || i >= 3,
+                     qPrintable(w.plots()[i]->title() + " is empty"));
+            QCOMPARE(again, liveCsv[i]);
+        }
+        // Overlay: the run on top of itself adds its curves.
+        QCOMPARE(w.overlayRuns({id}), QString());
+        QVERIFY(w.rewardPlot()->toCsv(false).contains("aisp #"));
+        // Filtering the run list.
+        w.sessionsPanel()->setFilter("qalign");
+        QCOMPARE(w.sessionsPanel()->visibleRows(), 0);
+        w.sessionsPanel()->setFilter("aisp 0.3");
+        QCOMPARE(w.sessionsPanel()->visibleRows(), 1);
+        // A run that does not exist: an error message, not a crash.
+        QVERIFY(!w.reopenRun(999).isEmpty());
+        // Export of the whole dashboard.
+        QCOMPARE(w.exportFigure(-1, dir.filePath("dash.pdf"), widgets::ExportOptions{}), QString());
+        QVERIFY(QFileInfo(dir.filePath("dash.pdf")).size() > 5000);
+        QCOMPARE(w.exportFigure(0, dir.filePath("curves.csv"), widgets::ExportOptions{}), QString());
+        QFile csv(dir.filePath("curves.csv"));
+        QVERIFY(csv.open(QIODevice::ReadOnly));
+        QVERIFY(csv.readAll().startsWith("series,x,y"));
+    }
+
+    void damagedSessionIsRefusedWithAMessage()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath("bad.rudder");
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("this is not a database, just text that is long enough to look like a header........");
+        f.close();
+        gui::MainWindow w(dir.filePath("ok.rudder"));
+        const QString e = w.openSession(path);
+        QVERIFY(!e.isEmpty());
+        QVERIFY2(e.contains("bad.rudder"), qPrintable(e));
+    }
+};
+
+QTEST_MAIN(TestReopen)
+#include "test_reopen.moc"

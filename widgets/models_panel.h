@@ -1,0 +1,56 @@
+// Models panel: base LM, reward (model directory, built-in lexicon or external command), optional
+// gold reward, device and dtype; recent choices; loading state and errors shown in place.
+#pragma once
+#include <QString>
+#include <QStringList>
+#include <QWidget>
+
+class QComboBox;
+class QLabel;
+class QProgressBar;
+class QPushButton;
+
+namespace rudder::widgets {
+
+struct ModelChoice {
+    QString baseDir;
+    QString reward;   // model directory, "lexicon" or "cmd:COMMAND"
+    QString gold;     // same, "" = none
+    QString device = "auto";
+    QString dtype = "auto";
+};
+
+class ModelsPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit ModelsPanel(QWidget* parent = nullptr);
+
+    ModelChoice choice() const;
+    void setChoice(const ModelChoice& c);
+    void setCudaAvailable(bool on);
+    QStringList recent() const { return recent_; }
+    void setRecent(const QStringList& r);
+
+    void setLoading(const QString& stage);
+    void setLoaded(const QString& summary);
+    void setFailed(const QString& message);
+    QString statusText() const;
+    QPushButton* loadButton() const { return load_; }
+
+signals:
+    void loadRequested();
+
+private:
+    void remember(const QString& entry);
+    QComboBox* base_;
+    QComboBox* reward_;
+    QComboBox* gold_;
+    QComboBox* device_;
+    QComboBox* dtype_;
+    QPushButton* load_;
+    QProgressBar* busy_;
+    QLabel* status_;
+    QStringList recent_;
+};
+
+} // namespace rudder::widgets

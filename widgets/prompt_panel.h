@@ -1,0 +1,61 @@
+// Prompt panel: the prompt editor with the template's rendered preview and token count, and a
+// dataset browser for JSONL files (choose the prompt field, pick one or many prompts).
+#pragma once
+#include <QString>
+#include <QStringList>
+#include <QWidget>
+
+#include <string>
+#include <vector>
+
+class QComboBox;
+class QLabel;
+class QListWidget;
+class QPlainTextEdit;
+class QRadioButton;
+class QTimer;
+
+namespace rudder::widgets {
+
+
+// Reads a JSONL file of objects.  Throws rudder::Error naming the file and the line on bad input.
+std::vector<std::string> jsonlStringFields(const std::string& path);
+// The `field` of every line, in order (lines without it are an error naming the line).
+std::vector<std::string> jsonlPrompts(const std::string& path, const std::string& field);
+
+class PromptPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit PromptPanel(QWidget* parent = nullptr);
+
+    QString prompt() const;
+    void setPrompt(const QString& p);
+    QString templateName() const;
+    void setTemplateName(const QString& t);
+    // The prompts a run uses: the editor's text, or the dataset rows selected.
+    std::vector<std::string> prompts() const;
+    QString source() const;   // the dataset file when its rows are used, "" otherwise
+    // Opens a dataset; returns "" or the error message (also shown in a dialog when interactive).
+    QString openDataset(const QString& path, const QString& field = {});
+    void selectDatasetRows(const std::vector<int>& rows);
+    void setPreview(const QString& rendered, qlonglong tokens);
+
+signals:
+    void previewRequested(QString prompt, QString templ);
+
+private:
+    void loadField();
+    QPlainTextEdit* editor_;
+    QComboBox* templ_;
+    QPlainTextEdit* preview_;
+    QLabel* tokens_;
+    QLabel* datasetLabel_;
+    QComboBox* field_;
+    QListWidget* rows_;
+    QRadioButton* useEditor_;
+    QRadioButton* useDataset_;
+    QTimer* debounce_;
+    QString datasetPath_;
+};
+
+} // namespace rudder::widgets
