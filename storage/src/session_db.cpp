@@ -447,7 +447,8 @@ static void checkHeader(const std::string& path)
     std::ifstream in(path, std::ios::binary);
     unsigned char h[100] = {};
     in.read(reinterpret_cast<char*>(h), sizeof h);
-    if (!in && in.gcount() < 16) throw Error(path, "", "cannot read the file header");
+    if (!in && in.gcount() == 0) throw Error(path, "", "cannot read the file header");
+    // A file shorter than the 16-byte magic is simply not a database (h is zero-filled).
     if (std::memcmp(h, "SQLite format 3\0", 16) != 0)
         throw Error(path, "", "not a SQLite database, so not a Rudder session");
     if (st.st_size < 100) throw Error(path, "header", "truncated SQLite database (" + std::to_string(st.st_size) + " bytes)");
