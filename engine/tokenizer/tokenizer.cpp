@@ -568,11 +568,15 @@ std::string StreamDecoder::push(int32_t id)
     ids_.push_back(id);
     std::string s = tok_->decode(ids_, skipSpecial_);
     static const std::string kRepl = "\xEF\xBF\xBD";
-    bool incomplete = s.size() >= 3 && s.compare(s.size() - 3, 3, kRepl) == 0;
+    // A trailing U+FFFD is (usually) a character still being completed: hold it back.  More
+    // than 16 pending ids cannot be one character: the text itself holds U+FFFD.
+    bool incomplete = s.size() >= 3 && s.compare(s.size() - 3, 3, kRepl) == 0 && ids_.size() - prefixIndex_ <= 16;
     if (s.size() <= prefix_.size() || incomplete) return {};
-    std::string fresh = s.compare(0, prefix_.size(), prefix_) == 0 ? s.substr(prefix_.size()) : s;
-    // Keep the last token as context: decoders such as Strip/Metaspace treat the first token
-    // specially, so the new text is always decoded after something.
+    size_t common = 0;
+    while (common < prefix_.size() && s[common] == prefix_[common]) ++common;
+    std::string fresh = s.substr(common);
+    // Keep the last emitted token as context: decoders such as Strip and Metaspace treat the
+    // first token specially, so new text is always decoded after something.
     size_t newPrefixIndex = ids_.size() - prefixIndex_;
     ids_.erase(ids_.begin(), ids_.begin() + long(prefixIndex_));
     prefix_ = tok_->decode(ids_, skipSpecial_);
@@ -583,9 +587,9 @@ std::string StreamDecoder::push(int32_t id)
 std::string StreamDecoder::flush()
 {
     std::string s = tok_->decode(ids_, skipSpecial_);
-    std::string rest = s.size() > prefix_.size() && s.compare(0, prefix_.size(), prefix_) == 0
-                           ? s.substr(prefix_.size())
-                           : std::string();
+    size_t common = 0;
+    while (common < prefix_.size() && common < s.size() && s[common] == prefix_[common]) ++common;
+    std::string rest = s.size() > prefix_.size() ? s.substr(common) : std::string();
     reset();
     return rest;
 }

@@ -266,6 +266,22 @@ private Q_SLOTS:
             out += s.flush();
             QCOMPARE(out, tok->decode(ids, skip));
         }
+        // A model that emits 40 lone 0xFF bytes: genuine U+FFFDs must come out eventually,
+        // not be held back forever, and the whole text still equals decode().
+        Ids garbage = ids;
+        garbage.insert(garbage.end(), 40, 0xFF);
+        Ids tail = tok->encode(" end", false);
+        garbage.insert(garbage.end(), tail.begin(), tail.end());
+        rudder::StreamDecoder s(tok);
+        std::string out;
+        size_t emittedBeforeTail = 0;
+        for (size_t i = 0; i < garbage.size(); ++i) {
+            out += s.push(garbage[i]);
+            if (i + 1 == garbage.size() - tail.size()) emittedBeforeTail = out.size();
+        }
+        out += s.flush();
+        QCOMPARE(out, tok->decode(garbage));
+        QVERIFY(emittedBeforeTail >= tok->decode(ids).size() + 3 * 20);
     }
 
     void badInputNamesFileAndField()
