@@ -76,25 +76,13 @@ at::Tensor sampleNext(const at::Tensor& logitsIn, const SamplingParams& params, 
             at::Tensor before = probs.cumsum(-1) - probs;
             probs = probs.masked_fill(before >= params.top_p, 0.0);
         }
-        at::Tensor cdf = probs.to(at::kDouble).cumsum(-1).to(at::kCPU).contiguous();
+        // Inverse CDF on the device (no [rows, vocab] copy to the host): the first index whose
+        // cumulative mass exceeds u * total.
+        at::Tensor cdf = probs.to(at::kDouble).cumsum(-1);
         std::vector<double> u(static_cast<size_t>(rows));
         for (int64_t r = 0; r < rows; ++r) u[r] = uniform(gens[r]);
-        const int64_t K = cdf.size(1);
-        const double* c = cdf.data_ptr<double>();
-        std::vector<int64_t> pick(static_cast<size_t>(rows));
-        for (int64_t r = 0; r < rows; ++r) {
-            const double* row = c + r * K;
-            const double target = u[r] * row[K - 1];
-            // First index whose cumulative mass exceeds the target (binary search).
-            int64_t lo = 0, hi = K - 1;
-            while (lo < hi) {
-                const int64_t mid = (lo + hi) / 2;
-                if (row[mid] > target) hi = mid;
-                else lo = mid + 1;
-            }
-            pick[r] = lo;
-        }
-        next = at::tensor(pick, at::kLong).to(logits.device());
+        at::Tensor target = at::tensor(u, at::kDouble).to(cdf.device()).unsqueeze(1) * cdf.narrow(1, cdf.size(1) - 1, 1);
+        next = at::searchsorted(cdf, target, /*out_int32=*/false, /*right=*/true).squeeze(1).clamp_max(cdf.size(1) - 1);
         if (order.defined()) next = order.gather(1, next.unsqueeze(1)).squeeze(1);
     }
     if (logprobs) *logprobs = at::log_softmax(logits, -1).gather(1, next.unsqueeze(1)).squeeze(1);

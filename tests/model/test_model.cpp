@@ -60,6 +60,144 @@ void writeRaw(const std::string& path, const std::string& header, size_t dataByt
     out << header << std::string(dataBytes, '\0');
 }
 
+// An independent fp64 reference forward written from transformers' modeling code: no cache,
+// per-head loops, explicit RoPE pairs, read straight from the HF tensor names and config.json.
+// Returns the final-norm output [T, hidden] for one sequence.
+at::Tensor referenceForward(const std::string& dirPath, const std::string& kind, const std::vector<int64_t>& ids)
+{
+    nlohmann::json c;
+    std::ifstream(fs::path(dirPath) / "config.json") >> c;
+    SafetensorsFile f((fs::path(dirPath) / "model.safetensors").string());
+    auto W = [&](const std::string& n) { return f.tensor(n).to(at::kDouble); };
+    const int64_t T = static_cast<int64_t>(ids.size());
+    at::Tensor tok = at::tensor(ids, at::kLong);
+    auto geluTanh = [](const at::Tensor& x) {
+        return 0.5 * x * (1 + at::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+    };
+    // Attention of q [T,H,hd] over k,v [T,KV,hd]: head h reads kv head h / (H/KV).
+    auto attend = [&](const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale, int64_t window,
+                      double softcap) {
+        const int64_t H = q.size(1), KV = k.size(1), hd = q.size(2);
+        at::Tensor out = at::zeros({T, H, hd}, at::kDouble);
+        for (int64_t h = 0; h < H; ++h) {
+            const int64_t kvh = h / (H / KV);
+            for (int64_t p = 0; p < T; ++p) {
+                std::vector<double> s;
+                std::vector<int64_t> js;
+                for (int64_t j = 0; j <= p; ++j) {
+                    if (window > 0 && p - j >= window) continue;
+                    double x = (q[p][h] * k[j][kvh]).sum().item<double>() * scale;
+                    if (softcap > 0) x = std::tanh(x / softcap) * softcap;
+                    s.push_back(x);
+                    js.push_back(j);
+                }
+                const double mx = *std::max_element(s.begin(), s.end());
+                double z = 0;
+                for (auto& x : s) z += (x = std::exp(x - mx));
+                for (size_t i = 0; i < js.size(); ++i) out[p][h] += (s[i] / z) * v[js[i]][kvh];
+            }
+        }
+        return out.reshape({T, H * hd});
+    };
+
+    if (kind == "gpt2") {
+        const int64_t d = c["n_embd"], H = c["n_head"], hd = d / H;
+        const double eps = c.value("layer_norm_epsilon", 1e-5);
+        auto ln = [&](const at::Tensor& x, const std::string& p) {
+            at::Tensor mu = x.mean(-1, true), var = (x - mu).pow(2).mean(-1, true);
+            return (x - mu) / at::sqrt(var + eps) * W(p + ".weight") + W(p + ".bias");
+        };
+        at::Tensor x = W("transformer.wte.weight").index_select(0, tok) + W("transformer.wpe.weight").narrow(0, 0, T);
+        for (int64_t i = 0; i < c["n_layer"].get<int64_t>(); ++i) {
+            const std::string p = "transformer.h." + std::to_string(i) + ".";
+            at::Tensor qkv = at::matmul(ln(x, p + "ln_1"), W(p + "attn.c_attn.weight")) + W(p + "attn.c_attn.bias");   // Conv1D: x @ W
+            auto parts = qkv.split(d, -1);
+            at::Tensor a = attend(parts[0].view({T, H, hd}), parts[1].view({T, H, hd}), parts[2].view({T, H, hd}),
+                                  1 / std::sqrt(double(hd)), 0, 0);
+            x = x + at::matmul(a, W(p + "attn.c_proj.weight")) + W(p + "attn.c_proj.bias");
+            at::Tensor m = geluTanh(at::matmul(ln(x, p + "ln_2"), W(p + "mlp.c_fc.weight")) + W(p + "mlp.c_fc.bias"));
+            x = x + at::matmul(m, W(p + "mlp.c_proj.weight")) + W(p + "mlp.c_proj.bias");
+        }
+        return ln(x, "transformer.ln_f");
+    }
+
+    const bool gemma = kind.rfind("gemma", 0) == 0, gemma3 = kind == "gemma3", qwen3 = kind == "qwen3";
+    const int64_t d = c["hidden_size"], H = c["num_attention_heads"], KV = c["num_key_value_heads"];
+    const int64_t hd = c.value("head_dim", d / H), L = c["num_hidden_layers"];
+    const double eps = c["rms_norm_eps"];
+    auto rms = [&](const at::Tensor& x, const std::string& n) {
+        at::Tensor y = x / at::sqrt(x.pow(2).mean(-1, true) + eps);
+        return gemma ? y * (1 + W(n)) : y * W(n);
+    };
+    // inv_freq[j] = theta^(-2j/hd), with HF's linear / llama3 scaling, in scalar code.
+    auto invFreq = [&](double theta, const nlohmann::json& scaling) {
+        std::vector<double> inv(hd / 2);
+        for (int64_t j = 0; j < hd / 2; ++j) {
+            double f = 1.0 / std::pow(theta, 2.0 * j / hd);
+            if (!scaling.is_null() && scaling["rope_type"] == "linear") f /= scaling["factor"].get<double>();
+            if (!scaling.is_null() && scaling["rope_type"] == "llama3") {
+                const double factor = scaling["factor"], lo = scaling["low_freq_factor"], hi = scaling["high_freq_factor"];
+                const double old = scaling["original_max_position_embeddings"];
+                const double wavelen = 2 * M_PI / f;
+                if (wavelen > old / lo) f = f / factor;          // long wavelengths: slowed
+                else if (wavelen >= old / hi) {                   // between: interpolate
+                    const double smooth = (old / wavelen - lo) / (hi - lo);
+                    f = (1 - smooth) * f / factor + smooth * f;
+                }
+            }
+            inv[j] = f;
+        }
+        return inv;
+    };
+    auto rope = [&](at::Tensor x, const std::vector<double>& inv) {   // x [T, heads, hd]
+        at::Tensor y = x.clone();
+        for (int64_t p = 0; p < T; ++p)
+            for (int64_t j = 0; j < hd / 2; ++j) {
+                const double cs = std::cos(p * inv[j]), sn = std::sin(p * inv[j]);
+                at::Tensor a = x.select(0, p).select(1, j), b = x.select(0, p).select(1, j + hd / 2);
+                y.select(0, p).select(1, j).copy_(a * cs - b * sn);
+                y.select(0, p).select(1, j + hd / 2).copy_(b * cs + a * sn);
+            }
+        return y;
+    };
+    const nlohmann::json scaling = c.contains("rope_scaling") ? c["rope_scaling"] : nlohmann::json();
+    const auto invGlobal = invFreq(c.value("rope_theta", 10000.0), scaling);
+    const auto invLocal = gemma3 ? invFreq(c.value("rope_local_base_freq", 10000.0), nlohmann::json()) : invGlobal;
+    const double scale = gemma ? 1 / std::sqrt(c["query_pre_attn_scalar"].get<double>()) : 1 / std::sqrt(double(hd));
+    at::Tensor x = W("model.embed_tokens.weight").index_select(0, tok);
+    if (gemma) x = x * std::sqrt(double(d));
+    for (int64_t i = 0; i < L; ++i) {
+        const std::string p = "model.layers." + std::to_string(i) + ".";
+        bool sliding = kind == "mistral";
+        if (kind == "gemma2") sliding = i % 2 == 0;
+        if (gemma3) sliding = (i + 1) % c["sliding_window_pattern"].get<int64_t>() != 0;
+        const int64_t window = sliding ? c["sliding_window"].get<int64_t>() : 0;
+        at::Tensor h = rms(x, p + "input_layernorm.weight");
+        auto proj = [&](const std::string& n) {
+            at::Tensor y = at::matmul(h, W(p + "self_attn." + n + ".weight").t());
+            if (f.find(p + "self_attn." + n + ".bias")) y = y + W(p + "self_attn." + n + ".bias");
+            return y;
+        };
+        at::Tensor q = proj("q_proj").view({T, H, hd}), k = proj("k_proj").view({T, KV, hd}), v = proj("v_proj").view({T, KV, hd});
+        if (qwen3 || gemma3) {
+            q = rms(q, p + "self_attn.q_norm.weight");
+            k = rms(k, p + "self_attn.k_norm.weight");
+        }
+        q = rope(q, sliding ? invLocal : invGlobal);
+        k = rope(k, sliding ? invLocal : invGlobal);
+        at::Tensor a = attend(q, k, v, scale, window, c.value("attn_logit_softcapping", 0.0));
+        a = at::matmul(a, W(p + "self_attn.o_proj.weight").t());
+        if (gemma) a = rms(a, p + "post_attention_layernorm.weight");
+        x = x + a;
+        h = rms(x, p + (gemma ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight"));
+        at::Tensor g = at::matmul(h, W(p + "mlp.gate_proj.weight").t()), u = at::matmul(h, W(p + "mlp.up_proj.weight").t());
+        at::Tensor m = at::matmul((gemma ? geluTanh(g) : g * at::sigmoid(g)) * u, W(p + "mlp.down_proj.weight").t());
+        if (gemma) m = rms(m, p + "post_feedforward_layernorm.weight");
+        x = x + m;
+    }
+    return rms(x, "model.norm.weight");
+}
+
 } // namespace
 
 class TestModel : public QObject {
@@ -255,12 +393,50 @@ private Q_SLOTS:
         QVERIFY2(rel <= 1e-4, qPrintable(QString("fp32 vs fp64 relative: %1").arg(rel)));
         const double dl = maxDiff(lm->lmHead(ref), lm64->lmHead(ref64)) / lm64->lmHead(ref64).abs().max().item<double>();
         QVERIFY2(dl <= 1e-4, qPrintable(QString("logits fp32 vs fp64: %1").arg(dl)));
+        // Against the independent reference written from transformers' equations (row 1).
+        std::vector<int64_t> ids(tok[1].data_ptr<int64_t>(), tok[1].data_ptr<int64_t>() + T);
+        at::Tensor want = referenceForward(d, kind.toStdString(), ids);
+        const double er = maxDiff(ref64[1], want) / want.abs().max().item<double>();
+        QVERIFY2(er <= 1e-4, qPrintable(QString("vs reference forward: relative %1").arg(er)));
         // bf16 runs and stays close (loose: 8-bit mantissa).
         auto lm16 = loadCausalLM(d, "cpu", "bf16");
         KVCache c16 = lm16->newCache(2, 16);
         at::Tensor r16 = lm16->lmHead(lm16->forward(c16, tok));
         QVERIFY(r16.scalar_type() == at::kFloat);
         QVERIFY(at::isfinite(r16).all().item<bool>());
+    }
+
+    void gemma3MultimodalLoadsItsTextPart()
+    {
+        // Gemma3-4B's layout: Gemma3ForConditionalGeneration, text config under text_config,
+        // text weights under language_model.model. (older) or model.language_model. (newer), a
+        // vision tower beside them.
+        const std::string src = tinyModel("gemma3");
+        nlohmann::json text = tinyConfig("gemma3");
+        text.erase("architectures");
+        text.erase("eos_token_id");
+        text.erase("bos_token_id");
+        nlohmann::json cfg = {{"architectures", {"Gemma3ForConditionalGeneration"}}, {"model_type", "gemma3"},
+                              {"text_config", text}, {"eos_token_id", {1, 106}}};
+        SafetensorsFile f((fs::path(src) / "model.safetensors").string());
+        auto lm = loadCausalLM(src, "cpu", "fp32");
+        at::Tensor tok = randomTokens(1, 9, 256, 17);
+        KVCache c0 = lm->newCache(1, 9);
+        at::Tensor ref = lm->lmHead(lm->forward(c0, tok));
+        for (const std::string prefix : {"language_model.model.", "model.language_model."}) {
+            const std::string d = dir("gemma3-mm-" + std::to_string(prefix.size()));
+            fs::create_directories(d);
+            std::ofstream(fs::path(d) / "config.json") << cfg.dump();
+            std::ofstream(fs::path(d) / "generation_config.json") << R"({"eos_token_id": [1, 106], "bos_token_id": 2})";
+            std::vector<std::pair<std::string, at::Tensor>> t = {{"vision_tower.patch.weight", at::zeros({3, 3})}};
+            for (const auto& e : f.entries()) t.emplace_back(prefix + e.name.substr(std::string("model.").size()), f.tensor(e.name));
+            writeSafetensors(d + "/model.safetensors", t);
+            auto mm = loadCausalLM(d, "cpu", "fp32");
+            QCOMPARE(mm->config().eos_ids, (std::vector<int64_t>{1, 106}));
+            QCOMPARE(mm->config().pad_id, int64_t(2));   // BOS: no pad given, and never an EOS
+            KVCache c = mm->newCache(1, 9);
+            QCOMPARE(maxDiff(mm->lmHead(mm->forward(c, tok)), ref), 0.0);
+        }
     }
 
     void slidingWindowIsApplied()
