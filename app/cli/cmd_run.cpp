@@ -282,6 +282,12 @@ json meanStats(const RunResult& r)
     json s = {{"answers", r.final.size()}};
     s["mean_reward"] = r.final.empty() ? json(nullptr) : json(sr / double(r.final.size()));
     s["mean_gold_reward"] = ng ? json(sg / ng) : json(nullptr);
+    if (r.summary.contains("text_metrics")) {
+        const json& t = r.summary["text_metrics"];
+        s["mean_diversity"] = t.value("mean_diversity", json(nullptr));
+        s["mean_coherence"] = t.value("mean_coherence", json(nullptr));
+        s["coherence_encoder"] = t.value("coherence_encoder", "");
+    }
     return s;
 }
 
@@ -316,9 +322,9 @@ RunOutcome executeRun(Workbench& wb, SessionDb& db, const RunSpec& spec, std::op
     };
     try {
         out.result = wb.run(spec.request, sink, guard.flag(), resumeId ? &resume : nullptr);
-    } catch (const UsageError&) {
+    } catch (const UsageError& e) {
         progress.finish();
-        db.finishRun(out.run_id, RunStatus::Failed, "usage error", Budget{});
+        db.finishRun(out.run_id, RunStatus::Failed, e.what(), Budget{});
         throw;
     } catch (const std::exception& e) {
         out.result = RunResult{};
@@ -558,7 +564,8 @@ const char* kCompareRule =
     "Budget matching (N = --budget, per prompt). On every axis N is first turned into S, a number of\n"
     "complete responses: samples: S = N; tokens: S = N / max_new_tokens (each response counted at its\n"
     "maximum length); flops: S = N / ((2 * LM parameters + RM FLOPs per token) * max_new_tokens).\n"
-    "Then: bon, wmv: n = S.  aisp, aisp-batched: iterations K = S / n (n kept, e.g. --set aisp.n=32).\n"
+    "Then: bon, wmv: n = S.  aisp, aisp-batched: iterations K = S / n (n kept, e.g. --set aisp.n=32);\n"
+    "AISP then decodes once more with the mean control (V = U), so it spends n * K + 1.\n"
     "qalign: every chain starts from one full response and each step proposes one suffix, so on the\n"
     "samples axis steps = S / chains - 1; a suffix is half a response on average (QAlign §, QUEST), so\n"
     "on the tokens and flops axes steps = 2 * (S / chains - 1).  args has no budget knob and is refused.\n"

@@ -11,6 +11,7 @@
 #include "model/causal_lm.h"
 #include "model/loader.h"
 #include "model/reward_model.h"
+#include "rudder/analysis.h"
 #include "rudder/error.h"
 #include "rudder/methods.h"
 #include "rudder/templates.h"
@@ -31,6 +32,20 @@ std::string dtypeName(at::ScalarType t)
     case at::kDouble: return "fp64";
     default: return c10::toString(t);
     }
+}
+
+// Mean of the final-norm hidden states over a text's tokens (BOS included): the sentence
+// embedding behind coherence (seed 000, App. C.4 uses SimCSE; any loaded model can stand in).
+std::vector<double> meanPooledEmbedding(CausalLM& lm, const std::vector<int32_t>& ids)
+{
+    if (ids.empty()) return {};
+    at::NoGradGuard ng;
+    std::vector<int64_t> v(ids.begin(), ids.end());
+    const int64_t T = static_cast<int64_t>(v.size());
+    KVCache cache = lm.newCache(1, T);
+    at::Tensor tok = at::tensor(v, at::kLong).view({1, T}).to(lm.device());
+    at::Tensor h = lm.forward(cache, tok).squeeze(0).to(at::kDouble).mean(0).cpu().contiguous();
+    return std::vector<double>(h.data_ptr<double>(), h.data_ptr<double>() + h.numel());
 }
 
 std::string displayName(const std::string& dir)
@@ -199,7 +214,35 @@ RunResult Workbench::run(const RunRequest& request, const EventSink& onEvent, co
     ctx.onEvent = onEvent;
     ctx.seed = request.seed;
     ctx.resume = resume;
-    return runMethod(request.method, ctx, config, rendered);
+    RunResult result = runMethod(request.method, ctx, config, rendered);
+    addTextMetrics(result, request.prompts);
+    return result;
+}
+
+// Diversity and coherence of the final answers (seed 000, App. C.4), into result.summary.
+void Workbench::addTextMetrics(RunResult& result, const std::vector<std::string>& prompts) const
+{
+    if (result.final.empty() || !d->lm) return;
+    nlohmann::json per = nlohmann::json::array();
+    double sd = 0, sc = 0;
+    int nc = 0;
+    for (const auto& f : result.final) {
+        nlohmann::json m = {{"prompt_index", f.prompt_index}, {"diversity", analysis::diversity(f.token_ids)}};
+        sd += m["diversity"].get<double>();
+        if (f.prompt_index >= 0 && f.prompt_index < static_cast<int>(prompts.size()) && !f.token_ids.empty()) {
+            const auto p = meanPooledEmbedding(*d->lm, d->tok->encode(prompts[f.prompt_index], true));
+            const auto r = meanPooledEmbedding(*d->lm, d->tok->encode(f.text, true));
+            m["coherence"] = analysis::cosineSimilarity(p, r);
+            sc += m["coherence"].get<double>();
+            ++nc;
+        }
+        per.push_back(m);
+    }
+    result.summary["text_metrics"] = {
+        {"per_prompt", per},
+        {"mean_diversity", sd / static_cast<double>(result.final.size())},
+        {"mean_coherence", nc ? nlohmann::json(sc / nc) : nlohmann::json(nullptr)},
+        {"coherence_encoder", "base LM (" + d->base.architecture + "), mean-pooled final hidden state"}};
 }
 
 } // namespace rudder

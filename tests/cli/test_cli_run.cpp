@@ -4,7 +4,12 @@
 // SIGKILL mid-run then --resume reproducing the uninterrupted result, Ctrl-C marking a run cancelled.
 #include <QtTest>
 
+#include <signal.h>
+
+#include <cmath>
 #include <csignal>
+
+#include <nlohmann/json.hpp>
 
 #include "rudder/session_db.h"
 
@@ -51,22 +56,62 @@ bool haveDemoModels()
     return QFile::exists(res + "/models/demo-lm/config.json") && QFile::exists(res + "/models/demo-rm/config.json");
 }
 
-// A fast BoN: the demo LM, the lexicon as reward (no RM forward), short responses.
-QStringList smallBon(const QString& db, int n, int batch)
+#define REQUIRE_DEMO_MODELS()                                                                       \
+    do {                                                                                            \
+        if (!haveDemoModels()) QSKIP("resources/models/demo-lm and demo-rm are not built yet");     \
+    } while (0)
+
+// Iterations stored so far for a run, read through a second (read-only) connection as the GUI
+// would; -1 while the file or the run does not exist yet.
+int64_t storedIterations(const QString& db, int64_t runId)
 {
-    return {"run", "--method", "bon", "--reward", "lexicon", "--gold", "none", "--db", db, "--seed", "11",
-            "--prompt", "In the beginning", "--prompt", "And the LORD said",
-            "--set", QString("n=%1").arg(n), "--set", QString("batch=%1").arg(batch), "--set", "max_new_tokens=6",
-            "--json"};
+    if (!QFile::exists(db)) return -1;
+    try {
+        auto s = SessionDb::open(db.toStdString(), SessionDb::Mode::ReadOnly);
+        for (const auto& r : s.listRuns())
+            if (r.id == runId) return r.iterations;
+    } catch (const std::exception&) {
+    }
+    return -1;
 }
 
-QJsonObject parseJson(const QString& s)
+// Starts the CLI and returns once `minIterations` iterations of run 1 are committed.
+bool startAndWait(QProcess& p, const QStringList& args, const QString& db, int64_t minIterations)
 {
-    QJsonParseError e{};
-    auto doc = QJsonDocument::fromJson(s.toUtf8(), &e);
-    if (e.error != QJsonParseError::NoError) qWarning("not JSON: %s\n%s", qPrintable(e.errorString()), qPrintable(s));
-    return doc.object();
+    p.start(kCli, args);
+    if (!p.waitForStarted()) return false;
+    QElapsedTimer t;
+    t.start();
+    while (t.elapsed() < 60000) {
+        if (storedIterations(db, 1) >= minIterations) return true;
+        if (p.state() == QProcess::NotRunning) return false;
+        QTest::qWait(20);
+    }
+    return false;
 }
+
+nlohmann::json parseJson(const QString& s);
+
+QStringList finalTexts(const nlohmann::json& j)
+{
+    QStringList out;
+    for (const auto& f : j.at("final"))
+        out << QString::fromStdString(std::to_string(f.at("prompt_index").get<int>()) + "|" + f.at("reward").dump() + "|" +
+                                      f.at("text").get<std::string>());
+    return out;
+}
+
+nlohmann::json parseJson(const QString& s)
+{
+    try {
+        return nlohmann::json::parse(s.toStdString());
+    } catch (const std::exception& e) {
+        qWarning("not JSON: %s\n%s", e.what(), qPrintable(s));
+        return nlohmann::json::object();
+    }
+}
+
+QString str(const nlohmann::json& v) { return v.is_string() ? QString::fromStdString(v.get<std::string>()) : QString(); }
 
 } // namespace
 
@@ -212,17 +257,17 @@ private Q_SLOTS:
         auto r = cli({"inspect", dir, "--json"});
         QCOMPARE(r.code, 0);
         auto j = parseJson(r.out);
-        QCOMPARE(j["architecture"].toString(), QString("LlamaForSequenceClassification"));
-        QCOMPARE(j["model_type"].toString(), QString("llama"));
-        QCOMPARE(j["parameters"].toInteger(), params);   // 80 + 4*64 + 3*128 + 3*8 + 8 = 752
+        QCOMPARE(str(j["architecture"]), QString("LlamaForSequenceClassification"));
+        QCOMPARE(str(j["model_type"]), QString("llama"));
+        QCOMPARE(j["parameters"].get<int64_t>(), int64_t(params));   // 80 + 4*64 + 3*128 + 3*8 + 8 = 752
         QCOMPARE(params, qint64(752));
-        QCOMPARE(j["stored_dtype"].toString(), QString("bf16"));   // 720 of the 752 are BF16
-        QCOMPARE(j["reward_head"].toString(), QString("score"));
-        QCOMPARE(j["hidden_size"].toInteger(), 8);
-        QCOMPARE(j["layers"].toInteger(), 1);
-        QCOMPARE(j["config_sha256"].toString(),
+        QCOMPARE(str(j["stored_dtype"]), QString("bf16"));   // 720 of the 752 are BF16
+        QCOMPARE(str(j["reward_head"]), QString("score"));
+        QCOMPARE(j["hidden_size"].get<int>(), 8);
+        QCOMPARE(j["layers"].get<int>(), 1);
+        QCOMPARE(str(j["config_sha256"]),
                  QString(QCryptographicHash::hash(config, QCryptographicHash::Sha256).toHex()));
-        QCOMPARE(j["weights_fingerprint"].toString().size(), 64);
+        QCOMPARE(str(j["weights_fingerprint"]).size(), qsizetype(64));
 
         // The fingerprint changes when the weights do, and not when nothing changed.
         auto again = parseJson(cli({"inspect", dir, "--json"}).out);
@@ -243,6 +288,153 @@ private Q_SLOTS:
         r = cli({"inspect", dir});
         QCOMPARE(r.code, 2);
         QVERIFY2(r.err.contains("model.safetensors"), qPrintable(r.err));
+    }
+
+    // ---- on the demo models ----
+
+    void inspectDemoModels()
+    {
+        REQUIRE_DEMO_MODELS();
+        const QString res = qEnvironmentVariable("RUDDER_RESOURCES");
+        auto lm = parseJson(cli({"inspect", res + "/models/demo-lm", "--json"}).out);
+        QCOMPARE(str(lm["architecture"]), QString("LlamaForCausalLM"));
+        QCOMPARE(str(lm["reward_head"]), QString());
+        QVERIFY(lm["parameters"].get<int64_t>() > 0);
+        QVERIFY2(!str(lm["tokenizer_type"]).isEmpty() && !str(lm["tokenizer_type"]).contains("unsupported"),
+                 qPrintable(str(lm["tokenizer_type"])));
+        auto rm = parseJson(cli({"inspect", res + "/models/demo-rm", "--json"}).out);
+        QCOMPARE(str(rm["reward_head"]), QString("score"));
+    }
+
+    // A dataset run into a temp session: one run covering every prompt, what --json prints is
+    // what the session holds.
+    void smallBonRunIntoTempDb()
+    {
+        REQUIRE_DEMO_MODELS();
+        const QString data = writeFile(tmp.filePath("three.jsonl"),
+                                       "{\"prompt\": \"In the beginning\"}\n{\"prompt\": \"And the LORD said\"}\n"
+                                       "{\"prompt\": \"Blessed are\"}\n");
+        const QString db = tmp.filePath("bon.sqlite");
+        auto r = cli({"run", "--method", "bon", "--reward", "lexicon", "--dataset", data, "--limit", "2", "--db", db,
+                      "--set", "n=4", "--set", "batch=2", "--set", "max_new_tokens=6", "--seed", "5", "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY2(r.err.contains("--resume 1"), qPrintable(r.err));   // the run id, for resuming
+        auto j = parseJson(r.out);
+        QCOMPARE(str(j["status"]), QString("done"));
+        QCOMPARE(j["run_id"].get<int>(), 1);
+        auto fin = j["final"];
+        QCOMPARE(fin.size(), size_t(2));
+        QCOMPARE(str(fin[1]["prompt"]), QString("And the LORD said"));
+        QCOMPARE(j["budget"]["samples"].get<int>(), 8);   // 2 prompts x n=4
+        // The lexicon reward is the mean AFINN valence of the words: within [-5, 5].
+        for (const auto& f : fin) QVERIFY(std::abs(f["reward"].get<double>()) <= 5.0);
+        // Text metrics of the answers (seed 000, App. C.4): diversity is a product of (1 - rep-n),
+        // coherence a cosine; both are reported with the encoder that produced the embeddings.
+        const auto& sum = j["summary"];
+        QVERIFY2(sum.contains("mean_diversity") && sum["mean_diversity"].is_number(), sum.dump().c_str());
+        QVERIFY(sum["mean_diversity"].get<double>() >= 0.0 && sum["mean_diversity"].get<double>() <= 1.0);
+        QVERIFY(sum["mean_coherence"].is_number());
+        QVERIFY(std::abs(sum["mean_coherence"].get<double>()) <= 1.0 + 1e-9);
+        QVERIFY(str(sum["coherence_encoder"]).contains("mean-pooled"));
+
+        auto s = SessionDb::open(db.toStdString(), SessionDb::Mode::ReadOnly);
+        StoredRun run = s.loadRun(1);
+        QCOMPARE(run.row.status, RunStatus::Done);
+        QCOMPARE(run.info.method, std::string("bon"));
+        QCOMPARE(run.info.config["n"].get<int>(), 4);
+        QCOMPARE(run.info.seed, uint64_t(5));
+        QCOMPARE(run.prompts.size(), size_t(2));
+        QCOMPARE(QString::fromStdString(run.prompts[0].source), data);
+        QCOMPARE(run.prompts[1].row.value_or(-1), int64_t(1));
+        QCOMPARE(run.iterations.size(), size_t(4));   // 2 prompts x (n / batch) iterations
+        QCOMPARE(run.final.size(), size_t(2));
+        for (size_t i = 0; i < 2; ++i)
+            QCOMPARE(QString::fromStdString(run.final[i].text), str(fin[int(i)]["text"]));
+    }
+
+    // SIGKILL mid-run, then --resume: the final answers equal an uninterrupted run's.
+    void resumeAfterSigkillMatchesUninterrupted()
+    {
+        REQUIRE_DEMO_MODELS();
+        auto args = [](const QString& db) {
+            return QStringList{"run", "--method", "bon", "--reward", "lexicon", "--gold", "none", "--db", db,
+                               "--seed", "11", "--prompt", "In the beginning", "--prompt", "And the LORD said",
+                               "--set", "n=20", "--set", "batch=1", "--set", "max_new_tokens=6", "--json"};
+        };
+        const int64_t total = 40;   // iterations: 2 prompts x 20
+        const QString whole = tmp.filePath("whole.sqlite"), killed = tmp.filePath("killed.sqlite");
+        auto u = cli(args(whole));
+        QVERIFY2(u.code == 0, qPrintable(u.err));
+        const auto expected = finalTexts(parseJson(u.out));
+        QCOMPARE(expected.size(), 2);
+
+        QProcess p;
+        QVERIFY2(startAndWait(p, args(killed), killed, 3), qPrintable(QString::fromUtf8(p.readAllStandardError())));
+        ::kill(pid_t(p.processId()), SIGKILL);
+        QVERIFY(p.waitForFinished());
+        const int64_t atKill = storedIterations(killed, 1);
+        QVERIFY2(atKill >= 3 && atKill < total, qPrintable(QString::number(atKill)));   // really mid-run
+        {
+            auto s = SessionDb::open(killed.toStdString(), SessionDb::Mode::ReadOnly);
+            QVERIFY(s.loadRun(1, false).row.status != RunStatus::Done);
+        }
+
+        auto r = cli({"run", "--db", killed, "--resume", "1", "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        auto j = parseJson(r.out);
+        QCOMPARE(str(j["status"]), QString("done"));
+        QCOMPARE(finalTexts(j), expected);
+        QCOMPARE(j["budget"]["samples"].get<int64_t>(), parseJson(u.out)["budget"]["samples"].get<int64_t>());
+        auto s = SessionDb::open(killed.toStdString(), SessionDb::Mode::ReadOnly);
+        QCOMPARE(int64_t(s.loadRun(1).iterations.size()), total);
+        // Resuming flags that contradict the stored run are refused.
+        r = cli({"run", "--db", killed, "--resume", "1", "--method", "aisp"});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("--resume"), qPrintable(r.err));
+    }
+
+    // Ctrl-C: the run stops at the next decode step, is marked cancelled, keeps its iterations.
+    void ctrlCCancelsAndKeepsIterations()
+    {
+        REQUIRE_DEMO_MODELS();
+        const QString db = tmp.filePath("cancel.sqlite");
+        QProcess p;
+        QVERIFY(startAndWait(p, {"run", "--method", "bon", "--reward", "lexicon", "--db", db, "--set", "n=2000",
+                                 "--set", "batch=1", "--set", "max_new_tokens=6", "--json"},
+                             db, 2));
+        ::kill(pid_t(p.processId()), SIGINT);
+        QVERIFY(p.waitForFinished(30000));
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(p.exitCode(), 1);
+        QVERIFY(QString::fromUtf8(p.readAllStandardError()).contains("cancelled"));
+        QCOMPARE(str(parseJson(QString::fromUtf8(p.readAllStandardOutput()))["status"]), QString("cancelled"));
+        auto s = SessionDb::open(db.toStdString(), SessionDb::Mode::ReadOnly);
+        auto run = s.loadRun(1, false);
+        QCOMPARE(run.row.status, RunStatus::Cancelled);
+        QVERIFY(run.row.iterations >= 2 && run.row.iterations < 2000);
+    }
+
+    // compare at equal samples: AISP n=4 gets K=2 iterations, BoN n=8; both spend 8 samples
+    // (AISP one more: its final noiseless decode with V = U).
+    void compareMatchesTheSampleBudget()
+    {
+        REQUIRE_DEMO_MODELS();
+        const QString db = tmp.filePath("compare.sqlite");
+        auto r = cli({"compare", "--methods", "aisp,bon", "--budget-axis", "samples", "--budget", "8", "--set", "aisp.n=4",
+                      "--set", "max_new_tokens=6", "--reward", "lexicon", "--prompt", "In the beginning", "--db", db,
+                      "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        auto runs = parseJson(r.out)["runs"];
+        QCOMPARE(runs.size(), size_t(2));
+        QCOMPARE(str(runs[0]["method"]), QString("aisp"));
+        QCOMPARE(runs[0]["config"]["n"].get<int>(), 4);
+        QCOMPARE(runs[0]["config"]["iterations"].get<int>(), 2);
+        QCOMPARE(runs[1]["config"]["n"].get<int>(), 8);
+        QCOMPARE(runs[0]["budget"]["samples"].get<int>(), 8 + 1);   // what the methods actually spent
+        QCOMPARE(runs[1]["budget"]["samples"].get<int>(), 8);
+        for (auto& run : runs) QCOMPARE(run["config"]["max_new_tokens"].get<int>(), 6);
+        auto s = SessionDb::open(db.toStdString(), SessionDb::Mode::ReadOnly);
+        QCOMPARE(s.listRuns().size(), size_t(2));
     }
 };
 

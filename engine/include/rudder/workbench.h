@@ -84,6 +84,7 @@ public:
                   const std::atomic<bool>* cancel = nullptr, const ResumeState* resume = nullptr);
 
 private:
+    void addTextMetrics(RunResult& result, const std::vector<std::string>& prompts) const;
     struct Impl;
     std::unique_ptr<Impl> d;
 };

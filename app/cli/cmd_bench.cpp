@@ -1,0 +1,293 @@
+// rudder-cli bench: prefill and decode throughput of the model runtime for batch 1/8/32/128,
+// next to the time of the same model's matmuls alone (the bound the decoder can approach).
+// With --methods, each method also runs end to end (its default configuration, or --set values)
+// and its generated tokens/s is printed next to the runtime's plain greedy decode at the same batch
+// width, measured in the same run: the ratio is what the method's own work (rewards, weights,
+// resampling, host round trips) costs on top of decoding.
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "model/generate.h"
+#include "model/loader.h"
+#include "model/random_model.h"
+#include "model/transformer.h"
+#include "rudder/error.h"
+#include "rudder/paths.h"
+#include "rudder/runtime_init.h"
+#include "rudder/methods.h"
+#include "rudder/workbench.h"
+
+namespace fs = std::filesystem;
+
+namespace rudder::cli {
+
+namespace {
+
+double now()
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+void sync(const at::Device& d)
+{
+    // A host read waits for queued device work (CUDA); free on CPU.
+    if (d.is_cuda()) at::zeros({1}, at::TensorOptions().device(d)).cpu();
+}
+
+struct Row {
+    int64_t batch = 0;
+    double prefill_tok_s = 0, decode_tok_s = 0, decode_matmul_tok_s = 0, prefill_matmul_tok_s = 0;
+};
+
+// Time of the model's linear layers alone for `tokens` rows of input: x @ W^T per weight.
+double matmulSeconds(const TransformerLM& lm, int64_t tokens, int reps)
+{
+    std::vector<at::Tensor> ws = lm.linearWeights();
+    at::Tensor x = at::randn({tokens, lm.config().hidden_size}, at::TensorOptions().device(lm.device()).dtype(lm.dtype()));
+    std::vector<at::Tensor> inputs;
+    for (const auto& w : ws) inputs.push_back(at::randn({tokens, w.size(1)}, x.options()));
+    at::NoGradGuard ng;
+    for (size_t i = 0; i < ws.size(); ++i) at::linear(inputs[i], ws[i]);   // warm-up
+    sync(lm.device());
+    const double t0 = now();
+    for (int r = 0; r < reps; ++r)
+        for (size_t i = 0; i < ws.size(); ++i) at::linear(inputs[i], ws[i]);
+    sync(lm.device());
+    return (now() - t0) / reps;
+}
+
+// Greedy decode tokens/s at batch B after a prompt of P tokens: the runtime's whole step.
+double decodeTokPerSec(TransformerLM& lm, int64_t B, int64_t P, int64_t steps)
+{
+    at::NoGradGuard ng;
+    KVCache cache = lm.newCache(B, P + steps + 1);
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(B);
+    at::Tensor prompt = at::randint(3, lm.config().vocab_size, {B, P}, gen, at::kLong);
+    at::Tensor pre = lm.forward(cache, prompt).select(1, P - 1);
+    sync(lm.device());
+    const double t0 = now();
+    for (int64_t s = 0; s < steps; ++s) {
+        at::Tensor tok = lm.lmHead(pre).argmax(-1).view({B, 1});
+        pre = lm.forward(cache, tok).select(1, 0);
+    }
+    sync(lm.device());
+    return B * steps / (now() - t0);
+}
+
+struct MethodRow {
+    std::string method;
+    int64_t width = 1, samples = 0, tokens = 0;
+    double seconds = 0, tok_s = 0, decode_tok_s = 0;
+};
+
+} // namespace
+
+void addBenchCommand(CLI::App& app)
+{
+    struct Opts {
+        std::string model, randomConfig, tiny, device = "auto", dtype = "auto", batches = "1,8,32,128";
+        int64_t prompt = 64, decode = 32;
+        int threads = 0;
+        bool json = false;
+        std::string methods, reward, prompt_text = "And the LORD said unto Moses,";
+        std::vector<std::string> sets;
+    };
+    auto o = std::make_shared<Opts>();
+    CLI::App* cmd = app.add_subcommand("bench", "Model runtime throughput: prefill and decode tokens/s per batch size, "
+                                                "and the same model's matmuls alone as the bound");
+    cmd->add_option("--model", o->model, "Hugging Face model directory (default: the demo LM)");
+    cmd->add_option("--random-config", o->randomConfig, "config.json of a model to build with random weights instead");
+    cmd->add_option("--tiny", o->tiny, "built-in small random model: llama|llama3|mistral|qwen2|qwen3|gpt2|gemma2|gemma3");
+    cmd->add_option("--device", o->device, "auto | cpu | cuda[:N]");
+    cmd->add_option("--dtype", o->dtype, "auto (CPU fp32, CUDA bf16) | fp32 | bf16 | fp16");
+    cmd->add_option("--batches", o->batches, "comma-separated batch sizes");
+    cmd->add_option("--prompt-tokens", o->prompt, "prompt length for prefill")->check(CLI::Range(1, 100000));
+    cmd->add_option("--decode-tokens", o->decode, "decode steps")->check(CLI::Range(1, 100000));
+    cmd->add_option("--threads", o->threads, "intra-op threads (default: all cores)");
+    cmd->add_flag("--json", o->json, "print one JSON object instead of the table");
+    cmd->add_option("--methods", o->methods, "also run these methods end to end (comma-separated: bon,aisp,...)");
+    cmd->add_option("--reward", o->reward, "reward for --methods: RM directory | lexicon | cmd:COMMAND "
+                                           "(default: the demo RM with the demo LM, else lexicon)");
+    cmd->add_option("--prompt", o->prompt_text, "prompt for --methods");
+    cmd->add_option("--set", o->sets, "key=value for --methods (applied where the method has the key)");
+    cmd->callback([o] {
+        initTorchRuntime(o->threads);
+        std::string dir = o->model;
+        fs::path tmp;
+        if (!o->randomConfig.empty() || !o->tiny.empty()) {
+            nlohmann::json cfg;
+            if (!o->tiny.empty()) {
+                cfg = tinyConfig(o->tiny, 256, 4, 4096);
+            } else {
+                std::ifstream in(o->randomConfig);
+                if (!in) throw UsageError(o->randomConfig, "", "cannot open");
+                try {
+                    cfg = nlohmann::json::parse(in);
+                } catch (const std::exception& e) {
+                    throw UsageError(o->randomConfig, "", std::string("not valid JSON: ") + e.what());
+                }
+            }
+            tmp = fs::temp_directory_path() / ("rudder-bench-" + std::to_string(::getpid()));
+            writeRandomModel(tmp.string(), cfg, 1, 0.02);
+            dir = tmp.string();
+        } else if (dir.empty()) {
+            dir = demoModelDir();
+        }
+        struct Cleanup {
+            fs::path p;
+            ~Cleanup()
+            {
+                std::error_code ec;
+                if (!p.empty()) fs::remove_all(p, ec);
+            }
+        } cleanup{tmp};
+
+        std::vector<int64_t> batches;
+        {
+            std::stringstream ss(o->batches);
+            std::string item;
+            while (std::getline(ss, item, ',')) {
+                try {
+                    batches.push_back(std::stoll(item));
+                } catch (...) {
+                    throw UsageError("", "--batches", "'" + item + "' is not a number");
+                }
+                if (batches.back() < 1) throw UsageError("", "--batches", "sizes must be positive");
+            }
+        }
+        auto lmBase = loadCausalLM(dir, o->device, o->dtype);
+        auto* lm = dynamic_cast<TransformerLM*>(lmBase.get());
+        const ModelConfig& mc = lm->config();
+        const at::Device dev = lm->device();
+        std::vector<Row> rows;
+        at::NoGradGuard ng;
+        for (int64_t B : batches) {
+            Row r;
+            r.batch = B;
+            KVCache cache = lm->newCache(B, o->prompt + o->decode + 1);
+            auto gen = at::make_generator<at::CPUGeneratorImpl>(B);
+            at::Tensor prompt = at::randint(3, mc.vocab_size, {B, o->prompt}, gen, at::kLong);
+            lm->forward(cache, prompt.narrow(1, 0, 1));   // warm-up
+            for (int64_t b = 0; b < B; ++b) cache.setLength(b, 0);
+            sync(dev);
+            double t0 = now();
+            at::Tensor pre = lm->forward(cache, prompt).select(1, o->prompt - 1);
+            sync(dev);
+            r.prefill_tok_s = B * o->prompt / (now() - t0);
+            // Greedy decode: the runtime's whole step (forward + lm_head + argmax).
+            at::Tensor tok;
+            t0 = now();
+            for (int64_t s = 0; s < o->decode; ++s) {
+                tok = lm->lmHead(pre).argmax(-1).view({B, 1});
+                pre = lm->forward(cache, tok).select(1, 0);
+            }
+            sync(dev);
+            r.decode_tok_s = B * o->decode / (now() - t0);
+            const int reps = 3;
+            r.decode_matmul_tok_s = B / matmulSeconds(*lm, B, reps);
+            r.prefill_matmul_tok_s = B * o->prompt / matmulSeconds(*lm, B * o->prompt, 1);
+            rows.push_back(r);
+        }
+        // Methods end to end, each next to plain decode at its own batch width.
+        std::vector<MethodRow> mrows;
+        if (!o->methods.empty()) {
+            Workbench wb;
+            LoadOptions lo;
+            lo.device = o->device;
+            lo.dtype = o->dtype;
+            wb.loadBase(dir, lo);
+            std::string reward = o->reward;
+            if (reward.empty()) reward = (dir == demoModelDir()) ? demoRewardDir() : "lexicon";
+            wb.setReward(reward, lo);
+            std::stringstream ss(o->methods);
+            std::string id;
+            while (std::getline(ss, id, ',')) {
+                const MethodInfo& info = methodInfo(id);   // UsageError lists the known ones
+                nlohmann::json cfg = defaultConfig(id);
+                for (const auto& kv : o->sets) {
+                    const auto eq = kv.find('=');
+                    if (eq == std::string::npos) throw UsageError("", "--set", "'" + kv + "' is not key=value");
+                    const std::string key = kv.substr(0, eq);
+                    for (const auto& p : info.params)
+                        if (p.key == key) {
+                            try {
+                                cfg[key] = std::stod(kv.substr(eq + 1));
+                            } catch (...) {
+                                throw UsageError("", "--set", "'" + kv + "': value is not a number");
+                            }
+                        }
+                }
+                cfg = validateConfig(id, cfg);
+                RunRequest req;
+                req.method = id;
+                req.config = cfg;
+                req.seed = 1;
+                req.prompts = {o->prompt_text};
+                RunResult res = wb.run(req, [](const IterationEvent&) {});
+                if (res.status != RunStatus::Done) throw Error(id + ": " + res.message);
+                MethodRow m;
+                m.method = id;
+                // Sequences decoded side by side: n samples, or the QAlign chains; ARGS decodes one.
+                m.width = std::max<int64_t>(1, static_cast<int64_t>(cfg.value("n", cfg.value("chains", 1.0))));
+                m.samples = res.budget.samples;
+                m.tokens = res.budget.tokens;
+                m.seconds = res.budget.seconds;
+                m.tok_s = m.tokens / std::max(m.seconds, 1e-9);
+                m.decode_tok_s = decodeTokPerSec(*lm, m.width, o->prompt, int64_t(cfg.value("max_new_tokens", 32.0)));
+                mrows.push_back(m);
+            }
+        }
+        if (o->json) {
+            nlohmann::json j = {{"model", dir}, {"architecture", mc.architecture}, {"parameters", mc.num_parameters},
+                                {"device", dev.str()}, {"dtype", std::string(c10::toString(lm->dtype()))},
+                                {"threads", initTorchRuntime()}, {"torch", torchVersionString()},
+                                {"prompt_tokens", o->prompt}, {"decode_tokens", o->decode}};
+            for (const auto& r : rows)
+                j["rows"].push_back({{"batch", r.batch}, {"prefill_tok_s", r.prefill_tok_s},
+                                     {"prefill_matmul_tok_s", r.prefill_matmul_tok_s}, {"decode_tok_s", r.decode_tok_s},
+                                     {"decode_matmul_tok_s", r.decode_matmul_tok_s}});
+            for (const auto& m : mrows)
+                j["methods"].push_back({{"method", m.method}, {"batch_width", m.width}, {"samples", m.samples},
+                                        {"tokens", m.tokens}, {"seconds", m.seconds}, {"tok_s", m.tok_s},
+                                        {"decode_tok_s", m.decode_tok_s}});
+            std::cout << j.dump(2) << "\n";
+            return;
+        }
+        std::printf("%s  %s  %.2fM params  %s %s  %d threads  %s\n", dir.c_str(), mc.architecture.c_str(),
+                    mc.num_parameters / 1e6, dev.str().c_str(), c10::toString(lm->dtype()), initTorchRuntime(),
+                    torchVersionString().c_str());
+        std::printf("prompt %lld tokens, decode %lld steps; 'bound' = the same matmuls alone\n",
+                    static_cast<long long>(o->prompt), static_cast<long long>(o->decode));
+        std::printf("%6s %14s %14s %7s %14s %14s %7s\n", "batch", "prefill tok/s", "bound tok/s", "ratio", "decode tok/s",
+                    "bound tok/s", "ratio");
+        for (const auto& r : rows)
+            std::printf("%6lld %14.0f %14.0f %6.0f%% %14.0f %14.0f %6.0f%%\n", static_cast<long long>(r.batch),
+                        r.prefill_tok_s, r.prefill_matmul_tok_s, 100 * r.prefill_tok_s / r.prefill_matmul_tok_s,
+                        r.decode_tok_s, r.decode_matmul_tok_s, 100 * r.decode_tok_s / r.decode_matmul_tok_s);
+        if (!mrows.empty()) {
+            std::printf("\nmethods end to end (prompt \"%s\"); 'decode' = plain greedy decode at the same batch width\n",
+                        o->prompt_text.c_str());
+            std::printf("%-13s %6s %8s %9s %9s %12s %12s %7s\n", "method", "width", "samples", "tokens", "seconds",
+                        "tok/s", "decode tok/s", "ratio");
+            for (const auto& m : mrows)
+                std::printf("%-13s %6lld %8lld %9lld %9.2f %12.0f %12.0f %6.0f%%\n", m.method.c_str(),
+                            static_cast<long long>(m.width), static_cast<long long>(m.samples),
+                            static_cast<long long>(m.tokens), m.seconds, m.tok_s, m.decode_tok_s,
+                            100 * m.tok_s / m.decode_tok_s);
+        }
+    });
+}
+
+} // namespace rudder::cli
