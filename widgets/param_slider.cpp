@@ -2,6 +2,7 @@
 
 #include <QDoubleSpinBox>
 #include <QHBoxLayout>
+#include <QLocale>
 #include <QSignalBlocker>
 #include <QSlider>
 
@@ -11,12 +12,35 @@
 namespace rudder::widgets {
 
 namespace {
+// Shows 0.3 rather than 0.300000 while keeping the decimals needed for 1e-4.
+class CompactSpinBox : public QDoubleSpinBox {
+public:
+    using QDoubleSpinBox::QDoubleSpinBox;
+    QString textFromValue(double v) const override
+    {
+        return decimals() == 0 ? QString::number(v, 'f', 0) : QLocale().toString(v, 'g', 6);
+    }
+    // Accepts what textFromValue writes, including 1e-05.
+    double valueFromText(const QString& t) const override
+    {
+        bool ok = false;
+        const double v = QLocale().toDouble(t.trimmed(), &ok);
+        return ok ? v : value();
+    }
+    QValidator::State validate(QString& t, int&) const override
+    {
+        bool ok = false;
+        const double v = QLocale().toDouble(t.trimmed(), &ok);
+        if (!ok) return QValidator::Intermediate;
+        return v >= minimum() && v <= maximum() ? QValidator::Acceptable : QValidator::Intermediate;
+    }
+};
 // Log sliders on a range that starts at 0 map through log1p(v - min) so 0 stays reachable.
 bool usesOffsetLog(const ParamSpec& s) { return s.logScale && s.min <= 0; }
 }
 
 ParamSlider::ParamSlider(const ParamSpec& spec, QWidget* parent)
-    : QWidget(parent), spec_(spec), slider_(new QSlider(Qt::Horizontal, this)), box_(new QDoubleSpinBox(this))
+    : QWidget(parent), spec_(spec), slider_(new QSlider(Qt::Horizontal, this)), box_(new CompactSpinBox(this))
 {
     auto* l = new QHBoxLayout(this);
     l->setContentsMargins(0, 0, 0, 0);

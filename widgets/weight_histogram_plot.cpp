@@ -51,7 +51,7 @@ void WeightHistogramPlot::rebuild()
             if (any) withWeights.push_back(ev);
         }
     if (withWeights.empty()) {
-        titleEl_->setText("importance weights (this method has none)");
+        titleEl_->setText(run_ && !run_->empty() ? "importance weights (this method has none)" : "importance weights");
         scrub_->setEnabled(false);
         label_->clear();
         return;

@@ -16,6 +16,6 @@ int main(int argc, char** argv)
     if (args.size() > 1) session = args[1];   // rudder [SESSION.rudder]
     rudder::gui::MainWindow w(session);
     w.show();
-    w.loadModels();
+    w.loadModels(true);   // a missing demo model is reported in the Models panel, not a dialog
     return app.exec();
 }

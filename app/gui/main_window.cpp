@@ -114,11 +114,12 @@ MainWindow::MainWindow(const QString& sessionPath, QWidget* parent)
     });
     connect(ctl_, &RunController::loadFailed, this, [this](QString msg) {
         models_->setFailed(msg);
-        showError("Cannot load the models", msg);
+        if (!quietLoad_) showError("Cannot load the models", msg);
+        else statusBar()->showMessage(msg);
     });
     connect(ctl_, &RunController::previewReady, prompt_, &PromptPanel::setPreview);
     connect(prompt_, &PromptPanel::previewRequested, ctl_, &RunController::requestPreview);
-    connect(models_, &ModelsPanel::loadRequested, this, &MainWindow::loadModels);
+    connect(models_, &ModelsPanel::loadRequested, this, [this] { loadModels(false); });
     connect(method_, &MethodPanel::runRequested, this, [this] { startRun(false); });
     connect(method_, &MethodPanel::stopRequested, this, &MainWindow::stopRun);
     connect(method_, &MethodPanel::liveTuneRequested, this, [this] {
@@ -213,7 +214,7 @@ void MainWindow::buildMenus()
     file->addSeparator();
     file->addAction("&Quit", QKeySequence::Quit, this, &QWidget::close);
     QMenu* run = menuBar()->addMenu("&Run");
-    run->addAction("&Load models", this, &MainWindow::loadModels);
+    run->addAction("&Load models", this, [this] { loadModels(false); });
     run->addAction("&Run", QKeySequence("Ctrl+R"), this, [this] { startRun(false); });
     run->addAction("&Stop", QKeySequence("Ctrl+."), this, &MainWindow::stopRun);
     QMenu* view = menuBar()->addMenu("&View");
@@ -232,8 +233,9 @@ void MainWindow::showError(const QString& title, const QString& message)
     box->open();
 }
 
-void MainWindow::loadModels()
+void MainWindow::loadModels(bool quiet)
 {
+    quietLoad_ = quiet;
     if (running_) {
         statusBar()->showMessage("stop the run before loading other models", 5000);
         return;

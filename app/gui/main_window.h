@@ -52,7 +52,7 @@ public:
     double slowestRefreshMs() const { return slowestRefreshMs_; }
 
     // The window's actions, callable from tests.
-    void loadModels();
+    void loadModels(bool quiet = false);   // quiet: errors only in the Models panel (start-up)
     void startRun(bool smallBudget = false);
     void stopRun();
     QString openSession(const QString& path);       // "" or the error
@@ -105,6 +105,7 @@ private:
     bool running_ = false;
     bool rerunWhenStopped_ = false;
     bool lastWasSmall_ = false;
+    bool quietLoad_ = false;
     double slowestRefreshMs_ = 0;
     QByteArray defaultState_;
 };

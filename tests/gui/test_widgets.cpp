@@ -92,6 +92,14 @@ private slots:
         // The smallest bound is shown, not rounded to zero.
         s.setValue(1e-4);
         QVERIFY(s.box()->text().contains("0.0001"));
+        s.setValue(0.3);
+        QCOMPARE(s.box()->text(), QString("0.3"));
+        // Typed text, including exponent notation, goes through the box to the slider.
+        s.box()->selectAll();
+        QTest::keyClicks(s.box(), "2.5e-3");
+        QTest::keyClick(s.box(), Qt::Key_Enter);
+        QCOMPARE(s.value(), 0.0025);
+        QCOMPARE(s.slider()->value(), s.tickFor(0.0025));
     }
 
     void integerLogSlider()
