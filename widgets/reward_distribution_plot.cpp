@@ -102,7 +102,16 @@ void RewardDistributionPlot::rebuild()
     bars->setBrush(QColor(158, 202, 225, 170));
     bars->setData(QVector<double>(h.centers.begin(), h.centers.end()), QVector<double>(h.counts.begin(), h.counts.end()), true);
 
-    fit_ = analysis::fitGmm2(r);
+    // While a run streams, a lighter fit (fewer restarts, looser tolerance) keeps each refresh
+    // inside the frame budget at thousands of samples; the finished run gets the full fit.
+    analysis::GmmOptions opt;
+    const bool live = !run_->result().has_value();
+    if (live) {
+        opt.restarts = 2;
+        opt.maxIterations = 150;
+        opt.tolerance = 1e-6;
+    }
+    fit_ = analysis::fitGmm2(r, opt);
     if (fit_.status != analysis::Status::Ok) return;
     double lo = h.lo, hi = h.lo + h.width * h.counts.size();
     const double pad = 0.15 * (hi - lo) + 1e-9;
@@ -129,7 +138,8 @@ void RewardDistributionPlot::rebuild()
                   .arg(fit_.stds[k], 0, 'g', 3)
                   .arg(k == fit_.dominant ? " (dominant)" : ""),
               {fit_.weights[k]}, {fit_.means[k]}, {fit_.stds[k]}, QPen(palette::series(k + 2), 1.2, Qt::DashLine));
-    curve(fit_.twoComponentsSupported ? "GMM mixture" : "GMM mixture (BIC prefers 1 component)",
+    curve(QString(fit_.twoComponentsSupported ? "GMM mixture" : "GMM mixture (BIC prefers 1 component)") +
+              (live ? " · live fit" : ""),
           {fit_.weights[0], fit_.weights[1]}, {fit_.means[0], fit_.means[1]}, {fit_.stds[0], fit_.stds[1]},
           QPen(Qt::black, 2));
     if (predict_->isChecked() && beta_->value() > 0) {

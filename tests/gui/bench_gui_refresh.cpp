@@ -47,14 +47,23 @@ void scenario(const char* name, const std::string& method, const std::vector<Ite
     QApplication::processEvents();
 
     std::vector<double> ms;
+    std::vector<double> part(6, 0.0);   // worst time of each plot's rebuild, then the inspector
     size_t samples = 0;
     for (const auto& e : events) {
         run.append(e);
         samples += e.samples.size();
         QElapsedTimer t;
         t.start();
-        for (auto* p : plots) p->refresh();
+        for (size_t i = 0; i < plots.size(); ++i) {
+            QElapsedTimer tp;
+            tp.start();
+            plots[i]->refresh();
+            part[i] = std::max(part[i], tp.nsecsElapsed() / 1e6);
+        }
+        QElapsedTimer ti;
+        ti.start();
         inspector->sync();
+        part[5] = std::max(part[5], ti.nsecsElapsed() / 1e6);
         QApplication::processEvents();   // the rpQueuedReplot paints here
         ms.push_back(t.nsecsElapsed() / 1e6);
     }
@@ -63,6 +72,8 @@ void scenario(const char* name, const std::string& method, const std::vector<Ite
     const double worst = sorted.back(), median = sorted[sorted.size() / 2];
     std::printf("%-34s %6zu events %7zu samples  median %7.1f ms  worst %7.1f ms  last %7.1f ms  worst/100 ms = %.2f\n",
                 name, events.size(), samples, median, worst, ms.back(), worst / 100.0);
+    std::printf("    worst rebuild: curves %.1f, acceptance %.1f, weights %.1f, distribution %.1f, beta %.1f, "
+                "inspector %.1f ms (the rest is painting)\n", part[0], part[1], part[2], part[3], part[4], part[5]);
 }
 
 } // namespace
