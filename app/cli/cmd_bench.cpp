@@ -101,7 +101,7 @@ void addBenchCommand(CLI::App& app)
         int64_t prompt = 64, decode = 32;
         int threads = 0;
         bool json = false;
-        std::string methods, reward, prompt_text = "And the LORD said unto Moses,";
+        std::string methods, reward, tokenizer, prompt_text = "And the LORD said unto Moses,";
         std::vector<std::string> sets;
     };
     auto o = std::make_shared<Opts>();
@@ -121,6 +121,8 @@ void addBenchCommand(CLI::App& app)
     cmd->add_option("--reward", o->reward, "reward for --methods: RM directory | lexicon | cmd:COMMAND "
                                            "(default: the demo RM with the demo LM, else lexicon)");
     cmd->add_option("--prompt", o->prompt_text, "prompt for --methods");
+    cmd->add_option("--tokenizer", o->tokenizer, "with --random-config/--tiny and --methods: the model directory whose "
+                                                 "tokenizer the random model borrows (default: the demo LM's)");
     cmd->add_option("--set", o->sets, "key=value for --methods (applied where the method has the key)");
     cmd->callback([o] {
         initTorchRuntime(o->threads);
@@ -142,6 +144,13 @@ void addBenchCommand(CLI::App& app)
             tmp = fs::temp_directory_path() / ("rudder-bench-" + std::to_string(::getpid()));
             writeRandomModel(tmp.string(), cfg, 1, 0.02);
             dir = tmp.string();
+            // Methods need text: borrow a tokenizer (ids it does not know decode to nothing).
+            const fs::path from = o->tokenizer.empty() ? fs::path(demoModelDir()) : fs::path(o->tokenizer);
+            for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
+                std::error_code ec;
+                if (fs::exists(from / f)) fs::copy_file(from / f, tmp / f, fs::copy_options::overwrite_existing, ec);
+                if (ec) throw Error((from / f).string(), "", "cannot copy: " + ec.message());
+            }
         } else if (dir.empty()) {
             dir = demoModelDir();
         }
