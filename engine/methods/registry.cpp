@@ -66,7 +66,7 @@ std::vector<MethodInfo> buildTable()
         P("sigma", "σ (noise std)", 0.01, 10.0, 0.5, false, true, "Std of the Gaussian perturbation on the pre-logits."),
         P("lambda", "λ (temperature)", 1e-4, 1000.0, 0.3, false, true, "Reward temperature in the weights (eq. 19)."),
         P("alpha", "α (relaxation)", 0.0, 1.0, 0.9999, false, false, "MPPI relaxation of the KL term (eq. 19); α=1 drops it."),
-        P("tau", "τ (control window)", 0, 2048, 0, true, false, "Perturbed positions from the response start; 0 = max new tokens."),
+        P("tau", "τ (control window, 0 = all)", 0, 2048, 0, true, false, "Perturbed positions from the response start; 0 = max new tokens."),
     };
     std::vector<Preset> aispPresets = {
         aispPreset("Llama-3 & UltraRM, HH-RLHF (Table 4)", 0.5, 0.3, 0.9999),

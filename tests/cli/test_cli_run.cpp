@@ -58,7 +58,7 @@ bool haveDemoModels()
 
 #define REQUIRE_DEMO_MODELS()                                                                       \
     do {                                                                                            \
-        if (!haveDemoModels()) QSKIP("resources/models/demo-lm and demo-rm are not built yet");     \
+        if (!haveDemoModels()) QFAIL("resources/models/demo-lm or demo-rm is missing (they ship with Rudder)"); \
     } while (0)
 
 // Iterations stored so far for a run, read through a second (read-only) connection as the GUI
@@ -295,7 +295,7 @@ private Q_SLOTS:
     void inspectDemoModels()
     {
         REQUIRE_DEMO_MODELS();
-        const QString res = qEnvironmentVariable("RUDDER_RESOURCES");
+        const QString res = qEnvironmentVariable("RUDDER_RESOURCES", RUDDER_SOURCE_RESOURCES);
         auto lm = parseJson(cli({"inspect", res + "/models/demo-lm", "--json"}).out);
         QCOMPARE(str(lm["architecture"]), QString("LlamaForCausalLM"));
         QCOMPARE(str(lm["reward_head"]), QString());

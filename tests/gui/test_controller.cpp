@@ -37,7 +37,7 @@ private slots:
         QCoreApplication::setApplicationName("test_controller");
         QSettings().clear();
         if (!QFileInfo::exists(QString::fromStdString(demoModelDir()) + "/config.json"))
-            QSKIP("the demo models are not in resources/models yet");
+            QFAIL("resources/models/demo-lm is missing (the demo models ship with Rudder)");
         QVERIFY(dir_.isValid());
         w_ = std::make_unique<gui::MainWindow>(dir_.filePath("s.rudder"));
         w_->resize(1400, 900);

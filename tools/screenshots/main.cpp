@@ -1,0 +1,125 @@
+// rudder-screenshots OUTDIR: drives the real main window on the demo models (load, BoN, AISP
+// mid-run and finished, QAlign, an overlay of two runs) and saves what the window shows at each
+// stage as PNG, for docs/ and for looking at the GUI after a change.  Run it under Xvfb
+// (scripts/screenshots.sh) to see the window as a user's X server draws it.
+#include <QApplication>
+#include <QDir>
+#include <QDockWidget>
+#include <QElapsedTimer>
+#include <QEventLoop>
+#include <QPixmap>
+#include <QSettings>
+#include <QTemporaryDir>
+#include <QTimer>
+
+#include <cstdio>
+
+#include "main_window.h"
+#include "method_panel.h"
+#include "prompt_panel.h"
+
+using rudder::gui::MainWindow;
+
+namespace {
+
+// Spins the event loop until `done` or the timeout; false on timeout.
+template <class F>
+bool waitFor(F done, int timeoutMs)
+{
+    QElapsedTimer t;
+    t.start();
+    while (!done()) {
+        if (t.elapsed() > timeoutMs) return false;
+        QApplication::processEvents(QEventLoop::AllEvents, 50);
+    }
+    return true;
+}
+
+void settle(int ms)
+{
+    QElapsedTimer t;
+    t.start();
+    while (t.elapsed() < ms) QApplication::processEvents(QEventLoop::AllEvents, 20);
+}
+
+bool shot(MainWindow& w, const QString& dir, const QString& name)
+{
+    w.refreshNow();
+    settle(400);
+    const bool ok = w.grab().save(dir + "/" + name);
+    std::printf("%s %s\n", ok ? "wrote" : "FAILED to write", qPrintable(dir + "/" + name));
+    return ok;
+}
+
+void raiseDock(MainWindow& w, const char* objectName)
+{
+    if (auto* d = w.findChild<QDockWidget*>(objectName)) d->raise();
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName("RudderScreenshots");   // leaves the user's settings alone
+    QApplication::setApplicationName("rudder-screenshots");
+    QSettings().clear();
+    if (argc < 2) {
+        std::fprintf(stderr, "usage: rudder-screenshots OUTDIR\n");
+        return 2;
+    }
+    const QString out = QString::fromLocal8Bit(argv[1]);
+    QDir().mkpath(out);
+    QTemporaryDir tmp;
+    MainWindow w(tmp.filePath("screenshots.rudder"));
+    w.resize(1600, 1000);
+    w.show();
+    bool loaded = false, failed = false;
+    QObject::connect(w.controller(), &rudder::gui::RunController::modelsLoaded, [&] { loaded = true; });
+    QObject::connect(w.controller(), &rudder::gui::RunController::loadFailed, [&] { failed = true; });
+    w.loadModels(true);
+    if (!waitFor([&] { return loaded || failed; }, 120000) || failed) {
+        shot(w, out, "workbench-load-failed.png");
+        std::fprintf(stderr, "rudder-screenshots: the models did not load\n");
+        return 1;
+    }
+    settle(500);
+    shot(w, out, "workbench-start.png");
+
+    int runs = 0;
+    QObject::connect(&w, &MainWindow::runDone, [&] { ++runs; });
+    auto run = [&](const std::string& method, const nlohmann::json& cfg) {
+        w.methodPanel()->setCurrentMethod(method);
+        w.methodPanel()->setConfig(method, cfg);
+        const int before = runs;
+        w.startRun();
+        return before;
+    };
+
+    // BoN, finished.
+    int before = run("bon", {{"n", 128}, {"max_new_tokens", 32}});
+    if (!waitFor([&] { return runs > before; }, 300000)) return 1;
+    const int64_t bonRun = w.currentRunId();
+    shot(w, out, "workbench-bon.png");
+
+    // AISP: once while it runs, once finished.
+    before = run("aisp", {{"n", 32}, {"iterations", 8}, {"max_new_tokens", 32}});
+    waitFor([&] { return w.current().events().size() >= 3 || runs > before; }, 300000);
+    shot(w, out, "workbench-aisp-running.png");
+    if (!waitFor([&] { return runs > before; }, 300000)) return 1;
+    const int64_t aispRun = w.currentRunId();
+    shot(w, out, "workbench-aisp.png");
+
+    // QAlign with its acceptance plot in front.
+    before = run("qalign", {{"chains", 4}, {"steps", 48}, {"max_new_tokens", 32}});
+    if (!waitFor([&] { return runs > before; }, 300000)) return 1;
+    raiseDock(w, "dock-acceptance");
+    shot(w, out, "workbench-qalign.png");
+
+    // Two runs overlaid, with the run list in front.
+    raiseDock(w, "dock-sessions");
+    const QString err = w.overlayRuns({bonRun, aispRun});
+    if (!err.isEmpty()) std::fprintf(stderr, "overlay: %s\n", qPrintable(err));
+    shot(w, out, "workbench-overlay.png");
+    return 0;
+}
