@@ -36,6 +36,7 @@ elseif(RUDDER_TESTS)
 endif()
 
 # Heavy torch TUs: never more than two at once on a 2-core machine (~1.2 GB each).
-set_property(GLOBAL APPEND PROPERTY JOB_POOLS torch_pool=2)
+set(RUDDER_TORCH_JOBS 2 CACHE STRING "Torch translation units compiled at once (~1.2 GB each; raise it on big machines)")
+set_property(GLOBAL APPEND PROPERTY JOB_POOLS torch_pool=${RUDDER_TORCH_JOBS})
 
 set(RUDDER_RESOURCES_DIR "${CMAKE_CURRENT_SOURCE_DIR}/resources")

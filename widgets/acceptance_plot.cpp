@@ -17,6 +17,10 @@ void AcceptancePlot::rebuild()
     clearPlot();
     QCustomPlot* p = plot();
     if (!run_ || run_->empty()) return;
+    if (run_->meta().method != "qalign") {
+        setEmptyMessage("acceptance rates belong to QAlign runs");
+        return;
+    }
     const int window = run_->meta().config.value("window", 16);
     const AcceptanceSeries a = run_->acceptance(window, prompt_);
     if (a.step.empty()) return;
@@ -29,10 +33,10 @@ void AcceptancePlot::rebuild()
     win->setName(QString("windowed (%1 steps)").arg(window));
     win->setPen(QPen(palette::series(1), 1.5));
     win->setData(x, QVector<double>(a.windowed.begin(), a.windowed.end()), true);
-    // Chain traces: thin, on the right axis; at most 8 named in the legend.
+    // Chain traces: thin, on the right axis; one legend entry stands for all of them.
     for (size_t k = 0; k < a.chainReward.size(); ++k) {
         auto* g = p->addGraph(p->xAxis, p->yAxis2);
-        g->setName(QString("chain %1 reward").arg(k));
+        g->setName(a.chainReward.size() == 1 ? QString("chain reward") : QString("chain rewards (%1 chains)").arg(a.chainReward.size()));
         QColor c = palette::series(int(k) + 2);
         c.setAlpha(170);
         g->setPen(QPen(c, 1));
@@ -40,7 +44,7 @@ void AcceptancePlot::rebuild()
         std::vector<double> y = a.chainReward[k];
         y.resize(a.step.size(), std::numeric_limits<double>::quiet_NaN());
         g->setData(x, QVector<double>(y.begin(), y.end()), true);
-        if (k >= 8) g->removeFromLegend();
+        if (k > 0) g->removeFromLegend();
     }
 }
 

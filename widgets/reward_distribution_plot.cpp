@@ -1,4 +1,5 @@
 #include "reward_distribution_plot.h"
+#include <algorithm>
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -85,6 +86,7 @@ void RewardDistributionPlot::rebuild()
 {
     clearPlot();
     fit_ = analysis::GmmFit{};
+    histPeak_ = 0;
     if (!run_ || run_->empty()) return;
     if (!betaTouched_)
         if (auto b = runBeta(*run_)) {
@@ -95,6 +97,7 @@ void RewardDistributionPlot::rebuild()
     const std::vector<double> r = rewardsOf(*run_, SampleSet(setBox_->currentData().toInt()), prompt_);
     if (r.empty()) return;
     const Histogram h = histogram(r, true, 60);
+    histPeak_ = h.counts.empty() ? 0.0 : *std::max_element(h.counts.begin(), h.counts.end());
     auto* bars = new QCPBars(plot()->xAxis, plot()->yAxis);
     bars->setName(QString("rewards (n = %1)").arg(r.size()));
     bars->setWidth(h.width);
@@ -131,12 +134,12 @@ void RewardDistributionPlot::rebuild()
         g->setData(x, y, true);
     };
     for (int k = 0; k < 2; ++k)
-        curve(QString("component %1: w=%2 μ=%3 σ=%4%5")
+        curve(QString("comp. %1: w %2, μ %3, σ %4%5")
                   .arg(k + 1)
                   .arg(fit_.weights[k], 0, 'f', 2)
                   .arg(fit_.means[k], 0, 'g', 3)
                   .arg(fit_.stds[k], 0, 'g', 3)
-                  .arg(k == fit_.dominant ? " (dominant)" : ""),
+                  .arg(k == fit_.dominant ? " (dom.)" : ""),
               {fit_.weights[k]}, {fit_.means[k]}, {fit_.stds[k]}, QPen(palette::series(k + 2), 1.2, Qt::DashLine));
     curve(QString(fit_.twoComponentsSupported ? "GMM mixture" : "GMM mixture (BIC prefers 1 component)") +
               (live ? " · live fit" : ""),
@@ -147,6 +150,13 @@ void RewardDistributionPlot::rebuild()
         curve(QString("π_β predicted (β = %1)").arg(beta_->value(), 0, 'g', 3), {a.weights[0], a.weights[1]},
               {a.means[0], a.means[1]}, {a.stds[0], a.stds[1]}, QPen(palette::gold(), 2));
     }
+}
+
+// A component with a tiny σ (many identical responses, identical rewards) peaks far above the
+// histogram: clip the y range to the histogram so the bars stay readable; the curve runs off-plot.
+void RewardDistributionPlot::adjustRanges()
+{
+    if (histPeak_ > 0 && plot()->yAxis->range().upper > 1.6 * histPeak_) plot()->yAxis->setRange(0, 1.3 * histPeak_);
 }
 
 } // namespace rudder::widgets

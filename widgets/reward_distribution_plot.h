@@ -28,12 +28,14 @@ public:
 
 protected:
     void rebuild() override;
+    void adjustRanges() override;
 
 private:
     QComboBox* setBox_;
     QCheckBox* predict_;
     QDoubleSpinBox* beta_;
     analysis::GmmFit fit_;
+    double histPeak_ = 0;   // tallest histogram bar (density), bounds the y range
     bool betaTouched_ = false;
 };
 

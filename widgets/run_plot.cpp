@@ -71,12 +71,28 @@ void RunPlot::mapPoints(QCPAbstractPlottable* p, std::vector<SampleRef> refs) { 
 void RunPlot::refresh()
 {
     const QCPRange xr = plot_->xAxis->range(), yr = plot_->yAxis->range();
+    emptyMessage_.clear();
     rebuild();
-    if (autoRange_) {
+    bool anyData = false;
+    for (int i = 0; i < plot_->plottableCount(); ++i)
+        if (!plot_->plottable(i)->interface1D() || plot_->plottable(i)->interface1D()->dataCount() > 0) anyData = true;
+    if (!anyData) {
+        // Nothing to show: neutral axes (not the last run's ranges) and, if set, why.
+        for (QCPAxis* ax : {plot_->xAxis, plot_->yAxis, plot_->yAxis2}) ax->setRange(0, 1);
+        if (!emptyMessage_.isEmpty()) {
+            auto* t = new QCPItemText(plot_);
+            t->setPositionAlignment(Qt::AlignCenter);
+            t->position->setType(QCPItemPosition::ptAxisRectRatio);
+            t->position->setCoords(0.5, 0.5);
+            t->setText(emptyMessage_);
+            t->setColor(QColor(110, 110, 110));
+        }
+    } else if (autoRange_) {
         plot_->rescaleAxes(true);
         // A little air around the data.
         for (QCPAxis* ax : {plot_->yAxis, plot_->yAxis2})
             if (ax->visible()) ax->scaleRange(1.08, ax->range().center());
+        adjustRanges();
     } else {
         plot_->xAxis->setRange(xr);
         plot_->yAxis->setRange(yr);

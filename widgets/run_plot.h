@@ -45,6 +45,10 @@ protected:
     // Remember which sample each data point of `p` stands for (for click-to-select).
     void mapPoints(QCPAbstractPlottable* p, std::vector<SampleRef> refs);
     void clearPlot();
+    // Shown in the middle of an empty plot (set by rebuild(); cleared before each rebuild).
+    void setEmptyMessage(const QString& m) { emptyMessage_ = m; }
+    // Called after the automatic rescale, for plots that bound it (e.g. a density spike).
+    virtual void adjustRanges() {}
     QVBoxLayout* layout_;
     const RunData* run_ = nullptr;
     std::vector<const RunData*> overlays_;
@@ -57,6 +61,7 @@ private:
     QCPItemStraightLine* vLine_ = nullptr;
     QCPItemStraightLine* hLine_ = nullptr;
     QHash<QCPAbstractPlottable*, std::vector<SampleRef>> refs_;
+    QString emptyMessage_;
 };
 
 // Colours shared by all plots so a series looks the same everywhere.

@@ -51,7 +51,8 @@ void WeightHistogramPlot::rebuild()
             if (any) withWeights.push_back(ev);
         }
     if (withWeights.empty()) {
-        titleEl_->setText(run_ && !run_->empty() ? "importance weights (this method has none)" : "importance weights");
+        titleEl_->setText("importance weights");
+        if (run_ && !run_->empty()) setEmptyMessage("no importance weights in this run\n(AISP and IS/WMV have them)");
         scrub_->setEnabled(false);
         label_->clear();
         return;

@@ -341,7 +341,10 @@ void MainWindow::updateProgress()
         return;
     }
     const Budget& b = current_->events().back().budget;
-    const double f = expectedSamples_ > 0 ? std::min(1.0, double(b.samples) / double(expectedSamples_)) : 0;
+    // The planned sample count is an estimate (QAlign's proposals, AISP's final decode): a run
+    // that finished is 100%.
+    const bool done = current_->result() && current_->result()->status == RunStatus::Done;
+    const double f = done ? 1.0 : expectedSamples_ > 0 ? std::min(1.0, double(b.samples) / double(expectedSamples_)) : 0;
     progress_->setValue(int(std::lround(f * 100)));
     QString text = QString("%1 samples · %2 tokens").arg(b.samples).arg(b.tokens);
     if (b.seconds > 0) {
@@ -451,7 +454,7 @@ QString MainWindow::overlayRuns(const std::vector<int64_t>& runIds)
         std::vector<const RunData*> ptrs;
         for (const auto& o : overlays_) ptrs.push_back(o.get());
         rewardPlot_->setOverlays(ptrs);
-        statusBar()->showMessage(QString("overlaying %1 runs on the reward curves").arg(runIds.size()), 5000);
+        statusBar()->showMessage(runIds.size() == 1 ? QString("overlaying 1 run on the reward curves") : QString("overlaying %1 runs on the reward curves").arg(runIds.size()), 5000);
         return {};
     } catch (const std::exception& e) {
         return QString::fromStdString(e.what());

@@ -235,10 +235,14 @@ private slots:
         QCOMPARE(running->dataMainValue(1), 1.0 / 3);
         QCOMPARE(windowed->dataMainValue(2), 0.5 * (1.0 / 3 + 1.0 / 3));
         // Chain 0 accepts at t = 3, 6, ...: its state reward is the last accepted proposal's.
-        auto* chain0 = graphNamed(plot.plot(), "chain 0 reward");
+        auto* chain0 = graphNamed(plot.plot(), "chain rewards");   // the first trace names them all
         QVERIFY(chain0);
         QCOMPARE(chain0->dataMainValue(4), 3.0);
         QCOMPARE(chain0->dataMainValue(6), 6.0);
+        // Not a QAlign run: nothing drawn (no chains read out of AISP iterations).
+        RunData aisp = makeRun("aisp", testing::syntheticRun("aisp", 6, 8));
+        plot.setRun(&aisp);
+        QCOMPARE(plot.plot()->graphCount(), 0);
     }
 
     void weightHistogramAndScrubber()

@@ -116,9 +116,10 @@ int main(int argc, char** argv)
     raiseDock(w, "dock-acceptance");
     shot(w, out, "workbench-qalign.png");
 
-    // Two runs overlaid, with the run list in front.
+    // The AISP run reopened from the session, BoN overlaid, with the run list in front.
+    if (const QString e = w.reopenRun(aispRun); !e.isEmpty()) std::fprintf(stderr, "reopen: %s\n", qPrintable(e));
     raiseDock(w, "dock-sessions");
-    const QString err = w.overlayRuns({bonRun, aispRun});
+    const QString err = w.overlayRuns({bonRun});
     if (!err.isEmpty()) std::fprintf(stderr, "overlay: %s\n", qPrintable(err));
     shot(w, out, "workbench-overlay.png");
     return 0;
