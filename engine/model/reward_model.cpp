@@ -113,16 +113,81 @@ std::vector<double> RewardModel::scoreIds(const std::vector<std::vector<int32_t>
         KVCache cache = backbone_->newCache(rows, static_cast<int64_t>(T));
         at::Tensor h = backbone_->forward(cache, tok);
         at::Tensor idx = at::tensor(last, at::kLong).to(h.device()).view({rows, 1, 1}).expand({rows, 1, h.size(2)});
-        at::Tensor x = h.gather(1, idx).squeeze(1).to(at::kFloat);
-        for (size_t l = 0; l < w_.size(); ++l) {
-            x = at::linear(x, w_[l], b_[l]);
-            if (l + 1 < w_.size()) x = at::relu(x);
-        }
-        x = x.reshape({rows}).to(at::kDouble).to(at::kCPU);
+        at::Tensor x = head(h.gather(1, idx).squeeze(1));
         for (int64_t r = 0; r < rows; ++r) out[i + r] = x.data_ptr<double>()[r];
         i = j;
     }
     return out;
+}
+
+at::Tensor RewardModel::head(at::Tensor x) const
+{
+    x = x.to(at::kFloat);
+    for (size_t l = 0; l < w_.size(); ++l) {
+        x = at::linear(x, w_[l], b_[l]);
+        if (l + 1 < w_.size()) x = at::relu(x);
+    }
+    return x.reshape({-1}).to(at::kDouble).to(at::kCPU).contiguous();
+}
+
+std::vector<double> RewardModel::scoreWithPrefix(PrefixState& st, const std::vector<std::vector<int32_t>>& seqs)
+{
+    at::NoGradGuard noGrad;
+    if (seqs.empty()) return {};
+    // Shared prefix of the batch, leaving every row at least one token of its own: the score is
+    // read at a row's last token, which must be computed in that row.
+    size_t lcp = seqs[0].size() - 1;
+    for (const auto& s : seqs) {
+        if (s.empty()) throw UsageError("", "sequence", "is empty: nothing to score");
+        lcp = std::min(lcp, s.size() - 1);
+        size_t i = 0;
+        while (i < lcp && s[i] == seqs[0][i]) ++i;
+        lcp = i;
+    }
+    const int64_t rows = static_cast<int64_t>(seqs.size());
+    size_t longest = 0;
+    for (const auto& s : seqs) longest = std::max(longest, s.size());
+    // A cache too small (or too few rows) starts over, sized with room to grow.
+    const int64_t need = static_cast<int64_t>(longest);
+    if (!st.cache || st.cache->rows() < rows + 1 || st.cache->capacity() < need) {
+        st.cache = std::make_unique<KVCache>(backbone_->newCache(rows + 1, std::max<int64_t>(2 * need, 64)));
+        st.ids.clear();
+    }
+    KVCache& cache = *st.cache;
+    // Row 0: rewind to what it shares with this batch's prefix, then extend it.
+    size_t keep = 0;
+    while (keep < st.ids.size() && keep < lcp && st.ids[keep] == seqs[0][keep]) ++keep;
+    st.reusedTokens += static_cast<int64_t>(keep);
+    cache.setLength(0, static_cast<int64_t>(keep));
+    st.ids.resize(keep);
+    const at::Device dev = backbone_->device();
+    if (lcp > keep) {
+        std::vector<int64_t> ext(seqs[0].begin() + long(keep), seqs[0].begin() + long(lcp));
+        const int64_t n = static_cast<int64_t>(ext.size());
+        backbone_->forwardRows(cache, at::tensor(ext, at::kLong).view({1, n}).to(dev), at::zeros({1}, at::kLong).to(dev));
+        st.ids.insert(st.ids.end(), seqs[0].begin() + long(keep), seqs[0].begin() + long(lcp));
+        st.computedTokens += n;
+    }
+    // Rows 1..: the prefix forked, then each row's own suffix, right-padded (causal attention:
+    // a row's last real token never sees the pads after it).
+    size_t T = 0;
+    for (const auto& s : seqs) T = std::max(T, s.size() - lcp);
+    const int64_t pad = std::max<int64_t>(config().pad_id, 0);
+    at::Tensor tok = at::full({rows, static_cast<int64_t>(T)}, pad, at::kLong);
+    auto acc = tok.accessor<int64_t, 2>();
+    std::vector<int64_t> last(static_cast<size_t>(rows)), rowIdx(static_cast<size_t>(rows));
+    for (int64_t r = 0; r < rows; ++r) {
+        const auto& s = seqs[r];
+        for (size_t t = lcp; t < s.size(); ++t) acc[r][static_cast<int64_t>(t - lcp)] = s[t];
+        last[r] = static_cast<int64_t>(s.size() - lcp) - 1;
+        rowIdx[r] = r + 1;
+        cache.fork(0, r + 1, static_cast<int64_t>(lcp));
+        st.computedTokens += static_cast<int64_t>(s.size() - lcp);
+    }
+    at::Tensor h = backbone_->forwardRows(cache, tok.to(dev), at::tensor(rowIdx, at::kLong).to(dev));
+    at::Tensor idx = at::tensor(last, at::kLong).to(h.device()).view({rows, 1, 1}).expand({rows, 1, h.size(2)});
+    at::Tensor x = head(h.gather(1, idx).squeeze(1));
+    return std::vector<double>(x.data_ptr<double>(), x.data_ptr<double>() + rows);
 }
 
 std::vector<double> RewardModel::scorePadded(const at::Tensor& idsIn, const at::Tensor& maskIn)

@@ -22,6 +22,15 @@ public:
     // HF-style padded batch [B, T] (left or right padding): real tokens are where
     // attentionMask != 0, or, without a mask, all but the leading/trailing runs of pad_id.
     std::vector<double> scorePadded(const at::Tensor& ids, const at::Tensor& attentionMask = {});
+    // Scores sequences that share a long prefix with each other and with the previous call's
+    // (ARGS: prompt ⊕ y_<t ⊕ candidate).  The longest common prefix is kept in `state`'s KV
+    // cache, extended or rewound as needed; each row then forwards only its own suffix.
+    struct PrefixState {
+        std::unique_ptr<KVCache> cache;   // row 0: the prefix; rows 1..: candidates
+        std::vector<int32_t> ids;         // tokens of row 0 in the cache
+        int64_t reusedTokens = 0, computedTokens = 0;   // counters (tests, benchmarks)
+    };
+    std::vector<double> scoreWithPrefix(PrefixState& state, const std::vector<std::vector<int32_t>>& seqs);
     const ModelConfig& config() const;
     // score (HF *ForSequenceClassification) | regression_head (UltraRM, Eurus-RM) |
     // v_head (trl, one linear) | v_head_mlp (v_head.summary.0/.2: LLaMA-Factory/GRM two-layer)
@@ -35,6 +44,7 @@ private:
     std::unique_ptr<TransformerLM> backbone_;
     std::string kind_;
     std::vector<at::Tensor> w_, b_;   // head layers (fp32), ReLU between them
+    at::Tensor head(at::Tensor h) const;   // [rows, hidden] -> [rows] fp64 on the CPU
 };
 
 // Throws rudder::Error naming the directory when no known head tensor is found.

@@ -77,6 +77,18 @@ public:
         return rm_->scoreIds(seqs);
     }
 
+    std::vector<double> scorePartial(const std::string& prompt, const std::vector<std::string>& responses) override
+    {
+        std::vector<std::vector<int32_t>> seqs;
+        seqs.reserve(responses.size());
+        for (const auto& r : responses) {
+            auto ids = tok_->encode(renderRewardInput(templ_, prompt, r), true);
+            if (ids.empty()) ids.push_back(tok_->eosId().value_or(0));
+            seqs.push_back(std::move(ids));
+        }
+        return rm_->scoreWithPrefix(prefix_, seqs);
+    }
+
     std::string name() const override { return name_; }
     double flopsPerToken() const override { return 2.0 * double(rm_->config().num_parameters); }
 
@@ -84,6 +96,7 @@ private:
     std::unique_ptr<RewardModel> rm_;
     std::shared_ptr<Tokenizer> tok_;
     std::string templ_, name_;
+    RewardModel::PrefixState prefix_;   // ARGS's growing prefix, kept between scorePartial calls
 };
 
 // The methods score the prompt as the LM saw it (template applied); rewards want the user's
@@ -97,6 +110,11 @@ public:
     {
         auto it = rawOf_.find(prompt);
         return inner_.score(it == rawOf_.end() ? prompt : it->second, responses);
+    }
+    std::vector<double> scorePartial(const std::string& prompt, const std::vector<std::string>& responses) override
+    {
+        auto it = rawOf_.find(prompt);
+        return inner_.scorePartial(it == rawOf_.end() ? prompt : it->second, responses);
     }
     std::string name() const override { return inner_.name(); }
     double flopsPerToken() const override { return inner_.flopsPerToken(); }

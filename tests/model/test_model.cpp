@@ -697,6 +697,48 @@ private Q_SLOTS:
         QVERIFY(std::abs(rm->scoreIds(seqs)[2] - s[2]) <= 1e-4);
     }
 
+    // ARGS's path: scoring with the shared prefix kept in the KV cache gives the scores of a
+    // full re-read, as the prefix grows, when it is rewound (a re-tokenised boundary) and when
+    // the prompt changes, while computing far fewer tokens.
+    void rewardPrefixReuseMatchesFullScoring()
+    {
+        const std::string d = tinyModel("llama", "score");
+        auto rm = loadRewardModel(d, "cpu", "fp32");
+        RewardModel::PrefixState st;
+        std::vector<int32_t> prefix = {3, 11, 12, 13, 14, 15, 16, 17};
+        auto check = [&](const std::vector<std::vector<int32_t>>& seqs) {
+            const auto full = rm->scoreIds(seqs);
+            const auto reused = rm->scoreWithPrefix(st, seqs);
+            QCOMPARE(reused.size(), full.size());
+            for (size_t i = 0; i < full.size(); ++i)
+                QVERIFY2(std::abs(full[i] - reused[i]) <= 1e-5 * (1 + std::abs(full[i])),
+                         qPrintable(QString("row %1: %2 vs %3").arg(i).arg(reused[i]).arg(full[i])));
+        };
+        int64_t fullTokens = 0;
+        for (int step = 0; step < 12; ++step) {
+            std::vector<std::vector<int32_t>> cands;
+            for (int32_t c = 20; c < 26; ++c) {
+                auto s = prefix;
+                s.push_back(c);
+                if (c % 3 == 0) s.push_back(2);   // some candidates end with a template suffix
+                cands.push_back(s);
+                fullTokens += static_cast<int64_t>(s.size());
+            }
+            check(cands);
+            prefix.push_back(20 + step % 6);
+            if (step == 6) prefix[prefix.size() - 3] = 40;   // the boundary re-tokenised: a rewind
+        }
+        QVERIFY2(st.computedTokens < fullTokens / 2,
+                 qPrintable(QString("computed %1 of %2 tokens").arg(st.computedTokens).arg(fullTokens)));
+        // A different prompt: nothing shared, still exact.
+        check({{3, 50, 51, 52}, {3, 50, 53}, {4}});
+        // Negative control: the same rows with one prefix token changed must score differently,
+        // or the comparison above could not see a stale cache.
+        auto a = rm->scoreWithPrefix(st, {{3, 50, 51, 52}, {3, 50, 53}});
+        auto b = rm->scoreIds({{3, 49, 51, 52}, {3, 49, 53}});
+        QVERIFY(std::abs(a[0] - b[0]) > 1e-6 || std::abs(a[1] - b[1]) > 1e-6);
+    }
+
     void noRewardHeadIsAClearError()
     {
         const QString m = errorOf([&] { loadRewardModel(tinyModel("llama"), "cpu", "fp32"); });

@@ -17,6 +17,13 @@ public:
     virtual std::string name() const = 0;
     // Forward FLOPs per scored token (2 * params for a neural RM, 0 for rules): budget accounting.
     virtual double flopsPerToken() const { return 0.0; }
+    // Partial responses that grow from one call to the next (ARGS scores y_<t ⊕ candidate at
+    // every step).  Same scores as score(); a neural RM keeps the shared prefix's KV cache
+    // between calls so each step costs only the new tokens.
+    virtual std::vector<double> scorePartial(const std::string& prompt, const std::vector<std::string>& responses)
+    {
+        return score(prompt, responses);
+    }
 };
 
 // Built-in lexicon reward over AFINN-165 valences (resources/lexicon/afinn-165.json):
