@@ -288,6 +288,14 @@ json meanStats(const RunResult& r)
         s["mean_coherence"] = t.value("mean_coherence", json(nullptr));
         s["coherence_encoder"] = t.value("coherence_encoder", "");
     }
+    // KL to the base model along the answer (AISP, ARGS: seed 000, App. C.6).
+    if (r.summary.contains("prompts") && r.summary["prompts"].is_array()) {
+        double kl = 0;
+        int nk = 0;
+        for (const auto& p : r.summary["prompts"])
+            if (p.contains("kl_to_base") && p["kl_to_base"].is_number()) kl += p["kl_to_base"].get<double>(), ++nk;
+        if (nk) s["mean_kl_to_base"] = kl / nk;
+    }
     return s;
 }
 

@@ -368,6 +368,17 @@ void MainWindow::onRunFinished(qint64 runId, const RunResult& r)
     if (!r.final.empty()) msg += QString(" — final reward %1").arg(r.final.front().reward, 0, 'g', 4);
     if (r.final.size() == 1 && r.final.front().gold_reward)
         msg += QString(", gold %1").arg(*r.final.front().gold_reward, 0, 'g', 4);
+    // Text metrics of the answers (seed 000, App. C.4) and, for AISP/ARGS, KL to the base model.
+    if (r.summary.contains("text_metrics")) {
+        const auto& t = r.summary["text_metrics"];
+        if (t.value("mean_diversity", nlohmann::json()).is_number())
+            msg += QString(" · diversity %1").arg(t["mean_diversity"].get<double>(), 0, 'f', 3);
+        if (t.value("mean_coherence", nlohmann::json()).is_number())
+            msg += QString(" · coherence %1").arg(t["mean_coherence"].get<double>(), 0, 'f', 3);
+    }
+    if (r.summary.contains("prompts") && r.summary["prompts"].is_array() && !r.summary["prompts"].empty() &&
+        r.summary["prompts"][0].contains("kl_to_base"))
+        msg += QString(" · KL to base %1 nats").arg(r.summary["prompts"][0]["kl_to_base"].get<double>(), 0, 'g', 3);
     if (!r.message.empty()) msg += " — " + QString::fromStdString(r.message);
     statusBar()->showMessage(msg);
     if (auto f = current_->finalSample(0)) inspector_->select(*f);

@@ -64,7 +64,9 @@ RunResult runARGS(const MethodContext& ctx, const nlohmann::json& config, const 
             const std::vector<double> partial = ctx.reward.scorePartial(prompts[p], texts);
             if (partial.size() != texts.size())
                 throw Error("reward", ctx.reward.name(), "returned the wrong number of scores");
-            meter.rmTokens(static_cast<int64_t>(texts.size()) * (L + static_cast<int64_t>(y.size()) + 1));
+            // RM FLOPs: what it actually computed when it reuses the prefix, else full re-reads.
+            const int64_t rmRan = ctx.reward.lastPartialTokens();
+            meter.rmTokens(rmRan >= 0 ? rmRan : static_cast<int64_t>(texts.size()) * (L + static_cast<int64_t>(y.size()) + 1));
             at::Tensor score = topLogit + w * at::tensor(partial, at::kDouble);
             int64_t pick = 0;
             at::Tensor pi;

@@ -86,8 +86,12 @@ public:
             if (ids.empty()) ids.push_back(tok_->eosId().value_or(0));
             seqs.push_back(std::move(ids));
         }
-        return rm_->scoreWithPrefix(prefix_, seqs);
+        const int64_t before = prefix_.computedTokens;
+        auto out = rm_->scoreWithPrefix(prefix_, seqs);
+        lastPartial_ = prefix_.computedTokens - before;
+        return out;
     }
+    int64_t lastPartialTokens() const override { return lastPartial_; }
 
     std::string name() const override { return name_; }
     double flopsPerToken() const override { return 2.0 * double(rm_->config().num_parameters); }
@@ -97,6 +101,7 @@ private:
     std::shared_ptr<Tokenizer> tok_;
     std::string templ_, name_;
     RewardModel::PrefixState prefix_;   // ARGS's growing prefix, kept between scorePartial calls
+    int64_t lastPartial_ = -1;
 };
 
 // The methods score the prompt as the LM saw it (template applied); rewards want the user's
@@ -116,6 +121,7 @@ public:
         auto it = rawOf_.find(prompt);
         return inner_.scorePartial(it == rawOf_.end() ? prompt : it->second, responses);
     }
+    int64_t lastPartialTokens() const override { return inner_.lastPartialTokens(); }
     std::string name() const override { return inner_.name(); }
     double flopsPerToken() const override { return inner_.flopsPerToken(); }
 

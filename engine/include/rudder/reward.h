@@ -1,6 +1,7 @@
 // Reward functions: r(prompt, response) -> float.  Torch-free interface; the neural reward model
 // lives in rudder_engine and is created through makeReward().
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,9 @@ public:
     {
         return score(prompt, responses);
     }
+    // Tokens the last scorePartial call actually ran through a model (-1: not tracked, count
+    // the texts' full length), so FLOP budgets reflect the prefix reuse.
+    virtual int64_t lastPartialTokens() const { return -1; }
 };
 
 // Built-in lexicon reward over AFINN-165 valences (resources/lexicon/afinn-165.json):
