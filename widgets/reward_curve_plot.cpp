@@ -58,6 +58,7 @@ void RewardCurvePlot::rebuild()
     p->xAxis->setScaleType(axis_ == XAxis::Flops ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
     if (axis_ == XAxis::Flops) p->xAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
     else p->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+    if ((!run_ || run_->empty()) && overlays_.empty()) setEmptyMessage("no run yet: pick a method and press Run (Ctrl+R)");
     bool gold = false;
     if (run_ && !run_->empty()) {
         const RewardCurves c = run_->rewardCurves(axis_, prompt_);
