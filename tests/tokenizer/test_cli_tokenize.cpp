@@ -3,6 +3,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "byte_chars.h"
+
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -11,21 +13,7 @@ using nlohmann::json;
 
 namespace {
 
-std::string byteChar(int b)
-{
-    bool printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-    int cp = b;
-    if (!printable) {
-        int n = 0;
-        for (int c = 0; c < b; ++c)
-            if (!((c >= 0x21 && c <= 0x7E) || (c >= 0xA1 && c <= 0xAC) || (c >= 0xAE && c <= 0xFF))) ++n;
-        cp = 256 + n;
-    }
-    std::string s;
-    if (cp < 0x80) s += char(cp);
-    else { s += char(0xC0 | (cp >> 6)); s += char(0x80 | (cp & 0x3F)); }
-    return s;
-}
+using rudder::testing::byteChar;
 
 struct Result {
     int code;

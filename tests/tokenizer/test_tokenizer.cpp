@@ -5,6 +5,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "byte_chars.h"
+
 #include <fstream>
 
 #include "rudder/error.h"
@@ -16,25 +18,7 @@ using Ids = std::vector<int32_t>;
 
 namespace {
 
-// GPT-2's byte -> character table, written out independently of the engine's copy.
-std::string byteChar(int b)
-{
-    bool printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-    int cp = b;
-    if (!printable) {
-        int n = 0;
-        for (int c = 0; c < b; ++c)
-            if (!((c >= 0x21 && c <= 0x7E) || (c >= 0xA1 && c <= 0xAC) || (c >= 0xAE && c <= 0xFF))) ++n;
-        cp = 256 + n;
-    }
-    std::string s;
-    if (cp < 0x80) s += char(cp);
-    else {
-        s += char(0xC0 | (cp >> 6));
-        s += char(0x80 | (cp & 0x3F));
-    }
-    return s;
-}
+using rudder::testing::byteChar;
 
 // Byte-level BPE: ids 0..255 are the byte characters, then merged tokens.
 json byteLevelJson(bool pairs = false)
