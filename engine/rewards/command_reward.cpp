@@ -1,9 +1,13 @@
 // External scorer: any program that reads {"prompt":..., "response":...} lines on stdin and prints
 // one number per line.  Run through /bin/sh once per score() call so one process start serves a
 // whole batch.  POSIX only, no Qt.
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <tuple>
@@ -121,6 +125,18 @@ private:
         return t.empty() ? std::string() : " (stderr: " + t + ")";
     }
 
+    // Seconds a scorer may take per call: RUDDER_REWARD_TIMEOUT, default 600.  A hung scorer
+    // would otherwise hold the run forever (Stop is only checked between decode steps).
+    static double timeoutSeconds()
+    {
+        if (const char* e = std::getenv("RUDDER_REWARD_TIMEOUT")) {
+            char* end = nullptr;
+            const double v = std::strtod(e, &end);
+            if (end != e && v > 0) return v;
+        }
+        return 600.0;
+    }
+
     // Spawns /bin/sh -c command, feeds `input` and collects stdout/stderr concurrently with poll(),
     // so a scorer that answers line by line cannot deadlock on a full pipe.
     Output run(const std::string& input) const
@@ -142,9 +158,15 @@ private:
         posix_spawn_file_actions_adddup2(&fa, err[1], 2);
         std::string sh = "/bin/sh", dashc = "-c", cmd = command_;
         char* argv[] = {sh.data(), dashc.data(), cmd.data(), nullptr};
+        // Its own process group, so a timeout kills the shell and whatever it started.
+        posix_spawnattr_t attr;
+        posix_spawnattr_init(&attr);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+        posix_spawnattr_setpgroup(&attr, 0);
         pid_t pid = -1;
-        int rc = posix_spawn(&pid, "/bin/sh", &fa, nullptr, argv, environ);
+        int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
         posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
         closeFd(in[1]);
         closeFd(out[1]);
         closeFd(err[1]);
@@ -161,14 +183,30 @@ private:
         size_t written = 0;
         if (input.empty()) closeFd(wfd);
         char buf[65536];
+        const double limit = timeoutSeconds();
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit);
         while (wfd >= 0 || ofd >= 0 || efd >= 0) {
+            const long long left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+            if (left <= 0) {
+                ::kill(-pid, SIGKILL);
+                closeFd(wfd);
+                closeFd(ofd);
+                closeFd(efd);
+                while (::waitpid(pid, &o.status, 0) < 0 && errno == EINTR) {}
+                char secs[32];
+                std::snprintf(secs, sizeof secs, "%g", limit);
+                throw Error(who, "", std::string("gave no answer within ") + secs +
+                                         " s and was stopped (RUDDER_REWARD_TIMEOUT sets the limit in seconds)" +
+                                         stderrNote(o.err));
+            }
             pollfd fds[3];
             int nf = 0;
             int iw = -1, io = -1, ie = -1;
             if (wfd >= 0) { iw = nf; fds[nf++] = {wfd, POLLOUT, 0}; }
             if (ofd >= 0) { io = nf; fds[nf++] = {ofd, POLLIN, 0}; }
             if (efd >= 0) { ie = nf; fds[nf++] = {efd, POLLIN, 0}; }
-            if (::poll(fds, nfds_t(nf), -1) < 0) {
+            if (::poll(fds, nfds_t(nf), static_cast<int>(std::min<long long>(left, 1000))) < 0) {
                 if (errno == EINTR) continue;
                 break;
             }

@@ -1,6 +1,7 @@
 // The external-command reward: small shell/awk scorers, the protocol (one JSON object per line in,
 // one number per line out) and every failure a scorer can make.
 #include <QtTest>
+#include <QElapsedTimer>
 
 #include <nlohmann/json.hpp>
 
@@ -78,6 +79,24 @@ private slots:
         std::vector<std::string> responses(2, std::string(1 << 20, 'y'));
         auto s = makeCommandReward("printf '3\\n4\\n'")->score("p", responses);
         QCOMPARE(s, (std::vector<double>{3, 4}));
+    }
+
+    // A scorer that never answers is stopped after RUDDER_REWARD_TIMEOUT seconds, with its
+    // process group, instead of holding the run forever.
+    void hungScorerTimesOut()
+    {
+        qputenv("RUDDER_REWARD_TIMEOUT", "1");
+        QElapsedTimer t;
+        t.start();
+        const QString msg = failure("sleep 30; echo 1", {"a"});
+        const qint64 ms = t.elapsed();
+        qunsetenv("RUDDER_REWARD_TIMEOUT");
+        QVERIFY2(msg.contains("no answer within 1 s") && msg.contains("sleep 30"), qPrintable(msg));
+        QVERIFY2(ms < 5000, qPrintable(QString("took %1 ms").arg(ms)));
+        // Negative control: a scorer inside the limit still answers.
+        qputenv("RUDDER_REWARD_TIMEOUT", "10");
+        QCOMPARE(makeCommandReward("sleep 0.2; echo 4")->score("p", {"a"}), std::vector<double>{4});
+        qunsetenv("RUDDER_REWARD_TIMEOUT");
     }
 
     void failuresNameCommandAndLine()
