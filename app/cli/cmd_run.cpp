@@ -342,7 +342,7 @@ RunOutcome executeRun(Workbench& wb, SessionDb& db, const RunSpec& spec, std::op
     progress.finish();
     out.result.summary["answers"] = meanStats(out.result);
     db.setFinal(out.run_id, out.result.final);
-    db.finishRun(out.run_id, out.result.status, out.result.message, out.result.budget);
+    db.finishRun(out.run_id, out.result.status, out.result.message, out.result.budget, out.result.summary);
     out.doc = {{"run_id", out.run_id},
                 {"db", db.path()},
                 {"method", spec.request.method},

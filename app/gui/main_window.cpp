@@ -50,6 +50,28 @@ QString defaultSessionPath()
     QDir().mkpath(dir);
     return dir + "/session.rudder";
 }
+// "run 3 (aisp) done — final reward 0.42, gold 0.44 · diversity … · coherence … · KL to base …":
+// the end-of-run line, also shown when a stored run is reopened.
+QString resultLine(int64_t runId, const QString& method, const RunResult& r)
+{
+    QString msg = QString("run %1 (%2) %3").arg(runId).arg(method, toString(r.status));
+    if (!r.final.empty()) msg += QString(" — final reward %1").arg(r.final.front().reward, 0, 'g', 4);
+    if (r.final.size() == 1 && r.final.front().gold_reward)
+        msg += QString(", gold %1").arg(*r.final.front().gold_reward, 0, 'g', 4);
+    // Text metrics of the answers (seed 000, App. C.4) and, for AISP/ARGS, KL to the base model.
+    if (r.summary.is_object() && r.summary.contains("text_metrics")) {
+        const auto& t = r.summary["text_metrics"];
+        if (t.value("mean_diversity", nlohmann::json()).is_number())
+            msg += QString(" · diversity %1").arg(t["mean_diversity"].get<double>(), 0, 'f', 3);
+        if (t.value("mean_coherence", nlohmann::json()).is_number())
+            msg += QString(" · coherence %1").arg(t["mean_coherence"].get<double>(), 0, 'f', 3);
+    }
+    if (r.summary.is_object() && r.summary.contains("prompts") && r.summary["prompts"].is_array() &&
+        !r.summary["prompts"].empty() && r.summary["prompts"][0].contains("kl_to_base"))
+        msg += QString(" · KL to base %1 nats").arg(r.summary["prompts"][0]["kl_to_base"].get<double>(), 0, 'g', 3);
+    if (!r.message.empty()) msg += " — " + QString::fromStdString(r.message);
+    return msg;
+}
 QString shortName(const std::string& s)
 {
     const QString q = QString::fromStdString(s);
@@ -364,23 +386,7 @@ void MainWindow::onRunFinished(qint64 runId, const RunResult& r)
     refreshTimer_->stop();
     refreshNow();
     if (r.status == RunStatus::Done) progress_->setValue(100);
-    QString msg = QString("run %1 %2").arg(runId).arg(toString(r.status));
-    if (!r.final.empty()) msg += QString(" — final reward %1").arg(r.final.front().reward, 0, 'g', 4);
-    if (r.final.size() == 1 && r.final.front().gold_reward)
-        msg += QString(", gold %1").arg(*r.final.front().gold_reward, 0, 'g', 4);
-    // Text metrics of the answers (seed 000, App. C.4) and, for AISP/ARGS, KL to the base model.
-    if (r.summary.contains("text_metrics")) {
-        const auto& t = r.summary["text_metrics"];
-        if (t.value("mean_diversity", nlohmann::json()).is_number())
-            msg += QString(" · diversity %1").arg(t["mean_diversity"].get<double>(), 0, 'f', 3);
-        if (t.value("mean_coherence", nlohmann::json()).is_number())
-            msg += QString(" · coherence %1").arg(t["mean_coherence"].get<double>(), 0, 'f', 3);
-    }
-    if (r.summary.contains("prompts") && r.summary["prompts"].is_array() && !r.summary["prompts"].empty() &&
-        r.summary["prompts"][0].contains("kl_to_base"))
-        msg += QString(" · KL to base %1 nats").arg(r.summary["prompts"][0]["kl_to_base"].get<double>(), 0, 'g', 3);
-    if (!r.message.empty()) msg += " — " + QString::fromStdString(r.message);
-    statusBar()->showMessage(msg);
+    statusBar()->showMessage(resultLine(runId, QString::fromStdString(current_->meta().method), r));
     if (auto f = current_->finalSample(0)) inspector_->select(*f);
     try {
         sessions_->reload();
@@ -430,6 +436,7 @@ std::unique_ptr<RunData> runFromStore(const StoredRun& s)
     r.message = s.row.message;
     r.final = s.final;
     r.budget = s.budget;
+    r.summary = s.summary.is_null() ? nlohmann::json::object() : s.summary;
     run->setResult(r);
     return run;
 }
@@ -448,8 +455,7 @@ QString MainWindow::reopenRun(int64_t runId)
         method_->setSeed(s.info.seed);
         refreshNow();
         if (auto f = current_->finalSample(0)) inspector_->select(*f);
-        statusBar()->showMessage(QString("run %1 (%2, %3)").arg(runId).arg(QString::fromStdString(s.row.method),
-                                                                    toString(s.row.status)));
+        statusBar()->showMessage(resultLine(runId, QString::fromStdString(s.row.method), current_->result().value_or(RunResult{})));
         return {};
     } catch (const std::exception& e) {
         return QString::fromStdString(e.what());

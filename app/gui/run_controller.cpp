@@ -104,7 +104,7 @@ public:
         if (db && runId >= 0) {
             try {
                 if (!result.final.empty()) db->setFinal(runId, result.final);
-                db->finishRun(runId, result.status, result.message, result.budget);
+                db->finishRun(runId, result.status, result.message, result.budget, result.summary);
             } catch (const std::exception& e) {
                 if (result.message.empty()) result.message = std::string("session: ") + e.what();
             }

@@ -93,6 +93,10 @@ CREATE TABLE finals (
     PRIMARY KEY (run_id, prompt_index)
 );
 )sql",
+    // 1 -> 2: the run's end-of-run summary (method statistics per prompt, text metrics, KL).
+    R"sql(
+ALTER TABLE runs ADD COLUMN summary TEXT;   -- JSON RunResult::summary, NULL until finishRun
+)sql",
 };
 static constexpr int kSchemaVersion = int(sizeof(kMigrations) / sizeof(kMigrations[0]));
 
@@ -619,15 +623,17 @@ void SessionDb::setFinal(int64_t runId, const std::vector<FinalAnswer>& final)
     tx.commit();
 }
 
-void SessionDb::finishRun(int64_t runId, RunStatus status, const std::string& message, const Budget& budget)
+void SessionDb::finishRun(int64_t runId, RunStatus status, const std::string& message, const Budget& budget,
+                          const nlohmann::json& summary)
 {
     d->requireWritable("finishRun");
     if (status == RunStatus::Running) throw Error(d->path, "status", "finishRun needs a final status, not 'running'");
     d->requireRun(runId);
-    auto s = d->stmt("UPDATE runs SET status = ?2, message = ?3, finished = ?4, budget = ?5, writer_host = NULL, "
-                     "writer_boot = NULL, writer_pid = NULL, writer_start = NULL WHERE id = ?1");
+    auto s = d->stmt("UPDATE runs SET status = ?2, message = ?3, finished = ?4, budget = ?5, summary = ?6, "
+                     "writer_host = NULL, writer_boot = NULL, writer_pid = NULL, writer_start = NULL WHERE id = ?1");
     s.bind(1, runId).bind(2, std::string(toString(status))).bind(3, message).bind(4, nowIso8601())
         .bind(5, dumpJson(nlohmann::json(budget)));
+    if (summary.is_null() || summary.empty()) s.bindNull(6); else s.bind(6, dumpJson(summary));
     s.run();
     d->owned.erase(runId);
 }
@@ -683,7 +689,7 @@ StoredRun SessionDb::loadRun(int64_t runId, bool withSamples) const
     r.row = d->runRow(runId);
     {
         auto s = d->stmt("SELECT method, config, seed, base_model, reward_model, gold_model, device, dtype, versions, "
-                         "prompt_template, budget FROM runs WHERE id = ?1");
+                         "prompt_template, budget, summary FROM runs WHERE id = ?1");
         s.bind(1, runId);
         s.step();
         r.info.method = s.text(0);
@@ -700,6 +706,7 @@ StoredRun SessionDb::loadRun(int64_t runId, bool withSamples) const
             auto b = parseJson(s.text(10), d->path, "runs.budget");
             if (b.is_object()) r.budget = b.get<Budget>();
         }
+        if (!s.isNull(11)) r.summary = parseJson(s.text(11), d->path, "runs.summary");
     }
     {
         auto s = d->stmt("SELECT prompt_index, text, source, source_row FROM prompts WHERE run_id = ?1 "

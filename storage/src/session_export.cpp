@@ -71,6 +71,7 @@ json SessionDb::exportJson(const std::vector<int64_t>& runIds) const
                         {"started", r.row.started},
                         {"finished", ended ? json(r.row.finished) : json(nullptr)},
                         {"budget", ended ? json(r.budget) : json(nullptr)},
+                        {"summary", r.summary.is_null() ? json(nullptr) : r.summary},
                         {"prompts", prompts},
                         {"prompt_sources", sources},
                         {"iterations", iterations},
@@ -250,7 +251,7 @@ struct Reader {
 struct ImportedRun {
     RunInfo info;
     std::string status, message, started, finished;
-    json budget;
+    json budget, summary;
     std::vector<PromptRecord> prompts;
     std::vector<IterationEvent> iterations;
     std::vector<FinalAnswer> final;
@@ -282,6 +283,8 @@ ImportedRun readRun(const Reader& rd, const json& j, const std::string& ctx)
     r.started = rd.str(j, "started", ctx, false);
     r.finished = rd.str(j, "finished", ctx, false);
     r.budget = j.value("budget", json(nullptr));
+    r.summary = j.value("summary", json(nullptr));   // absent in format-1 exports
+    if (!r.summary.is_null() && !r.summary.is_object()) throw Error(rd.source, ctx + ".summary", "must be an object or null");
 
     const json& prompts = rd.array(j, "prompts", ctx);
     const json* sources = rd.opt(j, "prompt_sources");
@@ -375,8 +378,8 @@ std::vector<int64_t> SessionDb::importJson(const json& doc, const std::string& s
     Impl::Tx tx(*d);
     for (const ImportedRun& r : parsed) {
         auto s = d->stmt("INSERT INTO runs (method, config, seed, base_model, reward_model, gold_model, device, dtype, "
-                         "versions, prompt_template, started, finished, status, message, budget) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+                         "versions, prompt_template, started, finished, status, message, budget, summary) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
         s.bind(1, r.info.method).bind(2, dumpJson(r.info.config)).bind(3, int64_t(r.info.seed))
             .bind(4, dumpJson(r.info.base_model)).bind(5, dumpJson(r.info.reward_model));
         if (r.info.gold.is_null()) s.bindNull(6); else s.bind(6, dumpJson(r.info.gold));
@@ -385,6 +388,7 @@ std::vector<int64_t> SessionDb::importJson(const json& doc, const std::string& s
         if (r.finished.empty()) s.bindNull(12); else s.bind(12, r.finished);
         s.bind(13, r.status).bind(14, r.message);
         if (r.budget.is_null()) s.bindNull(15); else s.bind(15, dumpJson(r.budget));
+        if (r.summary.is_null()) s.bindNull(16); else s.bind(16, dumpJson(r.summary));
         s.run();
         int64_t id = sqlite3_last_insert_rowid(d->db);
         ids.push_back(id);

@@ -218,6 +218,36 @@ private slots:
         QCOMPARE(light.iterations[1].stats, written[1].stats);
     }
 
+    // Format 2 keeps the end-of-run summary; a format-1 file (no summary column) is upgraded in
+    // place when opened read-write, its runs intact, and refused read-only until then.
+    void summaryKeptAndFormat1Upgraded()
+    {
+        const std::string file = dir.filePath("v1.rsession").toStdString();
+        const json summary = {{"text_metrics", {{"mean_diversity", 0.75}}}, {"prompts", {{{"kl_to_base", 1.5}}}}};
+        int64_t run = 0;
+        {
+            auto db = SessionDb::open(file);
+            run = writeRun(db, 3, 2, 4);
+            db.finishRun(run, RunStatus::Done, "", {}, summary);
+            QCOMPARE(db.loadRun(run).summary, summary);
+            const json doc = db.exportJson({});
+            QCOMPARE(doc["runs"][0]["summary"], summary);
+        }
+        QCOMPARE(SessionDb::currentSchemaVersion(), 2);
+        {   // Turn it into what a format-1 build wrote.
+            Raw raw(file, false);
+            QVERIFY(raw.exec("ALTER TABLE runs DROP COLUMN summary; PRAGMA user_version = 1"));
+        }
+        QVERIFY_THROWS_EXCEPTION(rudder::Error, SessionDb::open(file, SessionDb::Mode::ReadOnly));
+        {
+            auto db = SessionDb::open(file);
+            QCOMPARE(Raw(file).text("PRAGMA user_version"), std::string("2"));
+            rudder::StoredRun r = db.loadRun(run);
+            QCOMPARE(r.iterations.size(), size_t(2));
+            QVERIFY(r.summary.is_null());
+        }
+    }
+
     void seedKeepsAll64Bits()
     {
         auto db = SessionDb::open(path("seed.rsession"));
@@ -486,7 +516,7 @@ private slots:
         const json& r = doc["runs"][0];
         QCOMPARE(keys(r), (std::set<std::string>{"id", "method", "status", "message", "config", "seed", "base_model",
                                                  "reward_model", "gold_model", "device", "dtype", "versions",
-                                                 "prompt_template", "started", "finished", "budget", "prompts",
+                                                 "prompt_template", "started", "finished", "budget", "summary", "prompts",
                                                  "prompt_sources", "iterations", "samples", "final"}));
         QCOMPARE(r["id"].get<int64_t>(), a);
         QCOMPARE(r["status"], json("done"));

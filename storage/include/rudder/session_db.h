@@ -58,6 +58,7 @@ struct StoredRun {
     RunRow row;
     RunInfo info;
     Budget budget;                       // final budget (zero until finishRun)
+    nlohmann::json summary;              // RunResult::summary at the end (null before; format 2+)
     std::vector<PromptRecord> prompts;
     std::vector<IterationEvent> iterations;   // in the order they were appended
     std::vector<FinalAnswer> final;
@@ -86,7 +87,8 @@ public:
                    const std::string& source = "", std::optional<int64_t> row = std::nullopt);
     void appendIteration(int64_t runId, const IterationEvent& event);   // one transaction
     void setFinal(int64_t runId, const std::vector<FinalAnswer>& final);  // replaces earlier ones
-    void finishRun(int64_t runId, RunStatus status, const std::string& message, const Budget& budget);
+    void finishRun(int64_t runId, RunStatus status, const std::string& message, const Budget& budget,
+                   const nlohmann::json& summary = nullptr);
     // Reopens an interrupted/cancelled/failed run for appending: status back to `running`,
     // owned by this process.  Refused while another live process is writing it.
     void resumeRun(int64_t runId);
