@@ -52,8 +52,11 @@ MethodPanel::MethodPanel(QWidget* parent)
         scroll->setWidget(page);
         scroll->setWidgetResizable(true);
         scroll->setFrameShape(QFrame::NoFrame);
-        tabs_->addTab(scroll, QString::fromStdString(m.title));
-        tabs_->setTabToolTip(tabs_->count() - 1, QString::fromStdString(m.id));
+        // Short tab labels so all six fit the dock's width; the tooltip has the full title and
+        // the id the CLI takes.
+        const QString label = m.id == "wmv" ? QString("IS / WMV") : m.id == "bon" ? QString("BoN") : QString::fromStdString(m.title);
+        tabs_->addTab(scroll, label);
+        tabs_->setTabToolTip(tabs_->count() - 1, QString::fromStdString(m.title + " (--method " + m.id + ")"));
     }
     seed_->setRange(0, std::numeric_limits<int>::max());
     seed_->setValue(1);

@@ -53,6 +53,9 @@ private slots:
         w_->loadModels();
         QTRY_VERIFY_WITH_TIMEOUT(loaded.count() + failed.count() > 0, 120000);
         QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed[0][0].toString()));
+        // The spy hears the worker's signal at once; the controller marks the models ready when
+        // the queued copy reaches the GUI thread.  Run before that would be refused.
+        QTRY_VERIFY_WITH_TIMEOUT(w_->controller()->modelsReady(), 5000);
         w_->promptPanel()->setPrompt("In the beginning God created");
     }
 
@@ -155,6 +158,7 @@ private slots:
         QSignalSpy loaded(w_->controller(), &gui::RunController::modelsLoaded);
         w_->loadModels();
         QVERIFY(waitFor(loaded, 120000));
+        QTRY_VERIFY_WITH_TIMEOUT(w_->controller()->modelsReady(), 5000);
     }
 
     void cleanupTestCase() { w_.reset(); }

@@ -83,6 +83,7 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "rudder-screenshots: the models did not load\n");
         return 1;
     }
+    waitFor([&] { return w.controller()->modelsReady(); }, 5000);   // set when the queued signal lands
     settle(500);
     shot(w, out, "workbench-start.png");
 
