@@ -18,7 +18,7 @@
 #include "rudder/templates.h"
 #include "rudder/tokenizer.h"
 #include "rudder/workbench.h"
-#include "workbench/sha256.h"
+#include "rudder/sha256.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -159,7 +159,7 @@ ModelSummary inspectModel(const std::string& dirName)
     ModelSummary s;
     s.directory = dirName;
     const std::string cfgText = readFile(cfgPath);
-    s.config_sha256 = Sha256::of(cfgText);
+    s.config_sha256 = sha256Hex(cfgText);
     json cfg;
     try {
         cfg = json::parse(cfgText);
