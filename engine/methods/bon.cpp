@@ -12,11 +12,7 @@ using namespace methods;
 
 RunResult runBoN(const MethodContext& ctx, const nlohmann::json& config, const std::vector<std::string>& prompts)
 {
-    IndependentOptions opt;
-    opt.n = getInt(config, "n");
-    opt.batch = std::min(getInt(config, "batch"), opt.n);
-    opt.max_new_tokens = getInt(config, "max_new_tokens");
-    opt.sampling = samplingFromConfig(config);
+    const IndependentOptions opt = independentFromConfig(config);
 
     BudgetMeter meter(ctx);
     meter.restore(resumedBudget(ctx));

@@ -128,6 +128,16 @@ SamplingParams samplingFromConfig(const nlohmann::json& c)
     return s;
 }
 
+IndependentOptions independentFromConfig(const nlohmann::json& c)
+{
+    IndependentOptions opt;
+    opt.n = getInt(c, "n");
+    opt.batch = std::min(getInt(c, "batch"), opt.n);
+    opt.max_new_tokens = getInt(c, "max_new_tokens");
+    opt.sampling = samplingFromConfig(c);
+    return opt;
+}
+
 bool sampleIndependent(const MethodContext& ctx, BudgetMeter& meter, const std::string& method, int p,
                        const std::string& prompt, const IndependentOptions& opt,
                        const std::function<nlohmann::json(const std::vector<Sample>& all, std::vector<Sample>& batch)>& decorate,

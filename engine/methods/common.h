@@ -80,5 +80,7 @@ bool sampleIndependent(const MethodContext& ctx, BudgetMeter& meter, const std::
                        std::vector<Sample>& all);
 
 SamplingParams samplingFromConfig(const nlohmann::json& c);
+// n, batch (at most n), max_new_tokens and sampling from a BoN/WMV config.
+IndependentOptions independentFromConfig(const nlohmann::json& c);
 
 } // namespace rudder::methods

@@ -13,11 +13,7 @@ using namespace methods;
 
 RunResult runWMV(const MethodContext& ctx, const nlohmann::json& config, const std::vector<std::string>& prompts)
 {
-    IndependentOptions opt;
-    opt.n = getInt(config, "n");
-    opt.batch = std::min(getInt(config, "batch"), opt.n);
-    opt.max_new_tokens = getInt(config, "max_new_tokens");
-    opt.sampling = samplingFromConfig(config);
+    const IndependentOptions opt = independentFromConfig(config);
     const double beta = getDouble(config, "beta");
     const bool weighted = getInt(config, "weighted") != 0;
     const bool vote = config.contains("vote") && getInt(config, "vote") != 0;
