@@ -282,20 +282,14 @@ json meanStats(const RunResult& r)
     json s = {{"answers", r.final.size()}};
     s["mean_reward"] = r.final.empty() ? json(nullptr) : json(sr / double(r.final.size()));
     s["mean_gold_reward"] = ng ? json(sg / ng) : json(nullptr);
-    if (r.summary.contains("text_metrics")) {
-        const json& t = r.summary["text_metrics"];
-        s["mean_diversity"] = t.value("mean_diversity", json(nullptr));
-        s["mean_coherence"] = t.value("mean_coherence", json(nullptr));
-        s["coherence_encoder"] = t.value("coherence_encoder", "");
+    const SummaryMeans m = summaryMeans(r.summary);
+    auto orNull = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+    if (m.has_text_metrics) {
+        s["mean_diversity"] = orNull(m.diversity);
+        s["mean_coherence"] = orNull(m.coherence);
+        s["coherence_encoder"] = m.coherence_encoder;
     }
-    // KL to the base model along the answer (AISP, ARGS: seed 000, App. C.6).
-    if (r.summary.contains("prompts") && r.summary["prompts"].is_array()) {
-        double kl = 0;
-        int nk = 0;
-        for (const auto& p : r.summary["prompts"])
-            if (p.contains("kl_to_base") && p["kl_to_base"].is_number()) kl += p["kl_to_base"].get<double>(), ++nk;
-        if (nk) s["mean_kl_to_base"] = kl / nk;
-    }
+    if (m.kl_to_base) s["mean_kl_to_base"] = *m.kl_to_base;
     return s;
 }
 

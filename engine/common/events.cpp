@@ -100,4 +100,25 @@ void from_json(const nlohmann::json& j, FinalAnswer& f)
     f.gold_reward = getOpt<double>(j, "gold_reward");
 }
 
+SummaryMeans summaryMeans(const nlohmann::json& summary)
+{
+    SummaryMeans m;
+    if (!summary.is_object()) return m;
+    auto number = [](const nlohmann::json& v) { return v.is_number() ? std::optional<double>(v.get<double>()) : std::nullopt; };
+    if (auto t = summary.find("text_metrics"); t != summary.end() && t->is_object()) {
+        m.has_text_metrics = true;
+        m.diversity = number(t->value("mean_diversity", nlohmann::json()));
+        m.coherence = number(t->value("mean_coherence", nlohmann::json()));
+        m.coherence_encoder = t->value("coherence_encoder", std::string());
+    }
+    if (auto p = summary.find("prompts"); p != summary.end() && p->is_array()) {
+        double kl = 0;
+        int n = 0;
+        for (const auto& e : *p)
+            if (e.is_object() && e.contains("kl_to_base") && e["kl_to_base"].is_number()) kl += e["kl_to_base"].get<double>(), ++n;
+        if (n) m.kl_to_base = kl / n;
+    }
+    return m;
+}
+
 } // namespace rudder

@@ -62,6 +62,16 @@ struct RunResult {
     nlohmann::json summary = nlohmann::json::object();
 };
 
+// The headline numbers of RunResult::summary, read in one place for the CLI and the GUI: the
+// answers' text metrics (seed 000, App. C.4) and the mean KL to the base model over prompts
+// (AISP, ARGS; App. C.6).  Empty optionals where the run has none.
+struct SummaryMeans {
+    bool has_text_metrics = false;
+    std::optional<double> diversity, coherence, kl_to_base;
+    std::string coherence_encoder;
+};
+SummaryMeans summaryMeans(const nlohmann::json& summary);
+
 void to_json(nlohmann::json& j, const Budget& b);
 void from_json(const nlohmann::json& j, Budget& b);
 void to_json(nlohmann::json& j, const Sample& s);
