@@ -58,17 +58,10 @@ QString resultLine(int64_t runId, const QString& method, const RunResult& r)
     if (!r.final.empty()) msg += QString(" — final reward %1").arg(r.final.front().reward, 0, 'g', 4);
     if (r.final.size() == 1 && r.final.front().gold_reward)
         msg += QString(", gold %1").arg(*r.final.front().gold_reward, 0, 'g', 4);
-    // Text metrics of the answers (seed 000, App. C.4) and, for AISP/ARGS, KL to the base model.
-    if (r.summary.is_object() && r.summary.contains("text_metrics")) {
-        const auto& t = r.summary["text_metrics"];
-        if (t.value("mean_diversity", nlohmann::json()).is_number())
-            msg += QString(" · diversity %1").arg(t["mean_diversity"].get<double>(), 0, 'f', 3);
-        if (t.value("mean_coherence", nlohmann::json()).is_number())
-            msg += QString(" · coherence %1").arg(t["mean_coherence"].get<double>(), 0, 'f', 3);
-    }
-    if (r.summary.is_object() && r.summary.contains("prompts") && r.summary["prompts"].is_array() &&
-        !r.summary["prompts"].empty() && r.summary["prompts"][0].contains("kl_to_base"))
-        msg += QString(" · KL to base %1 nats").arg(r.summary["prompts"][0]["kl_to_base"].get<double>(), 0, 'g', 3);
+    const SummaryMeans m = summaryMeans(r.summary);
+    if (m.diversity) msg += QString(" · diversity %1").arg(*m.diversity, 0, 'f', 3);
+    if (m.coherence) msg += QString(" · coherence %1").arg(*m.coherence, 0, 'f', 3);
+    if (m.kl_to_base) msg += QString(" · KL to base %1 nats").arg(*m.kl_to_base, 0, 'g', 3);
     if (!r.message.empty()) msg += " — " + QString::fromStdString(r.message);
     return msg;
 }
@@ -279,6 +272,25 @@ int64_t MainWindow::expectedSamples() const
     return prompts;   // ARGS: one response per prompt
 }
 
+// The job's run becomes the current one (empty plots carrying its method, config, seed and
+// prompts), the controls switch to running, and the controller starts it.
+void MainWindow::beginRun(const RunJob& job)
+{
+    auto run = std::make_unique<RunData>();
+    RunMeta m;
+    m.method = job.request.method;
+    m.config = job.request.config;
+    m.seed = job.request.seed;
+    m.prompts = job.request.prompts;
+    run->setMeta(m);
+    setCurrent(std::move(run));
+    expectedSamples_ = expectedSamples();
+    running_ = true;
+    method_->setRunning(true);
+    progress_->setValue(0);
+    ctl_->start(job);
+}
+
 void MainWindow::startRun(bool smallBudget)
 {
     if (running_) return;
@@ -303,20 +315,8 @@ void MainWindow::startRun(bool smallBudget)
     job.request.prompt_template = prompt_->templateName().toStdString();
     job.promptSource = prompt_->source();
     job.sessionPath = sessions_->sessionPath();
-    auto run = std::make_unique<RunData>();
-    RunMeta m;
-    m.method = job.request.method;
-    m.config = job.request.config;
-    m.seed = job.request.seed;
-    m.prompts = job.request.prompts;
-    run->setMeta(m);
-    setCurrent(std::move(run));
-    expectedSamples_ = expectedSamples();
     lastWasSmall_ = smallBudget;
-    running_ = true;
-    method_->setRunning(true);
-    progress_->setValue(0);
-    ctl_->start(job);
+    beginRun(job);
     statusBar()->showMessage(smallBudget ? "live tuning: re-running with a small budget…" : "starting…");
 }
 
@@ -494,18 +494,7 @@ QString MainWindow::resumeRun(int64_t runId)
         for (const auto& p : s.prompts) job.request.prompts.push_back(p.text);
         job.sessionPath = sessions_->sessionPath();
         job.resumeRunId = runId;
-        auto run = std::make_unique<RunData>();
-        RunMeta m;
-        m.method = s.row.method;
-        m.config = s.info.config;
-        m.seed = s.info.seed;
-        m.prompts = job.request.prompts;
-        run->setMeta(m);
-        setCurrent(std::move(run));
-        expectedSamples_ = expectedSamples();
-        running_ = true;
-        method_->setRunning(true);
-        ctl_->start(job);
+        beginRun(job);
         statusBar()->showMessage(QString("resuming run %1…").arg(runId));
         return {};
     } catch (const std::exception& e) {

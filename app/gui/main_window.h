@@ -77,6 +77,7 @@ private:
     void onRunFinished(qint64 runId, const RunResult& r);
     void scheduleRefresh();
     void updateProgress();
+    void beginRun(const RunJob& job);
     void showError(const QString& title, const QString& message);
     void setCurrent(std::unique_ptr<widgets::RunData> run);
     int64_t expectedSamples() const;
