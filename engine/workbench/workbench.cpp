@@ -67,25 +67,12 @@ public:
 
     std::vector<double> score(const std::string& prompt, const std::vector<std::string>& responses) override
     {
-        std::vector<std::vector<int32_t>> seqs;
-        seqs.reserve(responses.size());
-        for (const auto& r : responses) {
-            auto ids = tok_->encode(renderRewardInput(templ_, prompt, r), true);
-            if (ids.empty()) ids.push_back(tok_->eosId().value_or(0));   // scoreIds wants non-empty rows
-            seqs.push_back(std::move(ids));
-        }
-        return rm_->scoreIds(seqs);
+        return rm_->scoreIds(inputs(prompt, responses));
     }
 
     std::vector<double> scorePartial(const std::string& prompt, const std::vector<std::string>& responses) override
     {
-        std::vector<std::vector<int32_t>> seqs;
-        seqs.reserve(responses.size());
-        for (const auto& r : responses) {
-            auto ids = tok_->encode(renderRewardInput(templ_, prompt, r), true);
-            if (ids.empty()) ids.push_back(tok_->eosId().value_or(0));
-            seqs.push_back(std::move(ids));
-        }
+        const auto seqs = inputs(prompt, responses);
         const int64_t before = prefix_.computedTokens;
         auto out = rm_->scoreWithPrefix(prefix_, seqs);
         lastPartial_ = prefix_.computedTokens - before;
@@ -97,6 +84,19 @@ public:
     double flopsPerToken() const override { return 2.0 * double(rm_->config().num_parameters); }
 
 private:
+    // (prompt, response) in the RM's own format, as its token ids.
+    std::vector<std::vector<int32_t>> inputs(const std::string& prompt, const std::vector<std::string>& responses) const
+    {
+        std::vector<std::vector<int32_t>> seqs;
+        seqs.reserve(responses.size());
+        for (const auto& r : responses) {
+            auto ids = tok_->encode(renderRewardInput(templ_, prompt, r), true);
+            if (ids.empty()) ids.push_back(tok_->eosId().value_or(0));   // scoring wants non-empty rows
+            seqs.push_back(std::move(ids));
+        }
+        return seqs;
+    }
+
     std::unique_ptr<RewardModel> rm_;
     std::shared_ptr<Tokenizer> tok_;
     std::string templ_, name_;
