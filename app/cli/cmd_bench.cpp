@@ -68,22 +68,34 @@ double matmulSeconds(const TransformerLM& lm, int64_t tokens, int reps)
     return (now() - t0) / reps;
 }
 
-// Greedy decode tokens/s at batch B after a prompt of P tokens: the runtime's whole step.
-double decodeTokPerSec(TransformerLM& lm, int64_t B, int64_t P, int64_t steps)
+struct Throughput {
+    double prefill_tok_s = 0, decode_tok_s = 0;
+};
+
+// A random prompt of P tokens prefilled for B rows, then `steps` greedy decode steps: the
+// runtime's whole step (forward + lm_head + argmax).  A one-token forward warms up first.
+Throughput prefillAndDecode(TransformerLM& lm, int64_t B, int64_t P, int64_t steps)
 {
     at::NoGradGuard ng;
+    Throughput r;
     KVCache cache = lm.newCache(B, P + steps + 1);
     auto gen = at::make_generator<at::CPUGeneratorImpl>(B);
     at::Tensor prompt = at::randint(3, lm.config().vocab_size, {B, P}, gen, at::kLong);
+    lm.forward(cache, prompt.narrow(1, 0, 1));   // warm-up
+    for (int64_t b = 0; b < B; ++b) cache.setLength(b, 0);
+    sync(lm.device());
+    double t0 = now();
     at::Tensor pre = lm.forward(cache, prompt).select(1, P - 1);
     sync(lm.device());
-    const double t0 = now();
+    r.prefill_tok_s = B * P / (now() - t0);
+    t0 = now();
     for (int64_t s = 0; s < steps; ++s) {
         at::Tensor tok = lm.lmHead(pre).argmax(-1).view({B, 1});
         pre = lm.forward(cache, tok).select(1, 0);
     }
     sync(lm.device());
-    return B * steps / (now() - t0);
+    r.decode_tok_s = B * steps / (now() - t0);
+    return r;
 }
 
 struct MethodRow {
@@ -185,25 +197,9 @@ void addBenchCommand(CLI::App& app)
         for (int64_t B : batches) {
             Row r;
             r.batch = B;
-            KVCache cache = lm->newCache(B, o->prompt + o->decode + 1);
-            auto gen = at::make_generator<at::CPUGeneratorImpl>(B);
-            at::Tensor prompt = at::randint(3, mc.vocab_size, {B, o->prompt}, gen, at::kLong);
-            lm->forward(cache, prompt.narrow(1, 0, 1));   // warm-up
-            for (int64_t b = 0; b < B; ++b) cache.setLength(b, 0);
-            sync(dev);
-            double t0 = now();
-            at::Tensor pre = lm->forward(cache, prompt).select(1, o->prompt - 1);
-            sync(dev);
-            r.prefill_tok_s = B * o->prompt / (now() - t0);
-            // Greedy decode: the runtime's whole step (forward + lm_head + argmax).
-            at::Tensor tok;
-            t0 = now();
-            for (int64_t s = 0; s < o->decode; ++s) {
-                tok = lm->lmHead(pre).argmax(-1).view({B, 1});
-                pre = lm->forward(cache, tok).select(1, 0);
-            }
-            sync(dev);
-            r.decode_tok_s = B * o->decode / (now() - t0);
+            const Throughput t = prefillAndDecode(*lm, B, o->prompt, o->decode);
+            r.prefill_tok_s = t.prefill_tok_s;
+            r.decode_tok_s = t.decode_tok_s;
             const int reps = 3;
             r.decode_matmul_tok_s = B / matmulSeconds(*lm, B, reps);
             r.prefill_matmul_tok_s = B * o->prompt / matmulSeconds(*lm, B * o->prompt, 1);
@@ -254,7 +250,7 @@ void addBenchCommand(CLI::App& app)
                 m.tokens = res.budget.tokens;
                 m.seconds = res.budget.seconds;
                 m.tok_s = m.tokens / std::max(m.seconds, 1e-9);
-                m.decode_tok_s = decodeTokPerSec(*lm, m.width, o->prompt, int64_t(cfg.value("max_new_tokens", 32.0)));
+                m.decode_tok_s = prefillAndDecode(*lm, m.width, o->prompt, int64_t(cfg.value("max_new_tokens", 32.0))).decode_tok_s;
                 mrows.push_back(m);
             }
         }
