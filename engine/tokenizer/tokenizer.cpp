@@ -563,6 +563,12 @@ void StreamDecoder::reset()
     prefixIndex_ = 0;
 }
 
+// Bytes a freshly decoded text shares with what was already emitted: the rest is new.
+static size_t commonPrefixLength(const std::string& a, const std::string& b)
+{
+    return static_cast<size_t>(std::mismatch(a.begin(), a.begin() + long(std::min(a.size(), b.size())), b.begin()).first - a.begin());
+}
+
 std::string StreamDecoder::push(int32_t id)
 {
     ids_.push_back(id);
@@ -572,9 +578,7 @@ std::string StreamDecoder::push(int32_t id)
     // than 16 pending ids cannot be one character: the text itself holds U+FFFD.
     bool incomplete = s.size() >= 3 && s.compare(s.size() - 3, 3, kRepl) == 0 && ids_.size() - prefixIndex_ <= 16;
     if (s.size() <= prefix_.size() || incomplete) return {};
-    size_t common = 0;
-    while (common < prefix_.size() && s[common] == prefix_[common]) ++common;
-    std::string fresh = s.substr(common);
+    std::string fresh = s.substr(commonPrefixLength(s, prefix_));
     // Keep the last emitted token as context: decoders such as Strip and Metaspace treat the
     // first token specially, so new text is always decoded after something.
     size_t newPrefixIndex = ids_.size() - prefixIndex_;
@@ -587,9 +591,7 @@ std::string StreamDecoder::push(int32_t id)
 std::string StreamDecoder::flush()
 {
     std::string s = tok_->decode(ids_, skipSpecial_);
-    size_t common = 0;
-    while (common < prefix_.size() && common < s.size() && s[common] == prefix_[common]) ++common;
-    std::string rest = s.size() > prefix_.size() ? s.substr(common) : std::string();
+    std::string rest = s.size() > prefix_.size() ? s.substr(commonPrefixLength(s, prefix_)) : std::string();
     reset();
     return rest;
 }
