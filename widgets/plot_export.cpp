@@ -96,6 +96,15 @@ QString exportDashboard(const std::vector<QCustomPlot*>& plots, const QString& p
     const double figH = (plots.size() == 1) ? heightOf(o) : cellH * rows;
     // Logical units: points (72 per inch).
     const int cellWpt = int(std::lround(cellW * 72)), cellHpt = int(std::lround(cellH * 72));
+    // Each plot in its grid cell, in points: the same drawing goes to the PDF and the PNG.
+    auto drawGrid = [&](QCPPainter& painter) {
+        for (size_t i = 0; i < plots.size(); ++i) {
+            painter.save();
+            painter.translate((int(i) % columns) * cellWpt, (int(i) / columns) * cellHpt);
+            plots[i]->toPainter(&painter, cellWpt, cellHpt);
+            painter.restore();
+        }
+    };
 
     std::vector<std::unique_ptr<FontScope>> scopes;
     for (QCustomPlot* p : plots) scopes.push_back(std::make_unique<FontScope>(p, o.fontPt));
@@ -110,12 +119,7 @@ QString exportDashboard(const std::vector<QCustomPlot*>& plots, const QString& p
         if (!painter.begin(&pdf)) return path + ": cannot write the PDF";
         painter.setMode(QCPPainter::pmVectorized);
         painter.setMode(QCPPainter::pmNoCaching);
-        for (size_t i = 0; i < plots.size(); ++i) {
-            painter.save();
-            painter.translate((int(i) % columns) * cellWpt, (int(i) / columns) * cellHpt);
-            plots[i]->toPainter(&painter, cellWpt, cellHpt);
-            painter.restore();
-        }
+        drawGrid(painter);
         painter.end();
     } else {
         const QSize px = QSize(int(std::lround(o.widthIn * o.dpi)), int(std::lround(figH * o.dpi)));
@@ -127,12 +131,7 @@ QString exportDashboard(const std::vector<QCustomPlot*>& plots, const QString& p
         QCPPainter painter(&img);
         painter.setRenderHint(QPainter::Antialiasing);
         painter.scale(o.dpi / 72.0, o.dpi / 72.0);
-        for (size_t i = 0; i < plots.size(); ++i) {
-            painter.save();
-            painter.translate((int(i) % columns) * cellWpt, (int(i) / columns) * cellHpt);
-            plots[i]->toPainter(&painter, cellWpt, cellHpt);
-            painter.restore();
-        }
+        drawGrid(painter);
         painter.end();
         img.setDotsPerMeterX(int(std::lround(o.dpi / 0.0254)));
         img.setDotsPerMeterY(int(std::lround(o.dpi / 0.0254)));
