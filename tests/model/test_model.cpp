@@ -756,9 +756,9 @@ private Q_SLOTS:
             for (const auto& e : fs::directory_iterator(root))
                 if (fs::exists(e.path() / "expected.safetensors")) dirs.push_back(e.path());
         if (dirs.empty())
-            QSKIP("no parity fixtures under tests/reference/hf/ yet: run tests/reference/make_hf_fixtures.py where "
-                  "torch + transformers are installed and commit its output");
+            QFAIL("no parity fixtures under tests/reference/hf/ (they are committed: is the checkout complete?)");
         std::sort(dirs.begin(), dirs.end());
+        int checkedLMs = 0;
         for (const auto& d : dirs) {
             SafetensorsFile ex((d / "expected.safetensors").string());
             at::Tensor ids = ex.tensor("input_ids").to(at::kLong), mask = ex.tensor("attention_mask").to(at::kLong);
@@ -775,13 +775,56 @@ private Q_SLOTS:
                 continue;
             }
             auto lm = loadCausalLM(d.string(), "cpu", "fp32");
-            // Fixtures are unpadded rows of equal length (mask all ones).
-            KVCache cache = lm->newCache(ids.size(0), ids.size(1));
+            const at::Tensor wantPre = ex.tensor("prelogits"), wantLogits = ex.tensor("logits");
+            const int64_t R = ids.size(0), T = ids.size(1);
+            // 1. Prefill of the whole batch (the fixtures' rows are unpadded, mask all ones).
+            KVCache cache = lm->newCache(R, T);
             at::Tensor pre = lm->forward(cache, ids);
-            const double ep = rel(pre, ex.tensor("prelogits"));
-            const double el = rel(lm->lmHead(pre), ex.tensor("logits"));
+            const double ep = rel(pre, wantPre);
+            const double el = rel(lm->lmHead(pre), wantLogits);
             QVERIFY2(ep <= 1e-4 && el <= 1e-4, qPrintable(name + QString(": prelogits %1 logits %2").arg(ep).arg(el)));
+
+            // HF's outputs are causal, so the output at position t of a row is also the reference
+            // for any run that has seen exactly that row's first t+1 tokens.
+            // 2. Ragged rows, right-padded in one prefill (prefillRows, as the methods use it), then
+            //    decoded one token at a time: row r starts from its first len[r] tokens, so row 1's
+            //    padded positions are overwritten by later steps and must never be attended to.
+            std::vector<int64_t> len(static_cast<size_t>(R));
+            for (int64_t r = 0; r < R; ++r) len[size_t(r)] = std::max<int64_t>(1, T / 2 - 2 * r);
+            std::vector<std::vector<int32_t>> rows(static_cast<size_t>(R));
+            for (int64_t r = 0; r < R; ++r)
+                for (int64_t t = 0; t < len[size_t(r)]; ++t) rows[size_t(r)].push_back(int32_t(ids[r][t].item<int64_t>()));
+            KVCache rc = lm->newCache(R, T);
+            at::Tensor last = prefillRows(*lm, rc, rows);
+            double eRag = 0;
+            for (int64_t r = 0; r < R; ++r)
+                eRag = std::max(eRag, rel(last[r], wantPre[r][len[size_t(r)] - 1]));
+            int64_t minLen = *std::min_element(len.begin(), len.end());
+            for (int64_t s = 0; s < T - *std::max_element(len.begin(), len.end()); ++s) {
+                at::Tensor tok = at::empty({R, 1}, at::kLong);
+                for (int64_t r = 0; r < R; ++r) tok[r][0] = ids[r][len[size_t(r)] + s];
+                at::Tensor step = lm->forward(rc, tok).select(1, 0);
+                for (int64_t r = 0; r < R; ++r) {
+                    const int64_t t = len[size_t(r)] + s;
+                    eRag = std::max(eRag, rel(lm->lmHead(step[r]), wantLogits[r][t]));
+                }
+            }
+            QVERIFY2(eRag <= 1e-4, qPrintable(name + QString(": right-padded + incremental rel err %1").arg(eRag)));
+            QVERIFY(minLen < T / 2);   // the rows really were ragged
+            // 3. Incremental decoding of the whole batch: prefill the first half, then one token
+            //    at a time through the KV cache.
+            KVCache ic = lm->newCache(R, T);
+            lm->forward(ic, ids.narrow(1, 0, T / 2));
+            double eInc = 0;
+            for (int64_t t = T / 2; t < T; ++t) {
+                at::Tensor step = lm->forward(ic, ids.narrow(1, t, 1));
+                eInc = std::max(eInc, rel(lm->lmHead(step.select(1, 0)), wantLogits.select(1, t)));
+            }
+            QVERIFY2(eInc <= 1e-4, qPrintable(name + QString(": incremental rel err %1").arg(eInc)));
+            ++checkedLMs;
         }
+        // Every family the runtime supports has a fixture (a missing directory must not pass quietly).
+        QVERIFY2(checkedLMs >= 8, qPrintable(QString("only %1 causal-LM fixtures").arg(checkedLMs)));
     }
 };
 
