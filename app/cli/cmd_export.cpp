@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "rudder/json_file.h"
 #include "rudder/error.h"
 #include "rudder/session_db.h"
 
@@ -102,9 +103,9 @@ void addExportCommand(CLI::App& app)
         if (!f) throw UsageError(in->second, "--in", "cannot read this file");
         nlohmann::json doc;
         try {
-            doc = nlohmann::json::parse(f);
-        } catch (const std::exception& e) {
-            throw UsageError(in->second, "", std::string("not valid JSON: ") + e.what());
+            doc = readJsonFile(in->second);
+        } catch (const Error& e) {
+            throw UsageError(e.what());
         }
         struct stat st{};
         bool created = ::stat(in->first.c_str(), &st) != 0;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "rudder/json_file.h"
 #include "rudder/error.h"
 #include "rudder/tokenizer.h"
 
@@ -40,12 +41,7 @@ void run(const TokenizeOptions& o)
         ++lineNo;
         if (!line.empty() && line.back() == '\r') line.pop_back();
         std::string where = "line " + std::to_string(lineNo);
-        nlohmann::json j;
-        try {
-            j = nlohmann::json::parse(line);
-        } catch (const nlohmann::json::parse_error& e) {
-            throw Error("<stdin>", where, std::string("not valid JSON: ") + e.what());
-        }
+        const nlohmann::json j = parseJsonText(line, "<stdin>", where);
         if (o.decode) {
             if (!j.is_array()) throw Error("<stdin>", where, "expected a JSON array of token ids");
             std::vector<int32_t> ids;

@@ -4,6 +4,7 @@
 // query_pre_attn_scalar^-1/2, sliding-window layers; Gemma2 soft-caps attention scores and
 // logits; Gemma3 normalises q/k per head and gives sliding layers their own RoPE base.
 #include "model/model_config.h"
+#include "rudder/error.h"
 
 #include <cmath>
 
@@ -11,7 +12,7 @@ namespace rudder {
 
 static void configureGemma(const nlohmann::json& cfgIn, const std::string& file, ModelConfig& mc, ArchSpec& spec)
 {
-    const std::string type = cfgIn.value("model_type", std::string());
+    const std::string type = jsonString(cfgIn, "model_type", "", file);
     const bool gemma3 = type == "gemma3_text" || type == "gemma3" || mc.architecture.rfind("Gemma3", 0) == 0;
     nlohmann::json cfg = cfgIn;
     // Gemma3TextConfig's defaults: multimodal configs often omit fields equal to them.
@@ -34,10 +35,10 @@ static void configureGemma(const nlohmann::json& cfgIn, const std::string& file,
     readCommonSizes(cfg, file, mc, spec);
     spec.norm = NormKind::RMSPlusOne;
     spec.sandwich_norms = true;
-    spec.tie_word_embeddings = cfg.value("tie_word_embeddings", true);
+    spec.tie_word_embeddings = jsonBool(cfg, "tie_word_embeddings", true, file);
     const std::string act = cfg.contains("hidden_activation") && cfg["hidden_activation"].is_string()
                                 ? cfg["hidden_activation"].get<std::string>()
-                                : cfg.value("hidden_act", std::string("gelu_pytorch_tanh"));
+                                : jsonString(cfg, "hidden_act", "gelu_pytorch_tanh", file);
     spec.activation = parseActivation(act, file, "hidden_activation");
     spec.embed_scale = std::sqrt(static_cast<double>(mc.hidden_size));
     spec.attn_scale = 1.0 / std::sqrt(jsonNumber(cfg, "query_pre_attn_scalar", 256.0, file));
@@ -48,8 +49,10 @@ static void configureGemma(const nlohmann::json& cfgIn, const std::string& file,
         spec.qk_norm = true;
         spec.rope_local = RopeSpec{};
         spec.rope_local.theta = jsonNumber(cfg, "rope_local_base_freq", 10000.0, file);
-        readSlidingLayers(cfg, file, mc.num_layers, spec, [](int64_t i, const nlohmann::json& c) {
-            return (i + 1) % c.value("sliding_window_pattern", int64_t(6)) != 0;
+        const int64_t pattern = jsonInt(cfg, "sliding_window_pattern", 6, file);
+        if (pattern < 1) throw Error(file, "sliding_window_pattern", "must be at least 1, not " + std::to_string(pattern));
+        readSlidingLayers(cfg, file, mc.num_layers, spec, [pattern](int64_t i, const nlohmann::json&) {
+            return (i + 1) % pattern != 0;
         });
     } else {
         spec.rope_local = spec.rope;

@@ -19,16 +19,16 @@ static void configureGpt2(const nlohmann::json& cfg, const std::string& file, Mo
     spec.intermediate_size = jsonInt(cfg, "n_inner", 4 * mc.hidden_size, file);
     spec.norm = NormKind::LayerNorm;
     spec.norm_eps = jsonNumber(cfg, "layer_norm_epsilon", 1e-5, file);
-    spec.activation = parseActivation(cfg.value("activation_function", std::string("gelu_new")), file, "activation_function");
+    spec.activation = parseActivation(jsonString(cfg, "activation_function", "gelu_new", file), file, "activation_function");
     spec.gated_mlp = false;
     spec.qkv_bias = spec.o_bias = spec.mlp_bias = true;
     spec.learned_positions = true;
     spec.conv1d_weights = true;
     spec.rope.enabled = spec.rope_local.enabled = false;
-    spec.tie_word_embeddings = cfg.value("tie_word_embeddings", true);
-    if (cfg.value("scale_attn_by_inverse_layer_idx", false))
+    spec.tie_word_embeddings = jsonBool(cfg, "tie_word_embeddings", true, file);
+    if (jsonBool(cfg, "scale_attn_by_inverse_layer_idx", false, file))
         throw Error(file, "scale_attn_by_inverse_layer_idx", "true is not supported");
-    if (!cfg.value("scale_attn_weights", true)) spec.attn_scale = 1.0;
+    if (!jsonBool(cfg, "scale_attn_weights", true, file)) spec.attn_scale = 1.0;
     mc.bos_id = jsonInt(cfg, "bos_token_id", 50256, file);
 }
 

@@ -8,8 +8,8 @@ static void configureLlama(const nlohmann::json& cfg, const std::string& file, M
 {
     spec.family = "llama";
     readCommonSizes(cfg, file, mc, spec);
-    spec.qkv_bias = spec.o_bias = cfg.value("attention_bias", false);
-    spec.mlp_bias = cfg.value("mlp_bias", false);
+    spec.qkv_bias = spec.o_bias = jsonBool(cfg, "attention_bias", false, file);
+    spec.mlp_bias = jsonBool(cfg, "mlp_bias", false, file);
     // Mistral 7B v0.1 attends over the last `sliding_window` positions in every layer.
     spec.sliding_window = jsonInt(cfg, "sliding_window", 0, file);
     readSlidingLayers(cfg, file, mc.num_layers, spec, [](int64_t, const nlohmann::json&) { return true; });

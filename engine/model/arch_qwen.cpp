@@ -7,16 +7,17 @@ namespace rudder {
 static void configureQwen(const nlohmann::json& cfg, const std::string& file, ModelConfig& mc, ArchSpec& spec)
 {
     readCommonSizes(cfg, file, mc, spec);
-    const bool qwen3 = cfg.value("model_type", std::string()) == "qwen3" || mc.architecture == "Qwen3ForCausalLM";
+    const bool qwen3 = jsonString(cfg, "model_type", "", file) == "qwen3" || mc.architecture == "Qwen3ForCausalLM";
     spec.family = qwen3 ? "qwen3" : "qwen2";
-    spec.qkv_bias = qwen3 ? cfg.value("attention_bias", false) : true;
-    spec.o_bias = qwen3 && cfg.value("attention_bias", false);
+    spec.qkv_bias = qwen3 ? jsonBool(cfg, "attention_bias", false, file) : true;
+    spec.o_bias = qwen3 && jsonBool(cfg, "attention_bias", false, file);
     spec.qk_norm = qwen3;
     // Sliding window only when use_sliding_window (off in every released Qwen2/3 config), on the
     // layers from max_window_layers on.
-    spec.sliding_window = cfg.value("use_sliding_window", false) ? jsonInt(cfg, "sliding_window", 0, file) : 0;
-    readSlidingLayers(cfg, file, mc.num_layers, spec, [](int64_t i, const nlohmann::json& c) {
-        return i >= c.value("max_window_layers", int64_t(0));
+    spec.sliding_window = jsonBool(cfg, "use_sliding_window", false, file) ? jsonInt(cfg, "sliding_window", 0, file) : 0;
+    const int64_t firstWindowed = jsonInt(cfg, "max_window_layers", 0, file);
+    readSlidingLayers(cfg, file, mc.num_layers, spec, [firstWindowed](int64_t i, const nlohmann::json&) {
+        return i >= firstWindowed;
     });
 }
 

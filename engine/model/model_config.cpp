@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "rudder/json_file.h"
 #include "rudder/error.h"
 
 namespace fs = std::filesystem;
@@ -39,6 +40,20 @@ int64_t jsonInt(const nlohmann::json& cfg, const std::string& key, int64_t dflt,
     return cfg[key].get<int64_t>();
 }
 
+bool jsonBool(const nlohmann::json& cfg, const std::string& key, bool dflt, const std::string& file)
+{
+    if (!cfg.contains(key) || cfg[key].is_null()) return dflt;
+    if (!cfg[key].is_boolean()) throw Error(file, key, "must be true or false, not " + cfg[key].dump());
+    return cfg[key].get<bool>();
+}
+
+std::string jsonString(const nlohmann::json& cfg, const std::string& key, const std::string& dflt, const std::string& file)
+{
+    if (!cfg.contains(key) || cfg[key].is_null()) return dflt;
+    if (!cfg[key].is_string()) throw Error(file, key, "must be a string, not " + cfg[key].dump());
+    return cfg[key].get<std::string>();
+}
+
 int64_t jsonRequiredInt(const nlohmann::json& cfg, const std::string& key, const std::string& file)
 {
     if (!cfg.contains(key) || cfg[key].is_null()) throw Error(file, key, "missing");
@@ -63,7 +78,7 @@ RopeSpec parseRope(const nlohmann::json& cfg, double theta, const std::string& f
     if (!cfg.contains("rope_scaling") || cfg["rope_scaling"].is_null()) return r;
     const auto& s = cfg["rope_scaling"];
     if (!s.is_object()) throw Error(file, "rope_scaling", "must be an object or null");
-    std::string type = s.value("rope_type", s.value("type", std::string("default")));
+    std::string type = jsonString(s, "rope_type", jsonString(s, "type", "default", file), file);
     if (type == "default") return r;
     r.factor = jsonNumber(s, "factor", 1.0, file);
     if (type == "linear") {
@@ -83,7 +98,7 @@ RopeSpec parseRope(const nlohmann::json& cfg, double theta, const std::string& f
 }
 
 void readSlidingLayers(const nlohmann::json& cfg, const std::string& file, int64_t layers, ArchSpec& spec,
-                       bool (*pattern)(int64_t, const nlohmann::json&))
+                       const std::function<bool(int64_t, const nlohmann::json&)>& pattern)
 {
     spec.sliding.assign(static_cast<size_t>(layers), false);
     if (cfg.contains("layer_types") && cfg["layer_types"].is_array()) {
@@ -118,16 +133,7 @@ void readCommonSizes(const nlohmann::json& cfg, const std::string& file, ModelCo
 
 namespace {
 
-nlohmann::json readJson(const fs::path& p)
-{
-    std::ifstream in(p);
-    if (!in) throw Error(p.string(), "", "cannot open");
-    try {
-        return nlohmann::json::parse(in);
-    } catch (const std::exception& e) {
-        throw Error(p.string(), "", std::string("not valid JSON: ") + e.what());
-    }
-}
+nlohmann::json readJson(const fs::path& p) { return readJsonFile(p.string()); }
 
 void addIds(const nlohmann::json& j, const std::string& key, std::vector<int64_t>& out, const std::string& file)
 {
@@ -158,7 +164,7 @@ LoadedConfig readLoadedConfig(const std::string& dir, bool forCausalLM)
     if (root.contains("architectures") && root["architectures"].is_array() && !root["architectures"].empty()
         && root["architectures"][0].is_string())
         arch = root["architectures"][0].get<std::string>();
-    std::string modelType = root.value("model_type", std::string());
+    std::string modelType = jsonString(root, "model_type", "", file);
 
     // Multimodal wrappers keep the text model's config under text_config (Gemma3-4B).
     nlohmann::json cfg = root;

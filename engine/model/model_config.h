@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -99,11 +100,15 @@ LoadedConfig readLoadedConfig(const std::string& dir, bool forCausalLM);
 double jsonNumber(const nlohmann::json& cfg, const std::string& key, double dflt, const std::string& file);
 int64_t jsonInt(const nlohmann::json& cfg, const std::string& key, int64_t dflt, const std::string& file);
 int64_t jsonRequiredInt(const nlohmann::json& cfg, const std::string& key, const std::string& file);
+// A missing or null key gives dflt; a value of another type is an Error naming file and key
+// (nlohmann's value() would throw its own type_error instead).
+bool jsonBool(const nlohmann::json& cfg, const std::string& key, bool dflt, const std::string& file);
+std::string jsonString(const nlohmann::json& cfg, const std::string& key, const std::string& dflt, const std::string& file);
 Activation parseActivation(const std::string& name, const std::string& file, const std::string& field);
 RopeSpec parseRope(const nlohmann::json& cfg, double theta, const std::string& file);
 // layer_types (["sliding_attention", "full_attention", ...]) when present, else pattern(i).
 void readSlidingLayers(const nlohmann::json& cfg, const std::string& file, int64_t layers, ArchSpec& spec,
-                       bool (*pattern)(int64_t layer, const nlohmann::json& cfg));
+                       const std::function<bool(int64_t layer, const nlohmann::json& cfg)>& pattern);
 // The common Llama-like fields: sizes, heads, head_dim, eps (key), activation (key), rope, tie.
 void readCommonSizes(const nlohmann::json& cfg, const std::string& file, ModelConfig& mc, ArchSpec& spec);
 

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rudder/json_file.h"
 #include "rudder/error.h"
 
 namespace fs = std::filesystem;
@@ -101,12 +102,8 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path)
     data_ = bytes + 8 + headerLen;
     const uint64_t dataSize = size - 8 - headerLen;
 
-    nlohmann::json header;
-    try {
-        header = nlohmann::json::parse(bytes + 8, bytes + 8 + headerLen);
-    } catch (const std::exception& e) {
-        throw Error(path, "header", std::string("not valid JSON: ") + e.what());
-    }
+    const nlohmann::json header =
+        parseJsonText(std::string(reinterpret_cast<const char*>(bytes) + 8, headerLen), path, "header");
     if (!header.is_object()) throw Error(path, "header", "not a JSON object");
 
     for (auto it = header.begin(); it != header.end(); ++it) {
@@ -190,13 +187,7 @@ WeightStore::WeightStore(const std::string& dir)
     const fs::path index = d / "model.safetensors.index.json";
     if (fs::exists(index)) {
         describe_ = index.string();
-        nlohmann::json j;
-        try {
-            std::ifstream in(index);
-            j = nlohmann::json::parse(in);
-        } catch (const std::exception& e) {
-            throw Error(index.string(), "", std::string("not valid JSON: ") + e.what());
-        }
+        const nlohmann::json j = readJsonFile(index.string());
         if (!j.contains("weight_map") || !j["weight_map"].is_object())
             throw Error(index.string(), "weight_map", "missing or not an object");
         std::map<std::string, size_t> shardIndex;

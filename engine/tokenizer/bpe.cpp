@@ -180,8 +180,9 @@ void Bpe::load(const nlohmann::json& m, RawModel& raw, const Origin& o)
     vocab_.reserve(raw.vocab.size());
     int32_t maxId = -1;
     for (auto& [key, id64] : raw.vocab) {
-        if (id64 < 0 || id64 > INT32_MAX)
-            throw Error(o.file, o.field + ".vocab." + key, "id is not a non-negative integer");
+        if (id64 < 0 || id64 >= kMaxTokenId)
+            throw Error(o.file, o.field + ".vocab." + key,
+                        "id " + std::to_string(id64) + " is not a token id (0 ≤ id < " + std::to_string(kMaxTokenId) + ")");
         int32_t id = int32_t(id64);
         maxId = std::max(maxId, id);
         vocab_.set(std::move(key), id);

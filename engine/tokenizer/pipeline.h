@@ -17,6 +17,11 @@
 
 namespace rudder::tok {
 
+// Token ids are checked against this where they enter (vocab, added_tokens): tables are sized by
+// the largest id, so an id of 2^31 would wrap negative or ask for gigabytes.  The largest
+// vocabularies in use are ~262k (Gemma 3).
+constexpr int64_t kMaxTokenId = int64_t(1) << 24;
+
 // A piece of text on its way to the model.  atStart: it begins at offset 0 of the original
 // input (Metaspace's prepend_scheme "first" looks at that).
 struct Word {

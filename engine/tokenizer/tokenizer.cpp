@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "pipeline.h"
+#include "rudder/json_file.h"
 #include "rudder/error.h"
 #include "rudder/tokenizer.h"
 
@@ -32,12 +33,7 @@ std::string readFile(const std::string& path)
 
 json parseJson(const std::string& path)
 {
-    std::string text = readFile(path);
-    try {
-        return json::parse(text);
-    } catch (const json::parse_error& e) {
-        throw Error(path, "", std::string("not valid JSON: ") + e.what());
-    }
+    return parseJsonText(readFile(path), path);
 }
 
 // Builds the DOM of tokenizer.json except model.vocab and model.merges, which it streams into
@@ -82,7 +78,7 @@ public:
             return dom_.null();
         }
         if (mode_ == None) return open(dom_.start_object(n));
-        ++level_;
+        if (++level_ > kMaxJsonDepth) tooDeep();
         return other();
     }
     bool end_object()
@@ -102,7 +98,7 @@ public:
             return dom_.null();
         }
         if (mode_ == None) return open(dom_.start_array(n));
-        ++level_;
+        if (++level_ > kMaxJsonDepth) tooDeep();
         if (mode_ == Merges && level_ == 1) parts_.clear();
         return true;
     }
@@ -146,7 +142,16 @@ private:
         pending_.clear();
         return true;
     }
-    bool open(bool ok) { ++depth_; pending_.clear(); return ok; }
+    bool open(bool ok)
+    {
+        if (++depth_ > kMaxJsonDepth) tooDeep();
+        pending_.clear();
+        return ok;
+    }
+    [[noreturn]] void tooDeep() const
+    {
+        throw Error(file_, "", "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    }
     bool close(bool ok) { --depth_; return ok; }
     bool integer(int64_t v)
     {
@@ -304,9 +309,14 @@ std::unique_ptr<Pipeline> loadPipeline(const std::string& file, const std::strin
         for (size_t i = 0; i < ait->size(); ++i) {
             const json& a = (*ait)[i];
             std::string f = "added_tokens[" + std::to_string(i) + "]";
-            if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || a["id"].get<int64_t>() < 0 ||
-                !a.contains("content") || !a["content"].is_string())
+            if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content") ||
+                !a["content"].is_string())
                 throw Error(file, f, "expected {\"id\": n, \"content\": \"...\"}");
+            // Unsigned ids above INT64_MAX read as negative through get<int64_t>(): both refused.
+            const bool neg = a["id"].is_number_unsigned() ? false : a["id"].get<int64_t>() < 0;
+            if (neg || a["id"].get<uint64_t>() >= uint64_t(kMaxTokenId))
+                throw Error(file, f + ".id", a["id"].dump() + " is not a token id (0 ≤ id < " +
+                                                 std::to_string(kMaxTokenId) + ")");
             AddedToken t;
             t.id = a["id"].get<int32_t>();
             t.content = a["content"].get<std::string>();

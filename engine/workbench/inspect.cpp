@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "model/loader.h"
+#include "rudder/json_file.h"
 #include "rudder/error.h"
 #include "rudder/templates.h"
 #include "rudder/tokenizer.h"
@@ -27,16 +28,7 @@ namespace rudder {
 
 namespace {
 
-json readJsonFile(const fs::path& p)
-{
-    std::ifstream in(p, std::ios::binary);
-    if (!in) throw Error(p.string(), "", "cannot be read");
-    try {
-        return json::parse(in);
-    } catch (const json::parse_error& e) {
-        throw Error(p.string(), "", std::string("not valid JSON (") + e.what() + ")");
-    }
-}
+json readJsonFile(const fs::path& p) { return rudder::readJsonFile(p.string()); }
 
 std::string readFile(const fs::path& p)
 {
@@ -160,12 +152,7 @@ ModelSummary inspectModel(const std::string& dirName)
     s.directory = dirName;
     const std::string cfgText = readFile(cfgPath);
     s.config_sha256 = sha256Hex(cfgText);
-    json cfg;
-    try {
-        cfg = json::parse(cfgText);
-    } catch (const json::parse_error& e) {
-        throw Error(cfgPath.string(), "", std::string("not valid JSON (") + e.what() + ")");
-    }
+    const json cfg = parseJsonText(cfgText, cfgPath.string());
     if (!cfg.is_object()) throw Error(cfgPath.string(), "", "not a JSON object");
     if (cfg.contains("architectures") && cfg["architectures"].is_array() && !cfg["architectures"].empty() &&
         cfg["architectures"][0].is_string())

@@ -1,4 +1,5 @@
 // Session files: schema and migrations, crash-safe appends, run liveness, reading back.
+#include "rudder/json_file.h"
 #include "session_impl.h"
 
 #include <sys/stat.h>
@@ -163,9 +164,9 @@ static nlohmann::json parseJson(const std::string& text, const std::string& path
 {
     if (text.empty()) return nullptr;
     try {
-        return nlohmann::json::parse(text);
-    } catch (const std::exception& e) {
-        throw Error(path, field, std::string("stored JSON is damaged: ") + e.what());
+        return parseJsonText(text, path, field);
+    } catch (const Error& e) {
+        throw Error(std::string("stored JSON is damaged: ") + e.what());
     }
 }
 

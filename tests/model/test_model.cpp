@@ -11,6 +11,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <random>
 
 #include "model/generate.h"
 #include "model/loader.h"
@@ -19,6 +21,8 @@
 #include "model/safetensors.h"
 #include "rudder/error.h"
 #include "rudder/runtime_init.h"
+#include "rudder/tokenizer.h"
+#include "rudder/workbench.h"
 
 using namespace rudder;
 namespace fs = std::filesystem;
@@ -743,6 +747,161 @@ private Q_SLOTS:
     {
         const QString m = errorOf([&] { loadRewardModel(tinyModel("llama"), "cpu", "fp32"); });
         QVERIFY2(m.contains("model.safetensors") && m.contains("no reward head found"), qPrintable(m));
+    }
+
+    // Issue 17: inputs that crashed or were silently accepted.  Each must end in one rudder::Error
+    // naming the file and the field, never a crash (a crash fails this whole executable).
+    void badInputIsAClearError()
+    {
+        const fs::path demo = fs::path(RUDDER_TEST_DATA).parent_path() / "resources" / "models" / "demo-lm";
+        const std::string d = dir("bad-demo");
+        fs::create_directories(d);
+        for (const char* f : {"config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json"})
+            fs::copy_file(demo / f, fs::path(d) / f, fs::copy_options::overwrite_existing);
+        std::ifstream in((demo / "tokenizer.json").string());
+        const nlohmann::json tok = nlohmann::json::parse(in);
+        auto withTokenizer = [&](const nlohmann::json& t) { std::ofstream(fs::path(d) / "tokenizer.json") << t.dump(); };
+        auto tokError = [&] { return errorOf([&] { Tokenizer::fromDirectory(d); }); };
+        // Added-token ids: 2^31 and 2^32−1 wrapped to negative int32 (out-of-bounds writes); −5
+        // and 2^24 are no ids either.  The message names the entry.
+        for (const char* id : {"2147483648", "4294967295", "-5", "16777216", "18446744073709551615"}) {
+            nlohmann::json t = tok;
+            t["added_tokens"][1]["id"] = nlohmann::json::parse(id);
+            withTokenizer(t);
+            const QString m = tokError();
+            QVERIFY2(m.contains("tokenizer.json") && m.contains("added_tokens[1].id"), qPrintable(QString(id) + ": " + m));
+        }
+        {   // a vocabulary id that would size the id table at 2^31 entries
+            nlohmann::json t = tok;
+            t["model"]["vocab"]["zzz"] = 2147483000;
+            withTokenizer(t);
+            const QString m = tokError();
+            QVERIFY2(m.contains("model.vocab.zzz"), qPrintable(m));
+        }
+        {   // a pre_tokenizer Sequence nested 50,000 deep (was a stack overflow)
+            std::string deep = tok.dump();
+            std::string nest;
+            for (int i = 0; i < 50000; ++i) nest += R"({"type":"Sequence","pretokenizers":[)";
+            nest += R"({"type":"ByteLevel"})";
+            for (int i = 0; i < 50000; ++i) nest += "]}";
+            nlohmann::json t = tok;
+            t["pre_tokenizer"] = "@@";
+            std::string text = t.dump();
+            text.replace(text.find("\"@@\""), 4, nest);
+            std::ofstream(fs::path(d) / "tokenizer.json") << text;
+            const QString m = tokError();
+            QVERIFY2(m.contains("tokenizer.json") && m.contains("nested deeper"), qPrintable(m));
+        }
+        withTokenizer(tok);
+        QVERIFY(Tokenizer::fromDirectory(d) != nullptr);   // the unmutated copy still loads
+        {   // config.json of 200,000 nested arrays
+            std::ofstream(fs::path(d) / "config.json") << std::string(200000, '[') << std::string(200000, ']');
+            const QString m = errorOf([&] { inspectModel(d); });
+            QVERIFY2(m.contains("config.json") && m.contains("nested deeper"), qPrintable(m));
+            fs::copy_file(demo / "config.json", fs::path(d) / "config.json", fs::copy_options::overwrite_existing);
+        }
+
+        // Reward heads: a bias of the wrong dtype or shape, and a value head with a gap in its
+        // Linear layers (0 and 3: not the Linear–ReLU–Linear of the known heads).
+        auto rewrite = [&](const std::string& rm, const std::string& file,
+                           const std::function<void(std::map<std::string, at::Tensor>&)>& edit) {
+            std::map<std::string, at::Tensor> t;
+            {
+                SafetensorsFile sf((fs::path(rm) / file).string());
+                for (const auto& e : sf.entries()) t[e.name] = sf.tensor(e.name).clone();
+            }
+            edit(t);
+            std::vector<std::pair<std::string, at::Tensor>> v(t.begin(), t.end());
+            writeSafetensors((fs::path(rm) / file).string(), v, {{"format", "pt"}});
+        };
+        {
+            const std::string rm = dir("bad-score");
+            fs::create_directories(rm);
+            fs::copy(tinyModel("llama", "v_head"), rm, fs::copy_options::overwrite_existing | fs::copy_options::recursive);
+            rewrite(rm, "value_head.safetensors", [](auto& t) { t["v_head.summary.bias"] = at::zeros({1}, at::kInt); });
+            QString m = errorOf([&] { loadRewardModel(rm, "cpu", "fp32"); });
+            QVERIFY2(m.contains("v_head.summary.bias") && m.contains("dtype"), qPrintable(m));
+            rewrite(rm, "value_head.safetensors", [](auto& t) { t["v_head.summary.bias"] = at::zeros({2}); });
+            m = errorOf([&] { loadRewardModel(rm, "cpu", "fp32"); });
+            QVERIFY2(m.contains("v_head.summary.bias") && m.contains("expected [1]"), qPrintable(m));
+        }
+        {
+            const std::string rm = dir("bad-mlp");
+            fs::create_directories(rm);
+            fs::copy(tinyModel("llama", "v_head_mlp"), rm, fs::copy_options::overwrite_existing | fs::copy_options::recursive);
+            rewrite(rm, "value_head.safetensors", [](auto& t) {
+                t["v_head.summary.3.weight"] = t["v_head.summary.2.weight"];
+                t["v_head.summary.3.bias"] = t["v_head.summary.2.bias"];
+                t.erase("v_head.summary.2.weight");
+                t.erase("v_head.summary.2.bias");
+            });
+            const QString m = errorOf([&] { loadRewardModel(rm, "cpu", "fp32"); });
+            QVERIFY2(m.contains("v_head.summary.3.weight") && m.contains("layer 2 was expected"), qPrintable(m));
+        }
+    }
+
+    // A seeded mutation fuzzer over the JSON files a model directory holds: every mutant either
+    // loads (inspect + tokenizer) or is refused with a rudder::Error that names the file.  Any
+    // crash, hang or other exception type fails the test.  200 mutants, ~1 s.
+    void fuzzedModelFilesNeverCrash()
+    {
+        const fs::path demo = fs::path(RUDDER_TEST_DATA).parent_path() / "resources" / "models" / "demo-lm";
+        const std::string d = dir("fuzz-demo");
+        fs::create_directories(d);
+        std::map<std::string, nlohmann::json> orig;
+        for (const char* f : {"config.json", "tokenizer_config.json", "generation_config.json", "tokenizer.json"}) {
+            std::ifstream in((demo / f).string());
+            orig[f] = nlohmann::json::parse(in);
+        }
+        fs::copy_file(demo / "model.safetensors", fs::path(d) / "model.safetensors", fs::copy_options::overwrite_existing);
+        // RUDDER_FUZZ_MUTANTS / RUDDER_FUZZ_SEED widen the search by hand; CI runs the fixed 200.
+        const int mutants = qEnvironmentVariableIsSet("RUDDER_FUZZ_MUTANTS") ? qEnvironmentVariableIntValue("RUDDER_FUZZ_MUTANTS") : 200;
+        std::mt19937_64 rng(qEnvironmentVariableIsSet("RUDDER_FUZZ_SEED") ? qEnvironmentVariableIntValue("RUDDER_FUZZ_SEED") : 17);
+        const std::vector<nlohmann::json> odd = {nullptr, -1, 0, 2147483648LL, -2147483649LL, 1e300, -0.5, "x", "",
+                                                 nlohmann::json::array(), nlohmann::json::object(), true,
+                                                 nlohmann::json::array({1, 2}), 18446744073709551615ULL};
+        int refused = 0, loaded = 0;
+        QStringList failures;
+        for (int it = 0; it < mutants; ++it) {
+            for (auto& [f, j] : orig) std::ofstream(fs::path(d) / f) << j.dump();
+            // Mutate one field of one file (a top-level key, or a key of one of its objects).
+            auto fileIt = std::next(orig.begin(), long(rng() % orig.size()));
+            nlohmann::json j = fileIt->second;
+            nlohmann::json* target = &j;
+            std::vector<std::string> keys;
+            for (auto& [k, v] : j.items()) keys.push_back(k);
+            std::string key = keys[rng() % keys.size()];
+            if (j[key].is_object() && !j[key].empty() && j[key].size() < 64 && rng() % 2) {
+                target = &j[key];
+                keys.clear();
+                for (auto& [k, v] : target->items()) keys.push_back(k);
+                key = keys[rng() % keys.size()];
+            } else if (key == "added_tokens" && rng() % 2) {
+                target = &j["added_tokens"][rng() % j["added_tokens"].size()];
+                key = rng() % 2 ? "id" : "content";
+            }
+            (*target)[key] = odd[rng() % odd.size()];
+            std::ofstream(fs::path(d) / fileIt->first) << j.dump();
+            try {
+                inspectModel(d);
+                Tokenizer::fromDirectory(d)->encode("In the beginning God created", true);
+                ++loaded;
+            } catch (const Error& e) {
+                ++refused;
+                const std::string m = e.what();
+                QVERIFY2(m.find(".json") != std::string::npos,
+                         qPrintable(QString("mutant %1 (%2: %3): message names no file: %4")
+                                        .arg(it).arg(QString::fromStdString(fileIt->first))
+                                        .arg(QString::fromStdString(key)).arg(QString::fromStdString(m))));
+            } catch (const std::exception& e) {
+                failures << QString("mutant %1 (%2: %3 = %4): %5 instead of a rudder::Error")
+                                .arg(it).arg(QString::fromStdString(fileIt->first)).arg(QString::fromStdString(key))
+                                .arg(QString::fromStdString((*target)[key].dump())).arg(e.what());
+            }
+        }
+        QVERIFY2(failures.isEmpty(), qPrintable(failures.join("\n")));
+        qInfo("fuzz: %d mutants loaded, %d refused with a message", loaded, refused);
+        QVERIFY(refused > 20 && loaded > 20);   // both outcomes exercised
     }
 
     // Parity with Hugging Face transformers: tests/reference/hf/<name>/ holds a tiny HF model

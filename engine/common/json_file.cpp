@@ -1,0 +1,35 @@
+#include "rudder/json_file.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "rudder/error.h"
+
+namespace rudder {
+
+nlohmann::json parseJsonText(const std::string& text, const std::string& file, const std::string& field)
+{
+    // The parser itself is iterative; the callback refuses depth before the DOM gets deep.
+    const nlohmann::json::parser_callback_t depthCap = [&](int depth, nlohmann::json::parse_event_t,
+                                                           nlohmann::json&) {
+        if (depth > kMaxJsonDepth)
+            throw Error(file, field, "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+        return true;
+    };
+    try {
+        return nlohmann::json::parse(text, depthCap);
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(file, field, std::string("not valid JSON: ") + e.what());
+    }
+}
+
+nlohmann::json readJsonFile(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(path, "", "cannot be read");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return parseJsonText(ss.str(), path);
+}
+
+} // namespace rudder
