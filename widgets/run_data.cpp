@@ -159,7 +159,8 @@ AcceptanceSeries RunData::acceptance(int window, int promptIndex) const
             if (promptIndex >= 0 && s.prompt_index != promptIndex) continue;
             const size_t chain = size_t(std::max(s.index, 0));
             if (state.size() <= chain) state.resize(chain + 1, std::numeric_limits<double>::quiet_NaN());
-            if (!s.accepted.has_value()) {   // the initial state of a chain
+            // The initial state of a chain: no flag (sessions before the fix flagged step 0 as accepted).
+            if (!s.accepted.has_value() || e.iteration == 0) {
                 state[chain] = s.reward;
                 continue;
             }

@@ -13,6 +13,14 @@
 // Chains of one prompt run batched: rows [0, C) and [C, 2C) of one cache hold the states and the
 // proposals, and swap roles on acceptance.  Randomness of (prompt p, step t, chain c) comes from
 // rowSeed(seed, p, t, c): resuming rebuilds each chain's state from its events.
+//
+// Units (issue 15).  With scale = 1 (the default) β is given in standard deviations of the base
+// model's rewards for the prompt, measured on `pilot` samples of p_LM (the chains' starting states
+// and extra rows, all counted in the budget).  For Gaussian rewards the target p_LM·exp(r/β) then
+// has mean reward μ + s²/β = μ + s/c: the same as best-of-n with c(n) = 1/c (eq. 10), for any
+// reward model.  The paper's β = 1 assumes rewards spread over several units; on a reward model
+// whose scores spread over 0.2, β = 1 leaves the target almost the base model.  The absolute β is
+// in every event's stats.
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -38,6 +46,8 @@ QAlignOptions QAlignOptions::fromConfig(const nlohmann::json& c)
     o.max_new_tokens = static_cast<int>(getInt(c, "max_new_tokens"));
     if (c.contains("vote")) o.vote = getInt(c, "vote") != 0;
     if (c.contains("answer_regex") && c["answer_regex"].is_string()) o.answer_regex = c["answer_regex"].get<std::string>();
+    if (c.contains("scale")) o.scale = getInt(c, "scale") != 0;
+    if (c.contains("pilot")) o.pilot = static_cast<int>(getInt(c, "pilot"));
     return o;
 }
 
@@ -123,6 +133,10 @@ RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std:
 
         auto done = resumedEvents(ctx, "qalign", p);
         const int tStart = std::min<int>(static_cast<int>(done.size()), o.steps);
+        // The absolute β: as given, or set at step 0 from the pilot (a resumed run reads it back).
+        double beta = o.beta;
+        if (tStart > 0 && done[0]->stats.contains("beta") && done[0]->stats["beta"].is_number())
+            beta = done[0]->stats["beta"].get<double>();
         for (int t = 0; t < tStart; ++t) {
             std::vector<int> acc;
             for (const auto& s : done[t]->samples) {
@@ -174,11 +188,39 @@ RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std:
                 for (int c = 0; c < C; ++c) {
                     ch[c].tokens = y[c]; ch[c].text = sc.texts[c]; ch[c].reward = sc.rewards[c]; ch[c].gold = sc.gold[c];
                     ch[c].origin = 0;
-                    Sample s = makeSample(p, 0, c, y[c], sc.texts[c], sc.rewards[c], sc.gold[c]);
-                    s.accepted = true;
-                    e.samples.push_back(s);
+                    // A starting state is no proposal: no accepted flag (events.h), so the GUI's
+                    // acceptance rate counts the same proposals as the engine's.
+                    e.samples.push_back(makeSample(p, 0, c, y[c], sc.texts[c], sc.rewards[c], sc.gold[c]));
                 }
                 e.stats = {{"tokens_generated", generated}};
+                if (o.scale) {
+                    // Extra pilot rows C.. of step 0 (seeds (p, 0, C+r): no chain uses them).
+                    std::vector<double> base = sc.rewards;
+                    const int extra = std::max(0, o.pilot - C);
+                    if (extra > 0) {
+                        KVCache pc = ctx.lm.newCache(extra, L + o.max_new_tokens + 1);
+                        at::Tensor pl = prefillShared(ctx.lm, pc, ids);
+                        meter.lmTokens(L);
+                        std::vector<uint64_t> seeds(extra);
+                        for (int r = 0; r < extra; ++r) seeds[r] = rowSeed(ctx.seed, p, 0, C + r);
+                        auto pg = makeRowGenerators(seeds);
+                        GenerateOptions go;
+                        go.max_new_tokens = o.max_new_tokens;
+                        go.sampling = sp;
+                        go.stop_ids = stop;
+                        go.cancel = ctx.cancel;
+                        GenerateResult g = generate(ctx.lm, pc, pl, go, pg);
+                        if (g.cancelled) { stopped = true; break; }
+                        meter.generated(g.generated_tokens);
+                        e.stats["tokens_generated"] = generated + g.generated_tokens;
+                        Scored ps = scoreResponses(ctx, meter, prompts[p], L, g.tokens);
+                        base.insert(base.end(), ps.rewards.begin(), ps.rewards.end());
+                    }
+                    beta = o.beta * rewardScale(base);
+                    e.stats["pilot_rewards"] = base;
+                    e.stats["reward_std"] = rewardScale(base);
+                    if (auto n = bonEquivalentN(o.beta)) e.stats["bon_equivalent_n"] = *n;
+                }
             } else {
                 // Cut indices and acceptance uniforms from the (p, t, c) seed.
                 std::vector<int> cut(C);
@@ -218,7 +260,7 @@ RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std:
                 std::vector<int> lengths(C), acc(C);
                 for (int c = 0; c < C; ++c) {
                     // eq. 8, in log space and clamped to ±20.
-                    double logA = (sc.rewards[c] - ch[c].reward) / o.beta;
+                    double logA = (sc.rewards[c] - ch[c].reward) / beta;
                     if (o.length_ratio) logA += std::log(double(ch[c].tokens.size()) / double(prop[c].size()));
                     logA = std::clamp(logA, -20.0, 20.0);
                     alphas[c] = std::min(1.0, std::exp(logA));
@@ -264,7 +306,8 @@ RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std:
             e.stats["state_reward"] = sr;
             e.stats["mean_reward"] = sum / C;
             e.stats["best_reward"] = best;
-            e.stats["beta"] = o.beta;
+            e.stats["beta"] = beta;
+            e.stats["scale"] = o.scale ? "relative" : "absolute";
             if (tempered) e.stats["target"] = "tempered model";
             e.budget = meter.now();
             emit(ctx, e);
@@ -283,7 +326,8 @@ RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std:
         nlohmann::json info = {{"prompt_index", p},
                                {"steps", states[0].size()},
                                {"acceptance_rate", proposals ? double(accepted) / double(proposals) : 0.0},
-                               {"pool", pool.size()}};
+                               {"pool", pool.size()},
+                               {"beta", beta}};
         int pick = 0;
         if (o.vote) {
             std::vector<std::optional<std::string>> answers;
@@ -331,6 +375,7 @@ double tuneQAlignBeta(const MethodContext& ctx, const QAlignOptions& options, co
     pilot.onEvent = nullptr;
     pilot.resume = nullptr;
     QAlignOptions o = options;
+    o.scale = false;   // the ladder is of absolute β
     o.steps = std::max(2, pilotSteps);
     o.burn_in = 0;
     auto rate = [&](double beta) {

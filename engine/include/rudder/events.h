@@ -27,7 +27,7 @@ struct Sample {
     double reward = 0.0;                 // proxy reward the method optimises
     std::optional<double> gold_reward;   // optional second reward, only observed
     std::optional<double> weight;        // importance weight (AISP, IS), normalised per iteration
-    std::optional<bool> accepted;        // QAlign: was this proposal accepted
+    std::optional<bool> accepted;        // QAlign: was this proposal accepted; absent on a chain's starting state (step 0)
     std::optional<int> cut_index;        // QAlign: where the suffix was resampled
     std::optional<int> parent;           // QAlign: index (within the chain) of the state it came from
 };
