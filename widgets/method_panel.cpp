@@ -31,15 +31,26 @@ MethodPanel::MethodPanel(QWidget* parent)
         v->addWidget(presets);
         auto* form = new QFormLayout;
         form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+        std::vector<std::pair<QLabel*, const ParamSpec*>> scaled;
         for (const ParamSpec& p : m.params) {
             auto* s = new ParamSlider(p, page);
             auto* label = new QLabel(QString::fromStdString(p.label), page);
             label->setToolTip(QString::fromStdString(p.help));
             form->addRow(label, s);
             sliders_[m.id][p.key] = s;
+            if (!p.scaledLabel.empty()) scaled.push_back({label, &p});
             connect(s, &ParamSlider::committed, this, [this] {
                 if (live_->isChecked()) emit liveTuneRequested();
             });
+        }
+        // The temperature labels say which units are active ("λ (× reward std)" or "λ (temperature)").
+        if (auto* scale = slider(m.id, "scale"); scale && !scaled.empty()) {
+            auto relabel = [scaled](double v) {
+                for (const auto& [label, spec] : scaled)
+                    label->setText(QString::fromStdString(v != 0 ? spec->scaledLabel : spec->label));
+            };
+            connect(scale, &ParamSlider::valueChanged, this, relabel);
+            relabel(scale->value());
         }
         v->addLayout(form);
         v->addStretch(1);

@@ -35,6 +35,11 @@ std::vector<double> rewardsOf(const RunData& run, SampleSet set, int promptIndex
 
 std::optional<double> runBeta(const RunData& run)
 {
+    // The absolute temperature the method used (scale-free settings are relative: the events say
+    // what they came to); the last event's, as WMV refines it with every batch.
+    const char* used = run.meta().method.rfind("aisp", 0) == 0 ? "lambda" : "beta";
+    for (auto e = run.events().rbegin(); e != run.events().rend(); ++e)
+        if (e->stats.contains(used) && e->stats[used].is_number()) return e->stats[used].get<double>();
     const auto& c = run.meta().config;
     auto num = [&](const char* k) -> std::optional<double> {
         if (c.contains(k) && c[k].is_number()) return c[k].get<double>();

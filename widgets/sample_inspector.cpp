@@ -157,6 +157,18 @@ void SampleInspector::showSample(SampleRef ref)
     if (s.weight) head += QString(", weight %1").arg(*s.weight, 0, 'g', 4);
     if (s.accepted) head += *s.accepted ? ", accepted" : ", rejected";
     if (s.cut_index) head += QString(", cut at token %1").arg(*s.cut_index);
+    // The absolute temperatures the sample's iteration used (scale-free settings resolve per
+    // prompt and iteration).
+    const auto& st = run_->events()[ref.event].stats;
+    QStringList used;
+    for (const char* k : {"sigma", "lambda", "beta"})
+        if (st.contains(k) && st[k].is_number())
+            used << QString("%1 = %2").arg(k == std::string("sigma") ? "σ" : k == std::string("lambda") ? "λ" : "β")
+                        .arg(st[k].get<double>(), 0, 'g', 4);
+    if (!used.isEmpty())
+        head += QString("<br><small>used: %1%2</small>")
+                    .arg(used.join(", "))
+                    .arg(st.value("scale", std::string()) == "relative" ? " (from scale-free settings)" : "");
     const auto fin = run_->finalSample(s.prompt_index);
     if (fin && *fin == ref) head += " — <span style='background:#ffec99'><b>final answer</b></span>";
     text_->setHtml(head + "<hr><pre style='white-space:pre-wrap'>" + QString::fromStdString(s.text).toHtmlEscaped() +

@@ -23,6 +23,7 @@
 #include "model/loader.h"
 #include "model/random_model.h"
 #include "model/transformer.h"
+#include "rudder/json_file.h"
 #include "rudder/error.h"
 #include "rudder/paths.h"
 #include "rudder/runtime_init.h"
@@ -106,8 +107,67 @@ struct MethodRow {
 
 } // namespace
 
+// A random-weight model as a normal Hugging Face directory.  Methods need text, so it borrows a
+// tokenizer (the demo LM's by default; ids the tokenizer does not know decode to nothing).
+static void writeRandomModelDir(const fs::path& dir, const nlohmann::json& cfg, uint64_t seed, double std,
+                         const std::string& tokenizerFrom)
+{
+    writeRandomModel(dir.string(), cfg, seed, std);
+    const fs::path from = tokenizerFrom.empty() ? fs::path(demoModelDir()) : fs::path(tokenizerFrom);
+    for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
+        std::error_code ec;
+        if (fs::exists(from / f)) fs::copy_file(from / f, dir / f, fs::copy_options::overwrite_existing, ec);
+        if (ec) throw Error((from / f).string(), "", "cannot copy: " + ec.message());
+    }
+}
+
+static void addRandomModelCommand(CLI::App& app)
+{
+    struct Opts {
+        std::string tiny, config, out, tokenizer;
+        uint64_t seed = 1;
+        double std = 0.1;
+    };
+    auto o = std::make_shared<Opts>();
+    CLI::App* cmd = app.add_subcommand(
+        "random-model", "Write a random-weight model as a Hugging Face directory (config.json, model.safetensors "
+                        "fp32, tokenizer files): for tests, references and benchmarks at a chosen shape");
+    auto* tiny = cmd->add_option("--tiny", o->tiny, "built-in small config: llama|llama3|mistral|qwen2|qwen3|gpt2|gemma2|gemma3");
+    auto* config = cmd->add_option("--config", o->config, "config.json giving the architecture and sizes");
+    tiny->excludes(config);
+    cmd->add_option("--out", o->out, "directory to write (created)")->required();
+    cmd->add_option("--seed", o->seed, "weight seed")->capture_default_str();
+    cmd->add_option("--std", o->std, "std of the linear weights (large enough that a wrong op shows)")
+        ->capture_default_str()->check(CLI::Range(1e-6, 10.0));
+    cmd->add_option("--tokenizer", o->tokenizer, "model directory whose tokenizer files to copy (default: the demo LM's)");
+    cmd->callback([o] {
+        if (o->tiny.empty() == o->config.empty()) throw UsageError("", "--tiny/--config", "give exactly one");
+        nlohmann::json cfg;
+        if (!o->tiny.empty()) {
+            try {
+                cfg = tinyConfig(o->tiny);
+            } catch (const Error& e) {
+                throw UsageError("--tiny", o->tiny, e.what());
+            }
+        } else {
+            try {
+                cfg = readJsonFile(o->config);
+            } catch (const Error& e) {
+                throw UsageError(e.what());
+            }
+        }
+        fs::create_directories(o->out);
+        writeRandomModelDir(o->out, cfg, o->seed, o->std, o->tokenizer);
+        // Check what was written the way a user's model is checked.
+        const ModelSummary s = inspectModel(o->out);
+        std::printf("wrote %s: %s, %lld parameters\n", o->out.c_str(), s.architecture.c_str(),
+                    static_cast<long long>(s.parameters));
+    });
+}
+
 void addBenchCommand(CLI::App& app)
 {
+    addRandomModelCommand(app);
     struct Opts {
         std::string model, randomConfig, tiny, device = "auto", dtype = "auto", batches = "1,8,32,128";
         int64_t prompt = 64, decode = 32;
@@ -148,21 +208,14 @@ void addBenchCommand(CLI::App& app)
                 std::ifstream in(o->randomConfig);
                 if (!in) throw UsageError(o->randomConfig, "", "cannot open");
                 try {
-                    cfg = nlohmann::json::parse(in);
-                } catch (const std::exception& e) {
-                    throw UsageError(o->randomConfig, "", std::string("not valid JSON: ") + e.what());
+                    cfg = readJsonFile(o->randomConfig);
+                } catch (const Error& e) {
+                    throw UsageError(e.what());
                 }
             }
             tmp = fs::temp_directory_path() / ("rudder-bench-" + std::to_string(::getpid()));
-            writeRandomModel(tmp.string(), cfg, 1, 0.02);
+            writeRandomModelDir(tmp, cfg, 1, 0.02, o->tokenizer);
             dir = tmp.string();
-            // Methods need text: borrow a tokenizer (ids it does not know decode to nothing).
-            const fs::path from = o->tokenizer.empty() ? fs::path(demoModelDir()) : fs::path(o->tokenizer);
-            for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
-                std::error_code ec;
-                if (fs::exists(from / f)) fs::copy_file(from / f, tmp / f, fs::copy_options::overwrite_existing, ec);
-                if (ec) throw Error((from / f).string(), "", "cannot copy: " + ec.message());
-            }
         } else if (dir.empty()) {
             dir = demoModelDir();
         }

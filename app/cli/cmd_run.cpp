@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "rudder/json_file.h"
 #include "rudder/error.h"
 #include "rudder/methods.h"
 #include "rudder/paths.h"
@@ -91,13 +92,13 @@ std::vector<PromptRecord> readDataset(const std::string& file, const std::string
         if (line.find_first_not_of(" \t") == std::string::npos) continue;   // blank lines are not records
         std::string problem;
         try {
-            json j = json::parse(line);
+            json j = parseJsonText(line, "", "");   // labelled below, with the line
             if (!j.is_object()) problem = "not a JSON object";
             else if (!j.contains(field)) problem = "no \"" + field + "\" field (choose one with --field)";
             else if (!j[field].is_string()) problem = "\"" + field + "\" is not a string";
             else prompts.push_back(PromptRecord{0, j[field].get<std::string>(), file, int64_t(lineNo - 1)});
-        } catch (const json::parse_error& e) {
-            problem = std::string("not valid JSON (") + e.what() + ")";
+        } catch (const Error& e) {
+            problem = e.what();
         }
         if (problem.empty()) continue;
         if (!skipBad)
@@ -134,9 +135,9 @@ json buildConfig(const std::string& method, const std::string& configFile, const
         if (!in) throw UsageError(configFile, "--config", "cannot be read (missing file?)");
         json j;
         try {
-            j = json::parse(in);
-        } catch (const json::parse_error& e) {
-            throw UsageError(configFile, "--config", std::string("not valid JSON (") + e.what() + ")");
+            j = readJsonFile(configFile);
+        } catch (const Error& e) {
+            throw UsageError(e.what());
         }
         // Either a bare config object or the GUI's export {"method": ..., "config": {...}}.
         if (j.is_object() && j.contains("config") && j["config"].is_object()) {
@@ -164,12 +165,7 @@ json buildConfig(const std::string& method, const std::string& configFile, const
 // Complete responses a run will generate (for the progress bar's ETA).
 int64_t plannedSamples(const std::string& method, const json& c, size_t prompts)
 {
-    auto I = [&](const char* k) { return c.contains(k) ? c[k].get<int64_t>() : int64_t(1); };
-    int64_t per = 1;
-    if (method == "bon" || method == "wmv") per = I("n");
-    else if (method == "aisp" || method == "aisp-batched") per = I("n") * I("iterations");
-    else if (method == "qalign") per = I("chains") * (I("steps") + 1);
-    return per * static_cast<int64_t>(prompts);
+    return plannedSamplesPerPrompt(method, c) * static_cast<int64_t>(prompts);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -570,7 +566,8 @@ const char* kCompareRule =
     "AISP then decodes once more with the mean control (V = U), so it spends n * K + 1.\n"
     "qalign: every chain starts from one full response and each step proposes one suffix, so on the\n"
     "samples axis steps = S / chains - 1; a suffix is half a response on average (QAlign §, QUEST), so\n"
-    "on the tokens and flops axes steps = 2 * (S / chains - 1).  args has no budget knob and is refused.\n"
+    "on the tokens and flops axes steps = 2 * (S / chains - 1).  With a scale-free beta (scale = 1) the\n"
+    "pilot's extra samples (pilot - chains) come off S first.  args has no budget knob and is refused.\n"
     "Values are rounded to the nearest integer (at least 1).";
 
 int64_t roundAtLeast1(double v) { return std::max<int64_t>(1, std::llround(v)); }
@@ -586,7 +583,7 @@ json matchBudget(const std::string& method, json cfg, const std::string& axis, d
     } else if (method == "aisp" || method == "aisp-batched") {
         cfg["iterations"] = roundAtLeast1(S / cfg["n"].get<double>());
     } else if (method == "qalign") {
-        double perChain = S / cfg["chains"].get<double>() - 1;
+        double perChain = (S - double(qalignPilotExtra(cfg))) / cfg["chains"].get<double>() - 1;
         cfg["steps"] = roundAtLeast1(axis == "samples" ? perChain : 2 * perChain);
     } else {
         throw UsageError("--methods", method,
@@ -704,19 +701,61 @@ void addCompareCommand(CLI::App& app)
                              .dump(2)
                       << "\n";
         } else {
-            std::printf("%-13s %-34s %12s %12s %9s %9s %9s %5s\n", "method", "matched config", "mean reward",
-                        "mean gold", "samples", "tokens", "seconds", "run");
-            for (const auto& r : all) {
+            // Per-prompt answers: mean ± standard error over prompts, and each method's paired
+            // difference to best-of-n (or the last method) — "is it noise?" answered in the table.
+            auto perPrompt = [](const json& run, const char* key) {
+                std::vector<double> v;
+                for (const auto& f : run["final"])
+                    if (f.contains(key) && f[key].is_number()) v.push_back(f[key].get<double>());
+                return v;
+            };
+            auto meanSe = [](const std::vector<double>& v) {
+                double m = 0, var = 0;
+                for (double x : v) m += x / double(v.size());
+                for (double x : v) var += (x - m) * (x - m);
+                const double se = v.size() > 1 ? std::sqrt(var / double(v.size() - 1) / double(v.size())) : NAN;
+                return std::pair{m, se};
+            };
+            auto cell = [&](const std::vector<double>& v) {
+                if (v.empty()) return std::string("-");
+                auto [m, se] = meanSe(v);
+                char b[64];
+                std::snprintf(b, sizeof b, "%.4f ± %.4f", m, se);
+                return std::string(b);
+            };
+            std::printf("%-13s %-34s %18s %18s %8s %9s %9s %9s %5s\n", "method", "matched config", "reward ± se",
+                        "gold ± se", "KL", "samples", "tokens", "seconds", "run");
+            for (size_t i = 0; i < all.size(); ++i) {
+                const json& r = all[i];
                 const std::string m = r["method"];
                 std::string knob;
                 for (const char* k : {"n", "iterations", "chains", "steps", "max_new_tokens"})
                     if (r["config"].contains(k)) knob += std::string(knob.empty() ? "" : " ") + k + "=" + r["config"][k].dump();
-                auto num = [](const json& v) { return v.is_null() ? std::string("-") : std::to_string(v.get<double>()); };
-                std::printf("%-13s %-34s %12s %12s %9lld %9lld %9.2f %5lld\n", m.c_str(), knob.c_str(),
-                            num(r["summary"]["mean_reward"]).c_str(), num(r["summary"]["mean_gold_reward"]).c_str(),
+                const auto kl = summaryMeans(outs[i].result.summary).kl_to_base;
+                std::printf("%-13s %-34s %18s %18s %8s %9lld %9lld %9.2f %5lld\n", m.c_str(), knob.c_str(),
+                            cell(perPrompt(r, "reward")).c_str(), cell(perPrompt(r, "gold_reward")).c_str(),
+                            kl ? std::to_string(*kl).substr(0, 7).c_str() : "-",
                             static_cast<long long>(r["budget"].value("samples", int64_t(0))),
                             static_cast<long long>(r["budget"].value("tokens", int64_t(0))),
                             r["budget"].value("seconds", 0.0), static_cast<long long>(r["run_id"].get<int64_t>()));
+            }
+            size_t ref = all.size() - 1;
+            for (size_t i = 0; i < all.size(); ++i)
+                if (all[i]["method"] == "bon") ref = i;
+            for (size_t i = 0; i < all.size() && all.size() > 1; ++i) {
+                if (i == ref) continue;
+                std::printf("%s − %s, paired over prompts:", all[i]["method"].get<std::string>().c_str(),
+                            all[ref]["method"].get<std::string>().c_str());
+                for (const char* key : {"reward", "gold_reward"}) {
+                    const auto a = perPrompt(all[i], key), b = perPrompt(all[ref], key);
+                    if (a.empty() || a.size() != b.size()) continue;
+                    std::vector<double> d;
+                    for (size_t j = 0; j < a.size(); ++j) d.push_back(a[j] - b[j]);
+                    auto [m, se] = meanSe(d);
+                    std::printf("  %s %+.4f ± %.4f (%.1f se)", key == std::string("reward") ? "reward" : "gold", m, se,
+                                se > 0 ? m / se : 0.0);
+                }
+                std::printf("\n");
             }
         }
         for (const auto& out : outs) reportEnd(out);

@@ -262,14 +262,12 @@ void MainWindow::loadModels(bool quiet)
 
 int64_t MainWindow::expectedSamples() const
 {
-    const auto& c = current_->meta().config;
-    const std::string& m = current_->meta().method;
-    auto v = [&](const char* k, int64_t def) { return c.contains(k) ? c[k].get<int64_t>() : def; };
     const int64_t prompts = std::max<int64_t>(1, int64_t(current_->meta().prompts.size()));
-    if (m == "bon" || m == "wmv") return v("n", 1) * prompts;
-    if (m == "aisp" || m == "aisp-batched") return v("n", 1) * v("iterations", 1) * prompts;
-    if (m == "qalign") return v("chains", 1) * (v("steps", 1) + 1) * prompts;
-    return prompts;   // ARGS: one response per prompt
+    try {
+        return plannedSamplesPerPrompt(current_->meta().method, current_->meta().config) * prompts;
+    } catch (const std::exception&) {
+        return prompts;   // a stored config this version cannot read: progress by prompts
+    }
 }
 
 // The job's run becomes the current one (empty plots carrying its method, config, seed and

@@ -6,6 +6,19 @@
 // U to the importance-weighted mean of the V^i (eq. 14) with the relaxed weights of eq. 19.
 // The answer is the best of all samples and one final noiseless decode with V = U.
 //
+// Units (issue 15).  The paper's σ and λ are absolute: σ = 0.5 and λ = 0.3 were tuned for
+// Llama-3-8B with UltraRM, and its Table 4 needs λ from 0.3 to 480 across reward models.  Both
+// have a natural scale, so with scale = 1 (the default) they are given relative to it:
+//  - σ in units of the pre-logits' RMS: z_t and v_t enter the logits through the same W, so
+//    σ/RMS(z) is the ratio of logit noise to logit spread whatever the width or the final norm's
+//    gain.  RMS(z) is measured per prompt on the last prompt position at prefill — the position
+//    the control starts from (position 0 is avoided: BOS pre-logits are often outliers).
+//  - λ in units of the standard deviation of the current iteration's n rewards: the weights of
+//    eq. 19 are softmax(r/λ) up to the small KL term, so λ = c·std(r) makes them invariant to any
+//    affine change of the reward (Eurus' 1000s or a probability in [0, 1] alike), and for roughly
+//    Gaussian rewards the normalised ESS is ≈ exp(−1/c²), the same for every reward model.
+// The absolute σ and λ actually used are reported in every event ("sigma", "lambda").
+//
 // Batched AISP (§3.6): P prompts × n rows in one decode batch, each prompt with its own U and
 // weights.  Plain AISP is the P = 1 case.  Noise of (prompt p, iteration k, row i) comes from
 // rowSeed(seed, p, k, i), so batched and plain runs draw the same trajectories, and a resumed run
@@ -50,19 +63,38 @@ namespace {
 
 struct AispOptions {
     int64_t n, K, tau, maxNew;
-    double sigma, lambda, alpha;
+    double sigma, lambda, alpha;   // σ, λ as configured (relative when scaleFree)
+    bool scaleFree;
 };
 
 // E^i ~ N(0, σ²I) of shape [τ, d], on the CPU from its own generator (device independent).
-at::Tensor noise(uint64_t seed, int64_t p, int64_t k, int64_t i, const AispOptions& o, int64_t d)
+at::Tensor noise(uint64_t seed, int64_t p, int64_t k, int64_t i, const AispOptions& o, double sigma, int64_t d)
 {
     at::Generator g = at::make_generator<at::CPUGeneratorImpl>(rowSeed(seed, p, k, i));
-    return at::randn({o.tau, d}, g, at::TensorOptions().dtype(at::kFloat)).mul_(o.sigma);
+    return at::randn({o.tau, d}, g, at::TensorOptions().dtype(at::kFloat)).mul_(sigma);
+}
+
+// RMS of the pre-logits at the last prompt position (the scale of σ).  A one-row prefill outside
+// the budget: the run prefills the same tokens anyway, and a resumed run must get the same σ
+// before it regenerates its noise.
+double prelogitRms(CausalLM& lm, const std::vector<int32_t>& ids)
+{
+    KVCache c = lm.newCache(1, static_cast<int64_t>(ids.size()));
+    const at::Tensor z = prefillShared(lm, c, ids).select(0, 0).to(at::kDouble);
+    return std::sqrt(z.pow(2).mean().item<double>());
+}
+
+// λ actually used in eq. 19 for one iteration's rewards.
+double lambdaFor(const AispOptions& o, const std::vector<double>& rewards)
+{
+    return o.scaleFree ? o.lambda * rewardScale(rewards) : o.lambda;
 }
 
 struct PromptState {
     int index = 0;                  // prompt index in the run
     std::vector<int32_t> ids;
+    double rms = 0;                 // RMS of the pre-logits (scale-free σ), 0 when absolute
+    double sigma = 0;               // absolute σ used for this prompt
     at::Tensor U;                   // [τ, d] fp32, CPU
     bool hasBest = false;
     Sample best;                    // best so far over all iterations
@@ -126,6 +158,7 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
     o.alpha = getDouble(config, "alpha");
     o.maxNew = getInt(config, "max_new_tokens");
     o.tau = getInt(config, "tau");
+    o.scaleFree = config.contains("scale") && getInt(config, "scale") != 0;
     o.tau = (o.tau == 0) ? o.maxNew : std::min(o.tau, o.maxNew);
     const int64_t P = batched ? getInt(config, "prompts_per_batch") : 1;
     const int64_t d = ctx.lm.config().hidden_size;
@@ -143,6 +176,8 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
         for (int64_t j = 0; j < G; ++j) {
             st[j].index = static_cast<int>(g0 + j);
             st[j].ids = ctx.encode(prompts[g0 + j]);
+            if (o.scaleFree) st[j].rms = prelogitRms(ctx.lm, st[j].ids);
+            st[j].sigma = o.scaleFree ? o.sigma * st[j].rms : o.sigma;
             st[j].U = at::zeros({o.tau, d}, at::TensorOptions().dtype(at::kFloat));
             kStart = std::min<int64_t>(kStart, resumedEvents(ctx, method, st[j].index).size());
         }
@@ -153,7 +188,7 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
                 std::vector<at::Tensor> E;
                 std::vector<double> w;
                 for (const auto& s : done[k]->samples) {
-                    E.push_back(noise(ctx.seed, st[j].index, k, s.index, o, d));
+                    E.push_back(noise(ctx.seed, st[j].index, k, s.index, o, st[j].sigma, d));
                     w.push_back(s.weight.value_or(0.0));
                     if (!st[j].hasBest || s.reward > st[j].best.reward) { st[j].best = s; st[j].hasBest = true; }
                 }
@@ -188,7 +223,7 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
             std::vector<at::Tensor> V;
             for (int64_t j = 0; j < G; ++j)
                 for (int64_t i = 0; i < o.n; ++i) {
-                    E[j].push_back(noise(ctx.seed, st[j].index, k, i, o, d));
+                    E[j].push_back(noise(ctx.seed, st[j].index, k, i, o, st[j].sigma, d));
                     V.push_back(st[j].U + E[j].back());
                 }
             for (int64_t r = 0; r < G * o.n; ++r) cache.setLength(r, rowPrompts[r].size());
@@ -204,7 +239,8 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
                 const at::Tensor Ud = s.U.to(at::kDouble);
                 std::vector<double> uv(o.n);
                 for (int64_t i = 0; i < o.n; ++i) uv[i] = (Ud * V[j * o.n + i].to(at::kDouble)).sum().item<double>();
-                AispWeights aw = aispWeights(sc.rewards, uv, o.lambda, o.alpha, o.sigma);
+                const double lambda = lambdaFor(o, sc.rewards);
+                AispWeights aw = aispWeights(sc.rewards, uv, lambda, o.alpha, s.sigma);
                 updateMean(s.U, E[j], aw.weights);   // eq. 14
 
                 IterationEvent e;
@@ -230,7 +266,12 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
                            {"ess", effectiveSampleSize(aw.weights)},
                            {"u_norm", std::vector<double>(un.data_ptr<double>(), un.data_ptr<double>() + un.numel())},
                            {"reward_term", aw.rewardTerm},
-                           {"kl_term", aw.klTerm}};
+                           {"kl_term", aw.klTerm},
+                           {"sigma", s.sigma},
+                           {"lambda", lambda},
+                           {"reward_std", rewardScale(sc.rewards)},
+                           {"scale", o.scaleFree ? "relative" : "absolute"}};
+                if (o.scaleFree) e.stats["prelogit_rms"] = s.rms;
                 e.budget = meter.now();
                 s.iterationsDone = static_cast<int>(k + 1);
                 emit(ctx, e);
@@ -259,7 +300,8 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
 
         for (int64_t j = 0; j < G; ++j) {
             PromptState& s = st[j];
-            nlohmann::json info = {{"prompt_index", s.index}, {"iterations", s.iterationsDone}};
+            nlohmann::json info = {{"prompt_index", s.index}, {"iterations", s.iterationsDone}, {"sigma", s.sigma}};
+            if (o.scaleFree) info["prelogit_rms"] = s.rms;
             FinalAnswer f;
             f.prompt_index = s.index;
             bool have = false;

@@ -71,6 +71,8 @@ struct QAlignOptions {
     bool vote = false;          // final answer: majority vote on extracted answers (else MBR ROUGE-1)
     std::string answer_regex;   // for the vote; empty = last \boxed{}, final letter A–D, last number
     bool length_ratio = true;   // the |y^t|/|y'| factor of eq. 8; off only in the test that proves it matters
+    bool scale = false;         // β in units of the base model's reward std (pilot samples), not absolute
+    int pilot = 16;             // base samples per prompt that measure that std (chain starts included)
     static QAlignOptions fromConfig(const nlohmann::json& config);
 };
 RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& options, const std::vector<std::string>& prompts);

@@ -12,9 +12,18 @@ namespace rudder {
 namespace {
 
 ParamSpec P(std::string key, std::string label, double min, double max, double def, bool integer,
-            bool logScale, std::string help)
+            bool logScale, std::string help, std::string scaledLabel = {})
 {
-    return ParamSpec{std::move(key), std::move(label), min, max, def, integer, logScale, std::move(help)};
+    return ParamSpec{std::move(key), std::move(label), min, max, def, integer, logScale, std::move(help),
+                     std::move(scaledLabel)};
+}
+
+// The switch between scale-free and absolute temperatures (issue 15), shared by AISP, QAlign, WMV.
+ParamSpec scaleParam(const std::string& what)
+{
+    return P("scale", "scale-free units", 0, 1, 1, true, false,
+             "1 (default): " + what + " so one setting carries across models and reward models; "
+             "0: absolute values, as the papers give them (their presets switch to 0).");
 }
 
 // Shared by every method that samples from the base model.
@@ -45,9 +54,12 @@ std::vector<ParamSpec> concat(std::vector<ParamSpec> a, const V&... rest)
 // AISP Table 4 (σ, λ, α): first block HH-RLHF, second block SHP.
 Preset aispPreset(const std::string& name, double sigma, double lambda, double alpha)
 {
-    return Preset{name, {{"sigma", sigma}, {"lambda", lambda}, {"alpha", alpha}, {"n", 32},
+    return Preset{name, {{"scale", 0}, {"sigma", sigma}, {"lambda", lambda}, {"alpha", alpha}, {"n", 32},
                          {"iterations", 32}, {"max_new_tokens", 128}}};
 }
+
+// Scale-free defaults (issue 15; chosen on resources/prompts/kjv-tune.jsonl, see README "Units").
+constexpr double kAispSigma = 0.5, kAispLambda = 0.2, kBeta = 0.5;
 
 std::vector<MethodInfo> buildTable()
 {
@@ -63,12 +75,19 @@ std::vector<MethodInfo> buildTable()
     std::vector<ParamSpec> aisp = {
         P("n", "n (samples / iteration)", 1, 512, 16, true, true, "Noise trajectories per iteration."),
         P("iterations", "K (iterations)", 1, 512, 8, true, true, "Adaptive importance sampling iterations."),
-        P("sigma", "σ (noise std)", 0.01, 10.0, 0.5, false, true, "Std of the Gaussian perturbation on the pre-logits."),
-        P("lambda", "λ (temperature)", 1e-4, 1000.0, 0.3, false, true, "Reward temperature in the weights (eq. 19)."),
+        scaleParam("σ in units of the pre-logits' RMS (measured on each prompt) and λ in units of each "
+                   "iteration's reward standard deviation,"),
+        P("sigma", "σ (noise std)", 0.01, 10.0, kAispSigma, false, true,
+          "Std of the Gaussian perturbation on the pre-logits (scale-free: × the pre-logits' RMS).",
+          "σ (× pre-logit RMS)"),
+        P("lambda", "λ (temperature)", 1e-4, 1000.0, kAispLambda, false, true,
+          "Reward temperature in the weights (eq. 19) (scale-free: × the iteration's reward std).",
+          "λ (× reward std)"),
         P("alpha", "α (relaxation)", 0.0, 1.0, 0.9999, false, false, "MPPI relaxation of the KL term (eq. 19); α=1 drops it."),
         P("tau", "τ (control window, 0 = all)", 0, 2048, 0, true, false, "Perturbed positions from the response start; 0 = max new tokens."),
     };
     std::vector<Preset> aispPresets = {
+        Preset{"Rudder: scale-free defaults", {{"scale", 1}, {"sigma", kAispSigma}, {"lambda", kAispLambda}, {"alpha", 0.9999}}},
         aispPreset("Llama-3 & UltraRM, HH-RLHF (Table 4)", 0.5, 0.3, 0.9999),
         aispPreset("Llama-3 & Eurus, HH-RLHF (Table 4)", 0.5, 240, 0.999),
         aispPreset("Vicuna & UltraRM, HH-RLHF (Table 4)", 0.5, 0.3, 0.9999),
@@ -92,8 +111,15 @@ std::vector<MethodInfo> buildTable()
     t.push_back({"qalign", "QAlign",
                  concat({P("chains", "chains", 1, 256, 4, true, true, "Independent MCMC chains per prompt, batched."),
                          P("steps", "T (steps)", 1, 4096, 64, true, true, "MCMC steps per chain."),
-                         P("beta", "β (reward temperature)", 1e-3, 100.0, 1.0, false, true,
-                           "Target p_LM(y|x)·exp(r/β); smaller β, fewer acceptances."),
+                         scaleParam("β in units of the base model's reward std for the prompt (measured on "
+                                    "the pilot samples),"),
+                         P("beta", "β (reward temperature)", 1e-3, 100.0, kBeta, false, true,
+                           "Target p_LM(y|x)·exp(r/β); smaller β, fewer acceptances (scale-free: × the reward std; "
+                           "0.5 ≈ the expected reward of best-of-40 for Gaussian rewards).",
+                           "β (× reward std)"),
+                         P("pilot", "pilot samples (scale-free β)", 1, 1024, 16, true, true,
+                           "Base-model samples per prompt that measure the reward std; the chains' starting states "
+                           "count among them, the rest are extra samples in the budget."),
                          P("temperature", "proposal temperature", 0.05, 2.0, 1.0, false, false,
                            "1 targets the model itself; other values target the tempered model."),
                          P("burn_in", "burn-in", 0, 4096, 8, true, false, "Steps dropped before the final selection."),
@@ -101,20 +127,23 @@ std::vector<MethodInfo> buildTable()
                          P("vote", "answer by vote (0 = MBR ROUGE-1)", 0, 1, 0, true, false,
                            "1: majority vote on the extracted answer (answer_regex; default last \\boxed{}, letter A-D, number); 0: MBR with ROUGE-1.")},
                         generationParams()),
-                 {{"QAlign paper: β=1, temperature 1 (math)", {{"beta", 1.0}, {"temperature", 1.0}}},
-                  {"QAlign paper: β=0.5 (general alignment, Tülu-3 RM)", {{"beta", 0.5}, {"temperature", 1.0}}}}});
+                 {{"Rudder: scale-free default", {{"scale", 1}, {"beta", kBeta}, {"temperature", 1.0}}},
+                  {"QAlign paper: β=1, temperature 1 (math)", {{"scale", 0}, {"beta", 1.0}, {"temperature", 1.0}}},
+                  {"QAlign paper: β=0.5 (general alignment, Tülu-3 RM)", {{"scale", 0}, {"beta", 0.5}, {"temperature", 1.0}}}}});
 
     t.push_back({"wmv", "Importance sampling / WMV",
                  concat({P("n", "n (samples)", 1, 4096, 64, true, true, "Samples from the base model."),
                          P("batch", "batch size", 1, 1024, 16, true, true, "Samples per iteration."),
-                         P("beta", "β (reward temperature)", 1e-3, 100.0, 1.0, false, true,
-                           "Self-normalised weights softmax(r/β)."),
+                         scaleParam("β in units of the standard deviation of the prompt's rewards"),
+                         P("beta", "β (reward temperature)", 1e-3, 100.0, kBeta, false, true,
+                           "Self-normalised weights softmax(r/β) (scale-free: × the reward std).", "β (× reward std)"),
                          P("weighted", "weighted (0 = plain MV/MBR)", 0, 1, 1, true, false,
                            "1: weighted vote / MBR; 0: unweighted majority vote / MBR."),
                          P("vote", "answer by vote (0 = MBR ROUGE-1)", 0, 1, 0, true, false,
                            "1: majority vote on the extracted answer (answer_regex; default last \\boxed{}, letter A-D, number); 0: MBR with ROUGE-1.")},
                         generationParams(), samplerParams()),
-                 {}});
+                 {{"Rudder: scale-free default", {{"scale", 1}, {"beta", kBeta}}},
+                  {"QAlign paper: β=1 (absolute)", {{"scale", 0}, {"beta", 1.0}}}}});
 
     t.push_back({"args", "ARGS",
                  concat({P("top_k", "k (candidate tokens)", 1, 256, 32, true, true,
@@ -153,6 +182,31 @@ nlohmann::json defaultConfig(const std::string& id)
         else c[p.key] = p.def;
     }
     return c;
+}
+
+int64_t qalignPilotExtra(const nlohmann::json& config)
+{
+    const nlohmann::json c = validateConfig("qalign", config);
+    return c["scale"].get<int64_t>() ? std::max<int64_t>(0, c["pilot"].get<int64_t>() - c["chains"].get<int64_t>()) : 0;
+}
+
+int64_t plannedSamplesPerPrompt(const std::string& id, const nlohmann::json& config)
+{
+    const nlohmann::json c = validateConfig(id, config);
+    auto I = [&](const char* k) { return c[k].get<int64_t>(); };
+    if (id == "bon" || id == "wmv") return I("n");
+    if (id == "aisp" || id == "aisp-batched") return I("n") * I("iterations");
+    if (id == "qalign") return I("chains") * (I("steps") + 1) + qalignPilotExtra(c);
+    return 1;   // ARGS: one response per prompt
+}
+
+nlohmann::json storedConfig(const std::string& id, nlohmann::json config)
+{
+    // Runs recorded before scale-free units existed have no "scale" key; they were absolute.
+    if (config.is_object() && !config.contains("scale"))
+        for (const auto& p : methodInfo(id).params)
+            if (p.key == "scale") config["scale"] = 0;
+    return config;
 }
 
 nlohmann::json validateConfig(const std::string& id, const nlohmann::json& config)

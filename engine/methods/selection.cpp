@@ -8,6 +8,7 @@
 #include <regex>
 #include <unordered_map>
 
+#include "rudder/analysis.h"
 #include "rudder/error.h"
 
 namespace rudder {
@@ -46,6 +47,33 @@ double effectiveSampleSize(const std::vector<double>& w)
     double s = 0.0;
     for (double x : w) s += x * x;
     return s > 0 ? 1.0 / s : 0.0;
+}
+
+double rewardScale(const std::vector<double>& r)
+{
+    if (r.size() < 2) return 1e-9 * (r.empty() ? 1.0 : std::max(1.0, std::fabs(r[0])));
+    double m = 0;
+    for (double x : r) m += x;
+    m /= double(r.size());
+    double v = 0;
+    for (double x : r) v += (x - m) * (x - m);
+    const double s = std::sqrt(v / double(r.size() - 1));
+    return std::max(s, 1e-9 * std::max(1.0, std::fabs(m)));
+}
+
+std::optional<double> bonEquivalentN(double betaOverStd)
+{
+    if (!(betaOverStd > 0) || !std::isfinite(betaOverStd)) return std::nullopt;
+    const double want = 1.0 / betaOverStd;
+    // c(n) increases with n: bisect log n over [3, 1e15].
+    double lo = std::log(3.0), hi = std::log(1e15);
+    auto c = [](double logN) { return analysis::evtFactor(std::exp(logN)).value_or(0.0); };
+    if (c(lo) > want || c(hi) < want) return std::nullopt;
+    for (int it = 0; it < 100; ++it) {
+        const double mid = 0.5 * (lo + hi);
+        (c(mid) < want ? lo : hi) = mid;
+    }
+    return std::exp(0.5 * (lo + hi));
 }
 
 double rouge1F1(const std::vector<int32_t>& a, const std::vector<int32_t>& b)

@@ -2,6 +2,10 @@
 // reweighted towards π_β ∝ p_LM·exp(r/β) with self-normalised weights w_i = softmax_i(r_i/β);
 // the answer is the weighted majority vote over extracted answers or, for open-ended text, the
 // weighted MBR with ROUGE-1.  With weighted = 0 it is plain majority vote / MBR (MV).
+// With scale = 1 (the default) β is given in units of the standard deviation of the prompt's
+// rewards so far (the samples are the base model's, so that is the reward spread under p_LM):
+// the weights are then invariant to the reward's scale and offset, and β = c·std matches the
+// best-of-n with c(n) = 1/c (bonEquivalentN, reported with the absolute β in the events).
 #include <algorithm>
 
 #include "methods/common.h"
@@ -14,7 +18,11 @@ using namespace methods;
 RunResult runWMV(const MethodContext& ctx, const nlohmann::json& config, const std::vector<std::string>& prompts)
 {
     const IndependentOptions opt = independentFromConfig(config);
-    const double beta = getDouble(config, "beta");
+    const double betaSetting = getDouble(config, "beta");
+    const bool scaleFree = config.contains("scale") && getInt(config, "scale") != 0;
+    auto betaFor = [&](const std::vector<double>& rewards) {
+        return scaleFree ? betaSetting * rewardScale(rewards) : betaSetting;
+    };
     const bool weighted = getInt(config, "weighted") != 0;
     const bool vote = config.contains("vote") && getInt(config, "vote") != 0;
     const std::string regex = config.value("answer_regex", std::string());
@@ -25,6 +33,10 @@ RunResult runWMV(const MethodContext& ctx, const nlohmann::json& config, const s
     nlohmann::json perPrompt = nlohmann::json::array();
     bool stopped = false;
 
+    // The best-of-n the temperature matches (Gaussian rewards); null when absolute or below n = 3.
+    nlohmann::json bonN = nullptr;
+    if (auto n = bonEquivalentN(betaSetting); scaleFree && n) bonN = *n;
+
     for (int p = 0; p < static_cast<int>(prompts.size()) && !stopped; ++p) {
         std::vector<Sample> all;
         auto decorate = [&](const std::vector<Sample>& soFar, std::vector<Sample>& batch) {
@@ -32,6 +44,8 @@ RunResult runWMV(const MethodContext& ctx, const nlohmann::json& config, const s
             std::vector<double> rb, ra;
             for (const auto& s : batch) rb.push_back(s.reward);
             for (const auto& s : soFar) ra.push_back(s.reward);
+            // One β for the batch and for all so far: the one the samples so far give.
+            const double beta = betaFor(ra);
             const auto wb = importanceWeights(rb, beta), wa = importanceWeights(ra, beta);
             for (size_t i = 0; i < batch.size(); ++i) batch[i].weight = wb[i];
             double sum = 0, best = -1e300;
@@ -40,15 +54,21 @@ RunResult runWMV(const MethodContext& ctx, const nlohmann::json& config, const s
                                   {"best_reward", best},
                                   {"ess", effectiveSampleSize(wa)},
                                   {"ess_batch", effectiveSampleSize(wb)},
-                                  {"samples_so_far", soFar.size()}};
+                                  {"samples_so_far", soFar.size()},
+                                  {"beta", beta},
+                                  {"reward_std", rewardScale(ra)},
+                                  {"scale", scaleFree ? "relative" : "absolute"},
+                                  {"bon_equivalent_n", bonN}};
         };
         stopped = !sampleIndependent(ctx, meter, "wmv", p, prompts[p], opt, decorate, all);
         if (all.empty()) break;
 
         std::vector<double> rewards;
         for (const auto& s : all) rewards.push_back(s.reward);
+        const double beta = betaFor(rewards);
         const std::vector<double> w = weighted ? importanceWeights(rewards, beta) : std::vector<double>{};
         nlohmann::json info = {{"prompt_index", p}, {"samples", all.size()}, {"weighted", weighted}};
+        if (weighted) info["beta"] = beta;
         int pick = 0;
         if (vote) {
             std::vector<std::optional<std::string>> answers;

@@ -214,7 +214,8 @@ int64_t Workbench::countTokens(const std::string& text) const
 RunResult Workbench::run(const RunRequest& request, const EventSink& onEvent, const std::atomic<bool>* cancel,
                          const ResumeState* resume)
 {
-    const nlohmann::json config = validateConfig(request.method, request.config);
+    const nlohmann::json config =
+        validateConfig(request.method, resume ? storedConfig(request.method, request.config) : request.config);
     if (!d->lm) throw UsageError("model", "", "no base model loaded");
     if (!d->reward) throw UsageError("reward", "", "no reward chosen");
     if (request.prompts.empty()) throw UsageError("prompts", "", "no prompt given");

@@ -1,6 +1,8 @@
 // Widgets fed with synthetic events: slider <-> box <-> config round trip, plots contain the data,
 // sample selection, PDF/PNG export.
 #include <QtTest>
+#include <QFormLayout>
+#include <QLabel>
 
 #include <QDoubleSpinBox>
 #include <QFile>
@@ -137,9 +139,21 @@ private slots:
             panel.setConfig(m.id, lo);
             QCOMPARE(panel.config(m.id), validateConfig(m.id, lo));
         }
-        // A preset from AISP Table 4 lands in the sliders.
-        panel.applyPreset("aisp", 1);   // Llama-3 & Eurus: σ 0.5, λ 240, α 0.999
+        // Scale-free by default: the temperature sliders say so; a paper preset (AISP Table 4)
+        // lands in the sliders and switches to absolute units.
+        panel.setConfig("aisp", defaultConfig("aisp"));
+        auto labelOf = [&](const char* key) {
+            auto* f = qobject_cast<QFormLayout*>(panel.slider("aisp", key)->parentWidget()->findChild<QFormLayout*>());
+            auto* l = f ? qobject_cast<QLabel*>(f->labelForField(panel.slider("aisp", key))) : nullptr;
+            return l ? l->text() : QString();
+        };
+        QCOMPARE(panel.config("aisp")["scale"].get<int64_t>(), int64_t(1));
+        QVERIFY2(labelOf("lambda").contains("reward std"), qPrintable(labelOf("lambda")));
+        QVERIFY2(labelOf("sigma").contains("RMS"), qPrintable(labelOf("sigma")));
+        panel.applyPreset("aisp", 2);   // Llama-3 & Eurus: σ 0.5, λ 240, α 0.999
         const auto c = panel.config("aisp");
+        QCOMPARE(c["scale"].get<int64_t>(), int64_t(0));
+        QVERIFY2(!labelOf("lambda").contains("reward std"), qPrintable(labelOf("lambda")));
         QCOMPARE(c["lambda"].get<double>(), 240.0);
         QCOMPARE(c["alpha"].get<double>(), 0.999);
         QCOMPARE(c["sigma"].get<double>(), 0.5);

@@ -16,6 +16,9 @@
 #include "model/loader.h"
 #include "tiny_llama.h"
 #include "toy_lm.h"
+#ifdef RUDDER_TEST_WIDGETS
+#include "run_data.h"
+#endif
 
 using namespace rudder;
 using toy::TableReward;
@@ -164,52 +167,124 @@ private Q_SLOTS:
     {
         // n = 3, K = 2 on the toy LM: tokens of every sample = greedy decode with V = U + E on the
         // logits; weights (eq. 19) and U_1 = Σ w_i V_i (eq. 14) recomputed here from the rewards.
-        ToyLM lm(4, 11, 1.0);
-        TableReward reward(3.0);
-        std::vector<IterationEvent> ev;
-        MethodContext ctx = makeCtx(lm, reward, &ev, 21);
-        const double sigma = 0.8, lambda = 0.5, alpha = 0.9;
-        const int n = 3, maxNew = 4, tau = 3;
-        nlohmann::json cfg = {{"n", n}, {"iterations", 2}, {"sigma", sigma}, {"lambda", lambda}, {"alpha", alpha},
-                              {"tau", tau}, {"max_new_tokens", maxNew}};
-        RunResult r = runMethod("aisp", ctx, cfg, {"ab"});
-        QCOMPARE(r.status, RunStatus::Done);
-        QCOMPARE(ev.size(), size_t(2));
-        const int64_t d = 4;
-        at::Tensor U = at::zeros({tau, d}, at::kDouble);
-        for (int k = 0; k < 2; ++k) {
-            std::vector<at::Tensor> Vs;
-            std::vector<double> expo;
-            for (int i = 0; i < n; ++i) {
-                at::Tensor V = U.to(at::kFloat) + aispNoise(21, 0, k, i, tau, d, sigma);
-                Vs.push_back(V.to(at::kDouble));
-                const auto y = greedyPerturbed(lm, {0, 1}, V, maxNew);
-                QCOMPARE(ev[k].samples[i].token_ids, y);
-                const double rr = reward.value("ab", lm.decode(y));
-                QCOMPARE(ev[k].samples[i].reward, rr);
-                expo.push_back(rr / lambda - (1 - alpha) / (sigma * sigma) * (U * Vs.back()).sum().item<double>());
+        // Absolute units (scale 0) and scale-free ones (scale 1: σ × RMS of the prompt's last
+        // pre-logits, λ × the sample std of each iteration's rewards), both by hand.
+        for (int scale : {0, 1}) {
+            ToyLM lm(4, 11, 1.0);
+            TableReward reward(3.0);
+            std::vector<IterationEvent> ev;
+            MethodContext ctx = makeCtx(lm, reward, &ev, 21);
+            const double sigmaSet = 0.8, lambdaSet = 0.5, alpha = 0.9;
+            const int n = 3, maxNew = 4, tau = 3;
+            nlohmann::json cfg = {{"n", n}, {"iterations", 2}, {"sigma", sigmaSet}, {"lambda", lambdaSet},
+                                  {"alpha", alpha}, {"tau", tau}, {"max_new_tokens", maxNew}, {"scale", scale}};
+            RunResult r = runMethod("aisp", ctx, cfg, {"ab"});
+            QCOMPARE(r.status, RunStatus::Done);
+            QCOMPARE(ev.size(), size_t(2));
+            double rms = 0;
+            for (float x : lm.logitsFor({0, 1})) rms += double(x) * double(x);
+            rms = std::sqrt(rms / double(lm.logitsFor({0, 1}).size()));
+            const double sigma = scale ? sigmaSet * rms : sigmaSet;
+            QVERIFY(std::fabs(ev[0].stats["sigma"].get<double>() - sigma) < 1e-6 * sigma);
+            const int64_t d = 4;
+            at::Tensor U = at::zeros({tau, d}, at::kDouble);
+            for (int k = 0; k < 2; ++k) {
+                std::vector<at::Tensor> Vs;
+                std::vector<double> rs;
+                for (int i = 0; i < n; ++i) {
+                    at::Tensor V = U.to(at::kFloat) + aispNoise(21, 0, k, i, tau, d, sigma);
+                    Vs.push_back(V.to(at::kDouble));
+                    const auto y = greedyPerturbed(lm, {0, 1}, V, maxNew);
+                    QCOMPARE(ev[k].samples[i].token_ids, y);
+                    rs.push_back(reward.value("ab", lm.decode(y)));
+                    QCOMPARE(ev[k].samples[i].reward, rs.back());
+                }
+                double mean = 0, var = 0;
+                for (double x : rs) mean += x / n;
+                for (double x : rs) var += (x - mean) * (x - mean) / (n - 1);
+                const double lambda = scale ? lambdaSet * std::sqrt(var) : lambdaSet;
+                QVERIFY(std::fabs(ev[k].stats["lambda"].get<double>() - lambda) < 1e-9 * lambda);
+                std::vector<double> expo;
+                for (int i = 0; i < n; ++i)
+                    expo.push_back(rs[i] / lambda - (1 - alpha) / (sigma * sigma) * (U * Vs[i]).sum().item<double>());
+                double m = *std::max_element(expo.begin(), expo.end()), z = 0;
+                for (double x : expo) z += std::exp(x - m);
+                at::Tensor Unext = at::zeros_like(U);
+                for (int i = 0; i < n; ++i) {
+                    const double w = std::exp(expo[i] - m) / z;
+                    QVERIFY2(std::fabs(*ev[k].samples[i].weight - w) < 1e-6, "eq. 19 weight");
+                    Unext += w * Vs[i];
+                }
+                U = Unext;
+                // ‖u_t‖ reported after the update.
+                for (int t = 0; t < tau; ++t)
+                    QVERIFY(std::fabs(ev[k].stats["u_norm"][t].get<double>() - U[t].norm().item<double>()) < 1e-5);
             }
-            double m = *std::max_element(expo.begin(), expo.end()), z = 0;
-            for (double x : expo) z += std::exp(x - m);
-            at::Tensor Unext = at::zeros_like(U);
-            for (int i = 0; i < n; ++i) {
-                const double w = std::exp(expo[i] - m) / z;
-                QVERIFY2(std::fabs(*ev[k].samples[i].weight - w) < 1e-6, "eq. 19 weight");
-                Unext += w * Vs[i];
-            }
-            U = Unext;
-            // ‖u_t‖ reported after the update.
-            for (int t = 0; t < tau; ++t)
-                QVERIFY(std::fabs(ev[k].stats["u_norm"][t].get<double>() - U[t].norm().item<double>()) < 1e-5);
+            // The final answer is the best of every sample and the noiseless decode with V = U.
+            const auto yMean = greedyPerturbed(lm, {0, 1}, U.to(at::kFloat), maxNew);
+            double best = reward.value("ab", lm.decode(yMean));
+            for (const auto& e : ev)
+                for (const auto& s : e.samples) best = std::max(best, s.reward);
+            QCOMPARE(r.final.at(0).reward, best);
+            QCOMPARE(r.summary["prompts"][0]["mean_decode"]["token_ids"].get<std::vector<int32_t>>(), yMean);
+            QVERIFY(r.summary["prompts"][0]["kl_to_base"].get<double>() >= 0.0);
         }
-        // The final answer is the best of every sample and the noiseless decode with V = U.
-        const auto yMean = greedyPerturbed(lm, {0, 1}, U.to(at::kFloat), maxNew);
-        double best = reward.value("ab", lm.decode(yMean));
-        for (const auto& e : ev)
-            for (const auto& s : e.samples) best = std::max(best, s.reward);
-        QCOMPARE(r.final.at(0).reward, best);
-        QCOMPARE(r.summary["prompts"][0]["mean_decode"]["token_ids"].get<std::vector<int32_t>>(), yMean);
-        QVERIFY(r.summary["prompts"][0]["kl_to_base"].get<double>() >= 0.0);
+    }
+
+    // Scale-free temperatures (the default) make AISP, WMV and QAlign invariant to an affine change
+    // of the reward: the same samples, weights and acceptances for r and 40·r − 7, with the
+    // absolute temperatures reported scaled by 40.  Negative control: with scale = 0 they differ.
+    void scaleFreeTemperaturesAreAffineInvariant()
+    {
+        struct Affine : RewardFunction {
+            TableReward base{2.0, 13};
+            double a = 1, b = 0;
+            std::vector<double> score(const std::string& p, const std::vector<std::string>& rs) override
+            {
+                std::vector<double> out;
+                for (const auto& r : rs) out.push_back(a * base.value(p, r) + b);
+                return out;
+            }
+            std::string name() const override { return "affine"; }
+        };
+        const std::vector<std::pair<std::string, nlohmann::json>> cases = {
+            {"aisp", {{"n", 6}, {"iterations", 3}, {"max_new_tokens", 5}}},
+            {"wmv", {{"n", 12}, {"batch", 4}, {"max_new_tokens", 5}}},
+            {"qalign", {{"chains", 4}, {"steps", 12}, {"max_new_tokens", 5}, {"pilot", 10}}},
+        };
+        for (const auto& [id, base] : cases) {
+            for (int scale : {1, 0}) {
+                std::vector<IterationEvent> ev[2];
+                for (int t = 0; t < 2; ++t) {
+                    ToyLM lm(5, 7, 1.0);
+                    Affine reward;
+                    if (t == 1) { reward.a = 40; reward.b = -7; }
+                    MethodContext ctx = makeCtx(lm, reward, &ev[t], 3);
+                    nlohmann::json cfg = base;
+                    cfg["scale"] = scale;
+                    QCOMPARE(runMethod(id, ctx, cfg, {"ab"}).status, RunStatus::Done);
+                }
+                QCOMPARE(ev[0].size(), ev[1].size());
+                bool same = true;
+                for (size_t e = 0; e < ev[0].size(); ++e)
+                    for (size_t i = 0; i < ev[0][e].samples.size(); ++i) {
+                        const Sample &x = ev[0][e].samples[i], &y = ev[1][e].samples[i];
+                        if (same && !(x.token_ids == y.token_ids && x.accepted == y.accepted))
+                            qInfo("%s, scale %d: first difference at event %d sample %d", id.c_str(), scale, int(e), int(i));
+                        same = same && x.token_ids == y.token_ids && x.accepted == y.accepted;
+                        if (x.weight) same = same && std::fabs(*x.weight - *y.weight) < 1e-9;
+                    }
+                const char* temp = id == "aisp" ? "lambda" : "beta";
+                const double t0 = ev[0].back().stats[temp].get<double>(), t1 = ev[1].back().stats[temp].get<double>();
+                if (scale) {
+                    QVERIFY2(same, qPrintable(QString::fromStdString(id) + ": scale-free run changed with the reward's units"));
+                    QVERIFY(std::fabs(t1 - 40 * t0) < 1e-9 * t1);
+                } else {
+                    QVERIFY2(!same, qPrintable(QString::fromStdString(id) + ": absolute run did not notice the units"));
+                    QCOMPARE(t0, t1);
+                }
+            }
+        }
     }
 
     void aispLimitIsBestOfN()
@@ -221,7 +296,7 @@ private Q_SLOTS:
         std::vector<IterationEvent> ev;
         MethodContext ctx = makeCtx(lm, reward, &ev, 8);
         nlohmann::json cfg = {{"n", 6}, {"iterations", 4}, {"sigma", 1.5}, {"lambda", 1e-4}, {"alpha", 1.0},
-                              {"max_new_tokens", 5}};
+                              {"max_new_tokens", 5}, {"scale", 0}};
         RunResult r = runMethod("aisp", ctx, cfg, {"a"});
         // λ = 1e-4 is the registry's floor; the theorem's limit is taken with λ = 1e-8 below.
         QCOMPARE(r.status, RunStatus::Done);
@@ -307,6 +382,37 @@ private Q_SLOTS:
         qInfo("without |y|/|y'|: TV to target %.4f, to p·e^{r/β}·|y| %.4f", tv(emp2, target), tv(emp2, noRatio));
         QVERIFY(tv(emp2, target) > 0.02);
         QVERIFY(tv(emp2, noRatio) < 0.02);
+    }
+
+    // Issue 18's bug: the engine flagged each chain's starting state as accepted, so the GUI
+    // counted C extra acceptances (0.50 where the engine said 0.4545).  Starting states carry no
+    // flag now, and the GUI's series, fed the engine's own events, agree with the engine.
+    void qalignAcceptanceAgreesWithTheGui()
+    {
+        ToyLM lm(6, 9, 1.0);
+        TableReward reward(3.0, 4);
+        std::vector<IterationEvent> ev;
+        MethodContext ctx = makeCtx(lm, reward, &ev, 2);
+        RunResult r = runMethod("qalign", ctx, {{"chains", 2}, {"steps", 12}, {"max_new_tokens", 5}, {"scale", 0}, {"beta", 0.3}},
+                                {"ab"});
+        QCOMPARE(r.status, RunStatus::Done);
+        int64_t acc = 0, n = 0;
+        for (const auto& e : ev)
+            for (const auto& s : e.samples) {
+                QCOMPARE(s.accepted.has_value(), e.iteration > 0);
+                if (s.accepted) { acc += *s.accepted; ++n; }
+            }
+        QCOMPARE(n, int64_t(2 * 11));
+        const double engine = r.summary["prompts"][0]["acceptance_rate"].get<double>();
+        QCOMPARE(engine, double(acc) / double(n));
+        QVERIFY(acc > 0 && acc < n);   // both outcomes occur, or the comparison proves little
+#ifdef RUDDER_TEST_WIDGETS
+        widgets::RunData run;
+        for (const auto& e : ev) run.append(e);
+        const auto a = run.acceptance(16, -1);
+        QCOMPARE(a.running.back(), engine);
+        QCOMPARE(a.step.size(), ev.size());
+#endif
     }
 
     void sameSeedSameRun()

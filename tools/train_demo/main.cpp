@@ -38,6 +38,10 @@ struct Options {
     std::string dumpIn, dumpOut;   // tokenizer check: encode these lines, write the ids
     int threads = 2;
     std::string initLm;   // reuse a trained demo-lm (skip stage 2)
+    // A weak proxy (Gao et al. 2022): the RM sees only this many gold-labelled examples, drawn
+    // once, for all its steps (0: a fresh example every time, as demo-rm).
+    int64_t rmLabels = 0;
+    std::string rmName = "demo-rm";
     uint64_t seed = 20261123;
 };
 
@@ -305,7 +309,7 @@ int run(const Options& o)
 {
     at::set_num_threads(o.threads);
     auto t0 = std::chrono::steady_clock::now();
-    const fs::path lmDir = fs::path(o.out) / "demo-lm", rmDir = fs::path(o.out) / "demo-rm";
+    const fs::path lmDir = fs::path(o.out) / "demo-lm", rmDir = fs::path(o.out) / o.rmName;
     fs::create_directories(lmDir);
     fs::create_directories(rmDir);
     auto gold = rudder::makeLexiconReward(o.lexicon);
@@ -467,6 +471,11 @@ int run(const Options& o)
         for (size_t i = 0; i < g.size(); ++i) mse += (pred[i] - g[i]) * (pred[i] - g[i]);
         return std::pair{pearson(pred, g), mse / g.size()};
     };
+    std::vector<RmExample> pool;   // the fixed label set of a weak proxy
+    {
+        std::mt19937_64 pr(o.seed + 7);
+        for (int64_t i = 0; i < o.rmLabels; ++i) pool.push_back(makeRmExample(train[pr() % train.size()], bpe, *gold, pr));
+    }
     auto tr = std::chrono::steady_clock::now();
     auto opt = makeOptimizer(rm, o.rmLr);
     double ema = 0;
@@ -475,7 +484,8 @@ int run(const Options& o)
     for (int64_t step = 0; !budget.done(step); ++step, ++rmStepsDone) {
         setLr(opt, schedule(budget.progress(step), o.rmLr));
         std::vector<RmExample> b;
-        for (int64_t i = 0; i < o.rmBatch; ++i) b.push_back(makeRmExample(train[rng() % train.size()], bpe, *gold, rng));
+        for (int64_t i = 0; i < o.rmBatch; ++i)
+            b.push_back(pool.empty() ? makeRmExample(train[rng() % train.size()], bpe, *gold, rng) : pool[rng() % pool.size()]);
         std::vector<double> y;
         for (const auto& e : b) y.push_back(e.gold / sd);
         auto loss = torch::mse_loss(rmForward(rm, b, sp.pad_id), torch::tensor(y, torch::kFloat));
@@ -522,13 +532,15 @@ int run(const Options& o)
                            {"rm_parameters", rm.numParameters()},
                            {"rm_steps", rmStepsDone},
                            {"rm_batch", o.rmBatch},
+                           {"rm_labels", o.rmLabels},
                            {"rm_train_loss_standardised", ema},
                            {"rm_heldout_pearson", rmR},
                            {"rm_heldout_mse", rmMse},
                            {"gold_sd", sd},
                            {"rm_seconds", rmSeconds},
                            {"total_seconds", secondsSince(t0)}};
-    writeJson(fs::path(o.out) / "training-report.json", report);
+    writeJson(fs::path(o.out) / (o.rmName == "demo-rm" ? std::string("training-report.json") : o.rmName + "-training-report.json"),
+              report);
     std::cout << report.dump(2) << std::endl;
     return 0;
 }
@@ -561,6 +573,8 @@ int main(int argc, char** argv)
     app.add_option("--threads", o.threads);
     app.add_option("--init-lm", o.initLm, "reuse this trained demo-lm folder instead of training the LM");
     app.add_option("--seed", o.seed);
+    app.add_option("--rm-labels", o.rmLabels, "train the RM on this many gold labels only (a weak proxy; 0 = unlimited)");
+    app.add_option("--rm-name", o.rmName, "folder name of the RM under --out");
     CLI11_PARSE(app, argc, argv);
     try {
         return run(o);

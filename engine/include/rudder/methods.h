@@ -15,6 +15,7 @@ struct ParamSpec {
     bool integer = false;
     bool logScale = false;  // slider is logarithmic (ranges spanning decades: λ, β, σ)
     std::string help;
+    std::string scaledLabel;  // GUI label while the method's "scale" parameter is 1 (empty: label)
 };
 
 struct Preset {
@@ -34,6 +35,16 @@ const std::vector<MethodInfo>& allMethods();
 const MethodInfo& methodInfo(const std::string& id);
 nlohmann::json defaultConfig(const std::string& id);
 // Fills defaults; throws UsageError naming the key for unknown keys, non-numbers, out-of-range.
+// Complete responses one prompt costs under `config` (missing keys: the defaults), for progress
+// estimates and budget matching: bon, wmv n; aisp n·K; qalign chains·(steps+1) plus the extra
+// pilot samples of a scale-free β; args 1.
+int64_t plannedSamplesPerPrompt(const std::string& id, const nlohmann::json& config);
+// The extra pilot samples of QAlign's scale-free β (0 when absolute).
+int64_t qalignPilotExtra(const nlohmann::json& config);
+
+// A config read back from a session for resuming: fills what older versions did not record
+// ("scale": runs from before scale-free units were absolute).
+nlohmann::json storedConfig(const std::string& id, nlohmann::json config);
 nlohmann::json validateConfig(const std::string& id, const nlohmann::json& config);
 
 } // namespace rudder

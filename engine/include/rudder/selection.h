@@ -19,6 +19,17 @@ std::vector<double> importanceWeights(const std::vector<double>& rewards, double
 // ESS = 1 / Σ w² for normalised weights.
 double effectiveSampleSize(const std::vector<double>& weights);
 
+// Scale-free reward temperatures (issue 15): a temperature given "× reward std" is multiplied by
+// this, the rewards' sample standard deviation.  Floored at 1e-9·max(1, |mean|) so that a sample
+// of equal rewards still gives a finite temperature (its weights are uniform anyway).
+double rewardScale(const std::vector<double>& rewards);
+
+// For rewards ~ N(μ, s²) the tilted target p·exp(r/β) has mean μ + s²/β, and best-of-n's maximum
+// sits at μ + s·c(n) (QAlign eq. 10/17).  The n with c(n) = s/β, i.e. the best-of-n that a
+// temperature of `betaOverStd` reward standard deviations matches; nullopt below n = 3, where
+// the expansion means nothing.
+std::optional<double> bonEquivalentN(double betaOverStd);
+
 // ROUGE-1 F1 on token ids (clipped unigram overlap).  Two empty sequences score 1.
 double rouge1F1(const std::vector<int32_t>& a, const std::vector<int32_t>& b);
 
