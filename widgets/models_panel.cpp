@@ -2,6 +2,7 @@
 
 #include <QComboBox>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -9,6 +10,8 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QToolButton>
+
+#include "rudder/paths.h"
 #include <QVBoxLayout>
 
 namespace rudder::widgets {
@@ -54,6 +57,11 @@ ModelsPanel::ModelsPanel(QWidget* parent)
                       "watch it fall while the proxy rises to spot over-optimisation");
     gold_->addItem("");
     gold_->addItem("lexicon");
+    // Both shipped proxies: the demo RM and its weak twin (few gold labels), under which
+    // search visibly over-optimises against the lexicon gold.
+    reward_->addItem(QString::fromStdString(demoRewardDir()));
+    if (QFileInfo::exists(QString::fromStdString(demoSmallRewardDir())))
+        reward_->addItem(QString::fromStdString(demoSmallRewardDir()));
     reward_->addItem("lexicon");
     device_->addItems({"auto", "cpu"});
     dtype_->addItems({"auto", "fp32", "bf16", "fp16"});

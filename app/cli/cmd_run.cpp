@@ -365,8 +365,8 @@ void addModelOptions(CLI::App* cmd, ModelOptions& m)
 {
     cmd->add_option("--model", m.model, "Base model directory (default: the embedded demo LM)");
     cmd->add_option("--reward", m.reward,
-                    "Reward: a reward-model directory, 'lexicon' (AFINN-165 valence) or 'cmd:COMMAND' "
-                    "(default: the embedded demo RM)");
+                    "Reward: a reward-model directory, 'lexicon' (AFINN-165 valence), 'cmd:COMMAND', or "
+                    "demo-rm / demo-rm-small (the embedded demo RM, default, and its weak proxy trained on few labels)");
     cmd->add_option("--gold", m.gold,
                     "Second reward, only observed (same forms as --reward; default: lexicon when the reward "
                     "is the demo RM, else none; 'none' turns it off)");
@@ -420,9 +420,10 @@ json rewardIdentity(const std::string& spec, const std::shared_ptr<RewardFunctio
 
 void loadModels(Workbench& wb, ModelOptions& m)
 {
-    const bool demoReward = m.reward.empty();
+    const bool demoReward = m.reward.empty() || m.reward == "demo-rm" || m.reward == "demo-rm-small";
     if (m.model.empty()) m.model = demoModelDir();
     if (m.reward.empty()) m.reward = demoRewardDir();
+    m.reward = resolveDemoReward(m.reward);
     if (m.gold.empty() && demoReward) m.gold = "lexicon";
     if (m.gold == "none") m.gold.clear();
     auto asUsage = [](const char* flag, const std::function<void()>& f) {

@@ -24,5 +24,12 @@ std::string resourcesDir()
 
 std::string demoModelDir() { return (fs::path(resourcesDir()) / "models" / "demo-lm").string(); }
 std::string demoRewardDir() { return (fs::path(resourcesDir()) / "models" / "demo-rm").string(); }
+std::string demoSmallRewardDir() { return (fs::path(resourcesDir()) / "models" / "demo-rm-small").string(); }
+std::string resolveDemoReward(const std::string& spec)
+{
+    if (spec == "demo-rm") return demoRewardDir();
+    if (spec == "demo-rm-small") return demoSmallRewardDir();
+    return spec;
+}
 
 } // namespace rudder

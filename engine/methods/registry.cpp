@@ -59,7 +59,7 @@ Preset aispPreset(const std::string& name, double sigma, double lambda, double a
 }
 
 // Scale-free defaults (issue 15; chosen on resources/prompts/kjv-tune.jsonl, see README "Units").
-constexpr double kAispSigma = 0.5, kAispLambda = 0.2, kBeta = 0.5;
+constexpr double kAispSigma = 0.5, kAispLambda = 0.1, kBeta = 0.5;
 
 std::vector<MethodInfo> buildTable()
 {

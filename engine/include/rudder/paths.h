@@ -9,5 +9,9 @@ namespace rudder {
 std::string resourcesDir();
 std::string demoModelDir();   // resources/models/demo-lm
 std::string demoRewardDir();  // resources/models/demo-rm
+// resources/models/demo-rm-small: a weak proxy (few gold labels) under which best-of-n over-optimises.
+std::string demoSmallRewardDir();
+// "demo-rm" and "demo-rm-small" name the shipped reward models; anything else is returned as is.
+std::string resolveDemoReward(const std::string& spec);
 
 } // namespace rudder
