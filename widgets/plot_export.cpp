@@ -36,6 +36,16 @@ public:
         p->legend->setFont(lf);
         for (int i = 0; i < p->legend->itemCount(); ++i)
             if (auto* it = p->legend->item(i)) { itemFonts_.push_back(it->font()); it->setFont(lf); }
+        // The legend's icons and spacing are in the same units as the fonts: at screen size
+        // (32 × 18) they would take a third of a 3.25 in figure.
+        legendIcon_ = p->legend->iconSize();
+        legendPad_ = p->legend->iconTextPadding();
+        legendRow_ = p->legend->rowSpacing();
+        legendMargins_ = p->legend->margins();
+        p->legend->setIconSize(int(std::lround(pt * 2.2)), int(std::lround(pt)));
+        p->legend->setIconTextPadding(int(std::lround(pt * 0.5)));
+        p->legend->setRowSpacing(0);
+        p->legend->setMargins(QMargins(2, 1, 2, 1));
         for (int i = 0; i < p->plotLayout()->elementCount(); ++i)
             if (auto* t = qobject_cast<QCPTextElement*>(p->plotLayout()->elementAt(i))) {
                 titles_.push_back({t, t->font()});
@@ -53,6 +63,10 @@ public:
             axes[i]->setTickLabelFont(saved_[i].second);
         }
         p_->legend->setFont(legend_);
+        p_->legend->setIconSize(legendIcon_);
+        p_->legend->setIconTextPadding(legendPad_);
+        p_->legend->setRowSpacing(legendRow_);
+        p_->legend->setMargins(legendMargins_);
         for (int i = 0; i < p_->legend->itemCount() && i < int(itemFonts_.size()); ++i)
             if (auto* it = p_->legend->item(i)) it->setFont(itemFonts_[i]);
         for (auto& [t, f] : titles_) t->setFont(f);
@@ -64,6 +78,9 @@ private:
     QCustomPlot* p_;
     std::vector<std::pair<QFont, QFont>> saved_;
     QFont legend_;
+    QSize legendIcon_;
+    int legendPad_ = 0, legendRow_ = 0;
+    QMargins legendMargins_;
     std::vector<QFont> itemFonts_;
     std::vector<std::pair<QCPTextElement*, QFont>> titles_;
 };

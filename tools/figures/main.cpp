@@ -1,0 +1,310 @@
+// rudder-figures: redraws the AISP and QAlign papers' figures from runs stored in a session, with
+// the workbench's own plots and figure export (PDF), and writes the numbers behind each figure.
+//   rudder-figures --db S --out DIR --aisp ID --kl ID,ID,... --bon ID --bon-small ID --qalign-small ID
+// Figures (each DIR/NAME.pdf, numbers in DIR/numbers.md):
+//   aisp-reward-vs-samples   AISP Fig. 4: mean@k, best@k, best so far and BoN on the same samples
+//   aisp-kl-vs-reward        AISP Table 3 analogue: KL to the base model vs final reward per (λ, α)
+//   qalign-gold-vs-compute   QAlign's headline: gold (and proxy) of the answer vs samples for BoN,
+//                            WMV, MV and QAlign, against the weak proxy demo-rm-small
+//   beta-curve               β(n) from the mixture fit, with its a_n against the empirical BoN curve
+#include <QApplication>
+
+#include <CLI/CLI.hpp>
+#include <qcustomplot.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "beta_curve_plot.h"
+#include "plot_export.h"
+#include "plot_style.h"
+#include "reward_curve_plot.h"
+#include "run_data.h"
+#include "rudder/selection.h"
+#include "rudder/session_db.h"
+
+using namespace rudder;
+using namespace rudder::widgets;
+
+namespace {
+
+std::unique_ptr<RunData> load(const SessionDb& db, int64_t id)
+{
+    const StoredRun s = db.loadRun(id);
+    auto run = std::make_unique<RunData>();
+    RunMeta m;
+    m.runId = id;
+    m.method = s.row.method;
+    m.config = s.info.config;
+    m.seed = s.info.seed;
+    m.title = s.row.method + " #" + std::to_string(id);
+    for (const auto& p : s.prompts) m.prompts.push_back(p.text);
+    run->setMeta(m);
+    for (const auto& e : s.iterations) run->append(e);
+    RunResult r;
+    r.status = s.row.status;
+    r.final = s.final;
+    r.budget = s.budget;
+    r.summary = s.summary.is_null() ? nlohmann::json::object() : s.summary;
+    run->setResult(r);
+    return run;
+}
+
+double mean(const std::vector<double>& v)
+{
+    double s = 0;
+    for (double x : v) s += x;
+    return v.empty() ? NAN : s / double(v.size());
+}
+
+// All samples of one prompt, in arrival order (sample j of BoN/WMV is the j-th drawn).
+std::map<int, std::vector<Sample>> byPrompt(const RunData& run)
+{
+    std::map<int, std::vector<Sample>> out;
+    for (const auto& e : run.events())
+        for (const auto& s : e.samples) out[s.prompt_index].push_back(s);
+    return out;
+}
+
+// The answer of each selection rule on the first n samples of a prompt.
+const Sample& selectFirst(const std::vector<Sample>& all, size_t n, const std::string& rule, double betaRel)
+{
+    if (rule == "bon") {
+        size_t best = 0;
+        for (size_t i = 1; i < n; ++i)
+            if (all[i].reward > all[best].reward) best = i;
+        return all[best];
+    }
+    std::vector<std::vector<int32_t>> cands;
+    std::vector<double> r;
+    for (size_t i = 0; i < n; ++i) { cands.push_back(all[i].token_ids); r.push_back(all[i].reward); }
+    std::vector<double> w;
+    if (rule == "wmv") w = importanceWeights(r, betaRel * rewardScale(r));   // as runWMV, scale-free
+    return all[size_t(mbrSelect(cands, w))];
+}
+
+// QAlign's answer after `steps` steps: MBR (with multiplicity) over the chains' states from
+// burn-in on, as runQAlign selects it.
+const Sample* qalignAnswer(const RunData& run, int prompt, int steps, int burnIn, std::vector<Sample>& keep)
+{
+    std::map<int, Sample> state;
+    std::vector<Sample> pool;
+    for (const auto& e : run.events()) {
+        if (e.prompt_index != prompt || e.iteration > steps) continue;
+        for (const auto& s : e.samples)
+            if (e.iteration == 0 || s.accepted.value_or(false)) state[s.index] = s;
+        if (e.iteration >= burnIn)
+            for (auto& [c, s] : state) pool.push_back(s);
+    }
+    if (pool.empty()) for (auto& [c, s] : state) pool.push_back(s);
+    if (pool.empty()) return nullptr;
+    std::map<std::vector<int32_t>, int> slot;
+    std::vector<std::vector<int32_t>> cands;
+    std::vector<double> mult;
+    std::vector<int> firstOf;
+    for (size_t j = 0; j < pool.size(); ++j) {
+        auto [it, fresh] = slot.emplace(pool[j].token_ids, int(cands.size()));
+        if (fresh) { cands.push_back(pool[j].token_ids); mult.push_back(0); firstOf.push_back(int(j)); }
+        mult[it->second] += 1;
+    }
+    keep = pool;
+    return &keep[size_t(firstOf[size_t(mbrSelect(cands, mult))])];
+}
+
+QCPGraph* line(QCustomPlot* p, const QString& name, const QVector<double>& x, const QVector<double>& y, QColor c,
+               Qt::PenStyle style = Qt::SolidLine)
+{
+    QCPGraph* g = p->addGraph();
+    g->setName(name);
+    g->setData(x, y);
+    g->setPen(QPen(c, 1.6, style));
+    g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
+    return g;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    qputenv("QT_QPA_PLATFORM", qgetenv("QT_QPA_PLATFORM").isEmpty() ? "offscreen" : qgetenv("QT_QPA_PLATFORM"));
+    QApplication app(argc, argv);
+    CLI::App cli("rudder-figures: the papers' figures from a session's runs");
+    std::string dbPath, out = "docs/figures";
+    int64_t aisp = 0, bon = 0, bonSmall = 0, qalignSmall = 0;
+    std::vector<int64_t> kl;
+    double betaRel = 0.5;
+    cli.add_option("--db", dbPath, "session file")->required();
+    cli.add_option("--out", out, "output folder")->capture_default_str();
+    cli.add_option("--aisp", aisp, "AISP run for the reward-vs-samples figure");
+    cli.add_option("--kl", kl, "AISP runs for KL vs reward (one per (λ, α))")->delimiter(',');
+    cli.add_option("--bon", bon, "BoN run (demo-rm) for the β(n) figure");
+    cli.add_option("--bon-small", bonSmall, "BoN run against demo-rm-small (its samples also give WMV and MV)");
+    cli.add_option("--qalign-small", qalignSmall, "QAlign run against demo-rm-small");
+    cli.add_option("--wmv-beta", betaRel, "WMV's β in reward standard deviations")->capture_default_str();
+    CLI11_PARSE(cli, argc, argv);
+    try {
+        QDir().mkpath(QString::fromStdString(out));
+        SessionDb db = SessionDb::open(dbPath, SessionDb::Mode::ReadOnly);
+        std::ostringstream md;
+        ExportOptions ex;
+        ex.widthIn = ExportOptions::kSingleColumn;
+        // The workbench's own plots carry a full legend: double column; the figures drawn here: single.
+        auto save = [&](QCustomPlot* p, const std::string& name, double widthIn = ExportOptions::kSingleColumn) {
+            const QString path = QString::fromStdString(out + "/" + name + ".pdf");
+            ExportOptions o = ex;
+            o.widthIn = widthIn;
+            const QString err = exportPlot(p, path, o);
+            if (!err.isEmpty()) throw std::runtime_error(err.toStdString());
+            std::printf("wrote %s\n", qPrintable(path));
+        };
+
+        if (aisp) {
+            auto run = load(db, aisp);
+            RewardCurvePlot plot;
+            plot.resize(800, 500);
+            plot.setRun(run.get());
+            plot.setPromptIndex(0);   // one prompt, as the paper's Fig. 4
+            save(plot.plot(), "aisp-reward-vs-samples", ExportOptions::kDoubleColumn);
+            md << "## aisp-reward-vs-samples (run " << aisp << ", " << run->meta().config.dump() << ")\n\n"
+               << "| iteration | mean reward | best reward | best so far (prompt 0) |\n| --- | --- | --- | --- |\n";
+            for (const auto& e : run->events())
+                if (e.prompt_index == 0)
+                    md << "| " << e.iteration << " | " << e.stats.value("mean_reward", NAN) << " | "
+                       << e.stats.value("best_reward", NAN) << " | " << e.stats.value("best_so_far", NAN) << " |\n";
+            md << "\n";
+        }
+
+        if (!kl.empty()) {
+            QCustomPlot p;
+            p.resize(800, 500);
+            QVector<double> x, y;
+            md << "## aisp-kl-vs-reward\n\n| run | λ (× std) | α | mean KL to base (nats) | mean final reward | mean gold |\n"
+                  "| --- | --- | --- | --- | --- | --- |\n";
+            for (int64_t id : kl) {
+                auto run = load(db, id);
+                const auto& c = run->meta().config;
+                const auto& res = *run->result();
+                std::vector<double> k, r, g;
+                for (const auto& pr : res.summary.value("prompts", nlohmann::json::array()))
+                    if (pr.contains("kl_to_base") && pr["kl_to_base"].is_number()) k.push_back(pr["kl_to_base"].get<double>());
+                for (const auto& f : res.final) {
+                    r.push_back(f.reward);
+                    if (f.gold_reward) g.push_back(*f.gold_reward);
+                }
+                x.push_back(mean(k));
+                y.push_back(mean(r));
+                auto* t = new QCPItemText(&p);
+                t->position->setCoords(mean(k), mean(r));
+                t->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
+                t->setText(QString("λ %1, α %2").arg(c.value("lambda", NAN)).arg(c.value("alpha", NAN)));
+                t->setFont(QFont(p.font().family(), 6));
+                md << "| " << id << " | " << c.value("lambda", NAN) << " | " << c.value("alpha", NAN) << " | " << mean(k)
+                   << " | " << mean(r) << " | " << mean(g) << " |\n";
+            }
+            auto* g = line(&p, "AISP runs", x, y, QColor(31, 119, 180), Qt::NoPen);
+            g->setLineStyle(QCPGraph::lsNone);
+            g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 7));
+            p.xAxis->setLabel("KL to the base model (nats, mean decode)");
+            p.yAxis->setLabel("final reward (proxy)");
+            p.rescaleAxes();
+            // Room on the right and above for the labels.
+            p.xAxis->setRange(p.xAxis->range().lower - 0.1 * p.xAxis->range().size(),
+                              p.xAxis->range().upper + 0.6 * p.xAxis->range().size());
+            p.yAxis->scaleRange(1.3, p.yAxis->range().center());
+            save(&p, "aisp-kl-vs-reward");
+            md << "\n";
+        }
+
+        if (bonSmall) {
+            auto run = load(db, bonSmall);
+            const auto prompts = byPrompt(*run);
+            std::unique_ptr<RunData> q = qalignSmall ? load(db, qalignSmall) : nullptr;
+            QCustomPlot gold, proxy;
+            struct Curve { QString name; QColor color; QVector<double> x, g, p; };
+            std::vector<Curve> curves = {{"BoN", QColor(214, 39, 40), {}, {}, {}},
+                                         {"WMV", QColor(31, 119, 180), {}, {}, {}},
+                                         {"MV", QColor(127, 127, 127), {}, {}, {}},
+                                         {"QAlign", QColor(44, 160, 44), {}, {}, {}}};
+            const char* rules[] = {"bon", "wmv", "mv"};
+            size_t nMax = SIZE_MAX;
+            for (const auto& [p, s] : prompts) nMax = std::min(nMax, s.size());
+            for (size_t n = 1; n <= nMax; n *= 2)
+                for (int k = 0; k < 3; ++k) {
+                    std::vector<double> gs, ps;
+                    for (const auto& [p, s] : prompts) {
+                        const Sample& a = selectFirst(s, n, rules[k], betaRel);
+                        ps.push_back(a.reward);
+                        if (a.gold_reward) gs.push_back(*a.gold_reward);
+                    }
+                    curves[size_t(k)].x << double(n);
+                    curves[size_t(k)].g << mean(gs);
+                    curves[size_t(k)].p << mean(ps);
+                }
+            if (q) {
+                const auto& c = q->meta().config;
+                const int chains = c.value("chains", 4), burn = c.value("burn_in", 8), steps = c.value("steps", 64);
+                const double extra = c.value("scale", 0) ? std::max(0, c.value("pilot", 16) - chains) : 0;
+                for (int t = 1; t <= steps; t = t * 2 >= steps && t != steps ? steps : t * 2) {
+                    std::vector<double> gs, ps;
+                    for (const auto& [p, s] : byPrompt(*q)) {
+                        std::vector<Sample> keep;
+                        if (const Sample* a = qalignAnswer(*q, p, t, std::min(burn, t), keep)) {
+                            ps.push_back(a->reward);
+                            if (a->gold_reward) gs.push_back(*a->gold_reward);
+                        }
+                    }
+                    curves[3].x << double(chains) * (t + 1) + extra;
+                    curves[3].g << mean(gs);
+                    curves[3].p << mean(ps);
+                }
+            }
+            md << "## qalign-gold-vs-compute (BoN/WMV/MV: the first n samples of run " << bonSmall
+               << "; QAlign: run " << qalignSmall << " after t steps; reward = demo-rm-small, gold = lexicon)\n\n"
+               << "| method | samples per prompt | mean gold | mean proxy |\n| --- | --- | --- | --- |\n";
+            for (auto& c : curves) {
+                if (c.x.isEmpty()) continue;
+                line(&gold, c.name, c.x, c.g, c.color);
+                line(&proxy, c.name, c.x, c.p, c.color);
+                for (int i = 0; i < c.x.size(); ++i)
+                    md << "| " << c.name.toStdString() << " | " << c.x[i] << " | " << c.g[i] << " | " << c.p[i] << " |\n";
+            }
+            md << "\n";
+            for (auto [plot, label, name] : {std::tuple{&gold, "gold (lexicon)", "qalign-gold-vs-compute"},
+                                            std::tuple{&proxy, "proxy (demo-rm-small)", "qalign-proxy-vs-compute"}}) {
+                plot->resize(800, 500);
+                plot->xAxis->setScaleType(QCPAxis::stLogarithmic);
+                plot->xAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+                plot->xAxis->setLabel("samples per prompt");
+                plot->yAxis->setLabel(label);
+                plot->legend->setVisible(true);
+                plot->legend->setFont(QFont(plot->font().family(), 6));
+                plot->legend->setIconSize(14, 6);
+                plot->legend->setRowSpacing(-3);
+                plot->legend->setBrush(QColor(255, 255, 255, 200));
+                plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
+                plot->rescaleAxes();
+                plot->yAxis->scaleRange(1.15, plot->yAxis->range().center());
+                save(plot, name);
+            }
+        }
+
+        if (bon) {
+            auto run = load(db, bon);
+            BetaCurvePlot plot;
+            plot.resize(800, 500);
+            plot.setRun(run.get());
+            save(plot.plot(), "beta-curve", ExportOptions::kDoubleColumn);
+            md << "## beta-curve (run " << bon << "): " << plot.toCsv(false).count('\n') << " plotted points; CSV in beta-curve.csv\n\n";
+            std::ofstream(out + "/beta-curve.csv") << plot.toCsv(false).toStdString();
+        }
+        std::ofstream(out + "/numbers.md") << "# Numbers behind docs/figures (rudder-figures)\n\n" << md.str();
+        std::printf("wrote %s/numbers.md\n", out.c_str());
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "rudder-figures: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}
