@@ -198,6 +198,27 @@ private Q_SLOTS:
         QVERIFY2(r.err.contains("broken.json"), qPrintable(r.err));
     }
 
+    // random-model writes a directory the loaders accept, at the shape asked for; bad options exit 2.
+    void randomModelWritesALoadableDirectory()
+    {
+        QTemporaryDir tmp;
+        const QString out = tmp.filePath("rnd");
+        auto r = cli({"random-model", "--tiny", "qwen3", "--out", out, "--seed", "3"});
+        QCOMPARE(r.code, 0);
+        QVERIFY2(r.out.contains("Qwen3ForCausalLM"), qPrintable(r.out + r.err));
+        auto i = cli({"inspect", out, "--json"});
+        QCOMPARE(i.code, 0);
+        const QJsonObject o = QJsonDocument::fromJson(i.out.toUtf8()).object();
+        QCOMPARE(o["architecture"].toString(), QString("Qwen3ForCausalLM"));
+        QVERIFY(o["parameters"].toDouble() > 1000);
+        QVERIFY(QFile::exists(out + "/tokenizer.json"));
+        r = cli({"random-model", "--out", out});
+        QCOMPARE(r.code, 2);   // neither --tiny nor --config
+        r = cli({"random-model", "--tiny", "nosuch", "--out", out});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("nosuch"), qPrintable(r.err));
+    }
+
     void compareUsageErrors()
     {
         auto r = cli({"compare", "--methods", "aisp,args", "--budget", "64"});
