@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <qcustomplot.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -23,6 +24,7 @@
 #include "plot_style.h"
 #include "reward_curve_plot.h"
 #include "run_data.h"
+#include "rudder/analysis.h"
 #include "rudder/selection.h"
 #include "rudder/session_db.h"
 
@@ -67,6 +69,24 @@ std::map<int, std::vector<Sample>> byPrompt(const RunData& run)
     for (const auto& e : run.events())
         for (const auto& s : e.samples) out[s.prompt_index].push_back(s);
     return out;
+}
+
+// E[proxy, gold of the proxy-best of a random n-subset] of one prompt's N samples (without
+// replacement): with samples sorted by proxy, rank j is the subset's best with probability
+// C(j−1, n−1)/C(N, n).  The usual "BoN on the same samples" estimate, with far less noise than
+// the first n samples alone.
+std::pair<double, double> bonExpected(std::vector<Sample> s, size_t n)
+{
+    std::sort(s.begin(), s.end(), [](const Sample& a, const Sample& b) { return a.reward < b.reward; });
+    const size_t N = s.size();
+    auto lc = [](double a, double b) { return std::lgamma(a + 1) - std::lgamma(b + 1) - std::lgamma(a - b + 1); };
+    double p = 0, g = 0;
+    for (size_t j = n; j <= N; ++j) {
+        const double w = std::exp(lc(double(j - 1), double(n - 1)) - lc(double(N), double(n)));
+        p += w * s[j - 1].reward;
+        g += w * s[j - 1].gold_reward.value_or(NAN);
+    }
+    return {p, g};
 }
 
 // The answer of each selection rule on the first n samples of a prompt.
@@ -153,12 +173,15 @@ int main(int argc, char** argv)
         ex.widthIn = ExportOptions::kSingleColumn;
         // The workbench's own plots carry a full legend: double column; the figures drawn here: single.
         auto save = [&](QCustomPlot* p, const std::string& name, double widthIn = ExportOptions::kSingleColumn) {
-            const QString path = QString::fromStdString(out + "/" + name + ".pdf");
             ExportOptions o = ex;
             o.widthIn = widthIn;
-            const QString err = exportPlot(p, path, o);
-            if (!err.isEmpty()) throw std::runtime_error(err.toStdString());
-            std::printf("wrote %s\n", qPrintable(path));
+            o.dpi = 150;   // the PNG is for the README; the PDF is the figure
+            for (const char* ext : {".pdf", ".png"}) {
+                const QString path = QString::fromStdString(out + "/" + name + ext);
+                const QString err = exportPlot(p, path, o);
+                if (!err.isEmpty()) throw std::runtime_error(err.toStdString());
+                std::printf("wrote %s\n", qPrintable(path));
+            }
         };
 
         if (aisp) {
@@ -235,6 +258,12 @@ int main(int argc, char** argv)
                 for (int k = 0; k < 3; ++k) {
                     std::vector<double> gs, ps;
                     for (const auto& [p, s] : prompts) {
+                        if (k == 0) {
+                            const auto [ep, eg] = bonExpected(s, n);
+                            ps.push_back(ep);
+                            gs.push_back(eg);
+                            continue;
+                        }
                         const Sample& a = selectFirst(s, n, rules[k], betaRel);
                         ps.push_back(a.reward);
                         if (a.gold_reward) gs.push_back(*a.gold_reward);
@@ -261,8 +290,8 @@ int main(int argc, char** argv)
                     curves[3].p << mean(ps);
                 }
             }
-            md << "## qalign-gold-vs-compute (BoN/WMV/MV: the first n samples of run " << bonSmall
-               << "; QAlign: run " << qalignSmall << " after t steps; reward = demo-rm-small, gold = lexicon)\n\n"
+            md << "## qalign-gold-vs-compute (BoN: expected over n-subsets of run " << bonSmall
+               << "'s samples; WMV/MV: its first n samples; QAlign: run " << qalignSmall << " after t steps; reward = demo-rm-small, gold = lexicon)\n\n"
                << "| method | samples per prompt | mean gold | mean proxy |\n| --- | --- | --- | --- |\n";
             for (auto& c : curves) {
                 if (c.x.isEmpty()) continue;
@@ -284,7 +313,7 @@ int main(int argc, char** argv)
                 plot->legend->setIconSize(14, 6);
                 plot->legend->setRowSpacing(-3);
                 plot->legend->setBrush(QColor(255, 255, 255, 200));
-                plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
+                plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);   // curves start low
                 plot->rescaleAxes();
                 plot->yAxis->scaleRange(1.15, plot->yAxis->range().center());
                 save(plot, name);
@@ -297,6 +326,50 @@ int main(int argc, char** argv)
             plot.resize(800, 500);
             plot.setRun(run.get());
             save(plot.plot(), "beta-curve", ExportOptions::kDoubleColumn);
+            // The prediction behind β(n): a_n (eq. 17, the location of BoN's maximum from the
+            // mixture's dominant component) against the empirical best-of-n curve, per prompt.
+            QCustomPlot loc;
+            QVector<double> xn, emp, pred;
+            const auto prompts = byPrompt(*run);
+            size_t N = SIZE_MAX;
+            for (const auto& [p, s] : prompts) N = std::min(N, s.size());
+            std::vector<std::vector<double>> e(prompts.size()), a(prompts.size());
+            size_t k = 0;
+            for (const auto& [p, s] : prompts) {
+                std::vector<double> r;
+                for (size_t i = 0; i < N; ++i) r.push_back(s[i].reward);
+                e[k] = bestOfKCurve(r);
+                const auto curve = analysis::betaCurve(analysis::fitGmm2(r), int(N));
+                a[k].assign(N + 1, NAN);
+                for (const auto& pt : curve)
+                    if (pt.a_n) a[k][size_t(pt.n)] = *pt.a_n;
+                ++k;
+            }
+            md << "## bon-location-vs-empirical (run " << bon << ", " << prompts.size()
+               << " prompts): a_n (eq. 17) vs the empirical E[best of n]\n\n| n | empirical | a_n |\n| --- | --- | --- |\n";
+            for (size_t n = 2; n <= N; n = n < 8 ? n + 1 : n * 2) {
+                std::vector<double> ev, av;
+                for (size_t j = 0; j < e.size(); ++j) {
+                    ev.push_back(e[j][n - 1]);
+                    if (std::isfinite(a[j][n])) av.push_back(a[j][n]);
+                }
+                xn << double(n);
+                emp << mean(ev);
+                pred << (av.size() == ev.size() ? mean(av) : NAN);
+                md << "| " << n << " | " << mean(ev) << " | " << (av.size() == ev.size() ? mean(av) : NAN) << " |\n";
+            }
+            md << "\n";
+            line(&loc, "empirical best-of-n", xn, emp, QColor(214, 39, 40));
+            line(&loc, "a_n from the mixture fit (eq. 17)", xn, pred, QColor(31, 119, 180), Qt::DashLine);
+            loc.resize(800, 500);
+            loc.xAxis->setScaleType(QCPAxis::stLogarithmic);
+            loc.xAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+            loc.xAxis->setLabel("n");
+            loc.yAxis->setLabel("max reward of n samples");
+            loc.legend->setVisible(true);
+            loc.axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
+            loc.rescaleAxes();
+            save(&loc, "bon-location-vs-empirical");
             md << "## beta-curve (run " << bon << "): " << plot.toCsv(false).count('\n') << " plotted points; CSV in beta-curve.csv\n\n";
             std::ofstream(out + "/beta-curve.csv") << plot.toCsv(false).toStdString();
         }
