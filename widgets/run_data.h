@@ -2,6 +2,7 @@
 // Plain C++ (no Qt, no torch) so plots, the sample table, CSV export and tests share one source.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,6 +10,10 @@
 #include <nlohmann/json.hpp>
 
 #include "rudder/events.h"
+
+namespace rudder {
+struct StoredRun;
+}
 
 namespace rudder::widgets {
 
@@ -94,5 +99,8 @@ double effectiveSampleSize(const std::vector<double>& w);
 Histogram histogram(const std::vector<double>& v, bool density, int maxBins = 60);
 // E[max of N draws with replacement] from the empirical distribution of `pool` (order statistics).
 double expectedBestOf(std::vector<double> pool, double n);
+
+// A run read back from a session (reopen, overlays, figures): meta, events and result.
+std::unique_ptr<RunData> runFromStore(const StoredRun& s);
 
 } // namespace rudder::widgets

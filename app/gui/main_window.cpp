@@ -413,32 +413,6 @@ QString MainWindow::openSession(const QString& path)
     }
 }
 
-namespace {
-std::unique_ptr<RunData> runFromStore(const StoredRun& s)
-{
-    auto run = std::make_unique<RunData>();
-    RunMeta m;
-    m.runId = s.row.id;
-    m.method = s.row.method;
-    m.config = s.info.config;
-    m.seed = s.info.seed;
-    m.base = s.row.base_model;
-    m.reward = s.row.reward_model;
-    if (s.info.gold.is_object()) m.gold = s.info.gold.value("name", std::string());
-    m.title = s.row.method + " #" + std::to_string(s.row.id);
-    for (const auto& p : s.prompts) m.prompts.push_back(p.text);
-    run->setMeta(m);
-    for (const auto& e : s.iterations) run->append(e);
-    RunResult r;
-    r.status = s.row.status;
-    r.message = s.row.message;
-    r.final = s.final;
-    r.budget = s.budget;
-    r.summary = s.summary.is_null() ? nlohmann::json::object() : s.summary;
-    run->setResult(r);
-    return run;
-}
-} // namespace
 
 QString MainWindow::reopenRun(int64_t runId)
 {

@@ -33,27 +33,7 @@ using namespace rudder::widgets;
 
 namespace {
 
-std::unique_ptr<RunData> load(const SessionDb& db, int64_t id)
-{
-    const StoredRun s = db.loadRun(id);
-    auto run = std::make_unique<RunData>();
-    RunMeta m;
-    m.runId = id;
-    m.method = s.row.method;
-    m.config = s.info.config;
-    m.seed = s.info.seed;
-    m.title = s.row.method + " #" + std::to_string(id);
-    for (const auto& p : s.prompts) m.prompts.push_back(p.text);
-    run->setMeta(m);
-    for (const auto& e : s.iterations) run->append(e);
-    RunResult r;
-    r.status = s.row.status;
-    r.final = s.final;
-    r.budget = s.budget;
-    r.summary = s.summary.is_null() ? nlohmann::json::object() : s.summary;
-    run->setResult(r);
-    return run;
-}
+std::unique_ptr<RunData> load(const SessionDb& db, int64_t id) { return runFromStore(db.loadRun(id)); }
 
 double mean(const std::vector<double>& v)
 {
