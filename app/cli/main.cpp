@@ -5,9 +5,11 @@
 
 #include "commands.h"
 #include "rudder/error.h"
+#include "rudder/runtime_init.h"
 
 int main(int argc, char** argv)
 {
+    rudder::preferPassiveOpenMP(argv);
     CLI::App app{"rudder-cli - headless test-time alignment workbench (writes the sessions the GUI opens)"};
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string("rudder-cli ") + RUDDER_VERSION);

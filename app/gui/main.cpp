@@ -7,6 +7,7 @@
 
 int main(int argc, char** argv)
 {
+    rudder::preferPassiveOpenMP(argv);
     QApplication app(argc, argv);
     QApplication::setApplicationName("Rudder");
     QApplication::setOrganizationName("Rudder");
