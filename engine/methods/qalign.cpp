@@ -23,7 +23,6 @@
 // in every event's stats.
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <random>
 
 #include "methods/common.h"
@@ -340,18 +339,12 @@ RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std:
         } else {
             // A chain repeats its state on rejection: MBR over the distinct responses weighted by
             // their multiplicity is the same selection at a fraction of the O(n²) cost.
-            std::map<std::vector<int32_t>, int> slot;
-            std::vector<std::vector<int32_t>> cands;
-            std::vector<double> mult;
-            std::vector<int> firstOf;
-            for (size_t j = 0; j < pool.size(); ++j) {
-                auto [it, fresh] = slot.emplace(pool[j]->token_ids, static_cast<int>(cands.size()));
-                if (fresh) { cands.push_back(pool[j]->token_ids); mult.push_back(0.0); firstOf.push_back(static_cast<int>(j)); }
-                mult[it->second] += 1.0;
-            }
-            pick = firstOf[mbrSelect(cands, mult)];
+            std::vector<const std::vector<int32_t>*> ids;
+            for (const auto* s : pool) ids.push_back(&s->token_ids);
+            const RepeatedMbr m = mbrSelectRepeated(ids);
+            pick = m.index;
             info["selection"] = "mbr_rouge1";
-            info["distinct"] = cands.size();
+            info["distinct"] = m.distinct;
         }
         if (tempered) info["target"] = "tempered model";
         FinalAnswer f;

@@ -142,6 +142,23 @@ std::optional<std::string> lastMatch(const std::string& text, const std::regex& 
 
 } // namespace
 
+RepeatedMbr mbrSelectRepeated(const std::vector<const std::vector<int32_t>*>& pool)
+{
+    std::map<std::vector<int32_t>, int> slot;
+    std::vector<std::vector<int32_t>> cands;
+    std::vector<double> mult;
+    std::vector<int> firstOf;
+    for (size_t j = 0; j < pool.size(); ++j) {
+        auto [it, fresh] = slot.emplace(*pool[j], static_cast<int>(cands.size()));
+        if (fresh) { cands.push_back(*pool[j]); mult.push_back(0.0); firstOf.push_back(static_cast<int>(j)); }
+        mult[it->second] += 1.0;
+    }
+    RepeatedMbr r;
+    r.distinct = cands.size();
+    if (!cands.empty()) r.index = firstOf[size_t(mbrSelect(cands, mult))];
+    return r;
+}
+
 std::optional<std::string> extractAnswer(const std::string& text, const std::string& pattern)
 {
     if (!pattern.empty()) {

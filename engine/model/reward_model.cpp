@@ -79,26 +79,20 @@ std::unique_ptr<RewardModel> loadRewardModel(const std::string& dir, const std::
             layers.push_back({p + ".weight", p + ".bias"});
         }
     }
-    auto floatDtype = [&](const std::string& name) {
-        const std::string& t = store.entry(name).dtype;
-        if (t != "F32" && t != "F16" && t != "BF16" && t != "F64")
-            throw Error(store.fileOf(name), name, "dtype " + t + " is not a float type (F32, F16, BF16)");
-    };
     int64_t in = d;
     for (size_t i = 0; i < layers.size(); ++i) {
         const auto& [wn, bn] = layers[i];
         const SafetensorsEntry& e = store.entry(wn);
-        floatDtype(wn);
+        store.requireFloat(wn);
+        const int64_t out = i + 1 == layers.size() ? 1 : (e.shape.empty() ? -1 : e.shape[0]);
         if (store.has(bn)) {
-            floatDtype(bn);
+            store.requireFloat(bn);
             const auto& bs = store.entry(bn).shape;
-            const int64_t want = i + 1 == layers.size() ? 1 : (e.shape.empty() ? -1 : e.shape[0]);
-            if (bs.size() != 1 || bs[0] != want)
+            if (bs.size() != 1 || bs[0] != out)
                 throw Error(store.fileOf(bn), bn, "bias has " + std::to_string(bs.size()) + " dimension(s)" +
                                                       (bs.size() == 1 ? " of size " + std::to_string(bs[0]) : "") +
-                                                      ", expected [" + std::to_string(want) + "]");
+                                                      ", expected [" + std::to_string(out) + "]");
         }
-        const int64_t out = i + 1 == layers.size() ? 1 : (e.shape.empty() ? -1 : e.shape[0]);
         if (e.shape.size() != 2 || e.shape[1] != in || e.shape[0] != out)
             throw Error(store.fileOf(wn), wn, "reward head layer has shape [" + (e.shape.size() == 2 ? std::to_string(e.shape[0]) + "," + std::to_string(e.shape[1]) : std::string("?"))
                                                   + "], expected [" + (out > 0 ? std::to_string(out) : std::string("n")) + "," + std::to_string(in)

@@ -240,6 +240,13 @@ const SafetensorsEntry& WeightStore::entry(const std::string& name) const
     return *files_[it->second]->find(name);
 }
 
+void WeightStore::requireFloat(const std::string& name) const
+{
+    const std::string& t = entry(name).dtype;
+    if (t != "F32" && t != "F16" && t != "BF16" && t != "F64")
+        throw Error(fileOf(name), name, "dtype " + t + " is not a float type (F32, F16, BF16)");
+}
+
 const std::string& WeightStore::fileOf(const std::string& name) const
 {
     auto it = where_.find(name);

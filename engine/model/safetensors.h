@@ -55,6 +55,8 @@ public:
     bool has(const std::string& name) const;
     const SafetensorsEntry& entry(const std::string& name) const;   // throws naming the files
     const std::string& fileOf(const std::string& name) const;
+    // Throws naming the file and tensor unless its dtype is a float type (weights, biases).
+    void requireFloat(const std::string& name) const;
     at::Tensor tensor(const std::string& name) const;              // zero-copy CPU view
     std::vector<std::string> names() const;
     int64_t numParameters() const;        // sum of numel over every tensor

@@ -92,8 +92,7 @@ TransformerLM::TransformerLM(const LoadedConfig& lc, const WeightStore& store, a
         if (e.shape != shape)
             throw Error(store.fileOf(name), name, "shape " + shapeStr(e.shape) + " does not match config.json (expected "
                                                       + shapeStr(shape) + ")");
-        if (e.dtype != "F32" && e.dtype != "F16" && e.dtype != "BF16" && e.dtype != "F64")
-            throw Error(store.fileOf(name), name, "dtype " + e.dtype + " is not a float type (F32, F16, BF16)");
+        store.requireFloat(name);
         at::Tensor t = store.tensor(name);
         if (conv1d) t = t.t();
         // One tensor at a time, so loading never holds two copies of the model.

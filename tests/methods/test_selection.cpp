@@ -45,6 +45,19 @@ private Q_SLOTS:
         QCOMPARE(mbrSelect({}), -1);
     }
 
+    // A pool with repeats (chain states): the same pick as plain MBR over the whole pool.
+    void mbrOverRepeats()
+    {
+        const std::vector<std::vector<int32_t>> pool = {{1, 2}, {3, 4}, {1, 2}, {3, 4, 5}, {3, 4}, {3, 4}, {9}};
+        std::vector<const std::vector<int32_t>*> ptrs;
+        for (const auto& p : pool) ptrs.push_back(&p);
+        const RepeatedMbr r = mbrSelectRepeated(ptrs);
+        QCOMPARE(r.distinct, size_t(4));
+        QCOMPARE(pool[size_t(r.index)], pool[size_t(mbrSelect(pool))]);
+        QCOMPARE(r.index, 1);   // {3, 4} three times wins; its first copy is at 1
+        QCOMPARE(mbrSelectRepeated({}).index, -1);
+    }
+
     void majority()
     {
         std::vector<std::optional<std::string>> a = {"3", "4", "3", std::nullopt, "4", "4"};

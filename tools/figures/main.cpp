@@ -101,17 +101,10 @@ const Sample* qalignAnswer(const RunData& run, int prompt, int steps, int burnIn
     }
     if (pool.empty()) for (auto& [c, s] : state) pool.push_back(s);
     if (pool.empty()) return nullptr;
-    std::map<std::vector<int32_t>, int> slot;
-    std::vector<std::vector<int32_t>> cands;
-    std::vector<double> mult;
-    std::vector<int> firstOf;
-    for (size_t j = 0; j < pool.size(); ++j) {
-        auto [it, fresh] = slot.emplace(pool[j].token_ids, int(cands.size()));
-        if (fresh) { cands.push_back(pool[j].token_ids); mult.push_back(0); firstOf.push_back(int(j)); }
-        mult[it->second] += 1;
-    }
     keep = pool;
-    return &keep[size_t(firstOf[size_t(mbrSelect(cands, mult))])];
+    std::vector<const std::vector<int32_t>*> ids;
+    for (const auto& s : keep) ids.push_back(&s.token_ids);
+    return &keep[size_t(mbrSelectRepeated(ids).index)];
 }
 
 QCPGraph* line(QCustomPlot* p, const QString& name, const QVector<double>& x, const QVector<double>& y, QColor c,

@@ -37,6 +37,15 @@ double rouge1F1(const std::vector<int32_t>& a, const std::vector<int32_t>& b);
 // Returns -1 for no candidates.
 int mbrSelect(const std::vector<std::vector<int32_t>>& candidates, const std::vector<double>& weights = {});
 
+// MBR over a pool with repeats (MCMC chain states): the same selection as mbrSelect over the
+// pool, computed once per distinct response weighted by its multiplicity.  Returns the index in
+// `pool` of the first copy of the chosen response (-1 for an empty pool) and the distinct count.
+struct RepeatedMbr {
+    int index = -1;
+    size_t distinct = 0;
+};
+RepeatedMbr mbrSelectRepeated(const std::vector<const std::vector<int32_t>*>& pool);
+
 // The answer in a response: with `pattern` (ECMAScript regex) the last match's first group (or whole
 // match); by default the last \boxed{...}, else a final letter A–D, else the last number (commas
 // removed, "3.0" -> "3").  nullopt when nothing matches.  Throws UsageError for a bad pattern.
