@@ -10,4 +10,5 @@ void addInspectCommand(CLI::App& app);
 void addRunCommand(CLI::App& app);      // also registers `compare`
 void addExportCommand(CLI::App& app);
 void addBenchCommand(CLI::App& app);
+void addLogprobsCommand(CLI::App& app);
 } // namespace rudder::cli

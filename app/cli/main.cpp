@@ -31,6 +31,9 @@ int main(int argc, char** argv)
 #ifdef RUDDER_CLI_HAS_BENCH
     rudder::cli::addBenchCommand(app);
 #endif
+#ifdef RUDDER_CLI_HAS_LOGPROBS
+    rudder::cli::addLogprobsCommand(app);
+#endif
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
