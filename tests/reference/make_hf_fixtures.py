@@ -6,6 +6,13 @@ Writes tests/reference/hf/<name>/: a tiny random-weight model saved with save_pr
   input_ids [B, T] int64, attention_mask [B, T] int64 and either
   prelogits [B, T, hidden] + logits [B, T, vocab] (causal LMs: final-norm output and lm_head), or
   scores [B] (reward models, right-padded batch, scored at the last real token).
+Causal LMs also get the same rows as ragged batches computed *with padding* by transformers:
+  right_input_ids / right_attention_mask / right_logits (right-padded) and
+  left_input_ids / left_attention_mask / left_logits (left-padded, position ids from the mask as
+  generate() makes them); logits at padded positions are zero and never compared.
+Every family's quirks are checked to matter: the generator rebuilds the model with each quirk
+switched off (same weights) and fails unless the logits move by more than 100x the test's
+tolerance (1e-4 relative), so a bug in that quirk could not pass.
 tests/model/test_model.cpp (hfParityFixtures) compares Rudder against every such directory
 (max relative error 1e-4) and skips while none is committed.  Needs torch, transformers and
 safetensors (pip install torch transformers safetensors); no network.  The set stays < 10 MB.
@@ -45,7 +52,7 @@ def causal_models():
     yield "llama", T.LlamaConfig(**COMMON), T.LlamaForCausalLM, False
     yield "llama3", T.LlamaConfig(**{**COMMON, "rope_theta": 500000.0, "rope_scaling": {
         "rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
-        "original_max_position_embeddings": 64}}), T.LlamaForCausalLM, False
+        "original_max_position_embeddings": 16}}), T.LlamaForCausalLM, False
     yield "mistral", T.MistralConfig(**{**COMMON, "sliding_window": 5}), T.MistralForCausalLM, False
     yield "qwen2", T.Qwen2Config(**{**COMMON, "tie_word_embeddings": True}), T.Qwen2ForCausalLM, False
     if hasattr(T, "Qwen3Config"):
@@ -54,13 +61,36 @@ def causal_models():
                                bos_token_id=2, eos_token_id=2), T.GPT2LMHeadModel, False
     gemma = {**COMMON, "head_dim": 16, "query_pre_attn_scalar": 16, "sliding_window": 4,
              "hidden_activation": "gelu_pytorch_tanh", "tie_word_embeddings": True, "rms_norm_eps": 1e-6}
-    yield "gemma2", T.Gemma2Config(**{**gemma, "attn_logit_softcapping": 50.0, "final_logit_softcapping": 30.0}), \
+    # Attention soft-capping at Gemma 2's 50 barely touches a tiny model's scores (1.9e-5 relative):
+    # a cap the scores actually reach, so the quirk is tested.
+    yield "gemma2", T.Gemma2Config(**{**gemma, "attn_logit_softcapping": 2.0, "final_logit_softcapping": 30.0}), \
         T.Gemma2ForCausalLM, True
     if hasattr(T, "Gemma3TextConfig"):
-        yield "gemma3", T.Gemma3TextConfig(**{**gemma, "sliding_window_pattern": 2, "rope_theta": 1e6,
+        # A window of 8 (< 24 positions): long enough that the local RoPE base visibly matters.
+        yield "gemma3", T.Gemma3TextConfig(**{**gemma, "sliding_window": 8, "sliding_window_pattern": 2, "rope_theta": 1e6,
                                                "rope_local_base_freq": 1e4,
                                                "rope_scaling": {"rope_type": "linear", "factor": 8.0}}), \
             T.Gemma3ForCausalLM, True
+
+
+# Each family's quirks as config changes that switch them off (the weights stay the same).
+QUIRKS = {
+    "llama3": {"Llama 3.1 rope scaling": {"rope_scaling": None}},
+    "mistral": {"sliding window": {"sliding_window": None}},
+    "gemma2": {"attention soft-capping": {"attn_logit_softcapping": None},
+               "final soft-capping": {"final_logit_softcapping": None},
+               "sliding window": {"sliding_window": 4096}},
+    "gemma3": {"sliding window": {"sliding_window": 4096},
+               "local RoPE base": {"rope_local_base_freq": 1e6},
+               "linear rope scaling": {"rope_scaling": None}},
+}
+SEQ_LEN = 24          # > every sliding window (4, 5, 8) and > llama3's original_max_position_embeddings (16)
+RAGGED = [24, 13, 5]  # row lengths of the padded batches
+TOL = 1e-4
+
+
+def rel(a, b):
+    return ((a - b).abs().max() / b.abs().max().clamp_min(1e-6)).item()
 
 
 def ids_batch(B, T, seed):
@@ -81,12 +111,40 @@ def make_causal(out):
         d = os.path.join(out, name)
         shutil.rmtree(d, ignore_errors=True)
         model.save_pretrained(d, safe_serialization=True)
-        ids = ids_batch(2, 10, 7)
+        ids = ids_batch(2, SEQ_LEN, 7)
         mask = torch.ones_like(ids)
         with torch.no_grad():
             o = model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
-        write_expected(d, {"input_ids": ids, "attention_mask": mask,
-                           "prelogits": o.hidden_states[-1].float(), "logits": o.logits.float()})
+        out_t = {"input_ids": ids, "attention_mask": mask,
+                 "prelogits": o.hidden_states[-1].float(), "logits": o.logits.float()}
+        # The same ids as ragged rows, padded on the right and on the left, through HF's masked path.
+        seqs = [ids_batch(1, n, 11 + i)[0].tolist() for i, n in enumerate(RAGGED)]
+        rid, rmask = right_padded(seqs, 0)
+        lid, lmask = left_padded(seqs, 0)
+        with torch.no_grad():
+            rl = model(input_ids=rid, attention_mask=rmask).logits * rmask.unsqueeze(-1)
+            pos = (lmask.cumsum(1) - 1).clamp_min(0)
+            ll = model(input_ids=lid, attention_mask=lmask, position_ids=pos).logits * lmask.unsqueeze(-1)
+        # Padding must not change a row: HF's own padded outputs against the rows run alone.
+        for i, sq in enumerate(seqs):
+            with torch.no_grad():
+                alone = model(input_ids=torch.tensor([sq])).logits[0]
+            n = len(sq)
+            assert rel(rl[i, :n], alone) < TOL and rel(ll[i, -n:], alone) < TOL, f"{name}: padding changed row {i}"
+        out_t.update({"right_input_ids": rid, "right_attention_mask": rmask, "right_logits": rl.float(),
+                      "left_input_ids": lid, "left_attention_mask": lmask, "left_logits": ll.float()})
+        write_expected(d, out_t)
+        # Each quirk must matter: switched off, the logits move by more than 100x the tolerance.
+        for quirk, change in QUIRKS.get(name, {}).items():
+            c2 = cls.config_class.from_dict({**cfg.to_dict(), **change})
+            c2._attn_implementation = "eager"
+            m2 = cls(c2).eval().float()
+            m2.load_state_dict(model.state_dict())
+            with torch.no_grad():
+                moved = rel(m2(input_ids=ids, attention_mask=mask).logits, o.logits)
+            print(f"  {name}: without {quirk}: logits move {moved:.2e} relative")
+            if moved <= 100 * TOL:
+                raise SystemExit(f"{name}: the fixture does not guard '{quirk}' ({moved:.2e} <= {100 * TOL:.0e})")
         print("wrote", d)
 
 
@@ -97,6 +155,16 @@ def right_padded(seqs, pad):
     for i, s in enumerate(seqs):
         ids[i, :len(s)] = torch.tensor(s)
         mask[i, :len(s)] = 1
+    return ids, mask
+
+
+def left_padded(seqs, pad):
+    T = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), T), pad, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, s in enumerate(seqs):
+        ids[i, T - len(s):] = torch.tensor(s)
+        mask[i, T - len(s):] = 1
     return ids, mask
 
 
