@@ -128,8 +128,14 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path)
         for (const auto& d : v["shape"]) {
             if (!d.is_number_integer() || d.get<int64_t>() < 0) throw Error(path, name, "shape has a negative or non-integer size");
             e.shape.push_back(d.get<int64_t>());
-            numel *= static_cast<uint64_t>(e.shape.back());
+            // A product that wraps around 2^64 could match the byte count of a tiny range (e.g.
+            // [2^62, 4] F32 "holds" 0 bytes) and send reads far past the mapping.
+            if (__builtin_mul_overflow(numel, static_cast<uint64_t>(e.shape.back()), &numel))
+                throw Error(path, name, "shape " + v["shape"].dump() + " has more elements than 2^64");
         }
+        uint64_t needBytes = 0;
+        if (__builtin_mul_overflow(numel, static_cast<uint64_t>(info->size), &needBytes))
+            throw Error(path, name, "shape " + v["shape"].dump() + " needs more than 2^64 bytes");
         const auto& off = v["data_offsets"];
         if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
             throw Error(path, name, "data_offsets must be two non-negative integers");
@@ -140,9 +146,9 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path)
             throw Error(path, name, "data_offsets [" + std::to_string(e.begin) + "," + std::to_string(e.end)
                                         + "] point past the end of the file (data section is " + std::to_string(dataSize)
                                         + " bytes): truncated file?");
-        if (e.end - e.begin != numel * static_cast<uint64_t>(info->size))
+        if (e.end - e.begin != needBytes)
             throw Error(path, name, "holds " + std::to_string(e.end - e.begin) + " bytes but " + e.dtype + " "
-                                        + shapeString(e.shape) + " needs " + std::to_string(numel * info->size));
+                                        + shapeString(e.shape) + " needs " + std::to_string(needBytes));
         index_[name] = entries_.size();
         entries_.push_back(std::move(e));
     }

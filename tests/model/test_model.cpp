@@ -904,6 +904,102 @@ private Q_SLOTS:
         QVERIFY(refused > 20 && loaded > 20);   // both outcomes exercised
     }
 
+    // The weights file: header-length, JSON, offsets, shapes, dtypes and truncation mutated; every
+    // mutant either loads (a harmless change) or is refused with a rudder::Error naming the file.
+    void fuzzedSafetensorsNeverCrash()
+    {
+        const fs::path demo = fs::path(RUDDER_TEST_DATA).parent_path() / "resources" / "models" / "demo-lm";
+        const std::string d = dir("fuzz-st");
+        fs::create_directories(d);
+        for (const char* f : {"config.json", "tokenizer_config.json", "generation_config.json", "tokenizer.json"})
+            fs::copy_file(demo / f, fs::path(d) / f, fs::copy_options::overwrite_existing);
+        std::string bytes;
+        {
+            std::ifstream in((demo / "model.safetensors").string(), std::ios::binary);
+            bytes.assign(std::istreambuf_iterator<char>(in), {});
+        }
+        uint64_t hlen = 0;
+        for (int i = 7; i >= 0; --i) hlen = (hlen << 8) | uint8_t(bytes[size_t(i)]);
+        const nlohmann::json header = nlohmann::json::parse(bytes.substr(8, hlen));
+        const std::string data = bytes.substr(8 + hlen);
+        std::vector<std::string> names;
+        for (auto& [k, v] : header.items())
+            if (k != "__metadata__") names.push_back(k);
+        auto assemble = [&](const std::string& h, const std::string& body) {
+            std::string out(8, '\0');
+            for (int i = 0; i < 8; ++i) out[size_t(i)] = char((uint64_t(h.size()) >> (8 * i)) & 0xff);
+            return out + h + body;
+        };
+        const std::vector<nlohmann::json> odd = {nullptr, -1, 2147483648LL, 1e300, "x", nlohmann::json::array(),
+                                                 nlohmann::json::array({0}), nlohmann::json::array({4611686018427387904LL, 4}),
+                                                 nlohmann::json::array({1, 2, 3}), 18446744073709551615ULL, "F8", "I32"};
+        std::mt19937_64 rng(23);
+        int refused = 0, loaded = 0;
+        QStringList failures;
+        const int mutants = qEnvironmentVariableIsSet("RUDDER_FUZZ_MUTANTS") ? qEnvironmentVariableIntValue("RUDDER_FUZZ_MUTANTS") : 120;
+        for (int it = 0; it < mutants; ++it) {
+            std::string file, what;
+            switch (it % 5) {
+            case 0: {   // truncated anywhere
+                const size_t cut = rng() % bytes.size();
+                file = bytes.substr(0, cut);
+                what = "truncated at " + std::to_string(cut);
+                break;
+            }
+            case 1: {   // one byte of the header flipped
+                std::string h = bytes.substr(8, hlen);
+                const size_t at = rng() % h.size();
+                h[at] = char(h[at] ^ (1 << (rng() % 8)));
+                file = assemble(h, data);
+                what = "header byte " + std::to_string(at) + " flipped";
+                break;
+            }
+            case 2: {   // the header-length word itself
+                file = bytes;
+                const int at = int(rng() % 8);
+                file[size_t(at)] = char(rng() % 256);
+                what = "header length byte " + std::to_string(at);
+                break;
+            }
+            default: {  // one field of one tensor entry
+                nlohmann::json h = header;
+                const std::string& n = names[rng() % names.size()];
+                const char* fields[] = {"dtype", "shape", "data_offsets"};
+                const std::string f = fields[rng() % 3];
+                h[n][f] = odd[rng() % odd.size()];
+                file = assemble(h.dump(), data);
+                what = n + "." + f + " = " + h[n][f].dump();
+                break;
+            }
+            }
+            std::ofstream(fs::path(d) / "model.safetensors", std::ios::binary | std::ios::trunc) << file;
+            try {
+                loadCausalLM(d, "cpu", "fp32");
+                ++loaded;
+            } catch (const Error& e) {
+                ++refused;
+                if (std::string(e.what()).find("model.safetensors") == std::string::npos)
+                    failures << QString("mutant %1 (%2): message names no file: %3").arg(it).arg(QString::fromStdString(what)).arg(e.what());
+            } catch (const std::exception& e) {
+                failures << QString("mutant %1 (%2): %3 instead of a rudder::Error").arg(it).arg(QString::fromStdString(what)).arg(e.what());
+            }
+        }
+        QVERIFY2(failures.isEmpty(), qPrintable(failures.join("\n")));
+        qInfo("safetensors fuzz: %d mutants loaded, %d refused with a message", loaded, refused);
+        QVERIFY(refused > mutants / 2);
+        // The wrap-around case by itself: [2^62, 4] F32 "holds" 0 bytes modulo 2^64.
+        nlohmann::json h = header;
+        h[names[0]]["shape"] = {4611686018427387904LL, 4};
+        h[names[0]]["data_offsets"] = {0, 0};
+        std::ofstream(fs::path(d) / "model.safetensors", std::ios::binary | std::ios::trunc) << assemble(h.dump(), data);
+        try {
+            loadCausalLM(d, "cpu", "fp32");
+            QFAIL("a shape whose size wraps around 2^64 was accepted");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find("2^64") != std::string::npos, e.what());
+        }
+    }
+
     // Parity with Hugging Face transformers: tests/reference/hf/<name>/ holds a tiny HF model
     // written by tests/reference/make_hf_fixtures.py and expected.safetensors (input_ids,
     // attention_mask, prelogits, logits or scores computed by transformers in fp32).
@@ -936,7 +1032,7 @@ private Q_SLOTS:
             auto lm = loadCausalLM(d.string(), "cpu", "fp32");
             const at::Tensor wantPre = ex.tensor("prelogits"), wantLogits = ex.tensor("logits");
             const int64_t R = ids.size(0), T = ids.size(1);
-            // 1. Prefill of the whole batch (the fixtures' rows are unpadded, mask all ones).
+            // 1. Prefill of the whole batch (these rows are unpadded, mask all ones).
             KVCache cache = lm->newCache(R, T);
             at::Tensor pre = lm->forward(cache, ids);
             const double ep = rel(pre, wantPre);
@@ -980,6 +1076,60 @@ private Q_SLOTS:
                 eInc = std::max(eInc, rel(lm->lmHead(step.select(1, 0)), wantLogits.select(1, t)));
             }
             QVERIFY2(eInc <= 1e-4, qPrintable(name + QString(": incremental rel err %1").arg(eInc)));
+            // 4. Ragged rows that transformers computed padded (right, and left with positions from
+            //    the mask): each row alone at every position, then Rudder's own ragged path — the
+            //    first half of every row in one padded prefill, the rest one token at a time for the
+            //    rows still running (forwardRows on a subset).
+            QVERIFY2(ex.find("right_logits") && ex.find("left_logits"),
+                     qPrintable(name + ": fixture lacks the padded batches (regenerate with make_hf_fixtures.py)"));
+            for (const std::string side : {"right", "left"}) {
+                at::Tensor pid = ex.tensor(side + "_input_ids").to(at::kLong), pm = ex.tensor(side + "_attention_mask").to(at::kLong);
+                at::Tensor pl = ex.tensor(side + "_logits");
+                const int64_t PR = pid.size(0), PT = pid.size(1);
+                std::vector<std::vector<int32_t>> seqs(static_cast<size_t>(PR)), halves(static_cast<size_t>(PR));
+                std::vector<int64_t> off(static_cast<size_t>(PR), -1);
+                for (int64_t r = 0; r < PR; ++r)
+                    for (int64_t t = 0; t < PT; ++t)
+                        if (pm[r][t].item<int64_t>() == 1) {
+                            if (off[size_t(r)] < 0) off[size_t(r)] = t;
+                            seqs[size_t(r)].push_back(int32_t(pid[r][t].item<int64_t>()));
+                        }
+                double eAlone = 0, eRagged = 0;
+                for (int64_t r = 0; r < PR; ++r) {
+                    const auto& sq = seqs[size_t(r)];
+                    const int64_t n = int64_t(sq.size());
+                    KVCache c = lm->newCache(1, n);
+                    at::Tensor row = at::tensor(std::vector<int64_t>(sq.begin(), sq.end()), at::kLong).view({1, n});
+                    eAlone = std::max(eAlone, rel(lm->lmHead(lm->forward(c, row))[0], pl[r].narrow(0, off[size_t(r)], n)));
+                    halves[size_t(r)].assign(sq.begin(), sq.begin() + std::max<int64_t>(1, n / 2));
+                }
+                KVCache rc2 = lm->newCache(PR, PT);
+                at::Tensor lastH = prefillRows(*lm, rc2, halves);
+                for (int64_t r = 0; r < PR; ++r) {
+                    const int64_t h = int64_t(halves[size_t(r)].size());
+                    eRagged = std::max(eRagged, rel(lm->lmHead(lastH[r]), pl[r][off[size_t(r)] + h - 1]));
+                }
+                for (int64_t s = 0;; ++s) {
+                    std::vector<int64_t> active, toks;
+                    for (int64_t r = 0; r < PR; ++r) {
+                        const int64_t t = int64_t(halves[size_t(r)].size()) + s;
+                        if (t < int64_t(seqs[size_t(r)].size())) {
+                            active.push_back(r);
+                            toks.push_back(seqs[size_t(r)][size_t(t)]);
+                        }
+                    }
+                    if (active.empty()) break;
+                    const int64_t m = int64_t(active.size());
+                    at::Tensor out = lm->forwardRows(rc2, at::tensor(toks, at::kLong).view({m, 1}), at::tensor(active, at::kLong));
+                    for (int64_t i = 0; i < m; ++i) {
+                        const int64_t r = active[size_t(i)], t = int64_t(halves[size_t(r)].size()) + s;
+                        eRagged = std::max(eRagged, rel(lm->lmHead(out[i][0]), pl[r][off[size_t(r)] + t]));
+                    }
+                }
+                QVERIFY2(eAlone <= 1e-4 && eRagged <= 1e-4,
+                         qPrintable(name + QString(": %1-padded batch: rows alone %2, ragged prefill + decode %3")
+                                               .arg(QString::fromStdString(side)).arg(eAlone).arg(eRagged)));
+            }
             ++checkedLMs;
         }
         // Every family the runtime supports has a fixture (a missing directory must not pass quietly).
