@@ -207,20 +207,23 @@ at::Tensor TransformerLM::attention(const at::Tensor& q, const at::Tensor& k, co
     // GQA without copying K/V: the g query heads of one kv head are stacked along the time axis.
     const int64_t m = q.size(0), H = q.size(1), T = q.size(2), hd = q.size(3), KV = k.size(1), g = H / KV, L = k.size(2);
     at::Tensor qg = q.reshape({m, KV, g * T, hd});
-    at::Tensor mg = g == 1 ? mask : mask.unsqueeze(2).expand({m, 1, g, T, L}).reshape({m, 1, g * T, L});
+    // No mask: every cached key is visible (a decode step whose keys were narrowed to its window).
+    at::Tensor mg = !mask.defined() || g == 1 ? mask : mask.unsqueeze(2).expand({m, 1, g, T, L}).reshape({m, 1, g * T, L});
     const double scale = spec_.attn_scale > 0 ? spec_.attn_scale : 1.0 / std::sqrt(static_cast<double>(hd));
     at::Tensor out;
 #if TORCH_VERSION_MAJOR >= 2
     if (spec_.attn_softcap <= 0 && dtype_ != at::kDouble) {
         // The default SDPA scale is 1/sqrt(hd): fold any other scale into q.
         const double pre = scale * std::sqrt(static_cast<double>(hd));
-        out = at::scaled_dot_product_attention(pre == 1.0 ? qg : qg * pre, k, v, mg);
+        out = at::scaled_dot_product_attention(pre == 1.0 ? qg : qg * pre, k, v,
+                                               mg.defined() ? c10::optional<at::Tensor>(mg) : c10::nullopt);
     }
 #endif
     if (!out.defined()) {
         at::Tensor s = at::matmul(qg, k.transpose(-1, -2)) * scale;
         if (spec_.attn_softcap > 0) s = at::tanh(s / spec_.attn_softcap) * spec_.attn_softcap;   // Gemma2
-        s = s.to(acc_).masked_fill(mg.logical_not(), -std::numeric_limits<double>::infinity());
+        s = s.to(acc_);
+        if (mg.defined()) s = s.masked_fill(mg.logical_not(), -std::numeric_limits<double>::infinity());
         out = at::matmul(at::softmax(s, -1).to(dtype_), v);
     }
     return out.reshape({m, H, T, hd});
@@ -267,11 +270,21 @@ at::Tensor TransformerLM::run(KVCache& cache, const at::Tensor& tokensIn, const 
     at::Tensor pos = at::tensor(starts, at::kLong).to(device_).unsqueeze(1) + at::arange(T, at::TensorOptions().dtype(at::kLong).device(device_));   // [m,T]
     cache.tokens.index_put_({rows.unsqueeze(1), pos}, tokens);
 
+    // Every row of the cache at the same position (prefill of a shared prompt, best-of-n decode):
+    // a strided copy instead of a scatter for the new keys and values, and for a one-token step no
+    // mask at all — the keys are narrowed to what the query may see.  Per-op overhead is most of
+    // a small model's decode step.
+    bool uniform = !subset;
+    for (int64_t i = 1; i < m && uniform; ++i) uniform = starts[i] == starts[0];
+    const bool maskFree = uniform && T == 1;
     // Causal by position: key j is visible to a query at position p iff j <= p (and p - j < window).
-    at::Tensor kpos = at::arange(maxLen, pos.options()).view({1, 1, 1, maxLen});
-    at::Tensor qpos = pos.view({m, 1, T, 1});
-    at::Tensor mask = kpos <= qpos;
-    at::Tensor maskSliding = spec_.sliding_window > 0 ? mask.logical_and(qpos - kpos < spec_.sliding_window) : mask;
+    at::Tensor mask, maskSliding;
+    if (!maskFree) {
+        at::Tensor kpos = at::arange(maxLen, pos.options()).view({1, 1, 1, maxLen});
+        at::Tensor qpos = pos.view({m, 1, T, 1});
+        mask = kpos <= qpos;
+        maskSliding = spec_.sliding_window > 0 ? mask.logical_and(qpos - kpos < spec_.sliding_window) : mask;
+    }
 
     at::Tensor h = at::embedding(embed_, tokens);
     if (spec_.embed_scale != 1.0) h = h * at::scalar_tensor(spec_.embed_scale, h.options());   // rounded to dtype, as HF
@@ -289,7 +302,9 @@ at::Tensor TransformerLM::run(KVCache& cache, const at::Tensor& tokensIn, const 
             s = e.sin().to(dtype_);
         };
         table(inv_freq_, cosG, sinG);
-        table(inv_freq_local_, cosL, sinL);
+        bool anySliding = false;
+        for (const Layer& L : layers_) anySliding = anySliding || L.sliding;
+        if (anySliding) table(inv_freq_local_, cosL, sinL);
     }
     at::Tensor hIdx = at::arange(KV, pos.options()).view({1, KV, 1});
     at::Tensor rIdx = rows.view({m, 1, 1});
@@ -298,7 +313,7 @@ at::Tensor TransformerLM::run(KVCache& cache, const at::Tensor& tokensIn, const 
     for (size_t li = 0; li < layers_.size(); ++li) {
         const Layer& L = layers_[li];
         at::Tensor x = norm(h, L.attn_norm, L.attn_norm_b);
-        at::Tensor qkv = at::linear(x, L.wqkv, L.bqkv);
+        at::Tensor qkv = linearRows(x, L.wqkv, L.bqkv);
         at::Tensor q = qkv.narrow(-1, 0, H * hd).view({m, T, H, hd}).transpose(1, 2);
         at::Tensor k = qkv.narrow(-1, H * hd, KV * hd).view({m, T, KV, hd}).transpose(1, 2);
         at::Tensor v = qkv.narrow(-1, (H + KV) * hd, KV * hd).view({m, T, KV, hd}).transpose(1, 2);
@@ -313,20 +328,27 @@ at::Tensor TransformerLM::run(KVCache& cache, const at::Tensor& tokensIn, const 
             k = k * c + rotateHalf(k) * s;
         }
         // Write this step's keys/values at their positions, then attend over the cached prefix.
-        cache.k[li].index_put_({rIdx, hIdx, pIdx}, k);
-        cache.v[li].index_put_({rIdx, hIdx, pIdx}, v);
-        at::Tensor kc = cache.k[li].narrow(2, 0, maxLen), vc = cache.v[li].narrow(2, 0, maxLen);
+        if (uniform) {
+            cache.k[li].narrow(2, starts[0], T).copy_(k);
+            cache.v[li].narrow(2, starts[0], T).copy_(v);
+        } else {
+            cache.k[li].index_put_({rIdx, hIdx, pIdx}, k);
+            cache.v[li].index_put_({rIdx, hIdx, pIdx}, v);
+        }
+        int64_t from = 0;
+        if (maskFree && L.sliding && spec_.sliding_window > 0) from = std::max<int64_t>(0, maxLen - spec_.sliding_window);
+        at::Tensor kc = cache.k[li].narrow(2, from, maxLen - from), vc = cache.v[li].narrow(2, from, maxLen - from);
         if (subset) {
             kc = kc.index_select(0, rows);
             vc = vc.index_select(0, rows);
         }
         at::Tensor a = attention(q, kc, vc, L.sliding ? maskSliding : mask);
-        a = at::linear(a.transpose(1, 2).reshape({m, T, H * hd}), L.wo, L.bo);
+        a = linearRows(a.transpose(1, 2).reshape({m, T, H * hd}), L.wo, L.bo);
         if (spec_.sandwich_norms) a = norm(a, L.post_attn_norm, {});
         h = h + a;
 
         x = norm(h, L.mlp_norm, L.mlp_norm_b);
-        at::Tensor u = at::linear(x, L.w_up, L.b_up);
+        at::Tensor u = linearRows(x, L.w_up, L.b_up);
         if (spec_.gated_mlp) {
             auto gu = u.chunk(2, -1);
             u = gu[0];
@@ -345,7 +367,7 @@ at::Tensor TransformerLM::run(KVCache& cache, const at::Tensor& tokensIn, const 
             case Activation::ReLU: u = at::relu(u); break;
             }
         }
-        at::Tensor f = at::linear(u, L.w_down, L.b_down);
+        at::Tensor f = linearRows(u, L.w_down, L.b_down);
         if (spec_.sandwich_norms) f = norm(f, L.post_mlp_norm, {});
         h = h + f;
     }
@@ -354,11 +376,22 @@ at::Tensor TransformerLM::run(KVCache& cache, const at::Tensor& tokensIn, const 
     return norm(h, final_norm_, final_norm_b_);
 }
 
+at::Tensor linearRows(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b)
+{
+    const bool blasType = x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble;
+    if (x.numel() != x.size(-1) || !x.device().is_cpu() || !blasType || w.dim() != 2) return at::linear(x, w, b);
+    std::vector<int64_t> shape = x.sizes().vec();
+    shape.back() = w.size(0);
+    at::Tensor y = at::mv(w, x.reshape({-1}));
+    if (b.defined()) y = y + b;
+    return y.view(shape);
+}
+
 at::Tensor TransformerLM::lmHead(const at::Tensor& preLogits) const
 {
     if (!lm_head_.defined()) throw Error("", "lm_head", "this model was loaded without an LM head (reward model backbone)");
     at::NoGradGuard noGrad;
-    at::Tensor logits = at::linear(preLogits.to(dtype_), lm_head_).to(acc_);
+    at::Tensor logits = linearRows(preLogits.to(dtype_), lm_head_).to(acc_);
     if (spec_.final_softcap > 0) logits = at::tanh(logits / spec_.final_softcap) * spec_.final_softcap;   // Gemma2
     return logits;
 }
