@@ -302,6 +302,15 @@ RunOutcome executeRun(Workbench& wb, SessionDb& db, const RunSpec& spec, std::op
             std::cerr << "rudder-cli: resuming run " << *resumeId << " in " << db.path() << " after "
                       << resume.completed.size() << " completed iteration(s)\n";
     } else {
+        // Refused prompts (longer than the model) leave no failed run behind in the session.
+        for (const auto& p : spec.prompts) {
+            try {
+                wb.checkPrompts({p.text}, spec.request.prompt_template, spec.request.config.value("max_new_tokens", int64_t(0)));
+            } catch (const UsageError& e) {
+                if (p.source.empty()) throw;
+                throw UsageError(p.source, "line " + std::to_string(p.row.value_or(0) + 1), e.what());
+            }
+        }
         out.run_id = db.createRun(spec.info);
         for (const auto& p : spec.prompts) db.addPrompt(out.run_id, p.index, p.text, p.source, p.row);
         if (!quietStart)

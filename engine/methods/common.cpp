@@ -183,10 +183,11 @@ bool sampleIndependent(const MethodContext& ctx, BudgetMeter& meter, const std::
         for (int64_t r = 0; r < rows; ++r)
             e.samples.push_back(makeSample(p, e.iteration, static_cast<int>(r), g.tokens[r], sc.texts[r],
                                            sc.rewards[r], sc.gold[r]));
-        std::vector<Sample> soFar = all;
-        soFar.insert(soFar.end(), e.samples.begin(), e.samples.end());
-        e.stats = decorate(soFar, e.samples);
+        // `all` grows in place (it was copied for every batch: O(n^2)); decorate may set the
+        // batch's weights, which then go to `all`'s tail too.
         all.insert(all.end(), e.samples.begin(), e.samples.end());
+        e.stats = decorate(all, e.samples);
+        std::copy(e.samples.begin(), e.samples.end(), all.end() - static_cast<std::ptrdiff_t>(e.samples.size()));
         e.budget = meter.now();
         emit(ctx, e);
     }

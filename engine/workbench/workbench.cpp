@@ -227,6 +227,7 @@ RunResult Workbench::run(const RunRequest& request, const EventSink& onEvent, co
         rendered.push_back(rudder::renderPrompt(templ, p));
         rawOf[rendered.back()] = p;
     }
+    checkPrompts(request.prompts, request.prompt_template, config.value("max_new_tokens", int64_t(0)));
     RawPromptReward reward(*d->reward, rawOf);
     std::unique_ptr<RawPromptReward> gold;
     if (d->gold) gold = std::make_unique<RawPromptReward>(*d->gold, rawOf);
@@ -242,6 +243,30 @@ RunResult Workbench::run(const RunRequest& request, const EventSink& onEvent, co
     RunResult result = runMethod(request.method, ctx, config, rendered);
     addTextMetrics(result, request.prompts);
     return result;
+}
+
+void Workbench::checkPrompts(const std::vector<std::string>& prompts, const std::string& promptTemplate,
+                             int64_t maxNew) const
+{
+    if (!d->lm) throw UsageError("model", "", "no base model loaded");
+    if (prompts.empty()) throw UsageError("prompts", "", "no prompt given");
+    // A prompt the model cannot hold is refused before anything runs: past its positions a RoPE
+    // model degrades silently and a learned-position one cannot go at all, and a prompt pasted
+    // from a 10 MB dataset line would otherwise end in an out-of-memory KV cache.
+    const std::string templ = d->templateFor(promptTemplate);
+    const int64_t context = d->lm->config().max_positions;
+    for (size_t i = 0; i < prompts.size() && context > 0; ++i) {
+        const int64_t n = static_cast<int64_t>(d->tok->encode(rudder::renderPrompt(templ, prompts[i]), true).size());
+        if (n + maxNew > context) {
+            std::string head = prompts[i].substr(0, 40);
+            for (char& c : head)
+                if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+            throw UsageError("prompt " + std::to_string(i + 1), "\"" + head + (prompts[i].size() > 40 ? "..." : "") + "\"",
+                             std::to_string(n) + " prompt tokens + max_new_tokens " + std::to_string(maxNew) +
+                                 " exceed the base model's " + std::to_string(context) +
+                                 " positions (config.json max_position_embeddings)");
+        }
+    }
 }
 
 // Diversity and coherence of the final answers (seed 000, App. C.4), into result.summary.

@@ -186,6 +186,34 @@ private Q_SLOTS:
         QVERIFY2(r.err.contains("line 1") && r.err.contains("\"prompt\""), qPrintable(r.err));
     }
 
+    void badDatasetLinesAreNamedAndNoRunIsRecorded()
+    {
+        REQUIRE_DEMO_MODELS();
+        const QString db = tmp.filePath("baddata.sqlite");
+        // Invalid UTF-8 inside the prompt string, and a prompt that is a number.
+        writeFile(tmp.filePath("utf8.jsonl"), QByteArray("{\"prompt\": \"ok\"}\n{\"prompt\": \"caf\xC3\x28\"}\n"));
+        auto r = cli({"run", "--method", "bon", "--dataset", tmp.filePath("utf8.jsonl"), "--db", db});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("utf8.jsonl") && r.err.contains("line 2"), qPrintable(r.err));
+        writeFile(tmp.filePath("number.jsonl"), "{\"prompt\": 42}\n");
+        r = cli({"run", "--method", "bon", "--dataset", tmp.filePath("number.jsonl"), "--db", db});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("number.jsonl") && r.err.contains("not a string"), qPrintable(r.err));
+        // A 1 MB line: far past the demo LM's 256 positions. Refused with the file and line named,
+        // before a run is recorded; the session keeps what it had (nothing).
+        QByteArray big = "{\"prompt\": \"ok\"}\n{\"prompt\": \"";
+        for (int i = 0; i < 100000; ++i) big += "In the be ";
+        big += "\"}\n";
+        writeFile(tmp.filePath("long.jsonl"), big);
+        r = cli({"run", "--method", "bon", "--dataset", tmp.filePath("long.jsonl"), "--db", db, "--set", "n=2"}, {}, 120000);
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("long.jsonl") && r.err.contains("line 2") && r.err.contains("positions"), qPrintable(r.err));
+        if (QFile::exists(db)) {
+            auto s = SessionDb::open(db.toStdString(), SessionDb::Mode::ReadOnly);
+            QCOMPARE(int(s.listRuns().size()), 0);
+        }
+    }
+
     void configFileErrorsNameTheFile()
     {
         const QString f = writeFile(tmp.filePath("cfg.json"), "{\"method\": \"aisp\", \"config\": {\"sigma\": 0.5}}");

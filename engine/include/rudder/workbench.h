@@ -83,6 +83,12 @@ public:
     RunResult run(const RunRequest& request, const EventSink& onEvent,
                   const std::atomic<bool>* cancel = nullptr, const ResumeState* resume = nullptr);
 
+    // What run() refuses before doing anything (models loaded, prompts given, every prompt plus
+    // max_new_tokens within the base model's positions), so a front end can ask before it records
+    // a run.  Throws UsageError naming the prompt.
+    void checkPrompts(const std::vector<std::string>& prompts, const std::string& promptTemplate,
+                      int64_t maxNewTokens) const;
+
 private:
     void addTextMetrics(RunResult& result, const std::vector<std::string>& prompts) const;
     struct Impl;
