@@ -216,9 +216,9 @@ RunResult Workbench::run(const RunRequest& request, const EventSink& onEvent, co
 {
     const nlohmann::json config =
         validateConfig(request.method, resume ? storedConfig(request.method, request.config) : request.config);
-    if (!d->lm) throw UsageError("model", "", "no base model loaded");
+    // Model loaded, prompts given, each prompt within the model's positions.
+    checkPrompts(request.prompts, request.prompt_template, config.value("max_new_tokens", int64_t(0)));
     if (!d->reward) throw UsageError("reward", "", "no reward chosen");
-    if (request.prompts.empty()) throw UsageError("prompts", "", "no prompt given");
 
     const std::string templ = d->templateFor(request.prompt_template);
     std::vector<std::string> rendered;
@@ -227,7 +227,6 @@ RunResult Workbench::run(const RunRequest& request, const EventSink& onEvent, co
         rendered.push_back(rudder::renderPrompt(templ, p));
         rawOf[rendered.back()] = p;
     }
-    checkPrompts(request.prompts, request.prompt_template, config.value("max_new_tokens", int64_t(0)));
     RawPromptReward reward(*d->reward, rawOf);
     std::unique_ptr<RawPromptReward> gold;
     if (d->gold) gold = std::make_unique<RawPromptReward>(*d->gold, rawOf);

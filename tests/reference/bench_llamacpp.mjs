@@ -10,7 +10,7 @@
 // on a worker thread.
 import os from "node:os";
 import { performance } from "node:perf_hooks";
-import { getLlama } from "node-llama-cpp";
+import { lcg, loadLlamaCpp, referenceContextOptions } from "./llamacpp.mjs";
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
   if (a.startsWith("--")) acc.push([a.slice(2), all[i + 1]]);
@@ -25,10 +25,8 @@ const P = Number(args.prefill ?? 128), prompt = Number(args.prompt ?? 32), decod
 const batches = String(args.batches ?? "1,8,32,128").split(",").map(Number);
 const threads = Number(args.threads ?? os.availableParallelism());
 
-const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" });
-const model = await llama.loadModel({ modelPath: gguf });
-let seed = 7;
-const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+const { llama, model } = await loadLlamaCpp(gguf);
+const rnd = lcg(7);
 const randomTokens = (n) => Array.from({ length: n }, () => 3 + Math.floor(rnd() * 1000));
 
 async function timed(fn) {
@@ -39,8 +37,7 @@ async function timed(fn) {
 }
 
 // Its RAM estimate refuses 128 sequences of a 135M model on 24 GiB (the F32 KV cache is 0.6 GB): checks off.
-const common = { flashAttention: false, threads, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32",
-                 ignoreMemorySafetyChecks: true };
+const common = { ...referenceContextOptions(threads), ignoreMemorySafetyChecks: true };
 const result = { gguf, threads, prefill_tokens: P, prompt_tokens: prompt, decode_tokens: decode, rows: [] };
 
 // Prefill at batch 1 (one warm-up first).

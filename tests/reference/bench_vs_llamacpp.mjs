@@ -15,6 +15,7 @@ import path from "node:path";
 import { execFileSync, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { convert } from "./hf_to_gguf.mjs";
+import { nodeLlamaCppVersion } from "./llamacpp.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const opt = { sizes: "demo,smol", rounds: "3", "contended-rounds": "1", batches: "1,8,32,128", decode: "64",
@@ -84,8 +85,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "rudder-vs-llamacpp-"));
 try {
   say(`# Rudder vs llama.cpp — ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ${os.cpus()[0]?.model ?? "cpu"}, ` +
       `${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`);
-  const pkg = JSON.parse(fs.readFileSync(path.join(here, "node_modules/node-llama-cpp/package.json"), "utf8"));
-  say(`llama.cpp: node-llama-cpp ${pkg.version} prebuilt CPU library, F32 KV cache, flash attention off; Rudder: ` +
+  say(`llama.cpp: node-llama-cpp ${nodeLlamaCppVersion()} prebuilt CPU library, F32 KV cache, flash attention off; Rudder: ` +
       `${execFileSync(cli, ["--version"]).toString().trim()}, fp32, OMP_WAIT_POLICY=PASSIVE (its default)`);
   say(`tok/s as median (best) of the rounds; prefill ${opt.prefill} tokens at batch 1; decode: n sequences after a shared ` +
       `${opt.prompt}-token prompt, ${opt.decode} new tokens each, all n in one batch; ratio = Rudder / llama.cpp F32 (medians)`);

@@ -6,20 +6,20 @@
 //                            [--config CONFIG.json --seed S]   (write a random model to DIR first)
 //
 // Prints one JSON object (max_abs_logprob_diff, greedy_identical, llama.cpp version, ...) with
-// --json, a short report otherwise; exits 1 above tolerance or when greedy decoding differs at a
-// position whose top two tokens are not a tie within the tolerance, 2 on bad usage.
+// --json, a short report otherwise; exits 1 above tolerance or when the greedy continuations
+// differ, 2 on bad usage.
 //
-// llama.cpp's side, and why each setting: temperature 0 = its greedy sampler, which does not touch
-// the logits, so the probabilities it returns are the softmax of the raw logits over the whole
-// vocabulary; the KV cache is F32 and flash attention off (both compute in F16 otherwise, and that
-// would be the difference measured); BOS is not
-// added (the ids are fed as given, to both engines).
+// llama.cpp's side: temperature 0 = its greedy sampler, which does not touch the logits, so the
+// probabilities it returns are the softmax of the raw logits over the whole vocabulary; context
+// settings from llamacpp.mjs (shared with the benchmark); BOS is not added (the ids are fed as
+// given, to both engines).
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { convert } from "./hf_to_gguf.mjs";
+import { lcg, llamaCppVersion, loadLlamaCpp, referenceContextOptions } from "./llamacpp.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -57,26 +57,15 @@ function findRudderCli(given) {
 
 // Deterministic prompts: 1..64 tokens, ids away from the special ones at the start of the vocab.
 function prompts(vocab) {
-  let s = 12345;
-  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const rnd = lcg(12345);
   return [1, 2, 7, 16, 33, 64].map((n) => Array.from({ length: n }, () => 3 + Math.floor(rnd() * (vocab - 3))));
 }
 
 async function llamaCppSide(gguf, batches, greedyN) {
-  let getLlama;
-  try {
-    ({ getLlama } = await import("node-llama-cpp"));
-  } catch (e) {
-    throw new Error("node-llama-cpp is not installed: run `npm ci` in tests/reference (scripts/test.sh does): " + e.message);
-  }
-  const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" });
-  const model = await llama.loadModel({ modelPath: gguf });
+  const { llama, model } = await loadLlamaCpp(gguf);
   const maxLen = Math.max(...batches.map((b) => b.length)) + greedyN + 8;
   const context = await model.createContext({
-    contextSize: Math.max(256, maxLen), batchSize: Math.max(256, maxLen), sequences: 1,
-    experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32",
-    flashAttention: false,
-    threads: os.availableParallelism(),   // its default (0 = "hardware") ran 7x slower here on 2 loaded cores   // its CPU flash attention computes in F16: 6e-3 nats measured, vs 1e-5 without
+    ...referenceContextOptions(), contextSize: Math.max(256, maxLen), batchSize: Math.max(256, maxLen), sequences: 1,
   });
   const seq = context.getSequence();
   const out = [];
@@ -95,9 +84,7 @@ async function llamaCppSide(gguf, batches, greedyN) {
     }
     out.push({ rows, greedy });
   }
-  const pkg = JSON.parse(fs.readFileSync(path.join(here, "node_modules/node-llama-cpp/package.json"), "utf8"));
-  const release = llama.llamaCppRelease ? `${llama.llamaCppRelease.repo}@${llama.llamaCppRelease.release}` : "unknown";
-  const version = `${release} (node-llama-cpp ${pkg.version}, prebuilt CPU)`;
+  const version = llamaCppVersion(llama);
   await context.dispose();
   await model.dispose();
   await llama.dispose();
