@@ -2,6 +2,8 @@
 
 #include <qcustomplot.h>
 
+#include "rudder/methods.h"
+
 namespace rudder::widgets {
 
 AcceptancePlot::AcceptancePlot(QWidget* parent) : RunPlot(parent)
@@ -17,7 +19,7 @@ void AcceptancePlot::rebuild()
     clearPlot();
     QCustomPlot* p = plot();
     if (!run_ || run_->empty()) return;
-    if (run_->meta().method != "qalign") {
+    if (const MethodInfo* m = findMethod(run_->meta().method); !m || !m->hasAcceptance) {
         setEmptyMessage("acceptance rates belong to QAlign runs");
         return;
     }

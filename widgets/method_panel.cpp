@@ -65,7 +65,7 @@ MethodPanel::MethodPanel(QWidget* parent)
         scroll->setFrameShape(QFrame::NoFrame);
         // Short tab labels so all six fit the dock's width; the tooltip has the full title and
         // the id the CLI takes.
-        const QString label = m.id == "wmv" ? QString("IS / WMV") : m.id == "bon" ? QString("BoN") : QString::fromStdString(m.title);
+        const QString label = QString::fromStdString(m.tabTitle());
         tabs_->addTab(scroll, label);
         tabs_->setTabToolTip(tabs_->count() - 1, QString::fromStdString(m.title + " (--method " + m.id + ")"));
     }
@@ -144,18 +144,8 @@ void MethodPanel::setRunning(bool running)
 
 nlohmann::json MethodPanel::smallBudget(const std::string& id, nlohmann::json c)
 {
-    (void)id;
-    auto cap = [&](const char* k, int64_t v) {
+    for (const auto& [k, v] : methodInfo(id).liveCaps)
         if (c.contains(k) && c[k].is_number() && c[k].get<double>() > double(v)) c[k] = v;
-    };
-    cap("n", 8);
-    cap("batch", 8);
-    cap("iterations", 4);
-    cap("chains", 2);
-    cap("steps", 16);
-    cap("max_new_tokens", 24);
-    cap("prompts_per_batch", 2);
-    cap("top_k", id == "args" ? 8 : 1000);
     return c;
 }
 

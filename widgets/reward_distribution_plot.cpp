@@ -8,6 +8,8 @@
 #include <QLabel>
 #include <QVBoxLayout>
 
+#include "rudder/methods.h"
+
 #include <cmath>
 
 #include <qcustomplot.h>
@@ -35,23 +37,7 @@ std::vector<double> rewardsOf(const RunData& run, SampleSet set, int promptIndex
 
 std::optional<double> runBeta(const RunData& run)
 {
-    // The absolute temperature the method used (scale-free settings are relative: the events say
-    // what they came to); the last event's, as WMV refines it with every batch.
-    const char* used = run.meta().method.rfind("aisp", 0) == 0 ? "lambda" : "beta";
-    for (auto e = run.events().rbegin(); e != run.events().rend(); ++e)
-        if (e->stats.contains(used) && e->stats[used].is_number()) return e->stats[used].get<double>();
-    const auto& c = run.meta().config;
-    auto num = [&](const char* k) -> std::optional<double> {
-        if (c.contains(k) && c[k].is_number()) return c[k].get<double>();
-        return std::nullopt;
-    };
-    const std::string& m = run.meta().method;
-    if (m == "qalign" || m == "wmv") return num("beta");
-    if (m == "aisp" || m == "aisp-batched") return num("lambda");
-    if (m == "args") {
-        if (auto w = num("w"); w && *w > 0) return 1.0 / *w;
-    }
-    return std::nullopt;
+    return usedTemperature(run.meta().method, run.meta().config, run.events());
 }
 
 RewardDistributionPlot::RewardDistributionPlot(QWidget* parent)

@@ -1,5 +1,7 @@
 #include "run_data.h"
 
+#include "rudder/methods.h"
+
 #include "rudder/session_db.h"
 
 #include <algorithm>
@@ -98,7 +100,8 @@ RewardCurves RunData::rewardCurves(XAxis axis, int promptIndex) const
     };
     std::map<int, PerPrompt> pp;
     bool anyGold = false;
-    const bool isBon = meta_.method == "bon";
+    const MethodInfo* info = findMethod(meta_.method);
+    const bool isBon = info && info->drawsFromBase;   // its own best-so-far is the BoN curve
     for (int ev = 0; ev < int(events_.size()); ++ev) {
         const IterationEvent& e = events_[ev];
         double sum = 0, gsum = 0, best = -std::numeric_limits<double>::infinity();

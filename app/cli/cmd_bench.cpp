@@ -297,8 +297,7 @@ void addBenchCommand(CLI::App& app)
                 if (res.status != RunStatus::Done) throw Error(id + ": " + res.message);
                 MethodRow m;
                 m.method = id;
-                // Sequences decoded side by side: n samples, or the QAlign chains; ARGS decodes one.
-                m.width = std::max<int64_t>(1, static_cast<int64_t>(cfg.value("n", cfg.value("chains", 1.0))));
+                m.width = std::max<int64_t>(1, info.batchWidth(cfg));   // sequences decoded side by side
                 m.samples = res.budget.samples;
                 m.tokens = res.budget.tokens;
                 m.seconds = res.budget.seconds;

@@ -568,44 +568,6 @@ namespace rudder::cli {
 
 namespace {
 
-const char* kCompareRule =
-    "Budget matching (N = --budget, per prompt). On every axis N is first turned into S, a number of\n"
-    "complete responses: samples: S = N; tokens: S = N / max_new_tokens (each response counted at its\n"
-    "maximum length); flops: S = N / ((2 * LM parameters + RM FLOPs per token) * max_new_tokens).\n"
-    "Then: bon, wmv: n = S.  aisp, aisp-batched: iterations K = S / n (n kept, e.g. --set aisp.n=32);\n"
-    "AISP then decodes once more with the mean control (V = U), so it spends n * K + 1.\n"
-    "qalign: every chain starts from one full response and each step proposes one suffix, so on the\n"
-    "samples axis steps = S / chains - 1; a suffix is half a response on average (QAlign §, QUEST), so\n"
-    "on the tokens and flops axes steps = 2 * (S / chains - 1).  With a scale-free beta (scale = 1) the\n"
-    "pilot's extra samples (pilot - chains) come off S first.  args has no budget knob and is refused.\n"
-    "Values are rounded to the nearest integer (at least 1).";
-
-int64_t roundAtLeast1(double v) { return std::max<int64_t>(1, std::llround(v)); }
-
-json matchBudget(const std::string& method, json cfg, const std::string& axis, double budget, double flopsPerToken)
-{
-    const double L = cfg.value("max_new_tokens", int64_t(1));
-    double S = budget;
-    if (axis == "tokens") S = budget / L;
-    else if (axis == "flops") S = budget / (flopsPerToken * L);
-    if (method == "bon" || method == "wmv") {
-        cfg["n"] = roundAtLeast1(S);
-    } else if (method == "aisp" || method == "aisp-batched") {
-        cfg["iterations"] = roundAtLeast1(S / cfg["n"].get<double>());
-    } else if (method == "qalign") {
-        double perChain = (S - double(qalignPilotExtra(cfg))) / cfg["chains"].get<double>() - 1;
-        cfg["steps"] = roundAtLeast1(axis == "samples" ? perChain : 2 * perChain);
-    } else {
-        throw UsageError("--methods", method,
-                         "has no budget knob (one decode per prompt); run it on its own with `rudder-cli run`");
-    }
-    try {
-        return validateConfig(method, cfg);
-    } catch (const UsageError& e) {
-        throw UsageError("--budget", method, std::string("the matched config is out of range: ") + e.what());
-    }
-}
-
 std::vector<std::string> splitList(const std::string& s)
 {
     std::vector<std::string> out;
@@ -657,7 +619,7 @@ void addCompareCommand(CLI::App& app)
     CLI::App* cmd = app.add_subcommand(
         "compare", std::string("Run several methods on the same prompts and seed with a matched budget, one run "
                                "per method in the session, and print a table of mean proxy/gold reward and cost.\n") +
-                       kCompareRule);
+                       kBudgetRule);
     cmd->add_option("--methods", o->methods, "Comma-separated method ids")->capture_default_str();
     cmd->add_option("--budget-axis", o->axis, "samples | tokens | flops")->capture_default_str();
     cmd->add_option("--budget", o->budget, "Budget per prompt on that axis (see the rule above)")->required();
@@ -670,11 +632,9 @@ void addCompareCommand(CLI::App& app)
     cmd->callback([o] {
         const auto methods = splitList(o->methods);
         if (methods.empty()) throw UsageError("--methods", o->methods, "no method given");
-        for (const auto& m : methods) {
-            methodInfo(m);
-            if (m == "args")
+        for (const auto& m : methods)
+            if (methodInfo(m).budgetKnob == BudgetKnob::None)
                 throw UsageError("--methods", m, "has no budget knob (one decode per prompt); run it on its own with `rudder-cli run`");
-        }
         if (o->axis != "samples" && o->axis != "tokens" && o->axis != "flops")
             throw UsageError("--budget-axis", o->axis, "must be samples, tokens or flops");
         if (!(o->budget > 0)) throw UsageError("--budget", std::to_string(o->budget), "must be positive");
@@ -749,9 +709,9 @@ void addCompareCommand(CLI::App& app)
                             static_cast<long long>(r["budget"].value("tokens", int64_t(0))),
                             r["budget"].value("seconds", 0.0), static_cast<long long>(r["run_id"].get<int64_t>()));
             }
-            size_t ref = all.size() - 1;
-            for (size_t i = 0; i < all.size(); ++i)
-                if (all[i]["method"] == "bon") ref = i;
+            std::vector<std::string> ran;
+            for (const auto& r : all) ran.push_back(r["method"].get<std::string>());
+            const size_t ref = referenceMethod(ran);
             for (size_t i = 0; i < all.size() && all.size() > 1; ++i) {
                 if (i == ref) continue;
                 std::printf("%s − %s, paired over prompts:", all[i]["method"].get<std::string>().c_str(),

@@ -2,6 +2,7 @@
 // the engine's validation.  Presets are the seeds' tables.
 #include "rudder/methods.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -65,12 +66,18 @@ std::vector<MethodInfo> buildTable()
 {
     std::vector<MethodInfo> t;
 
-    t.push_back({"bon", "Best-of-n",
+    MethodInfo bon{"bon", "Best-of-n", "BoN",
                  concat({P("n", "n (samples)", 1, 4096, 64, true, true, "Number of samples; the best by reward is returned."),
                          P("batch", "batch size", 1, 1024, 16, true, true,
                            "Samples generated per iteration (one event per batch).")},
                         generationParams(), samplerParams()),
-                 {{"Seeds: BoN n=1024, top-p", {{"n", 1024}, {"top_p", 0.9}, {"temperature", 1.0}, {"max_new_tokens", 128}}}}});
+                 {{"Seeds: BoN n=1024, top-p", {{"n", 1024}, {"top_p", 0.9}, {"temperature", 1.0}, {"max_new_tokens", 128}}}}};
+    bon.drawsFromBase = true;
+    bon.budgetKnob = BudgetKnob::Samples;
+    bon.samplesPerPrompt = [](const nlohmann::json& c) { return c["n"].get<int64_t>(); };
+    bon.batchWidth = [](const nlohmann::json& c) { return std::min(c["n"].get<int64_t>(), c["batch"].get<int64_t>()); };
+    bon.liveCaps = {{"n", 8}, {"batch", 8}};
+    t.push_back(bon);
 
     std::vector<ParamSpec> aisp = {
         P("n", "n (samples / iteration)", 1, 512, 16, true, true, "Noise trajectories per iteration."),
@@ -101,14 +108,29 @@ std::vector<MethodInfo> buildTable()
         aispPreset("Gemma3 & UltraRM, SHP (Table 4)", 0.7, 0.5, 0.999),
         aispPreset("Gemma3 & Eurus, SHP (Table 4)", 0.7, 60, 0.999),
     };
-    t.push_back({"aisp", "AISP", concat(aisp, generationParams()), aispPresets});
+    MethodInfo a{"aisp", "AISP", "", concat(aisp, generationParams()), aispPresets};
+    a.temperatureKey = a.temperatureStatsKey = "lambda";
+    a.hasWeights = true;
+    a.needsPrelogits = true;
+    a.budgetKnob = BudgetKnob::Iterations;
+    a.samplesPerPrompt = [](const nlohmann::json& c) { return c["n"].get<int64_t>() * c["iterations"].get<int64_t>(); };
+    a.batchWidth = [](const nlohmann::json& c) { return c["n"].get<int64_t>(); };
+    a.liveCaps = {{"n", 8}, {"iterations", 4}};
+    t.push_back(a);
 
-    auto batched = concat(aisp, generationParams());
-    batched.insert(batched.begin(), P("prompts_per_batch", "P (prompts per batch)", 1, 64, 4, true, false,
-                                      "Prompts processed together, each with its own mean U and weights (§3.6)."));
-    t.push_back({"aisp-batched", "Batched AISP", batched, aispPresets});
+    MethodInfo batched = a;
+    batched.id = "aisp-batched";
+    batched.title = "Batched AISP";
+    batched.params.insert(batched.params.begin(),
+                          P("prompts_per_batch", "P (prompts per batch)", 1, 64, 4, true, false,
+                            "Prompts processed together, each with its own mean U and weights (§3.6)."));
+    batched.batchWidth = [](const nlohmann::json& c) {
+        return c["n"].get<int64_t>() * c["prompts_per_batch"].get<int64_t>();
+    };
+    batched.liveCaps.push_back({"prompts_per_batch", 2});
+    t.push_back(batched);
 
-    t.push_back({"qalign", "QAlign",
+    MethodInfo q{"qalign", "QAlign", "",
                  concat({P("chains", "chains", 1, 256, 4, true, true, "Independent MCMC chains per prompt, batched."),
                          P("steps", "T (steps)", 1, 4096, 64, true, true, "MCMC steps per chain."),
                          scaleParam("β in units of the base model's reward std for the prompt (measured on "
@@ -129,9 +151,19 @@ std::vector<MethodInfo> buildTable()
                         generationParams()),
                  {{"Rudder: scale-free default", {{"scale", 1}, {"beta", kBeta}, {"temperature", 1.0}}},
                   {"QAlign paper: β=1, temperature 1 (math)", {{"scale", 0}, {"beta", 1.0}, {"temperature", 1.0}}},
-                  {"QAlign paper: β=0.5 (general alignment, Tülu-3 RM)", {{"scale", 0}, {"beta", 0.5}, {"temperature", 1.0}}}}});
+                  {"QAlign paper: β=0.5 (general alignment, Tülu-3 RM)", {{"scale", 0}, {"beta", 0.5}, {"temperature", 1.0}}}}};
+    q.temperatureKey = q.temperatureStatsKey = "beta";
+    q.hasAcceptance = true;
+    q.budgetKnob = BudgetKnob::ChainSteps;
+    q.samplesPerPrompt = [](const nlohmann::json& c) {
+        // Step 0 samples each chain's starting state; steps 1..T−1 propose one suffix each.
+        return c["chains"].get<int64_t>() * c["steps"].get<int64_t>() + qalignPilotExtra(c);
+    };
+    q.batchWidth = [](const nlohmann::json& c) { return c["chains"].get<int64_t>(); };
+    q.liveCaps = {{"chains", 2}, {"steps", 16}};
+    t.push_back(q);
 
-    t.push_back({"wmv", "Importance sampling / WMV",
+    MethodInfo w{"wmv", "Importance sampling / WMV", "IS / WMV",
                  concat({P("n", "n (samples)", 1, 4096, 64, true, true, "Samples from the base model."),
                          P("batch", "batch size", 1, 1024, 16, true, true, "Samples per iteration."),
                          scaleParam("β in units of the standard deviation of the prompt's rewards"),
@@ -143,16 +175,31 @@ std::vector<MethodInfo> buildTable()
                            "1: majority vote on the extracted answer (answer_regex; default last \\boxed{}, letter A-D, number); 0: MBR with ROUGE-1.")},
                         generationParams(), samplerParams()),
                  {{"Rudder: scale-free default", {{"scale", 1}, {"beta", kBeta}}},
-                  {"QAlign paper: β=1 (absolute)", {{"scale", 0}, {"beta", 1.0}}}}});
+                  {"QAlign paper: β=1 (absolute)", {{"scale", 0}, {"beta", 1.0}}}}};
+    w.temperatureKey = w.temperatureStatsKey = "beta";
+    w.hasWeights = true;
+    w.budgetKnob = BudgetKnob::Samples;
+    w.samplesPerPrompt = bon.samplesPerPrompt;
+    w.batchWidth = bon.batchWidth;
+    w.liveCaps = bon.liveCaps;
+    t.push_back(w);
 
-    t.push_back({"args", "ARGS",
+    MethodInfo g{"args", "ARGS", "",
                  concat({P("top_k", "k (candidate tokens)", 1, 256, 32, true, true,
                            "Top-k tokens scored with the reward at every step (seed: 32)."),
                          P("w", "w (reward weight)", 1e-5, 1000.0, 1.0, false, true, "score = logit + w·r(x, y<t ⊕ token)."),
                          P("temperature", "temperature (0 = greedy)", 0.0, 2.0, 0.0, false, false,
                            "0 picks the best score; >0 samples softmax(score/temperature).")},
                         generationParams()),
-                 {}});
+                 {}};
+    g.temperatureKey = "w";
+    g.temperatureInverse = true;   // score = logit + w·r: a temperature of 1/w on the reward
+    g.needsLogits = true;
+    g.samplesPerPrompt = [](const nlohmann::json&) { return int64_t(1); };   // one decode per prompt
+    g.batchWidth = g.samplesPerPrompt;
+    g.liveCaps = {{"top_k", 8}};
+    t.push_back(g);
+    for (auto& m : t) m.liveCaps.push_back({"max_new_tokens", 24});
     return t;
 }
 
@@ -174,6 +221,13 @@ const MethodInfo& methodInfo(const std::string& id)
     throw UsageError("method", id, "unknown method (known: " + known.str() + ")");
 }
 
+const MethodInfo* findMethod(const std::string& id)
+{
+    for (const auto& m : allMethods())
+        if (m.id == id) return &m;
+    return nullptr;
+}
+
 nlohmann::json defaultConfig(const std::string& id)
 {
     nlohmann::json c = nlohmann::json::object();
@@ -192,12 +246,76 @@ int64_t qalignPilotExtra(const nlohmann::json& config)
 
 int64_t plannedSamplesPerPrompt(const std::string& id, const nlohmann::json& config)
 {
-    const nlohmann::json c = validateConfig(id, config);
-    auto I = [&](const char* k) { return c[k].get<int64_t>(); };
-    if (id == "bon" || id == "wmv") return I("n");
-    if (id == "aisp" || id == "aisp-batched") return I("n") * I("iterations");
-    if (id == "qalign") return I("chains") * (I("steps") + 1) + qalignPilotExtra(c);
-    return 1;   // ARGS: one response per prompt
+    return methodInfo(id).samplesPerPrompt(validateConfig(id, config));
+}
+
+const char* const kBudgetRule =
+    "Budget matching (N = --budget, per prompt). On every axis N is first turned into S, a number of\n"
+    "complete responses: samples: S = N; tokens: S = N / max_new_tokens (each response counted at its\n"
+    "maximum length); flops: S = N / ((2 * LM parameters + RM FLOPs per token) * max_new_tokens).\n"
+    "Then: bon, wmv: n = S.  aisp, aisp-batched: iterations K = S / n (n kept, e.g. --set aisp.n=32);\n"
+    "AISP then decodes once more with the mean control (V = U), so it spends n * K + 1.\n"
+    "qalign: step 0 samples one full response per chain and each later step proposes one suffix, so\n"
+    "on the samples axis steps = S / chains; a suffix is half a response on average (QAlign §, QUEST),\n"
+    "so on the tokens and flops axes steps = 1 + 2 * (S / chains - 1).  With a scale-free beta (scale = 1) the\n"
+    "pilot's extra samples (pilot - chains) come off S first.  args has no budget knob and is refused.\n"
+    "Values are rounded to the nearest integer (at least 1).";
+
+nlohmann::json matchBudget(const std::string& id, nlohmann::json cfg, const std::string& axis, double budget,
+                           double flopsPerToken)
+{
+    const MethodInfo& m = methodInfo(id);
+    auto atLeast1 = [](double v) { return std::max<int64_t>(1, std::llround(v)); };
+    cfg = validateConfig(id, cfg);
+    const double L = double(cfg["max_new_tokens"].get<int64_t>());
+    double S = budget;
+    if (axis == "tokens") S = budget / L;
+    else if (axis == "flops") S = budget / (flopsPerToken * L);
+    switch (m.budgetKnob) {
+    case BudgetKnob::Samples: cfg["n"] = atLeast1(S); break;
+    case BudgetKnob::Iterations: cfg["iterations"] = atLeast1(S / cfg["n"].get<double>()); break;
+    case BudgetKnob::ChainSteps: {
+        // Step 0 is a full response per chain; each later step proposes one suffix, half a
+        // response on average, so on tokens and FLOPs a step costs half a sample.
+        const double perChain = (S - double(qalignPilotExtra(cfg))) / cfg["chains"].get<double>();
+        cfg["steps"] = atLeast1(axis == "samples" ? perChain : 1 + 2 * (perChain - 1));
+        break;
+    }
+    case BudgetKnob::None:
+        throw UsageError("--methods", id,
+                         "has no budget knob (one decode per prompt); run it on its own with `rudder-cli run`");
+    }
+    try {
+        return validateConfig(id, cfg);
+    } catch (const UsageError& e) {
+        throw UsageError("--budget", id, std::string("the matched config is out of range: ") + e.what());
+    }
+}
+
+size_t referenceMethod(const std::vector<std::string>& ids)
+{
+    size_t ref = ids.empty() ? 0 : ids.size() - 1;
+    for (size_t i = 0; i < ids.size(); ++i)
+        if (methodInfo(ids[i]).drawsFromBase) ref = i;
+    return ref;
+}
+
+std::optional<double> usedTemperature(const std::string& id, const nlohmann::json& config,
+                                      const std::vector<IterationEvent>& events)
+{
+    const MethodInfo* info = findMethod(id);
+    if (!info) return std::nullopt;
+    const MethodInfo& m = *info;
+    if (!m.temperatureStatsKey.empty())   // the last event's: WMV refines it with every batch
+        for (auto e = events.rbegin(); e != events.rend(); ++e)
+            if (e->stats.contains(m.temperatureStatsKey) && e->stats[m.temperatureStatsKey].is_number())
+                return e->stats[m.temperatureStatsKey].get<double>();
+    if (m.temperatureKey.empty() || !config.contains(m.temperatureKey) || !config[m.temperatureKey].is_number())
+        return std::nullopt;
+    const double v = config[m.temperatureKey].get<double>();
+    if (!m.temperatureInverse) return v;
+    if (v > 0) return 1.0 / v;
+    return std::nullopt;
 }
 
 nlohmann::json storedConfig(const std::string& id, nlohmann::json config)

@@ -1,9 +1,38 @@
 // Dispatch by registry id; the one entry point the Workbench and the CLI call.
+#include <utility>
+#include <vector>
+
 #include "methods/method.h"
 #include "rudder/error.h"
 #include "rudder/methods.h"
 
 namespace rudder {
+
+namespace {
+
+using RunFn = RunResult (*)(const MethodContext&, const nlohmann::json&, const std::vector<std::string>&);
+
+// The torch half of each descriptor in registry.cpp: one line per method.
+const std::vector<std::pair<std::string, RunFn>>& implementations()
+{
+    static const std::vector<std::pair<std::string, RunFn>> table = {
+        {"bon", runBoN},
+        {"aisp", [](const MethodContext& x, const nlohmann::json& c, const std::vector<std::string>& p) {
+             return runAISP(x, c, p, false);
+         }},
+        {"aisp-batched", [](const MethodContext& x, const nlohmann::json& c, const std::vector<std::string>& p) {
+             return runAISP(x, c, p, true);
+         }},
+        {"qalign", [](const MethodContext& x, const nlohmann::json& c, const std::vector<std::string>& p) {
+             return runQAlign(x, QAlignOptions::fromConfig(c), p);
+         }},
+        {"wmv", runWMV},
+        {"args", runARGS},
+    };
+    return table;
+}
+
+} // namespace
 
 RunResult runMethod(const std::string& id, const MethodContext& ctx, const nlohmann::json& config,
                     const std::vector<std::string>& prompts)
@@ -21,12 +50,8 @@ RunResult runMethod(const std::string& id, const MethodContext& ctx, const nlohm
     if (!regex.empty()) c["answer_regex"] = regex;
     if (prompts.empty()) throw UsageError("prompts", "", "no prompt given");
 
-    if (id == "bon") return runBoN(ctx, c, prompts);
-    if (id == "aisp") return runAISP(ctx, c, prompts, false);
-    if (id == "aisp-batched") return runAISP(ctx, c, prompts, true);
-    if (id == "qalign") return runQAlign(ctx, QAlignOptions::fromConfig(c), prompts);
-    if (id == "wmv") return runWMV(ctx, c, prompts);
-    if (id == "args") return runARGS(ctx, c, prompts);
+    for (const auto& [mid, fn] : implementations())
+        if (mid == id) return fn(ctx, c, prompts);
     throw UsageError("method", id, "no implementation");
 }
 

@@ -415,6 +415,46 @@ private Q_SLOTS:
 #endif
     }
 
+    // The descriptors (rudder/methods.h) are what every front end and plot asks instead of testing
+    // ids: each must have an implementation, and its capabilities must match what the method emits.
+    void descriptorsTellTheTruth()
+    {
+        ToyLM lm(6, 9, 1.0);
+        TableReward reward(3.0, 4);
+        for (const MethodInfo& m : allMethods()) {
+            nlohmann::json cfg = defaultConfig(m.id);
+            for (const auto& [k, v] : m.liveCaps) cfg[k] = std::min<int64_t>(cfg[k].get<int64_t>(), v);
+            cfg["max_new_tokens"] = 5;
+            if (m.id == "aisp-batched") cfg["prompts_per_batch"] = 1;
+            std::vector<IterationEvent> ev;
+            MethodContext ctx = makeCtx(lm, reward, &ev, 4);
+            const RunResult r = runMethod(m.id, ctx, cfg, {"ab"});
+            QVERIFY2(r.status == RunStatus::Done, m.id.c_str());
+            bool anyAccept = false, anyWeight = false;
+            for (const auto& e : ev)
+                for (const auto& s : e.samples) anyAccept |= s.accepted.has_value(), anyWeight |= s.weight.has_value();
+            QVERIFY2(anyAccept == m.hasAcceptance, m.id.c_str());
+            QVERIFY2(anyWeight == m.hasWeights, m.id.c_str());
+            // Planned samples: exact, except AISP's one extra decode with the mean control.
+            const int64_t planned = plannedSamplesPerPrompt(m.id, cfg);
+            QVERIFY2(r.budget.samples == planned + (m.budgetKnob == BudgetKnob::Iterations ? 1 : 0),
+                     (m.id + ": " + std::to_string(r.budget.samples) + " vs " + std::to_string(planned)).c_str());
+            QVERIFY2(m.temperatureKey.empty() == !usedTemperature(m.id, validateConfig(m.id, cfg), ev).has_value(),
+                     m.id.c_str());
+            if (m.budgetKnob != BudgetKnob::None) {
+                const nlohmann::json matched = matchBudget(m.id, cfg, "samples", 24, 1.0);
+                const int64_t spent = plannedSamplesPerPrompt(m.id, matched);
+                QVERIFY2(std::abs(spent - 24) <= matched.value("chains", int64_t(1)) + matched.value("n", int64_t(1)),
+                         (m.id + " matched to " + std::to_string(spent)).c_str());
+            } else {
+                QVERIFY_THROWS_EXCEPTION(UsageError, matchBudget(m.id, cfg, "samples", 24, 1.0));
+            }
+        }
+        QVERIFY_THROWS_EXCEPTION(UsageError, runMethod("nope", makeCtx(lm, reward, nullptr), {}, {"a"}));
+        QCOMPARE(referenceMethod({"aisp", "bon", "qalign"}), size_t(1));
+        QCOMPARE(referenceMethod({"aisp", "qalign"}), size_t(1));
+    }
+
     void sameSeedSameRun()
     {
         struct Case { std::string id; nlohmann::json cfg; };
