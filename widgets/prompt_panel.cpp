@@ -58,7 +58,7 @@ std::vector<std::string> jsonlStringFields(const std::string& path)
     return fields;
 }
 
-std::vector<std::string> jsonlPrompts(const std::string& path, const std::string& field)
+std::vector<std::string> jsonlPrompts(const std::string& path, const std::string& field, std::vector<int64_t>* rows)
 {
     std::vector<std::string> out;
     forEachLine(path, [&](int n, const nlohmann::json& j) {
@@ -66,6 +66,7 @@ std::vector<std::string> jsonlPrompts(const std::string& path, const std::string
         if (it == j.end() || !it->is_string())
             throw Error(path, "line " + std::to_string(n) + ": " + field, "missing or not a string");
         out.push_back(it->get<std::string>());
+        if (rows) rows->push_back(n - 1);
         return true;
     });
     return out;
@@ -173,6 +174,18 @@ std::vector<std::string> PromptPanel::prompts() const
     return out;
 }
 
+std::vector<PromptRecord> PromptPanel::promptRecords() const
+{
+    std::vector<PromptRecord> out;
+    if (useDataset_->isChecked())
+        for (int i = 0; i < rows_->count(); ++i)
+            if (rows_->item(i)->isSelected())
+                out.push_back(PromptRecord{int(out.size()), rows_->item(i)->data(Qt::UserRole).toString().toStdString(),
+                                           datasetPath_.toStdString(), rows_->item(i)->data(Qt::UserRole + 1).toLongLong()});
+    if (out.empty()) out.push_back(PromptRecord{0, prompt().toStdString(), "", std::nullopt});
+    return out;
+}
+
 QString PromptPanel::source() const
 {
     return useDataset_->isChecked() && !rows_->selectedItems().isEmpty() ? datasetPath_ : QString();
@@ -201,11 +214,13 @@ void PromptPanel::loadField()
 {
     rows_->clear();
     try {
-        const auto prompts = jsonlPrompts(datasetPath_.toStdString(), field_->currentText().toStdString());
+        std::vector<int64_t> lines;
+        const auto prompts = jsonlPrompts(datasetPath_.toStdString(), field_->currentText().toStdString(), &lines);
         for (size_t i = 0; i < prompts.size(); ++i) {
             QString s = QString::fromStdString(prompts[i]);
             auto* it = new QListWidgetItem(QString("%1  %2").arg(i).arg(s.simplified().left(160)), rows_);
             it->setData(Qt::UserRole, s);
+            it->setData(Qt::UserRole + 1, qint64(lines[i]));   // the file's line (0-based), as sessions store it
             it->setToolTip(s.left(2000));
         }
         datasetLabel_->setText(QString("%1 — %2 prompts (double-click to edit one, select several to run them all)")

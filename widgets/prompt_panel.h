@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "rudder/session_db.h"   // PromptRecord
+
 class QComboBox;
 class QLabel;
 class QListWidget;
@@ -21,7 +23,9 @@ namespace rudder::widgets {
 // Reads a JSONL file of objects.  Throws rudder::Error naming the file and the line on bad input.
 std::vector<std::string> jsonlStringFields(const std::string& path);
 // The `field` of every line, in order (lines without it are an error naming the line).
-std::vector<std::string> jsonlPrompts(const std::string& path, const std::string& field);
+// `rows` (optional) receives each prompt's line in the file, 0-based.
+std::vector<std::string> jsonlPrompts(const std::string& path, const std::string& field,
+                                      std::vector<int64_t>* rows = nullptr);
 
 class PromptPanel : public QWidget {
     Q_OBJECT
@@ -35,6 +39,8 @@ public:
     // The prompts a run uses: the editor's text, or the dataset rows selected.
     std::vector<std::string> prompts() const;
     QString source() const;   // the dataset file when its rows are used, "" otherwise
+    // prompts() with the dataset file and line of each, as the session records them.
+    std::vector<PromptRecord> promptRecords() const;
     // Opens a dataset; returns "" or the error message (also shown in a dialog when interactive).
     QString openDataset(const QString& path, const QString& field = {});
     void selectDatasetRows(const std::vector<int>& rows);

@@ -19,6 +19,7 @@
 #include "rudder/error.h"
 #include "rudder/methods.h"
 #include "rudder/paths.h"
+#include "rudder/run_recorder.h"
 #include "rudder/runtime_init.h"
 #include "rudder/session_db.h"
 #include "rudder/workbench.h"
@@ -43,7 +44,6 @@ struct PromptOptions {
 
 struct RunSpec {
     RunRequest request;
-    RunInfo info;
     std::vector<PromptRecord> prompts;   // text, dataset file and line, as stored in the session
 };
 
@@ -267,40 +267,16 @@ json answersJson(const RunResult& r, const std::vector<std::string>& prompts)
     return a;
 }
 
-json meanStats(const RunResult& r)
-{
-    double sr = 0, sg = 0;
-    int ng = 0;
-    for (const auto& f : r.final) {
-        sr += f.reward;
-        if (f.gold_reward) sg += *f.gold_reward, ++ng;
-    }
-    json s = {{"answers", r.final.size()}};
-    s["mean_reward"] = r.final.empty() ? json(nullptr) : json(sr / double(r.final.size()));
-    s["mean_gold_reward"] = ng ? json(sg / ng) : json(nullptr);
-    const SummaryMeans m = summaryMeans(r.summary);
-    auto orNull = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
-    if (m.has_text_metrics) {
-        s["mean_diversity"] = orNull(m.diversity);
-        s["mean_coherence"] = orNull(m.coherence);
-        s["coherence_encoder"] = m.coherence_encoder;
-    }
-    if (m.kl_to_base) s["mean_kl_to_base"] = *m.kl_to_base;
-    return s;
-}
-
 RunOutcome executeRun(Workbench& wb, SessionDb& db, const RunSpec& spec, std::optional<int64_t> resumeId,
                       bool quietStart)
 {
     RunOutcome out;
-    ResumeState resume;
+    std::optional<RunRecorder> rec;
     if (resumeId) {
-        out.run_id = *resumeId;
-        resume.completed = db.loadCompletedIterations(*resumeId);
-        db.resumeRun(*resumeId);
+        rec.emplace(RunRecorder::resume(db, *resumeId, wb.provenance()));   // refuses other models
         if (!quietStart)
             std::cerr << "rudder-cli: resuming run " << *resumeId << " in " << db.path() << " after "
-                      << resume.completed.size() << " completed iteration(s)\n";
+                      << rec->resumeState()->completed.size() << " completed iteration(s)\n";
     } else {
         // Refused prompts (longer than the model) leave no failed run behind in the session.
         for (const auto& p : spec.prompts) {
@@ -311,27 +287,32 @@ RunOutcome executeRun(Workbench& wb, SessionDb& db, const RunSpec& spec, std::op
                 throw UsageError(p.source, "line " + std::to_string(p.row.value_or(0) + 1), e.what());
             }
         }
-        out.run_id = db.createRun(spec.info);
-        for (const auto& p : spec.prompts) db.addPrompt(out.run_id, p.index, p.text, p.source, p.row);
+        rec.emplace(RunRecorder::start(db, spec.request, wb.provenance(), spec.prompts));
         if (!quietStart)
-            std::cerr << "rudder-cli: run " << out.run_id << " (" << spec.request.method << ") in " << db.path()
+            std::cerr << "rudder-cli: run " << rec->id() << " (" << spec.request.method << ") in " << db.path()
                       << "; continue it after an interruption with: rudder-cli run --db " << db.path()
-                      << " --resume " << out.run_id << "\n";
+                      << " --resume " << rec->id() << "\n";
     }
+    out.run_id = rec->id();
+    const RunRequest& request = rec->request();
 
     CancelGuard guard;
-    const Budget done = resume.completed.empty() ? Budget{} : resume.completed.back().budget;
-    Progress progress(spec.request.method,
-                      plannedSamples(spec.request.method, spec.request.config, spec.request.prompts.size()), done);
+    const Budget done = rec->resuming() && !rec->resumeState()->completed.empty()
+                            ? rec->resumeState()->completed.back().budget
+                            : Budget{};
+    Progress progress(request.method, plannedSamples(request.method, request.config, request.prompts.size()), done);
     auto sink = [&](const IterationEvent& e) {
-        db.appendIteration(out.run_id, e);   // committed before the next iteration starts
+        rec->append(e);   // committed before the next iteration starts
         progress.update(e.budget);
     };
     try {
-        out.result = wb.run(spec.request, sink, guard.flag(), resumeId ? &resume : nullptr);
+        out.result = wb.run(request, sink, guard.flag(), rec->resumeState());
     } catch (const UsageError& e) {
         progress.finish();
-        db.finishRun(out.run_id, RunStatus::Failed, e.what(), Budget{});
+        RunResult failed;
+        failed.status = RunStatus::Failed;
+        failed.message = e.what();
+        rec->finish(failed);
         throw;
     } catch (const std::exception& e) {
         out.result = RunResult{};
@@ -339,18 +320,16 @@ RunOutcome executeRun(Workbench& wb, SessionDb& db, const RunSpec& spec, std::op
         out.result.message = e.what();
     }
     progress.finish();
-    out.result.summary["answers"] = meanStats(out.result);
-    db.setFinal(out.run_id, out.result.final);
-    db.finishRun(out.run_id, out.result.status, out.result.message, out.result.budget, out.result.summary);
+    rec->finish(out.result);
     out.doc = {{"run_id", out.run_id},
                 {"db", db.path()},
-                {"method", spec.request.method},
-                {"config", spec.request.config},
-                {"seed", spec.request.seed},
+                {"method", request.method},
+                {"config", request.config},
+                {"seed", request.seed},
                 {"status", toString(out.result.status)},
-                {"final", answersJson(out.result, spec.request.prompts)},
+                {"final", answersJson(out.result, request.prompts)},
                 {"budget", out.result.budget},
-                {"summary", meanStats(out.result)}};
+                {"summary", out.result.summary["answers"]}};
     if (!out.result.message.empty()) out.doc["message"] = out.result.message;
     return out;
 }
@@ -410,23 +389,6 @@ std::vector<PromptRecord> collectPrompts(const PromptOptions& p, uint64_t seed)
     return prompts;
 }
 
-// Which reward a spec names, as stored in the session: the spec itself (so --resume can
-// rebuild it), its display name, and for a model directory its identity.
-json rewardIdentity(const std::string& spec, const std::shared_ptr<RewardFunction>& fn)
-{
-    if (spec.empty()) return nullptr;
-    json j = json::object();
-    if (spec != "lexicon" && spec.rfind("cmd:", 0) != 0) {
-        try {
-            j = inspectModel(spec).toJson();
-        } catch (const Error&) {
-        }
-    }
-    j["spec"] = spec;
-    j["name"] = fn ? fn->name() : spec;
-    return j;
-}
-
 void loadModels(Workbench& wb, ModelOptions& m)
 {
     const bool demoReward = m.reward.empty() || m.reward == "demo-rm" || m.reward == "demo-rm-small";
@@ -449,8 +411,8 @@ void loadModels(Workbench& wb, ModelOptions& m)
     if (!m.gold.empty()) asUsage("--gold", [&] { wb.setGold(m.gold, m.load); });
 }
 
-RunSpec makeSpec(const Workbench& wb, const ModelOptions& m, const std::string& method, const json& config,
-                 uint64_t seed, const std::vector<PromptRecord>& prompts)
+RunSpec makeSpec(const ModelOptions& m, const std::string& method, const json& config, uint64_t seed,
+                 const std::vector<PromptRecord>& prompts)
 {
     RunSpec s;
     s.request.method = method;
@@ -459,18 +421,6 @@ RunSpec makeSpec(const Workbench& wb, const ModelOptions& m, const std::string& 
     for (const auto& p : prompts) s.request.prompts.push_back(p.text);
     s.request.prompt_template = m.templ;
     s.prompts = prompts;
-    RunInfo& r = s.info;
-    r.method = method;
-    r.config = config;
-    r.seed = seed;
-    r.base_model = wb.base().toJson();
-    r.base_model["name"] = m.model;
-    r.reward_model = rewardIdentity(m.reward, wb.reward());
-    r.gold = rewardIdentity(m.gold, wb.gold());
-    r.device = wb.base().device;
-    r.dtype = wb.base().dtype;
-    r.versions = {{"rudder", RUDDER_VERSION}, {"torch", torchVersionString()}};
-    r.prompt_template = m.templ;
     return s;
 }
 
@@ -525,18 +475,19 @@ void addRunCommand(CLI::App& app)
                 throw UsageError("--resume", std::to_string(o->resume),
                                  "takes method, config and prompts from the session; drop the other run flags");
             SessionDb db = SessionDb::open(o->db);
-            StoredRun rec = db.loadRun(o->resume, false);
-            ModelOptions m = o->m;
-            m.model = rec.info.base_model.value("directory", std::string());
-            m.reward = rec.info.reward_model.value("spec", std::string());
-            m.gold = rec.info.gold.is_object() ? rec.info.gold.value("spec", std::string("none")) : std::string("none");
-            m.templ = rec.info.prompt_template.empty() ? "auto" : rec.info.prompt_template;
-            if (m.model.empty() || m.reward.empty())
+            const RunSources src = RunRecorder::sources(db.loadRun(o->resume, false).info);
+            if (src.base.empty() || src.reward.empty())
                 throw UsageError(o->db, "run " + std::to_string(o->resume),
-                                 "was not started by rudder-cli (no model directory / reward spec recorded)");
+                                 "records no model directory / reward spec (started by an older version); "
+                                 "resume it in the GUI with its models loaded");
+            ModelOptions m = o->m;
+            m.model = src.base;
+            m.reward = src.reward;
+            m.gold = src.gold.empty() ? "none" : src.gold;
+            m.templ = src.promptTemplate;
             Workbench wb;
             loadModels(wb, m);
-            RunSpec spec = makeSpec(wb, m, rec.info.method, rec.info.config, rec.info.seed, rec.prompts);
+            RunSpec spec;   // method, config, seed and prompts come from the session
             RunOutcome out = executeRun(wb, db, spec, o->resume, false);
             if (o->json) std::cout << out.doc.dump(2) << "\n";
             else printAnswers(out);
@@ -548,7 +499,7 @@ void addRunCommand(CLI::App& app)
         const auto prompts = collectPrompts(o->p, o->seed);
         Workbench wb;
         loadModels(wb, o->m);
-        RunSpec spec = makeSpec(wb, o->m, o->method, config, o->seed, prompts);
+        RunSpec spec = makeSpec(o->m, o->method, config, o->seed, prompts);
         SessionDb db = SessionDb::open(o->db);
         RunOutcome out = executeRun(wb, db, spec, std::nullopt, false);
         if (o->json) std::cout << out.doc.dump(2) << "\n";
@@ -661,7 +612,7 @@ void addCompareCommand(CLI::App& app)
         json all = json::array();
         std::vector<RunOutcome> outs;
         for (size_t i = 0; i < methods.size(); ++i) {
-            RunSpec spec = makeSpec(wb, o->m, methods[i], configs[i], o->seed, prompts);
+            RunSpec spec = makeSpec(o->m, methods[i], configs[i], o->seed, prompts);
             outs.push_back(executeRun(wb, db, spec, std::nullopt, false));
             all.push_back(outs.back().doc);
             if (outs.back().result.status != RunStatus::Done) break;

@@ -1,5 +1,7 @@
 #include "main_window.h"
 
+#include <utility>
+
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
@@ -34,6 +36,7 @@
 #include "rudder/methods.h"
 #include "rudder/paths.h"
 #include "rudder/runtime_init.h"
+#include "rudder/run_recorder.h"
 #include "rudder/session_db.h"
 #include "sample_inspector.h"
 #include "sessions_panel.h"
@@ -126,8 +129,18 @@ MainWindow::MainWindow(const QString& sessionPath, QWidget* parent)
                                .arg(initTorchRuntime()));
         statusBar()->showMessage("models loaded", 4000);
         ctl_->requestPreview(prompt_->prompt(), prompt_->templateName());
+        if (pendingResume_ >= 0) {
+            // The run's models were loaded for a resume: go on with it (after the controller's
+            // own slot has marked the models ready: queue behind it).
+            const int64_t id = std::exchange(pendingResume_, -1);
+            QMetaObject::invokeMethod(this, [this, id] {
+                const QString e = resumeRun(id);
+                if (!e.isEmpty()) showError("Cannot resume the run", e);
+            }, Qt::QueuedConnection);
+        }
     });
     connect(ctl_, &RunController::loadFailed, this, [this](QString msg) {
+        pendingResume_ = -1;
         models_->setFailed(msg);
         if (!quietLoad_) showError("Cannot load the models", msg);
         else statusBar()->showMessage(msg);
@@ -309,9 +322,9 @@ void MainWindow::startRun(bool smallBudget)
         return;
     }
     job.request.seed = method_->seed();
-    job.request.prompts = prompt_->prompts();
+    job.prompts = prompt_->promptRecords();
+    for (const auto& p : job.prompts) job.request.prompts.push_back(p.text);
     job.request.prompt_template = prompt_->templateName().toStdString();
-    job.promptSource = prompt_->source();
     job.sessionPath = sessions_->sessionPath();
     lastWasSmall_ = smallBudget;
     beginRun(job);
@@ -453,17 +466,35 @@ QString MainWindow::overlayRuns(const std::vector<int64_t>& runIds)
 QString MainWindow::resumeRun(int64_t runId)
 {
     if (running_) return "a run is in progress: stop it first";
-    if (!ctl_->modelsReady()) return "load the models first";
     try {
         SessionDb db = SessionDb::open(sessions_->sessionPath().toStdString(), SessionDb::Mode::ReadOnly);
         const StoredRun s = db.loadRun(runId, false);
         if (s.row.status == RunStatus::Done) return QString("run %1 is already done").arg(runId);
+        const std::string diff = ctl_->modelsReady() ? RunRecorder::modelDifferences(s.info, ctl_->provenance())
+                                                     : std::string("no models loaded");
+        if (!diff.empty()) {
+            // Resume with the run's own models: load what it recorded, then come back here.
+            const RunSources src = RunRecorder::sources(s.info);
+            if (src.base.empty() || src.reward.empty())
+                return QString("run %1 was started with other models (%2) and does not record where they were; "
+                               "load them and resume again")
+                    .arg(runId)
+                    .arg(QString::fromStdString(diff));
+            ModelChoice c = models_->choice();
+            c.baseDir = QString::fromStdString(src.base);
+            c.reward = QString::fromStdString(src.reward);
+            c.gold = QString::fromStdString(src.gold);
+            if (!s.info.dtype.empty()) c.dtype = QString::fromStdString(s.info.dtype);
+            models_->setChoice(c);
+            pendingResume_ = runId;
+            loadModels(false);
+            statusBar()->showMessage(QString("loading run %1's models to resume it (%2)…")
+                                         .arg(runId)
+                                         .arg(QString::fromStdString(diff)));
+            return {};
+        }
         RunJob job;
-        job.request.method = s.row.method;
-        job.request.config = s.info.config;
-        job.request.seed = s.info.seed;
-        job.request.prompt_template = s.info.prompt_template.empty() ? "auto" : s.info.prompt_template;
-        for (const auto& p : s.prompts) job.request.prompts.push_back(p.text);
+        job.request = RunRecorder::storedRequest(s);
         job.sessionPath = sessions_->sessionPath();
         job.resumeRunId = runId;
         beginRun(job);

@@ -58,6 +58,8 @@ public:
     QString openSession(const QString& path);       // "" or the error
     QString reopenRun(int64_t runId);
     QString overlayRuns(const std::vector<int64_t>& runIds);
+    // Resumes a stored run; when the loaded models are not the run's own, loads the ones it
+    // recorded first and resumes once they are ready.  "" or the error.
     QString resumeRun(int64_t runId);
     QString exportFigure(int plotIndex, const QString& path, const widgets::ExportOptions& o);   // -1 = dashboard
     void refreshNow();
@@ -102,6 +104,7 @@ private:
     std::unique_ptr<widgets::RunData> current_;
     std::vector<std::unique_ptr<widgets::RunData>> overlays_;
     int64_t currentRunId_ = -1;
+    int64_t pendingResume_ = -1;   // run to resume once the models being loaded are ready
     int64_t expectedSamples_ = 0;
     bool running_ = false;
     bool rerunWhenStopped_ = false;

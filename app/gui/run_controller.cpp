@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "rudder/error.h"
+#include "rudder/run_recorder.h"
 #include "rudder/session_db.h"
 
 namespace rudder::gui {
@@ -33,7 +34,7 @@ public:
                 wb_.setGold("", opt);
             }
             emit c_->modelsLoaded(QString::fromStdString(base.directory), QString::fromStdString(reward),
-                                  QString::fromStdString(gold), QString::fromStdString(base.toJson().dump(2)));
+                                  QString::fromStdString(gold), QString::fromStdString(wb_.provenance().dump()));
         } catch (const std::exception& e) {
             emit c_->loadFailed(QString::fromStdString(e.what()));
         }
@@ -56,31 +57,23 @@ public:
     void run(RunJob job)
     {
         std::optional<SessionDb> db;
-        int64_t runId = -1;
+        std::optional<RunRecorder> rec;
         RunResult result;
         try {
             if (!job.sessionPath.isEmpty()) {
                 db.emplace(SessionDb::open(job.sessionPath.toStdString()));
                 if (job.resumeRunId >= 0) {
-                    runId = job.resumeRunId;
-                    db->resumeRun(runId);
-                    job.completed = db->loadCompletedIterations(runId);
+                    // Refuses (naming the difference) unless the loaded models are the run's own.
+                    rec.emplace(RunRecorder::resume(*db, job.resumeRunId, wb_.provenance()));
+                    job.request = rec->request();
+                    job.completed = rec->resumeState()->completed;
                 } else {
-                    RunInfo info;
-                    info.method = job.request.method;
-                    info.config = job.request.config;
-                    info.seed = job.request.seed;
-                    info.base_model = wb_.hasBase() ? wb_.base().toJson() : nlohmann::json::object();
-                    if (auto r = wb_.reward()) info.reward_model = {{"name", r->name()}};
-                    if (auto g = wb_.gold()) info.gold = {{"name", g->name()}};
-                    info.device = wb_.hasBase() ? wb_.base().device : "";
-                    info.dtype = wb_.hasBase() ? wb_.base().dtype : "";
-                    info.prompt_template = job.request.prompt_template;
-                    runId = db->createRun(info);
-                    for (size_t i = 0; i < job.request.prompts.size(); ++i)
-                        db->addPrompt(runId, int(i), job.request.prompts[i], job.promptSource.toStdString());
+                    wb_.checkPrompts(job.request.prompts, job.request.prompt_template,
+                                     job.request.config.value("max_new_tokens", int64_t(0)));
+                    rec.emplace(RunRecorder::start(*db, job.request, wb_.provenance(), job.prompts));
                 }
             }
+            const int64_t runId = rec ? rec->id() : -1;
             const auto reward = wb_.reward(), gold = wb_.gold();
             emit c_->runStarted(runId, QString::fromStdString(job.request.method),
                                 QString::fromStdString(job.request.config.dump()),
@@ -89,27 +82,25 @@ public:
                                 gold ? QString::fromStdString(gold->name()) : QString());
             // Events already stored are part of the run's plots too.
             for (const auto& e : job.completed) push(e);
-            ResumeState resume{job.completed};
             result = wb_.run(
                 job.request,
                 [&](const IterationEvent& e) {
-                    if (db) db->appendIteration(runId, e);
+                    if (rec) rec->append(e);
                     push(e);
                 },
-                &c_->cancel_, job.resumeRunId >= 0 ? &resume : nullptr);
+                &c_->cancel_, rec ? rec->resumeState() : nullptr);
         } catch (const std::exception& e) {
             result.status = RunStatus::Failed;
             result.message = e.what();
         }
-        if (db && runId >= 0) {
+        if (rec) {
             try {
-                if (!result.final.empty()) db->setFinal(runId, result.final);
-                db->finishRun(runId, result.status, result.message, result.budget, result.summary);
+                rec->finish(result);
             } catch (const std::exception& e) {
                 if (result.message.empty()) result.message = std::string("session: ") + e.what();
             }
         }
-        emit c_->runFinished(runId, result);
+        emit c_->runFinished(rec ? rec->id() : -1, result);
     }
 
 private:
@@ -133,8 +124,16 @@ RunController::RunController(QObject* parent) : QObject(parent), worker_(nullptr
     qRegisterMetaType<rudder::RunResult>("rudder::RunResult");
     worker_ = new Worker(this);
     worker_->moveToThread(&thread_);
-    connect(this, &RunController::modelsLoaded, this, [this] { busy_ = false; modelsReady_ = true; });
-    connect(this, &RunController::loadFailed, this, [this] { busy_ = false; modelsReady_ = false; });
+    connect(this, &RunController::modelsLoaded, this, [this](QString, QString, QString, QString provenance) {
+        busy_ = false;
+        modelsReady_ = true;
+        provenance_ = nlohmann::json::parse(provenance.toStdString());
+    });
+    connect(this, &RunController::loadFailed, this, [this] {
+        busy_ = false;
+        modelsReady_ = false;
+        provenance_ = nlohmann::json::object();
+    });
     connect(this, &RunController::runFinished, this, [this] { busy_ = false; });
     thread_.setObjectName("rudder-engine");
     thread_.start();

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rudder/events.h"
+#include "rudder/session_db.h"   // PromptRecord
 #include "rudder/workbench.h"
 
 namespace rudder::gui {
@@ -32,7 +33,7 @@ struct RunJob {
     QString sessionPath;          // "" = do not store
     int64_t resumeRunId = -1;     // >= 0: resume this stored run
     std::vector<IterationEvent> completed;   // filled by the worker when resuming
-    QString promptSource;         // dataset file the prompts came from, "" when typed
+    std::vector<PromptRecord> prompts;       // the request's prompts with dataset file and row ({} = typed)
 };
 
 class Worker;
@@ -51,12 +52,14 @@ public:
 
     bool busy() const { return busy_; }
     bool modelsReady() const { return modelsReady_; }
+    // Workbench::provenance() of the loaded models (GUI thread copy; {} before a load).
+    const nlohmann::json& provenance() const { return provenance_; }
     // Moves the events the worker has queued since the last call to the caller.
     std::vector<IterationEvent> takeEvents();
 
 signals:
     void loadProgress(QString stage);
-    void modelsLoaded(QString baseName, QString rewardName, QString goldName, QString summaryJson);
+    void modelsLoaded(QString baseName, QString rewardName, QString goldName, QString provenanceJson);
     void loadFailed(QString message);
     void runStarted(qint64 runId, QString method, QString configJson, QString baseName, QString rewardName,
                     QString goldName);
@@ -71,6 +74,7 @@ private:
     std::atomic<bool> cancel_{false};
     bool busy_ = false;
     bool modelsReady_ = false;
+    nlohmann::json provenance_ = nlohmann::json::object();
     QMutex mutex_;
     std::vector<IterationEvent> pending_;
 };

@@ -14,6 +14,7 @@
 #include "rudder/analysis.h"
 #include "rudder/error.h"
 #include "rudder/methods.h"
+#include "rudder/runtime_init.h"
 #include "rudder/templates.h"
 #include "rudder/tokenizer.h"
 
@@ -138,6 +139,18 @@ struct Workbench::Impl {
     std::shared_ptr<Tokenizer> tok;
     std::string templ = "raw";       // detected chat template of the base model
     std::shared_ptr<RewardFunction> reward, gold;
+    nlohmann::json rewardId, goldId = nullptr;   // identities as provenance() reports them
+
+    // A reward as a session records it: the spec as given (so a resume can load it again), its
+    // display name, and for a model directory its identity (fingerprints), checked on resume.
+    static nlohmann::json rewardIdentity(const std::string& spec, const RewardFunction& fn)
+    {
+        nlohmann::json j = nlohmann::json::object();
+        if (spec != "lexicon" && spec.rfind("cmd:", 0) != 0) j = inspectModel(spec).toJson();
+        j["spec"] = spec;
+        j["name"] = fn.name();
+        return j;
+    }
 
     std::shared_ptr<RewardFunction> makeReward(const std::string& spec, const LoadOptions& opt)
     {
@@ -184,6 +197,7 @@ const ModelSummary& Workbench::base() const { return d->base; }
 std::string Workbench::setReward(const std::string& spec, const LoadOptions& opt)
 {
     d->reward = d->makeReward(spec, opt);
+    d->rewardId = Impl::rewardIdentity(spec, *d->reward);
     return d->reward->name();
 }
 
@@ -191,14 +205,31 @@ std::string Workbench::setGold(const std::string& spec, const LoadOptions& opt)
 {
     if (spec.empty()) {
         d->gold.reset();
+        d->goldId = nullptr;
         return "";
     }
     d->gold = d->makeReward(spec, opt);
+    d->goldId = Impl::rewardIdentity(spec, *d->gold);
     return d->gold->name();
 }
 
 std::shared_ptr<RewardFunction> Workbench::reward() const { return d->reward; }
 std::shared_ptr<RewardFunction> Workbench::gold() const { return d->gold; }
+
+nlohmann::json Workbench::provenance() const
+{
+    nlohmann::json base = nlohmann::json::object();
+    if (hasBase()) {
+        base = d->base.toJson();
+        base["spec"] = d->base.directory;
+    }
+    return {{"base_model", base},
+            {"reward_model", d->reward ? d->rewardId : nlohmann::json::object()},
+            {"gold", d->gold ? d->goldId : nlohmann::json(nullptr)},
+            {"device", d->base.device},
+            {"dtype", d->base.dtype},
+            {"versions", {{"rudder", RUDDER_VERSION}, {"torch", torchVersionString()}}}};
+}
 
 std::string Workbench::renderPrompt(const std::string& prompt, const std::string& templ) const
 {

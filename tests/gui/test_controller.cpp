@@ -2,6 +2,8 @@
 // reach the plots and the session; Stop cancels within a second; the window never blocks.
 #include <QtTest>
 
+#include <signal.h>
+
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QTemporaryDir>
@@ -25,6 +27,62 @@ namespace {
 bool waitFor(QSignalSpy& spy, int ms)
 {
     return spy.count() > 0 || spy.wait(ms);
+}
+
+const QString kCli = QStringLiteral(RUDDER_BINARY_DIR "/app/cli/rudder-cli");
+
+struct Cli {
+    int code = -1;
+    QString out, err;
+    nlohmann::json json() const
+    {
+        try {
+            return nlohmann::json::parse(out.toStdString());
+        } catch (const std::exception&) {
+            return nlohmann::json::object();
+        }
+    }
+};
+
+Cli cli(const QStringList& args)
+{
+    QProcess p;
+    p.start(kCli, args);
+    Cli r;
+    if (!p.waitForFinished(180000)) {
+        p.kill();
+        p.waitForFinished();
+        r.err = "timed out";
+        return r;
+    }
+    r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
+    r.out = QString::fromUtf8(p.readAllStandardOutput());
+    r.err = QString::fromUtf8(p.readAllStandardError());
+    return r;
+}
+
+// "prompt|reward|text" of each final answer, for comparing runs.
+QStringList answers(const nlohmann::json& j)
+{
+    QStringList out;
+    if (!j.contains("final")) return {"(no answers)"};
+    for (const auto& f : j["final"])
+        out << QString::fromStdString(std::to_string(f["prompt_index"].get<int>()) + "|" + f["reward"].dump() + "|" +
+                                      f["text"].get<std::string>());
+    return out;
+}
+
+// Iterations of run 1 committed so far, read as the GUI reads (-1 before the run exists).
+int64_t storedIterations(const QString& db)
+{
+    if (!QFile::exists(db)) return -1;
+    try {
+        auto s = SessionDb::open(db.toStdString(), SessionDb::Mode::ReadOnly);
+        for (const auto& r : s.listRuns())
+            if (r.id == 1) return r.iterations;
+    } catch (const std::exception&) {
+    }
+    return -1;
 }
 } // namespace
 
@@ -159,6 +217,82 @@ private slots:
         w_->loadModels();
         QVERIFY(waitFor(loaded, 120000));
         QTRY_VERIFY_WITH_TIMEOUT(w_->controller()->modelsReady(), 5000);
+    }
+
+    // Issue 18: one recorder for both front ends.  A run started in the GUI and stopped after its
+    // first iteration resumes in rudder-cli; a run started in rudder-cli and killed mid-run resumes
+    // in the GUI, which first loads the run's own models (others are loaded).  Both end with the
+    // answers of an uninterrupted CLI run.
+    void guiRunResumesInTheCli()
+    {
+        const QString session = dir_.filePath("s.rudder");
+        auto* m = w_->methodPanel();
+        m->setCurrentMethod("bon");
+        m->setConfig("bon", {{"n", 6}, {"batch", 2}, {"max_new_tokens", 6}});
+        m->setSeed(9);
+        w_->promptPanel()->setPrompt("In the beginning God created");
+        // Stop from the worker thread as the first event is queued: the run ends after exactly
+        // one iteration, whatever the machine's speed.
+        auto* ctl = w_->controller();
+        auto stopper = connect(ctl, &gui::RunController::eventsReady, ctl, [ctl] { ctl->stop(); }, Qt::DirectConnection);
+        QSignalSpy done(w_.get(), &gui::MainWindow::runDone);
+        w_->startRun();
+        QVERIFY(waitFor(done, 120000));
+        disconnect(stopper);
+        QCOMPARE(done[0][1].toInt(), int(RunStatus::Cancelled));
+        const qint64 id = done[0][0].toLongLong();
+        {
+            SessionDb db = SessionDb::open(session.toStdString(), SessionDb::Mode::ReadOnly);
+            const StoredRun s = db.loadRun(id, false);
+            QCOMPARE(s.row.iterations, int64_t(1));
+            // The GUI records what the CLI needs to load the models again.
+            QVERIFY(!s.info.reward_model.value("spec", std::string()).empty());
+            QCOMPARE(s.info.gold.value("spec", std::string()), std::string("lexicon"));
+            QVERIFY(!s.info.versions.empty());
+        }
+        const Cli resumed = cli({"run", "--db", session, "--resume", QString::number(id), "--json"});
+        QVERIFY2(resumed.code == 0, qPrintable(resumed.err));
+        const Cli whole = cli({"run", "--method", "bon", "--db", dir_.filePath("whole.rudder"), "--seed", "9",
+                               "--prompt", "In the beginning God created", "--set", "n=6", "--set", "batch=2",
+                               "--set", "max_new_tokens=6", "--json"});
+        QVERIFY2(whole.code == 0, qPrintable(whole.err));
+        QCOMPARE(answers(resumed.json()), answers(whole.json()));
+        QCOMPARE(resumed.json()["status"].get<std::string>(), std::string("done"));
+    }
+
+    void cliRunResumesInTheGuiWithItsOwnModels()
+    {
+        const QString session = dir_.filePath("cli.rudder");
+        const QStringList args = {"run", "--method", "bon", "--reward", "lexicon", "--gold", "none", "--seed", "11",
+                                  "--prompt", "In the beginning", "--prompt", "And the LORD said", "--set", "n=20",
+                                  "--set", "batch=1", "--set", "max_new_tokens=6", "--json", "--db"};
+        const Cli whole = cli(args + QStringList{dir_.filePath("cli-whole.rudder")});
+        QVERIFY2(whole.code == 0, qPrintable(whole.err));
+        // Killed mid-run (40 iterations in all).
+        QProcess p;
+        p.start(kCli, args + QStringList{session});
+        QVERIFY(p.waitForStarted());
+        QTRY_VERIFY_WITH_TIMEOUT(storedIterations(session) >= 3, 60000);
+        ::kill(pid_t(p.processId()), SIGKILL);
+        QVERIFY(p.waitForFinished());
+        QVERIFY(storedIterations(session) < 40);
+        // The GUI has the demo RM loaded; the run used the lexicon reward and no gold.
+        QVERIFY(w_->controller()->provenance()["reward_model"].value("spec", std::string()) != "lexicon");
+        QCOMPARE(w_->openSession(session), QString());
+        QSignalSpy done(w_.get(), &gui::MainWindow::runDone);
+        QCOMPARE(w_->resumeRun(1), QString());
+        QVERIFY(waitFor(done, 120000));
+        QCOMPARE(done[0][1].toInt(), int(RunStatus::Done));
+        QCOMPARE(w_->modelsPanel()->choice().reward, QString("lexicon"));
+        QCOMPARE(w_->modelsPanel()->choice().gold, QString());
+        SessionDb db = SessionDb::open(session.toStdString(), SessionDb::Mode::ReadOnly);
+        const StoredRun s = db.loadRun(1);
+        QCOMPARE(s.row.status, RunStatus::Done);
+        QCOMPARE(s.iterations.size(), size_t(40));
+        nlohmann::json fin = nlohmann::json::array();
+        for (const auto& f : s.final) fin.push_back({{"prompt_index", f.prompt_index}, {"text", f.text}, {"reward", f.reward}});
+        QCOMPARE(answers({{"final", fin}}), answers(whole.json()));
+        QCOMPARE(w_->openSession(dir_.filePath("s.rudder")), QString());
     }
 
     void cleanupTestCase() { w_.reset(); }

@@ -8,6 +8,7 @@
 #include "method_panel.h"
 #include "plot_export.h"
 #include "reward_curve_plot.h"
+#include "rudder/run_recorder.h"
 #include "rudder/session_db.h"
 #include "run_plot.h"
 #include "sessions_panel.h"
@@ -35,29 +36,31 @@ private slots:
         int64_t id;
         widgets::RunData live;
         {
+            // Recorded the way the GUI worker and the CLI record runs.
             SessionDb db = SessionDb::open(path.toStdString());
-            RunInfo info;
-            info.method = "aisp";
-            info.config = config;
-            info.seed = 3;
-            id = db.createRun(info);
-            db.addPrompt(id, 0, "In the beginning");
+            RunRequest request;
+            request.method = "aisp";
+            request.config = config;
+            request.seed = 3;
+            request.prompts = {"In the beginning"};
+            RunRecorder rec = RunRecorder::start(db, request, {{"base_model", {{"spec", "demo-lm"}}}});
+            id = rec.id();
             widgets::RunMeta m;
             m.method = "aisp";
             m.config = config;
             live.setMeta(m);
             for (const auto& e : events) {
-                db.appendIteration(id, e);
+                rec.append(e);
                 live.append(e);
             }
             FinalAnswer f;
             f.text = events[4].samples[2].text;
             f.reward = events[4].samples[2].reward;
             f.gold_reward = events[4].samples[2].gold_reward;
-            db.setFinal(id, {f});
-            db.finishRun(id, RunStatus::Done, "", events.back().budget);
             RunResult r;
             r.final = {f};
+            r.budget = events.back().budget;
+            rec.finish(r);
             live.setResult(r);
         }
         gui::MainWindow w(path);

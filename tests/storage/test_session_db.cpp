@@ -14,6 +14,7 @@
 
 #include "fake_method.h"
 #include "rudder/error.h"
+#include "rudder/run_recorder.h"
 #include "rudder/session_db.h"
 #include "rudder/sha256.h"
 
@@ -220,6 +221,74 @@ private slots:
 
     // Format 2 keeps the end-of-run summary; a format-1 file (no summary column) is upgraded in
     // place when opened read-write, its runs intact, and refused read-only until then.
+    // RunRecorder (the one writer of the GUI, the CLI and the tests): a resume checks the loaded
+    // models against the recorded ones by fingerprint (a copied directory still matches), names
+    // what differs, and refuses a done run; the request comes back as it was started.
+    void recorderResumesOnlyWithTheRunsModels()
+    {
+        const std::string path = dir.filePath("recorder.sqlite").toStdString();
+        auto model = [](const std::string& dir, const std::string& fp) {
+            return nlohmann::json{{"spec", dir}, {"directory", dir}, {"weights_fingerprint", fp}, {"config_sha256", "c"}};
+        };
+        const nlohmann::json prov = {{"base_model", model("/m/lm", "aaaa")},
+                                     {"reward_model", model("/m/rm", "bbbb")},
+                                     {"gold", {{"spec", "lexicon"}, {"name", "lexicon"}}},
+                                     {"dtype", "fp32"}};
+        rudder::RunRequest req;
+        req.method = "bon";
+        req.config = {{"n", 4}};
+        req.seed = 7;
+        req.prompts = {"a", "b"};
+        rudder::SessionDb db = rudder::SessionDb::open(path);
+        int64_t id;
+        {
+            rudder::RunRecorder rec = rudder::RunRecorder::start(db, req, prov, {{0, "a", "d.jsonl", 3}, {1, "b", "d.jsonl", 5}});
+            id = rec.id();
+            rec.append(fake::iteration(1, 0, 2, 0.0));
+            rudder::RunResult r;
+            r.status = rudder::RunStatus::Cancelled;
+            rec.finish(r);
+        }
+        const rudder::StoredRun s = db.loadRun(id, false);
+        QCOMPARE(s.prompts[1].row.value_or(-1), int64_t(5));
+        QCOMPARE(rudder::RunRecorder::sources(s.info).reward, std::string("/m/rm"));
+        QCOMPARE(rudder::RunRecorder::sources(s.info).gold, std::string("lexicon"));
+        QCOMPARE(rudder::RunRecorder::modelDifferences(s.info, prov), std::string());
+        nlohmann::json copied = prov;   // same weights in another directory
+        copied["reward_model"] = model("/elsewhere/rm", "bbbb");
+        QCOMPARE(rudder::RunRecorder::modelDifferences(s.info, copied), std::string());
+        nlohmann::json other = prov;
+        other["reward_model"] = model("/m/rm2", "cccc");
+        const std::string diff = rudder::RunRecorder::modelDifferences(s.info, other);
+        QVERIFY2(diff.find("reward: the run used /m/rm") != std::string::npos, diff.c_str());
+        QVERIFY(diff.find("base model") == std::string::npos);
+        other = prov;
+        other["gold"] = nullptr;
+        QVERIFY(rudder::RunRecorder::modelDifferences(s.info, other).find("gold reward") != std::string::npos);
+        other = prov;
+        other["dtype"] = "bf16";
+        QVERIFY(rudder::RunRecorder::modelDifferences(s.info, other).find("dtype") != std::string::npos);
+        copied["base_model"] = model("/m/lm", "zzzz");
+        try {
+            rudder::RunRecorder::resume(db, id, copied);
+            QFAIL("resumed with other base weights");
+        } catch (const rudder::UsageError& e) {
+            QVERIFY2(std::string(e.what()).find("base model") != std::string::npos, e.what());
+        }
+        {
+            rudder::RunRecorder rec = rudder::RunRecorder::resume(db, id, prov);
+            QCOMPARE(rec.request().seed, uint64_t(7));
+            QCOMPARE(rec.request().prompts.size(), size_t(2));
+            QCOMPARE(rec.resumeState()->completed.size(), size_t(1));
+            rudder::RunResult r;
+            r.status = rudder::RunStatus::Done;
+            r.final = {rudder::FinalAnswer{0, "x", {1}, 0.5, std::nullopt}};
+            rec.finish(r);
+        }
+        QCOMPARE(db.loadRun(id, false).summary["answers"]["mean_reward"].get<double>(), 0.5);
+        QVERIFY_THROWS_EXCEPTION(rudder::UsageError, rudder::RunRecorder::resume(db, id, prov));   // done
+    }
+
     void summaryKeptAndFormat1Upgraded()
     {
         const std::string file = dir.filePath("v1.rsession").toStdString();

@@ -73,6 +73,11 @@ public:
     std::string setGold(const std::string& spec, const LoadOptions& opt = {});   // "" clears it
     std::shared_ptr<RewardFunction> reward() const;
     std::shared_ptr<RewardFunction> gold() const;
+    // What a session records about the loaded models, and what a resume checks against:
+    // {"base_model": ModelSummary + "spec", "reward_model" and "gold": {"spec", "name", and for a
+    // model directory its ModelSummary}, "device", "dtype", "versions"}.  Specs are as given to
+    // loadBase/setReward/setGold, so the run can be loaded again from them.
+    nlohmann::json provenance() const;
 
     // The prompt as the model sees it, and its token count (GUI preview).
     std::string renderPrompt(const std::string& prompt, const std::string& templ = "auto") const;
