@@ -75,7 +75,7 @@ void RewardCurvePlot::rebuild()
         if (c.hasGold()) {
             gold = true;
             addLine(p, "gold mean@k", c.x, c.goldMean, QPen(palette::gold(), 1.2, Qt::DotLine), p->yAxis2);
-            auto* gb = addLine(p, "gold of best so far", c.x, c.goldOfBest, QPen(palette::gold(), 2.0), p->yAxis2);
+            auto* gb = addLine(p, "gold of best so far", c.x, c.goldOfSelected, QPen(palette::gold(), 2.0), p->yAxis2);
             gb->setLineStyle(QCPGraph::lsStepLeft);
             mapPoints(gb, c.bestSoFarRef);
         }
@@ -90,7 +90,7 @@ void RewardCurvePlot::rebuild()
         addLine(p, name + ": mean@k", c.x, c.mean, QPen(palette::series(i), 1.0, Qt::DashLine));
         if (c.hasGold()) {
             gold = true;
-            addLine(p, name + ": gold of best", c.x, c.goldOfBest, QPen(palette::series(i), 1.2, Qt::DotLine), p->yAxis2);
+            addLine(p, name + ": gold of best", c.x, c.goldOfSelected, QPen(palette::series(i), 1.2, Qt::DotLine), p->yAxis2);
         }
         ++i;
     }

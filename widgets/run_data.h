@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rudder/analysis.h"
 #include "rudder/events.h"
 
 namespace rudder {
@@ -20,29 +21,13 @@ namespace rudder::widgets {
 enum class XAxis { Samples, Tokens, Flops, Seconds };
 const char* axisTitle(XAxis a);
 
-// Where one sample lives: events()[event].samples[sample].
-struct SampleRef {
-    int event = 0;
-    int sample = 0;
-    bool operator==(const SampleRef& o) const { return event == o.event && sample == o.sample; }
-};
+// The statistics are computed by rudder/analysis.h (one implementation for the plots, the
+// figures and the tests); these are its types under the names the plots use.
+using SampleRef = analysis::SampleAt;          // events()[event].samples[sample]
+using RewardCurves = analysis::RunCurves;      // one point per iteration, x on the chosen axis
+using AcceptanceSeries = analysis::AcceptanceSeries;
 
-// One point per iteration (event), x on the chosen axis.
-struct RewardCurves {
-    std::vector<double> x;
-    std::vector<double> mean, best, bestSoFar;   // proxy reward: mean@k, best@k, best-so-far
-    std::vector<double> bon;                     // expected best-of-N for N = samples so far (empty when unknown)
-    std::vector<double> goldMean, goldOfBest;    // gold reward: mean@k, gold of the proxy-best so far
-    std::vector<SampleRef> bestRef;              // sample behind best@k
-    std::vector<SampleRef> bestSoFarRef;
-    bool hasGold() const { return !goldMean.empty(); }
-};
-
-struct AcceptanceSeries {
-    std::vector<double> step, running, windowed;
-    std::vector<std::vector<double>> chainReward;   // reward of each chain's current state, per step
-};
-
+// A histogram as the plots draw it: bar centres and counts (a density when asked).
 struct Histogram {
     double lo = 0, width = 1;
     std::vector<double> centers, counts;   // counts normalised to a density when asked
@@ -58,6 +43,7 @@ struct RunMeta {
     std::vector<std::string> prompts;
 };
 
+// A run's events on the GUI thread, and the plots' series computed from them by rudder/analysis.h.
 class RunData {
 public:
     void clear();
@@ -93,12 +79,8 @@ private:
 
 double budgetOn(const Budget& b, XAxis a);
 
-// Kish effective sample size of normalised (or unnormalised) weights: (Σw)² / Σw².
-double effectiveSampleSize(const std::vector<double>& w);
-// Freedman–Diaconis bins over [min, max] (at least 1, at most maxBins).
+// analysis::histogram's Freedman–Diaconis bins (at least 1, at most maxBins) as bars.
 Histogram histogram(const std::vector<double>& v, bool density, int maxBins = 60);
-// E[max of N draws with replacement] from the empirical distribution of `pool` (order statistics).
-double expectedBestOf(std::vector<double> pool, double n);
 
 // A run read back from a session (reopen, overlays, figures): meta, events and result.
 std::unique_ptr<RunData> runFromStore(const StoredRun& s);

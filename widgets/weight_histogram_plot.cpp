@@ -75,7 +75,7 @@ void WeightHistogramPlot::rebuild()
             refs.push_back({ev, si});
         }
     }
-    ess_ = e.stats.contains("ess") && e.stats["ess"].is_number() ? e.stats["ess"].get<double>() : effectiveSampleSize(w);
+    ess_ = e.stats.contains("ess") && e.stats["ess"].is_number() ? e.stats["ess"].get<double>() : analysis::effectiveSampleSize(w);
     label_->setText(QString("%1 / %2").arg(e.iteration).arg(run_->events()[withWeights.back()].iteration));
     titleEl_->setText(QString("iteration %1 — ESS = %2 of %3").arg(e.iteration).arg(ess_, 0, 'f', 2).arg(w.size()));
     const Histogram h = histogram(w, false, 40);

@@ -1,8 +1,11 @@
-// Curves a run is read through: best-of-k from one pool of rewards, reward over the compute axes
-// (samples, tokens, FLOPs, seconds) from the event stream, and QAlign's acceptance rate.
+// Curves a run is read through — the one implementation the plots (RunData), the figures and the
+// tests share: best-of-k from one pool of rewards, reward over the compute axes (samples, tokens,
+// FLOPs, seconds) from the event stream, QAlign's acceptance rate, importance-weight ESS.
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <limits>
+#include <map>
 
 #include "rudder/analysis.h"
 #include "rudder/error.h"
@@ -77,31 +80,46 @@ bool keep(const IterationEvent& e, const Sample& s, int promptIndex)
 
 } // namespace
 
-RunCurves runCurves(const std::vector<IterationEvent>& events, Axis axis, int promptIndex)
+RunCurves runCurves(const std::vector<IterationEvent>& events, Axis axis, int promptIndex, bool bonReference)
 {
     constexpr double nan = std::numeric_limits<double>::quiet_NaN();
     constexpr double ninf = -std::numeric_limits<double>::infinity();
+    struct PerPrompt {
+        double best = ninf, goldOfBest = nan, goldBest = ninf;
+        SampleAt bestRef;
+        int64_t seen = 0;
+        std::vector<double> pool;   // the prompt's first iteration: the base model's distribution
+        int firstIteration = -1;
+    };
+    std::map<int, PerPrompt> pp;
     RunCurves c;
     c.axis = axis;
     bool anyGold = false;
-    double bestSoFar = ninf, goldBestSoFar = ninf, goldOfSelected = nan;
-    for (const auto& e : events) {
+    for (int ev = 0; ev < int(events.size()); ++ev) {
+        const IterationEvent& e = events[size_t(ev)];
         double sum = 0.0, best = ninf, gsum = 0.0, gbest = ninf;
         int cnt = 0, gcnt = 0;
-        for (const auto& s : e.samples) {
+        SampleAt bestRef{ev, 0};
+        for (int si = 0; si < int(e.samples.size()); ++si) {
+            const Sample& s = e.samples[size_t(si)];
             if (!keep(e, s, promptIndex)) continue;
             ++cnt;
             sum += s.reward;
-            best = std::max(best, s.reward);
-            if (s.reward > bestSoFar) {
-                bestSoFar = s.reward;
-                goldOfSelected = s.gold_reward ? *s.gold_reward : nan;
+            if (s.reward > best) { best = s.reward; bestRef = {ev, si}; }
+            PerPrompt& p = pp[s.prompt_index];
+            ++p.seen;
+            if (p.firstIteration < 0) p.firstIteration = s.iteration;
+            if (s.iteration == p.firstIteration) p.pool.push_back(s.reward);
+            if (s.reward > p.best) {
+                p.best = s.reward;
+                p.bestRef = {ev, si};
+                p.goldOfBest = s.gold_reward ? *s.gold_reward : nan;
             }
             if (s.gold_reward) {
                 ++gcnt;
                 gsum += *s.gold_reward;
                 gbest = std::max(gbest, *s.gold_reward);
-                goldBestSoFar = std::max(goldBestSoFar, *s.gold_reward);
+                p.goldBest = std::max(p.goldBest, *s.gold_reward);
             }
         }
         if (cnt == 0) continue;
@@ -109,11 +127,23 @@ RunCurves runCurves(const std::vector<IterationEvent>& events, Axis axis, int pr
         c.x.push_back(axisValue(e, axis));
         c.mean.push_back(sum / cnt);
         c.best.push_back(best);
-        c.bestSoFar.push_back(bestSoFar);
+        c.bestRef.push_back(bestRef);
         c.goldMean.push_back(gcnt ? gsum / gcnt : nan);
         c.goldBest.push_back(gcnt ? gbest : nan);
-        c.goldBestSoFar.push_back(goldBestSoFar == ninf ? nan : goldBestSoFar);
-        c.goldOfSelected.push_back(goldOfSelected);
+        double bsf = 0.0, gos = 0.0, bon = 0.0, gbsf = 0.0;
+        int withGold = 0;
+        for (const auto& [k, p] : pp) {
+            bsf += p.best;
+            gos += p.goldOfBest;
+            if (bonReference) bon += expectedBestOfWithReplacement(p.pool, double(p.seen));
+            if (p.goldBest > ninf) gbsf += p.goldBest, ++withGold;
+        }
+        const double np = double(pp.size());
+        c.bestSoFar.push_back(bsf / np);
+        c.goldOfSelected.push_back(gos / np);
+        c.goldBestSoFar.push_back(withGold ? gbsf / withGold : nan);
+        if (bonReference) c.bon.push_back(bon / np);
+        c.bestSoFarRef.push_back(pp[e.samples[size_t(bestRef.sample)].prompt_index].bestRef);
     }
     if (!anyGold) {
         c.goldMean.clear();
@@ -122,6 +152,27 @@ RunCurves runCurves(const std::vector<IterationEvent>& events, Axis axis, int pr
         c.goldOfSelected.clear();
     }
     return c;
+}
+
+double expectedBestOfWithReplacement(std::vector<double> pool, double n)
+{
+    if (pool.empty()) return std::numeric_limits<double>::quiet_NaN();
+    std::sort(pool.begin(), pool.end());
+    const double m = double(pool.size());
+    double e = 0.0, prev = 0.0;
+    for (size_t i = 1; i <= pool.size(); ++i) {
+        const double cur = std::pow(double(i) / m, n);
+        e += pool[i - 1] * (cur - prev);
+        prev = cur;
+    }
+    return e;
+}
+
+double effectiveSampleSize(const std::vector<double>& w)
+{
+    double s = 0.0, s2 = 0.0;
+    for (double x : w) s += x, s2 += x * x;
+    return s2 > 0 ? s * s / s2 : 0.0;
 }
 
 std::vector<double> resampleStep(const std::vector<double>& x, const std::vector<double>& y,
@@ -138,38 +189,50 @@ std::vector<double> resampleStep(const std::vector<double>& x, const std::vector
     return out;
 }
 
-std::vector<double> runningAcceptance(const std::vector<bool>& accepted)
+AcceptanceSeries acceptanceSeries(const std::vector<IterationEvent>& events, int window, int promptIndex)
 {
-    std::vector<double> out(accepted.size());
-    size_t a = 0;
-    for (size_t i = 0; i < accepted.size(); ++i) {
-        a += accepted[i];
-        out[i] = double(a) / double(i + 1);
+    constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+    AcceptanceSeries a;
+    window = std::max(window, 1);
+    std::deque<int> recent;    // 1 accepted / 0 rejected, per proposal of the last `window` steps
+    std::deque<int> perStep;   // proposals per step, to drop whole steps from the window
+    int64_t acc = 0, total = 0, recentAcc = 0;
+    std::vector<double> state;  // current reward of each chain
+    for (const IterationEvent& e : events) {
+        int stepAcc = 0, stepN = 0;
+        for (const Sample& s : e.samples) {
+            if (!keep(e, s, promptIndex)) continue;
+            const size_t chain = size_t(std::max(s.index, 0));
+            if (state.size() <= chain) state.resize(chain + 1, nan);
+            // A chain's starting state: no flag (sessions written before the fix flagged step 0).
+            if (!s.accepted.has_value() || e.iteration == 0) {
+                state[chain] = s.reward;
+                continue;
+            }
+            ++stepN;
+            if (*s.accepted) { ++stepAcc; state[chain] = s.reward; }
+            recent.push_back(*s.accepted ? 1 : 0);
+            recentAcc += *s.accepted ? 1 : 0;
+        }
+        if (stepN == 0 && state.empty()) continue;
+        acc += stepAcc;
+        total += stepN;
+        perStep.push_back(stepN);
+        if (int(perStep.size()) > window) {
+            for (int i = 0; i < perStep.front(); ++i) recentAcc -= recent.front(), recent.pop_front();
+            perStep.pop_front();
+        }
+        a.step.push_back(double(e.iteration));
+        a.running.push_back(total ? double(acc) / double(total) : nan);
+        a.windowed.push_back(recent.empty() ? nan : double(recentAcc) / double(recent.size()));
+        if (a.chainReward.size() < state.size()) a.chainReward.resize(state.size());
+        for (size_t k = 0; k < state.size(); ++k) {
+            auto& tr = a.chainReward[k];
+            tr.resize(a.step.size() - 1, nan);
+            tr.push_back(state[k]);
+        }
     }
-    return out;
-}
-
-std::vector<double> windowedAcceptance(const std::vector<bool>& accepted, int window)
-{
-    if (window < 1) throw Error("windowedAcceptance", "window", "must be at least 1");
-    std::vector<double> out(accepted.size());
-    const size_t w = size_t(window);
-    size_t a = 0;
-    for (size_t i = 0; i < accepted.size(); ++i) {
-        a += accepted[i];
-        if (i >= w) a -= accepted[i - w];
-        out[i] = double(a) / double(std::min(i + 1, w));
-    }
-    return out;
-}
-
-std::vector<bool> acceptanceFlags(const std::vector<IterationEvent>& events, int promptIndex)
-{
-    std::vector<bool> flags;
-    for (const auto& e : events)
-        for (const auto& s : e.samples)
-            if (s.accepted && keep(e, s, promptIndex)) flags.push_back(*s.accepted);
-    return flags;
+    return a;
 }
 
 } // namespace rudder::analysis

@@ -29,6 +29,7 @@
 #include <cmath>
 
 #include "methods/common.h"
+#include "rudder/analysis.h"
 #include "rudder/error.h"
 #include "rudder/selection.h"
 
@@ -263,7 +264,7 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
                            {"best_reward", bestR},
                            {"best_so_far", s.best.reward},
                            {"weights", aw.weights},
-                           {"ess", effectiveSampleSize(aw.weights)},
+                           {"ess", analysis::effectiveSampleSize(aw.weights)},
                            {"u_norm", std::vector<double>(un.data_ptr<double>(), un.data_ptr<double>() + un.numel())},
                            {"reward_term", aw.rewardTerm},
                            {"kl_term", aw.klTerm},

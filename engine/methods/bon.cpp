@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "methods/common.h"
+#include "rudder/analysis.h"
 #include "rudder/selection.h"
 
 namespace rudder {
@@ -52,7 +53,7 @@ RunResult runBoN(const MethodContext& ctx, const nlohmann::json& config, const s
                              {"samples", all.size()},
                              {"best_iteration", all[best].iteration},
                              {"best_index", all[best].index},
-                             {"best_of_k", bestOfKCurve(rewards)}});
+                             {"best_of_k", analysis::bestOfKCurve(rewards)}});
     }
     result.summary["prompts"] = perPrompt;
     return finish(result, ctx, meter, stopped);

@@ -1,5 +1,5 @@
-// Final-answer selection (QAlign §3.2: MBR with ROUGE-1, (weighted) majority vote) and the
-// best-of-k curve of the "reward vs number of samples" plots.
+// Final-answer selection (QAlign §3.2: MBR with ROUGE-1, (weighted) majority vote), importance
+// weights and the scale-free temperatures.  Curves and ESS live in rudder/analysis.h.
 #include "rudder/selection.h"
 
 #include <algorithm>
@@ -13,24 +13,6 @@
 
 namespace rudder {
 
-std::vector<double> bestOfKCurve(std::vector<double> r)
-{
-    std::sort(r.begin(), r.end());
-    const int64_t n = static_cast<int64_t>(r.size());
-    std::vector<double> curve(r.size(), 0.0);
-    for (int64_t k = 1; k <= n; ++k) {
-        // P(max is the j-th smallest) = C(j-1, k-1) / C(n, k), in log space for large n.
-        const double logCnk = std::lgamma(n + 1.0) - std::lgamma(k + 1.0) - std::lgamma(n - k + 1.0);
-        double e = 0.0;
-        for (int64_t j = k; j <= n; ++j) {
-            const double logC = std::lgamma(double(j)) - std::lgamma(double(k)) - std::lgamma(double(j - k + 1));
-            e += std::exp(logC - logCnk) * r[j - 1];
-        }
-        curve[k - 1] = e;
-    }
-    return curve;
-}
-
 std::vector<double> importanceWeights(const std::vector<double>& rewards, double beta)
 {
     std::vector<double> w(rewards.size());
@@ -40,13 +22,6 @@ std::vector<double> importanceWeights(const std::vector<double>& rewards, double
     for (size_t i = 0; i < w.size(); ++i) z += (w[i] = std::exp((rewards[i] - m) / beta));
     for (double& x : w) x /= z;
     return w;
-}
-
-double effectiveSampleSize(const std::vector<double>& w)
-{
-    double s = 0.0;
-    for (double x : w) s += x * x;
-    return s > 0 ? 1.0 / s : 0.0;
 }
 
 double rewardScale(const std::vector<double>& r)

@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "methods/common.h"
+#include "rudder/analysis.h"
 #include "rudder/selection.h"
 
 namespace rudder {
@@ -52,8 +53,8 @@ RunResult runWMV(const MethodContext& ctx, const nlohmann::json& config, const s
             for (double r : rb) { sum += r; best = std::max(best, r); }
             return nlohmann::json{{"mean_reward", sum / double(rb.size())},
                                   {"best_reward", best},
-                                  {"ess", effectiveSampleSize(wa)},
-                                  {"ess_batch", effectiveSampleSize(wb)},
+                                  {"ess", analysis::effectiveSampleSize(wa)},
+                                  {"ess_batch", analysis::effectiveSampleSize(wb)},
                                   {"samples_so_far", soFar.size()},
                                   {"beta", beta},
                                   {"reward_std", rewardScale(ra)},
@@ -84,7 +85,7 @@ RunResult runWMV(const MethodContext& ctx, const nlohmann::json& config, const s
             pick = mbrSelect(cands, w);
             info["selection"] = weighted ? "weighted_mbr_rouge1" : "mbr_rouge1";
         }
-        if (weighted) info["ess"] = effectiveSampleSize(w);
+        if (weighted) info["ess"] = analysis::effectiveSampleSize(w);
         FinalAnswer f;
         f.prompt_index = p;
         f.text = all[pick].text;

@@ -255,23 +255,71 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(Error, resampleStep({1, 2}, {1}, {1}));
     }
 
+    // One chain: start (no flag), then T F T T F.  Running rate over proposals, windowed over
+    // the proposals of the last 2 steps, and the chain's current reward after each step.
     void acceptanceRates()
     {
-        const std::vector<bool> a = {true, false, true, true, false};
-        auto run = runningAcceptance(a);
-        const std::vector<double> want = {1.0, 0.5, 2.0 / 3, 0.75, 0.6};
-        for (size_t i = 0; i < a.size(); ++i) QVERIFY(near(run[i], want[i]));
-        QCOMPARE(windowedAcceptance(a, 2), (std::vector<double>{1.0, 0.5, 0.5, 1.0, 0.5}));
-        QCOMPARE(windowedAcceptance(a, 100), run);
-        QVERIFY_THROWS_EXCEPTION(Error, windowedAcceptance(a, 0));
-        QVERIFY(runningAcceptance({}).empty());
-
+        const std::vector<std::pair<std::optional<bool>, double>> steps = {
+            {std::nullopt, 1.0}, {true, 2.0}, {false, 0.5}, {true, 3.0}, {true, 4.0}, {false, 9.0}};
         std::vector<IterationEvent> ev;
-        ev.push_back(makeEvent(0, {sample(1.0)}, {}));   // initial state: no flag
-        ev.push_back(makeEvent(1, {sample(1.0, {}, true)}, {}));
-        ev.push_back(makeEvent(2, {sample(1.0, {}, false), sample(1.0, {}, true, 3)}, {}, -1));
-        QCOMPARE(acceptanceFlags(ev), (std::vector<bool>{true, false, true}));
-        QCOMPARE(acceptanceFlags(ev, 3), (std::vector<bool>{true}));
+        for (size_t t = 0; t < steps.size(); ++t)
+            ev.push_back(makeEvent(int(t), {sample(steps[t].second, {}, steps[t].first)}, {}));
+        const AcceptanceSeries a = acceptanceSeries(ev, 2);
+        QCOMPARE(a.step, (std::vector<double>{0, 1, 2, 3, 4, 5}));
+        QVERIFY(std::isnan(a.running[0]) && std::isnan(a.windowed[0]));
+        const std::vector<double> running = {1.0, 0.5, 2.0 / 3, 0.75, 0.6};
+        for (size_t i = 0; i < running.size(); ++i) QVERIFY(near(a.running[i + 1], running[i]));
+        QCOMPARE(std::vector<double>(a.windowed.begin() + 1, a.windowed.end()),
+                 (std::vector<double>{1.0, 0.5, 0.5, 1.0, 0.5}));
+        QCOMPARE(a.chainReward.size(), size_t(1));
+        QCOMPARE(a.chainReward[0], (std::vector<double>{1, 2, 2, 3, 4, 4}));
+        // A window longer than the run is the running rate.
+        const AcceptanceSeries all = acceptanceSeries(ev, 100);
+        for (size_t i = 1; i < all.step.size(); ++i) QVERIFY(near(all.windowed[i], all.running[i]));
+        // Older sessions flagged the starting state as accepted: it is still no proposal.
+        ev[0].samples[0].accepted = true;
+        QVERIFY(near(acceptanceSeries(ev, 2).running.back(), 0.6));
+        // Batched events filter by the sample's prompt.
+        std::vector<IterationEvent> b;
+        b.push_back(makeEvent(1, {sample(1.0, {}, false), sample(1.0, {}, true, 3)}, {}, -1));
+        QCOMPARE(acceptanceSeries(b, 4, 3).running, (std::vector<double>{1.0}));
+        QCOMPARE(acceptanceSeries(b, 4, 0).running, (std::vector<double>{0.0}));
+    }
+
+    // Several prompts: "so far" curves average each prompt's own running best (rewards of
+    // different prompts are not comparable); a single running maximum would read 3, 10, 10.
+    void curvesAverageOverPrompts()
+    {
+        auto at = [](double r, int prompt, int iteration, std::optional<double> gold = std::nullopt) {
+            Sample s = sample(r, gold, {}, prompt);
+            s.iteration = iteration;
+            return s;
+        };
+        std::vector<IterationEvent> ev;
+        ev.push_back(makeEvent(0, {at(1, 0, 0, 0.2), at(3, 0, 0, 0.1)}, {2, 0, 0, 0}, 0));
+        ev.push_back(makeEvent(0, {at(10, 1, 0, 0.7)}, {3, 0, 0, 0}, 1));
+        ev.push_back(makeEvent(1, {at(5, 0, 1, 0.9)}, {4, 0, 0, 0}, 0));
+        const RunCurves c = runCurves(ev, Axis::Samples);
+        QCOMPARE(c.bestSoFar, (std::vector<double>{3, 6.5, 7.5}));
+        QCOMPARE(c.goldOfSelected.size(), size_t(3));
+        QVERIFY(near(c.goldOfSelected[0], 0.1) && near(c.goldOfSelected[1], 0.4) && near(c.goldOfSelected[2], 0.8));
+        QVERIFY(near(c.goldBestSoFar[2], (0.9 + 0.7) / 2));
+        // Best-of-N reference from each prompt's first iteration, N = its samples so far:
+        // prompt 0 after 2 draws from {1, 3}: 1·1/4 + 3·3/4 = 2.5; prompt 1: 10.
+        QVERIFY(near(c.bon[0], 2.5));
+        QVERIFY(near(c.bon[1], (2.5 + 10) / 2));
+        QVERIFY(near(c.bon[2], (1 * (1.0 / 8) + 3 * (7.0 / 8) + 10) / 2));
+        QVERIFY(runCurves(ev, Axis::Samples, -1, false).bon.empty());
+        QCOMPARE(c.bestRef[2], (SampleAt{2, 0}));
+        QCOMPARE(c.bestSoFarRef[1], (SampleAt{1, 0}));
+        QCOMPARE(c.bestSoFarRef[2], (SampleAt{2, 0}));
+        // Negative control: one prompt alone is its own running maximum.
+        QCOMPARE(runCurves(ev, Axis::Samples, 0).bestSoFar, (std::vector<double>{3, 5}));
+        QCOMPARE(expectedBestOfWithReplacement({1, 3}, 1), 2.0);
+        QVERIFY(std::isnan(expectedBestOfWithReplacement({}, 3)));
+        QCOMPARE(effectiveSampleSize({2, 2}), 2.0);
+        QCOMPARE(effectiveSampleSize({0.5, 0.5}), 2.0);
+        QCOMPARE(effectiveSampleSize({0, 0}), 0.0);
     }
 };
 

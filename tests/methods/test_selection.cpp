@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "rudder/analysis.h"
 #include "rudder/error.h"
 #include "rudder/selection.h"
 
@@ -23,8 +24,8 @@ private Q_SLOTS:
         // Huge rewards do not overflow (max subtracted).
         w = importanceWeights({1000.0, 1000.0}, 1e-3);
         QVERIFY(std::fabs(w[0] - 0.5) < 1e-12);
-        QVERIFY(std::fabs(effectiveSampleSize({0.5, 0.5}) - 2.0) < 1e-12);
-        QVERIFY(std::fabs(effectiveSampleSize({1.0, 0.0}) - 1.0) < 1e-12);
+        QVERIFY(std::fabs(analysis::effectiveSampleSize({0.5, 0.5}) - 2.0) < 1e-12);
+        QVERIFY(std::fabs(analysis::effectiveSampleSize({1.0, 0.0}) - 1.0) < 1e-12);
     }
 
     void rouge1()
@@ -86,7 +87,7 @@ private Q_SLOTS:
 
     void bestOfK()
     {
-        auto c = bestOfKCurve({3, 1, 2});
+        auto c = analysis::bestOfKCurve({3, 1, 2});
         QCOMPARE(c.size(), size_t(3));
         QVERIFY(std::fabs(c[0] - 2.0) < 1e-12);
         QVERIFY(std::fabs(c[1] - 8.0 / 3) < 1e-12);
@@ -96,7 +97,7 @@ private Q_SLOTS:
         std::normal_distribution<double> N;
         std::vector<double> r(10);
         for (double& x : r) x = N(rng);
-        auto curve = bestOfKCurve(r);
+        auto curve = analysis::bestOfKCurve(r);
         std::vector<double> sum(11, 0.0), count(11, 0.0);
         for (int mask = 1; mask < (1 << 10); ++mask) {
             double m = -1e300;

@@ -311,7 +311,7 @@ int main(int argc, char** argv)
             for (const auto& [p, s] : prompts) {
                 std::vector<double> r;
                 for (size_t i = 0; i < N; ++i) r.push_back(s[i].reward);
-                e[k] = bestOfKCurve(r);
+                e[k] = analysis::bestOfKCurve(r);
                 const auto curve = analysis::betaCurve(analysis::fitGmm2(r), int(N));
                 a[k].assign(N + 1, NAN);
                 for (const auto& pt : curve)

@@ -167,34 +167,62 @@ enum class Axis { Iteration, Samples, Tokens, Flops, Seconds };
 const char* toString(Axis a);            // "iteration", "samples", "tokens", "flops", "seconds"
 Axis axisFromString(const std::string& s);   // throws rudder::UsageError on unknown text
 
-// One point per event (in stream order).  x = the budget spent at the end of that iteration on
-// the chosen axis (Iteration: iteration + 1).  gold* vectors are empty when no sample carries a
-// gold reward; an iteration without gold rewards has NaN in goldMean/goldBest (a gap).
+// Where one sample lives in an event stream: events[event].samples[sample].
+struct SampleAt {
+    int event = 0;
+    int sample = 0;
+    bool operator==(const SampleAt& o) const { return event == o.event && sample == o.sample; }
+};
+
+// One point per event that has samples of the chosen prompt(s), in stream order.  x = the budget
+// spent at the end of that iteration on the chosen axis (Iteration: iteration + 1).
+//
+// Over several prompts every "so far" curve is the mean over the prompts seen so far of each
+// prompt's own value — rewards of different prompts are not comparable, so one running maximum
+// across prompts would mean nothing.  The gold* vectors are empty when no sample carries a gold
+// reward; an iteration without gold rewards has NaN in goldMean/goldBest (a gap).
 struct RunCurves {
     Axis axis = Axis::Samples;
     std::vector<double> x;
-    std::vector<double> mean;            // mean proxy reward of the iteration's samples
-    std::vector<double> best;            // best proxy reward in the iteration
-    std::vector<double> bestSoFar;       // best proxy reward up to and including the iteration
+    std::vector<double> mean;            // mean proxy reward of the iteration's samples (mean@k)
+    std::vector<double> best;            // best proxy reward in the iteration (best@k)
+    std::vector<double> bestSoFar;       // per-prompt best proxy reward so far, averaged
+    // Reference: expected best-of-N with N = the prompt's samples so far, drawn with replacement
+    // from its first iteration (the base model's distribution), averaged; empty when not asked.
+    std::vector<double> bon;
     std::vector<double> goldMean;
-    std::vector<double> goldBest;
-    std::vector<double> goldBestSoFar;   // oracle: best gold reward seen so far
-    std::vector<double> goldOfSelected;  // gold reward of the proxy-best sample so far (NaN if it has none)
+    std::vector<double> goldBest;        // best gold reward in the iteration
+    std::vector<double> goldBestSoFar;   // oracle: per-prompt best gold reward so far, averaged
+    std::vector<double> goldOfSelected;  // gold of each prompt's proxy-best sample so far, averaged (NaN if one lacks it)
+    std::vector<SampleAt> bestRef;       // the sample behind best
+    std::vector<SampleAt> bestSoFarRef;  // the running best of the prompt of that sample
+    bool hasGold() const { return !goldMean.empty(); }
 };
 // promptIndex >= 0 keeps only that prompt's samples (events with prompt_index -1 are batched:
 // their samples are filtered by Sample::prompt_index).  Events left with no samples are skipped.
-RunCurves runCurves(const std::vector<IterationEvent>& events, Axis axis, int promptIndex = -1);
-
+// bonReference: fill `bon` (leave it off for best-of-n itself, whose best-so-far is that curve).
+RunCurves runCurves(const std::vector<IterationEvent>& events, Axis axis, int promptIndex = -1,
+                    bool bonReference = true);
 // Value of the step function (x, y) at each grid point: y at the last x <= g; NaN before x[0].
 // x must be non-decreasing.  Puts two methods' curves on the same axis.
 std::vector<double> resampleStep(const std::vector<double>& x, const std::vector<double>& y,
                                  const std::vector<double>& grid);
+// E[max of n draws with replacement] from the empirical distribution of `pool`:
+// P(max = r_(i)) = (i/m)^n − ((i−1)/m)^n over the m sorted values.  NaN for an empty pool.
+double expectedBestOfWithReplacement(std::vector<double> pool, double n);
 
-// Acceptance rate after each proposal: running (cumulative) and over the trailing `window`
-// proposals (fewer at the start).  Throws rudder::Error if window < 1.
-std::vector<double> runningAcceptance(const std::vector<bool>& accepted);
-std::vector<double> windowedAcceptance(const std::vector<bool>& accepted, int window);
-// The accepted flags of an event stream in order (samples without the flag are skipped).
-std::vector<bool> acceptanceFlags(const std::vector<IterationEvent>& events, int promptIndex = -1);
+// QAlign's acceptance rate, one point per MCMC step (events with accept flags; a chain's starting
+// state carries none): running = accepted / proposals so far; windowed = over the proposals of
+// the last `window` steps (fewer at the start); chainReward[c] = reward of chain c's current
+// state after each step (NaN before the chain appears).
+struct AcceptanceSeries {
+    std::vector<double> step, running, windowed;
+    std::vector<std::vector<double>> chainReward;
+};
+AcceptanceSeries acceptanceSeries(const std::vector<IterationEvent>& events, int window, int promptIndex = -1);
+
+// Kish effective sample size (Σw)² / Σw² of weights, normalised or not (1 / Σw² when they sum to
+// 1); 0 when every weight is 0.
+double effectiveSampleSize(const std::vector<double>& weights);
 
 } // namespace rudder::analysis

@@ -1,4 +1,5 @@
-// Final-answer selection and best-of-k statistics shared by the methods and the plots.
+// Final-answer selection and importance weights shared by the methods and the plots (curves,
+// best-of-k and ESS: rudder/analysis.h).
 // Torch-free: the GUI recomputes these from stored samples.
 #pragma once
 #include <cstdint>
@@ -8,16 +9,8 @@
 
 namespace rudder {
 
-// Expected max reward of a uniformly random subset of size k (without replacement) of the n
-// rewards, for k = 1..n (element k-1).  With sorted r_(1) <= ... <= r_(n):
-// E[max_k] = Σ_{j=k..n} C(j-1, k-1)/C(n, k) · r_(j).
-std::vector<double> bestOfKCurve(std::vector<double> rewards);
-
 // Self-normalised importance weights softmax(r/β) (max subtracted).
 std::vector<double> importanceWeights(const std::vector<double>& rewards, double beta);
-
-// ESS = 1 / Σ w² for normalised weights.
-double effectiveSampleSize(const std::vector<double>& weights);
 
 // Scale-free reward temperatures (issue 15): a temperature given "× reward std" is multiplied by
 // this, the rewards' sample standard deviation.  Floored at 1e-9·max(1, |mean|) so that a sample
