@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo benchmark (issues 9, 15): on the embedded demo pair (CPU), AISP with its default,
+# The demo benchmark: on the embedded demo pair (CPU), AISP with its default,
 # scale-free σ and λ — n=32 × K=8 and n=16 × K=16 — against BoN n=256, the same 256 scored samples
 # per prompt, over the first 20 KJV verse starts (the defaults were chosen on
 # resources/prompts/kjv-tune.jsonl, never on these).  Prints mean proxy reward (demo RM), gold

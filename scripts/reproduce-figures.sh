@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates docs/figures/*.pdf and docs/figures/numbers.md from the project's own runs on the
-# demo models (issue 15): AISP's reward vs samples (Fig. 4) and KL vs reward (Table 3 analogue),
+# demo models: AISP's reward vs samples (Fig. 4) and KL vs reward (Table 3 analogue),
 # QAlign's gold vs compute against the weak proxy demo-rm-small, and β(n) against BoN.
 # ~10 minutes on 2 cores.  A finding that does not reproduce is reported as such (README).
 #   scripts/reproduce-figures.sh [OUTDIR]      (default: docs/figures)

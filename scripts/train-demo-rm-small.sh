@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Trains the weak demo proxy resources/models/demo-rm-small (issue 15): the shipped demo-lm's body
+# Trains the weak demo proxy resources/models/demo-rm-small (after Gao et al. 2022): the shipped demo-lm's body
 # with a score head, trained like demo-rm but on only --rm-labels gold-labelled examples (Gao et
 # al. 2022 make weak proxies the same way: same backbone, fewer labels), so that best-of-n against
 # it over-optimises: its proxy keeps rising with n while the gold (AFINN lexicon) peaks and falls.

@@ -1,5 +1,5 @@
 // Method panel: a tab per alignment method with every hyper-parameter as a ParamSlider, the
-// seeds' presets, the seed, Run / Stop and "live tuning" (a released slider re-runs small).
+// papers' presets, the seed, Run / Stop and "live tuning" (a released slider re-runs small).
 #pragma once
 #include <QWidget>
 

@@ -198,7 +198,7 @@ QString PromptPanel::openDataset(const QString& path, const QString& field)
         datasetPath_ = path;
         field_->clear();
         for (const auto& f : fields) field_->addItem(QString::fromStdString(f));
-        // The seeds' prompt fields first: "prompt" (HH-RLHF, SHP exports), then "history", "question".
+        // The papers' datasets' prompt fields first: "prompt" (HH-RLHF, SHP exports), then "history", "question".
         QString pick = field;
         for (const char* f : {"prompt", "history", "question", "instruction", "text"})
             if (pick.isEmpty() && field_->findText(f) >= 0) pick = f;

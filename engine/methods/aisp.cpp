@@ -1,4 +1,4 @@
-// AISP: adaptive importance sampling on pre-logits (seed 000, §3 and Algorithm 1).
+// AISP: adaptive importance sampling on pre-logits (AISP paper, §3 and Algorithm 1).
 //
 // The control is a Gaussian perturbation V = U + E, E ~ N(0, σ²I), added to the pre-logits z_t
 // (the input of lm_head) of the first τ response tokens.  Each iteration k draws n trajectories,
@@ -6,7 +6,7 @@
 // U to the importance-weighted mean of the V^i (eq. 14) with the relaxed weights of eq. 19.
 // The answer is the best of all samples and one final noiseless decode with V = U.
 //
-// Units (issue 15).  The paper's σ and λ are absolute: σ = 0.5 and λ = 0.3 were tuned for
+// Units.  The paper's σ and λ are absolute: σ = 0.5 and λ = 0.3 were tuned for
 // Llama-3-8B with UltraRM, and its Table 4 needs λ from 0.3 to 480 across reward models.  Both
 // have a natural scale, so with scale = 1 (the default) they are given relative to it:
 //  - σ in units of the pre-logits' RMS: z_t and v_t enter the logits through the same W, so
@@ -103,7 +103,7 @@ struct PromptState {
 };
 
 // One greedy decode of `rows` rows, row r perturbed by V[r] for t < τ.  klOut (optional) receives
-// Σ_t KL(softmax(W(z_t+v_t)) ‖ softmax(W z_t)) per row (issue 6: KL to the base model).
+// Σ_t KL(softmax(W(z_t+v_t)) ‖ softmax(W z_t)) per row (the KL to the base model reported beside the reward, AISP Table 3).
 GenerateResult perturbedDecode(const MethodContext& ctx, KVCache& cache, const at::Tensor& last, const at::Tensor& V,
                                const AispOptions& o, std::vector<double>* klOut)
 {

@@ -1,4 +1,4 @@
-// ARGS (reward-guided search, the AISP seed's baseline): at every step take the top-k tokens by
+// ARGS (Khanov et al. 2024, reward-guided search; a baseline of the AISP paper): at every step take the top-k tokens by
 // logit, score each as  logit + w·r(x, y_<t ⊕ token)  with the reward on the partial response,
 // and pick the best (or sample softmax(score/temperature)).
 //

@@ -1,4 +1,4 @@
-// QAlign (seed 001, §3.1): Metropolis–Hastings over complete responses targeting
+// QAlign (QAlign paper, §3.1): Metropolis–Hastings over complete responses targeting
 // π_β(y|x) ∝ p_LM(y|x)·exp(r(x, y)/β) with the QUEST suffix proposal.
 //
 // Step t: draw a cut index i uniformly in 0..|y^t|−1, keep y^t_{<i}, sample a new suffix from
@@ -14,7 +14,7 @@
 // proposals, and swap roles on acceptance.  Randomness of (prompt p, step t, chain c) comes from
 // rowSeed(seed, p, t, c): resuming rebuilds each chain's state from its events.
 //
-// Units (issue 15).  With scale = 1 (the default) β is given in standard deviations of the base
+// Units.  With scale = 1 (the default) β is given in standard deviations of the base
 // model's rewards for the prompt, measured on `pilot` samples of p_LM (the chains' starting states
 // and extra rows, all counted in the budget).  For Gaussian rewards the target p_LM·exp(r/β) then
 // has mean reward μ + s²/β = μ + s/c: the same as best-of-n with c(n) = 1/c (eq. 10), for any
@@ -75,7 +75,7 @@ std::vector<std::vector<int32_t>> decodeRows(CausalLM& lm, KVCache& cache, std::
     while (!rows.empty()) {
         if (cancel && cancel->load()) { wasCancelled = true; return out; }
         const at::Tensor next = sampleNext(lm.lmHead(pre), sp, gens).to(at::kCPU);
-        std::vector<int64_t> keepRows, keepBudget, keepIdx;
+        std::vector<int64_t> keepRows, keepBudget;
         std::vector<size_t> keepSlot;
         std::vector<at::Generator> keepGens;
         std::vector<int64_t> feed;
@@ -89,7 +89,6 @@ std::vector<std::vector<int32_t>> decodeRows(CausalLM& lm, KVCache& cache, std::
             keepBudget.push_back(budget[j] - 1);
             keepSlot.push_back(slot[j]);
             keepGens.push_back(gens[j]);
-            keepIdx.push_back(static_cast<int64_t>(j));
             feed.push_back(tok);
         }
         rows = keepRows;

@@ -1,5 +1,5 @@
 // The methods' hyper-parameter table: one source for the GUI sliders, the CLI's --set keys and
-// the engine's validation.  Presets are the seeds' tables.
+// the engine's validation.  Presets are the papers' tables (README, References).
 #include "rudder/methods.h"
 
 #include <algorithm>
@@ -19,7 +19,7 @@ ParamSpec P(std::string key, std::string label, double min, double max, double d
                      std::move(scaledLabel)};
 }
 
-// The switch between scale-free and absolute temperatures (issue 15), shared by AISP, QAlign, WMV.
+// The switch between scale-free and absolute temperatures (README "Scale-free temperatures"), shared by AISP, QAlign, WMV.
 ParamSpec scaleParam(const std::string& what)
 {
     return P("scale", "scale-free units", 0, 1, 1, true, false,
@@ -32,7 +32,7 @@ std::vector<ParamSpec> generationParams(double maxNewDefault = 48)
 {
     return {
         P("max_new_tokens", "max new tokens", 1, 2048, maxNewDefault, true, true,
-          "Longest response, in tokens (the seeds use 128)."),
+          "Longest response, in tokens (the AISP and QAlign papers use 128)."),
     };
 }
 
@@ -59,7 +59,7 @@ Preset aispPreset(const std::string& name, double sigma, double lambda, double a
                          {"iterations", 32}, {"max_new_tokens", 128}}};
 }
 
-// Scale-free defaults (issue 15; chosen on resources/prompts/kjv-tune.jsonl, see README "Units").
+// Scale-free defaults (chosen on resources/prompts/kjv-tune.jsonl, see README "Units").
 constexpr double kAispSigma = 0.5, kAispLambda = 0.1, kBeta = 0.5;
 
 std::vector<MethodInfo> buildTable()
@@ -71,7 +71,7 @@ std::vector<MethodInfo> buildTable()
                          P("batch", "batch size", 1, 1024, 16, true, true,
                            "Samples generated per iteration (one event per batch).")},
                         generationParams(), samplerParams()),
-                 {{"Seeds: BoN n=1024, top-p", {{"n", 1024}, {"top_p", 0.9}, {"temperature", 1.0}, {"max_new_tokens", 128}}}}};
+                 {{"AISP paper: BoN n=1024, top-p", {{"n", 1024}, {"top_p", 0.9}, {"temperature", 1.0}, {"max_new_tokens", 128}}}}};
     bon.drawsFromBase = true;
     bon.budgetKnob = BudgetKnob::Samples;
     bon.samplesPerPrompt = [](const nlohmann::json& c) { return c["n"].get<int64_t>(); };
@@ -186,7 +186,7 @@ std::vector<MethodInfo> buildTable()
 
     MethodInfo g{"args", "ARGS", "",
                  concat({P("top_k", "k (candidate tokens)", 1, 256, 32, true, true,
-                           "Top-k tokens scored with the reward at every step (seed: 32)."),
+                           "Top-k tokens scored with the reward at every step (ARGS paper: 32)."),
                          P("w", "w (reward weight)", 1e-5, 1000.0, 1.0, false, true, "score = logit + w·r(x, y<t ⊕ token)."),
                          P("temperature", "temperature (0 = greedy)", 0.0, 2.0, 0.0, false, false,
                            "0 picks the best score; >0 samples softmax(score/temperature).")},

@@ -1,4 +1,4 @@
-// Importance sampling / weighted majority vote (seed 001 §3.2).  Samples y_i ~ p_LM(·|x) are
+// Importance sampling / weighted majority vote (QAlign paper, §3.2).  Samples y_i ~ p_LM(·|x) are
 // reweighted towards π_β ∝ p_LM·exp(r/β) with self-normalised weights w_i = softmax_i(r_i/β);
 // the answer is the weighted majority vote over extracted answers or, for open-ended text, the
 // weighted MBR with ROUGE-1.  With weighted = 0 it is plain majority vote / MBR (MV).

@@ -252,7 +252,7 @@ at::Tensor TransformerLM::run(KVCache& cache, const at::Tensor& tokensIn, const 
     if (tokensIn.dim() != 2 || tokensIn.size(0) != m)
         throw Error("", "tokens", "forward expects [" + std::to_string(m) + ", T] token ids, got " + shapeStr(tokensIn.sizes()));
     const int64_t T = tokensIn.size(1);
-    const int64_t d = cfg_.hidden_size, H = cfg_.num_heads, KV = cfg_.num_kv_heads, hd = cfg_.head_dim;
+    const int64_t H = cfg_.num_heads, KV = cfg_.num_kv_heads, hd = cfg_.head_dim;
 
     std::vector<int64_t> starts(static_cast<size_t>(m));
     int64_t maxLen = 0;
@@ -372,7 +372,6 @@ at::Tensor TransformerLM::run(KVCache& cache, const at::Tensor& tokensIn, const 
         h = h + f;
     }
     for (int64_t i = 0; i < m; ++i) cache.setLength(rowsCpu.data_ptr<int64_t>()[i], starts[i] + T);
-    (void)d;
     return norm(h, final_norm_, final_norm_b_);
 }
 

@@ -36,7 +36,7 @@ std::string dtypeName(at::ScalarType t)
 }
 
 // Mean of the final-norm hidden states over a text's tokens (BOS included): the sentence
-// embedding behind coherence (seed 000, App. C.4 uses SimCSE; any loaded model can stand in).
+// embedding behind coherence (AISP paper, App. C.4 uses SimCSE; any loaded model can stand in).
 std::vector<double> meanPooledEmbedding(CausalLM& lm, const std::vector<int32_t>& ids)
 {
     if (ids.empty()) return {};
@@ -299,7 +299,7 @@ void Workbench::checkPrompts(const std::vector<std::string>& prompts, const std:
     }
 }
 
-// Diversity and coherence of the final answers (seed 000, App. C.4), into result.summary.
+// Diversity and coherence of the final answers (AISP paper, App. C.4), into result.summary.
 void Workbench::addTextMetrics(RunResult& result, const std::vector<std::string>& prompts) const
 {
     if (result.final.empty() || !d->lm) return;

@@ -377,7 +377,7 @@ private Q_SLOTS:
         QCOMPARE(j["budget"]["samples"].get<int>(), 8);   // 2 prompts x n=4
         // The lexicon reward is the mean AFINN valence of the words: within [-5, 5].
         for (const auto& f : fin) QVERIFY(std::abs(f["reward"].get<double>()) <= 5.0);
-        // Text metrics of the answers (seed 000, App. C.4): diversity is a product of (1 - rep-n),
+        // Text metrics of the answers (AISP paper, App. C.4): diversity is a product of (1 - rep-n),
         // coherence a cosine; both are reported with the encoder that produced the embeddings.
         const auto& sum = j["summary"];
         QVERIFY2(sum.contains("mean_diversity") && sum["mean_diversity"].is_number(), sum.dump().c_str());

@@ -219,7 +219,7 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(w_->controller()->modelsReady(), 5000);
     }
 
-    // Issue 18: one recorder for both front ends.  A run started in the GUI and stopped after its
+    // One recorder for both front ends.  A run started in the GUI and stopped after its
     // first iteration resumes in rudder-cli; a run started in rudder-cli and killed mid-run resumes
     // in the GUI, which first loads the run's own models (others are loaded).  Both end with the
     // answers of an uninterrupted CLI run.

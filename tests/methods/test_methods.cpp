@@ -384,7 +384,7 @@ private Q_SLOTS:
         QVERIFY(tv(emp2, noRatio) < 0.02);
     }
 
-    // Issue 18's bug: the engine flagged each chain's starting state as accepted, so the GUI
+    // A bug of an earlier version: the engine flagged each chain's starting state as accepted, so the GUI
     // counted C extra acceptances (0.50 where the engine said 0.4545).  Starting states carry no
     // flag now, and the GUI's series, fed the engine's own events, agree with the engine.
     void qalignAcceptanceAgreesWithTheGui()

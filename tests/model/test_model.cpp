@@ -749,7 +749,7 @@ private Q_SLOTS:
         QVERIFY2(m.contains("model.safetensors") && m.contains("no reward head found"), qPrintable(m));
     }
 
-    // Issue 17: inputs that crashed or were silently accepted.  Each must end in one rudder::Error
+    // Inputs that crashed or were silently accepted.  Each must end in one rudder::Error
     // naming the file and the field, never a crash (a crash fails this whole executable).
     void badInputIsAClearError()
     {

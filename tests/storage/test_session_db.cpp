@@ -419,7 +419,7 @@ private slots:
         QCOMPARE(db.listRuns()[0].status, RunStatus::Running);
     }
 
-    // The guarantee of issue 7: SIGKILL mid-run leaves a sound file with whole iterations only,
+    // The guarantee: SIGKILL mid-run leaves a sound file with whole iterations only,
     // the run reads `interrupted`, and resuming it gives what an uninterrupted run gives.
     void sigkillLeavesWholeIterationsAndResumes()
     {

@@ -60,14 +60,12 @@ int main(int argc, char** argv)
         double cd = cpuSeconds();
         std::string back = tok->decode(ids, false);
         double decCpu = cpuSeconds() - cd;
-        auto d1 = std::chrono::steady_clock::now();
         uint32_t check = 0;
         for (size_t i = 0; i < ids.size(); ++i) check = check * 31u + uint32_t(ids[i]);
         std::printf("rudder (C++)     load %6.3f s wall %6.3f s cpu | encode %6.3f s wall %6.3f s cpu = %6.2f MB/s "
                     "(cpu) | decode %6.2f MB/s (cpu) | %zu tokens, checksum %08x, roundtrip %s\n",
                     seconds(t0, t1), loadCpu, best, bestCpu, mb / bestCpu, mb / std::max(decCpu, 1e-9), ids.size(),
                     check, back == text ? "exact" : "DIFFERS");
-        (void)d1;
     } catch (const std::exception& e) {
         std::cerr << "bench_tokenizer: " << e.what() << "\n";
         return 1;

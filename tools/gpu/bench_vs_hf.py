@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The peer side of Rudder's GPU benchmark (issue 11): Hugging Face transformers doing the same work.
+"""The peer side of Rudder's GPU benchmark: Hugging Face transformers doing the same work.
 
 Random-weight models at real sizes, built from the config dicts below (no download, no network):
 the Llama-3-8B (3.1 rope) causal LM in bf16 and, when the GPU has room for it, a 13B Llama reward

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rudder vs Hugging Face transformers on one GPU (issue 11): random-weight Llama-3-8B (bf16) and,
+# Rudder vs Hugging Face transformers on one GPU: random-weight Llama-3-8B (bf16) and,
 # when it fits, a 13B reward model; decode step time at batch 1/32/256 against the bandwidth and
 # FLOP bounds; BoN n=1024, AISP n=32 x K=32, QAlign 64 chains x 128 steps, 128 new tokens each.
 # Writes docs/gpu-benchmark-results.md.  See docs/gpu-benchmark.md.

@@ -63,7 +63,7 @@ struct RunResult {
 };
 
 // The headline numbers of RunResult::summary, read in one place for the CLI and the GUI: the
-// answers' text metrics (seed 000, App. C.4) and the mean KL to the base model over prompts
+// answers' text metrics (AISP paper, App. C.4) and the mean KL to the base model over prompts
 // (AISP, ARGS; App. C.6).  Empty optionals where the run has none.
 struct SummaryMeans {
     bool has_text_metrics = false;

@@ -12,7 +12,7 @@ namespace rudder {
 // Self-normalised importance weights softmax(r/β) (max subtracted).
 std::vector<double> importanceWeights(const std::vector<double>& rewards, double beta);
 
-// Scale-free reward temperatures (issue 15): a temperature given "× reward std" is multiplied by
+// Scale-free reward temperatures (README "Scale-free temperatures"): a temperature given "× reward std" is multiplied by
 // this, the rewards' sample standard deviation.  Floored at 1e-9·max(1, |mean|) so that a sample
 // of equal rewards still gives a finite temperature (its weights are uniform anyway).
 double rewardScale(const std::vector<double>& rewards);
