@@ -83,8 +83,8 @@ GenerateResult generate(CausalLM& lm, KVCache& cache, const at::Tensor& lastPreL
             for (int64_t r : active) g.push_back(gens[r]);
         }
         at::Tensor lp;
-        at::Tensor next = sampleNext(logits, options.sampling, g, &lp).to(at::kCPU);
-        lp = lp.to(at::kCPU).to(at::kFloat);
+        at::Tensor next = sampleNext(logits, options.sampling, g, options.logprobs ? &lp : nullptr).to(at::kCPU);
+        if (options.logprobs) lp = lp.to(at::kCPU).to(at::kFloat);
 
         std::vector<int64_t> still;
         std::vector<int64_t> feed;
@@ -92,7 +92,7 @@ GenerateResult generate(CausalLM& lm, KVCache& cache, const at::Tensor& lastPreL
             const int64_t r = active[i];
             const int64_t id = next.data_ptr<int64_t>()[i];
             res.tokens[r].push_back(static_cast<int32_t>(id));
-            res.logprobs[r].push_back(lp.data_ptr<float>()[i]);
+            if (options.logprobs) res.logprobs[r].push_back(lp.data_ptr<float>()[i]);
             ++res.generated_tokens;
             bool stop = std::find(options.stop_ids.begin(), options.stop_ids.end(), id) != options.stop_ids.end();
             if (!stop && options.stop_when && options.stop_when(r, res.tokens[r])) stop = true;

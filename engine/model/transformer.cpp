@@ -181,6 +181,24 @@ TransformerLM::TransformerLM(const LoadedConfig& lc, const WeightStore& store, a
         inv_freq_ = ropeInvFreq(spec_.rope, hd).to(device_);
         inv_freq_local_ = ropeInvFreq(spec_.rope_local, hd).to(device_);
     }
+    for (const Layer& L : layers_) anySliding_ = anySliding_ || L.sliding;
+}
+
+void TransformerLM::ensureRope(int64_t positions)
+{
+    if (positions <= ropeLen_) return;
+    const int64_t n = std::max<int64_t>(positions, std::max<int64_t>(256, 2 * ropeLen_));   // amortised growth
+    // Element for element what a per-forward computation gives: fp32 position × inv_freq, cos/sin
+    // in fp32, rounded to the model dtype.
+    at::Tensor p = at::arange(n, at::TensorOptions().dtype(at::kFloat).device(device_)).unsqueeze(-1);
+    auto table = [&](const at::Tensor& inv) {
+        at::Tensor f = p * inv;   // [n, hd/2]
+        at::Tensor e = at::cat({f, f}, -1);
+        return RopeTable{e.cos().to(dtype_), e.sin().to(dtype_)};
+    };
+    rope_ = table(inv_freq_);
+    if (anySliding_) ropeLocal_ = table(inv_freq_local_);
+    ropeLen_ = n;
 }
 
 KVCache TransformerLM::newCache(int64_t rows, int64_t capacity) const
@@ -293,18 +311,15 @@ at::Tensor TransformerLM::run(KVCache& cache, const at::Tensor& tokensIn, const 
             throw Error("", "positions", "GPT-2 style model has " + std::to_string(cfg_.max_positions) + " positions");
         h = h + at::embedding(pos_embed_, pos);
     }
-    at::Tensor cosG, sinG, cosL, sinL;
+    at::Tensor cosG, sinG, cosL, sinL;   // [m, 1, T, hd]
     if (spec_.rope.enabled) {
-        auto table = [&](const at::Tensor& inv, at::Tensor& c, at::Tensor& s) {
-            at::Tensor f = pos.to(at::kFloat).unsqueeze(-1) * inv;   // [m,T,hd/2]
-            at::Tensor e = at::cat({f, f}, -1).unsqueeze(1);
-            c = e.cos().to(dtype_);
-            s = e.sin().to(dtype_);
-        };
-        table(inv_freq_, cosG, sinG);
-        bool anySliding = false;
-        for (const Layer& L : layers_) anySliding = anySliding || L.sliding;
-        if (anySliding) table(inv_freq_local_, cosL, sinL);
+        ensureRope(maxLen);
+        cosG = at::embedding(rope_.cos, pos).unsqueeze(1);
+        sinG = at::embedding(rope_.sin, pos).unsqueeze(1);
+        if (anySliding_) {
+            cosL = at::embedding(ropeLocal_.cos, pos).unsqueeze(1);
+            sinL = at::embedding(ropeLocal_.sin, pos).unsqueeze(1);
+        }
     }
     at::Tensor hIdx = at::arange(KV, pos.options()).view({1, KV, 1});
     at::Tensor rIdx = rows.view({m, 1, 1});

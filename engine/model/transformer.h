@@ -54,6 +54,15 @@ private:
     std::string prefix_;
     at::Tensor embed_, pos_embed_, final_norm_, final_norm_b_, lm_head_;
     at::Tensor inv_freq_, inv_freq_local_;   // RoPE [head_dim/2] fp32
+    // cos/sin of every position below ropeLen_ [ropeLen_, head_dim] in the model dtype, grown on
+    // demand (a 128k-position table would cost hundreds of MB); a forward gathers its rows.
+    struct RopeTable {
+        at::Tensor cos, sin;
+    };
+    RopeTable rope_, ropeLocal_;
+    int64_t ropeLen_ = 0;
+    bool anySliding_ = false;   // some layer uses the local RoPE base / window
+    void ensureRope(int64_t positions);
     std::vector<Layer> layers_;
 };
 

@@ -468,6 +468,7 @@ private Q_SLOTS:
         GenerateOptions opt;
         opt.max_new_tokens = 6;
         opt.sampling.greedy = true;
+        opt.logprobs = true;
         std::vector<at::Generator> gens = makeRowGenerators({1, 2, 3});
         GenerateResult rb = generate(*lm, batch, pre, opt, gens);
         for (int r = 0; r < 3; ++r) {
@@ -477,6 +478,7 @@ private Q_SLOTS:
             std::vector<at::Generator> g1 = makeRowGenerators({1});
             GenerateResult r1 = generate(*lm, one, p1, opt, g1);
             QCOMPARE(r1.tokens[0], rb.tokens[r]);
+            QCOMPARE(r1.logprobs[0].size(), r1.tokens[0].size());
             for (size_t t = 0; t < r1.logprobs[0].size(); ++t) QVERIFY(std::abs(r1.logprobs[0][t] - rb.logprobs[r][t]) <= 1e-4);
         }
         // prefillShared broadcasts one prompt to every row.
