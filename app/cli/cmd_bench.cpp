@@ -4,8 +4,6 @@
 // and its generated tokens/s is printed next to the runtime's plain greedy decode at the same batch
 // width, measured in the same run: the ratio is what the method's own work (rewards, weights,
 // resampling, host round trips) costs on top of decoding.
-#include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -19,14 +17,11 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "model/generate.h"
-#include "model/loader.h"
-#include "model/random_model.h"
-#include "model/transformer.h"
 #include "rudder/json_file.h"
 #include "rudder/error.h"
 #include "rudder/paths.h"
 #include "rudder/runtime_init.h"
+#include "rudder/runtime_probe.h"
 #include "rudder/methods.h"
 #include "rudder/workbench.h"
 
@@ -36,68 +31,10 @@ namespace rudder::cli {
 
 namespace {
 
-double now()
-{
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-void sync(const at::Device& d)
-{
-    // A host read waits for queued device work (CUDA); free on CPU.
-    if (d.is_cuda()) at::zeros({1}, at::TensorOptions().device(d)).cpu();
-}
-
 struct Row {
     int64_t batch = 0;
     double prefill_tok_s = 0, decode_tok_s = 0, decode_matmul_tok_s = 0, prefill_matmul_tok_s = 0;
 };
-
-// Time of the model's linear layers alone for `tokens` rows of input: x @ W^T per weight.
-double matmulSeconds(const TransformerLM& lm, int64_t tokens, int reps)
-{
-    std::vector<at::Tensor> ws = lm.linearWeights();
-    at::Tensor x = at::randn({tokens, lm.config().hidden_size}, at::TensorOptions().device(lm.device()).dtype(lm.dtype()));
-    std::vector<at::Tensor> inputs;
-    for (const auto& w : ws) inputs.push_back(at::randn({tokens, w.size(1)}, x.options()));
-    at::NoGradGuard ng;
-    for (size_t i = 0; i < ws.size(); ++i) linearRows(inputs[i], ws[i]);   // warm-up
-    sync(lm.device());
-    const double t0 = now();
-    for (int r = 0; r < reps; ++r)
-        for (size_t i = 0; i < ws.size(); ++i) linearRows(inputs[i], ws[i]);
-    sync(lm.device());
-    return (now() - t0) / reps;
-}
-
-struct Throughput {
-    double prefill_tok_s = 0, decode_tok_s = 0;
-};
-
-// A random prompt of P tokens prefilled for B rows, then `steps` greedy decode steps: the
-// runtime's whole step (forward + lm_head + argmax).  A one-token forward warms up first.
-Throughput prefillAndDecode(TransformerLM& lm, int64_t B, int64_t P, int64_t steps)
-{
-    at::NoGradGuard ng;
-    Throughput r;
-    KVCache cache = lm.newCache(B, P + steps + 1);
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(B);
-    at::Tensor prompt = at::randint(3, lm.config().vocab_size, {B, P}, gen, at::kLong);
-    lm.forward(cache, prompt.narrow(1, 0, 1));   // warm-up
-    for (int64_t b = 0; b < B; ++b) cache.setLength(b, 0);
-    sync(lm.device());
-    double t0 = now();
-    at::Tensor pre = lm.forward(cache, prompt).select(1, P - 1);
-    sync(lm.device());
-    r.prefill_tok_s = B * P / (now() - t0);
-    t0 = now();
-    for (int64_t s = 0; s < steps; ++s) {
-        at::Tensor tok = lm.lmHead(pre).argmax(-1).view({B, 1});
-        pre = lm.forward(cache, tok).select(1, 0);
-    }
-    sync(lm.device());
-    r.decode_tok_s = B * steps / (now() - t0);
-    return r;
-}
 
 struct MethodRow {
     std::string method;
@@ -241,21 +178,17 @@ void addBenchCommand(CLI::App& app)
                 if (batches.back() < 1) throw UsageError("", "--batches", "sizes must be positive");
             }
         }
-        auto lmBase = loadCausalLM(dir, o->device, o->dtype);
-        auto* lm = dynamic_cast<TransformerLM*>(lmBase.get());
-        const ModelConfig& mc = lm->config();
-        const at::Device dev = lm->device();
+        RuntimeProbe lm(dir, o->device, o->dtype);
         std::vector<Row> rows;
-        at::NoGradGuard ng;
         for (int64_t B : batches) {
             Row r;
             r.batch = B;
-            const Throughput t = prefillAndDecode(*lm, B, o->prompt, o->decode);
+            const RuntimeProbe::Throughput t = lm.prefillAndDecode(B, o->prompt, o->decode);
             r.prefill_tok_s = t.prefill_tok_s;
             r.decode_tok_s = t.decode_tok_s;
             const int reps = 3;
-            r.decode_matmul_tok_s = B / matmulSeconds(*lm, B, reps);
-            r.prefill_matmul_tok_s = B * o->prompt / matmulSeconds(*lm, B * o->prompt, 1);
+            r.decode_matmul_tok_s = double(B) / lm.matmulSeconds(B, reps);
+            r.prefill_matmul_tok_s = double(B * o->prompt) / lm.matmulSeconds(B * o->prompt, 1);
             rows.push_back(r);
         }
         // Methods end to end, each next to plain decode at its own batch width.
@@ -302,13 +235,13 @@ void addBenchCommand(CLI::App& app)
                 m.tokens = res.budget.tokens;
                 m.seconds = res.budget.seconds;
                 m.tok_s = m.tokens / std::max(m.seconds, 1e-9);
-                m.decode_tok_s = prefillAndDecode(*lm, m.width, o->prompt, int64_t(cfg.value("max_new_tokens", 32.0))).decode_tok_s;
+                m.decode_tok_s = lm.prefillAndDecode(m.width, o->prompt, int64_t(cfg.value("max_new_tokens", 32.0))).decode_tok_s;
                 mrows.push_back(m);
             }
         }
         if (o->json) {
-            nlohmann::json j = {{"model", dir}, {"architecture", mc.architecture}, {"parameters", mc.num_parameters},
-                                {"device", dev.str()}, {"dtype", std::string(c10::toString(lm->dtype()))},
+            nlohmann::json j = {{"model", dir}, {"architecture", lm.architecture()}, {"parameters", lm.parameters()},
+                                {"device", lm.device()}, {"dtype", lm.dtype()},
                                 {"threads", initTorchRuntime()}, {"torch", torchVersionString()},
                                 {"prompt_tokens", o->prompt}, {"decode_tokens", o->decode}};
             for (const auto& r : rows)
@@ -322,8 +255,8 @@ void addBenchCommand(CLI::App& app)
             std::cout << j.dump(2) << "\n";
             return;
         }
-        std::printf("%s  %s  %.2fM params  %s %s  %d threads  %s\n", dir.c_str(), mc.architecture.c_str(),
-                    mc.num_parameters / 1e6, dev.str().c_str(), c10::toString(lm->dtype()), initTorchRuntime(),
+        std::printf("%s  %s  %.2fM params  %s %s  %d threads  %s\n", dir.c_str(), lm.architecture().c_str(),
+                    double(lm.parameters()) / 1e6, lm.device().c_str(), lm.dtype().c_str(), initTorchRuntime(),
                     torchVersionString().c_str());
         std::printf("prompt %lld tokens, decode %lld steps; 'bound' = the same matmuls alone\n",
                     static_cast<long long>(o->prompt), static_cast<long long>(o->decode));

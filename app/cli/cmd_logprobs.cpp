@@ -1,7 +1,6 @@
 // rudder-cli logprobs: the model's next-token log-probabilities at every position of given token
 // ids, and a greedy continuation through the KV cache.  What an independent implementation
 // (llama.cpp, transformers) is compared against; also handy to look at a model by hand.
-#include <ATen/ATen.h>
 
 #include <cstdio>
 #include <iostream>
@@ -11,10 +10,10 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "model/loader.h"
 #include "rudder/error.h"
 #include "rudder/json_file.h"
 #include "rudder/runtime_init.h"
+#include "rudder/runtime_probe.h"
 
 namespace rudder::cli {
 
@@ -29,9 +28,8 @@ struct LogprobsOptions {
 void run(const LogprobsOptions& o)
 {
     initTorchRuntime(o.threads);
-    auto lm = loadCausalLM(o.model, o.device, o.dtype);
-    const int64_t V = lm->config().vocab_size;
-    at::NoGradGuard ng;
+    RuntimeProbe lm(o.model, o.device, o.dtype);
+    const int64_t V = lm.vocabSize();
     std::string line;
     size_t lineNo = 0;
     while (std::getline(std::cin, line)) {
@@ -46,25 +44,9 @@ void run(const LogprobsOptions& o)
                 throw UsageError("<stdin>", where, "token ids must be integers in [0, " + std::to_string(V) + "), got " + v.dump());
             ids.push_back(v.get<int64_t>());
         }
-        const int64_t T = static_cast<int64_t>(ids.size());
-        KVCache cache = lm->newCache(1, T + o.greedy + 1);
-        at::Tensor tokens = at::tensor(ids, at::kLong).view({1, T}).to(lm->device());
-        // One prefill over the whole sequence: every position's distribution.
-        at::Tensor pre = lm->forward(cache, tokens);
-        at::Tensor lp = at::log_softmax(lm->lmHead(pre)[0].to(at::kDouble), -1).cpu().contiguous();
-        nlohmann::json rows = nlohmann::json::array();
-        const double* p = lp.data_ptr<double>();
-        for (int64_t t = 0; t < T; ++t) rows.push_back(std::vector<double>(p + t * V, p + (t + 1) * V));
-        // Greedy continuation one token at a time through the cache (the decode path), EOS ignored.
-        std::vector<int64_t> greedy;
-        at::Tensor last = pre.select(1, T - 1);
-        for (int64_t s = 0; s < o.greedy; ++s) {
-            const int64_t next = lm->lmHead(last).argmax(-1).item<int64_t>();
-            greedy.push_back(next);
-            last = lm->forward(cache, at::full({1, 1}, next, at::TensorOptions().dtype(at::kLong).device(lm->device())))
-                       .select(1, 0);
-        }
-        std::cout << nlohmann::json{{"n", T}, {"vocab", V}, {"logprobs", rows}, {"greedy", greedy}}.dump() << std::endl;
+        const RuntimeProbe::Logprobs r = lm.logprobs(ids, o.greedy);
+        std::cout << nlohmann::json{{"n", ids.size()}, {"vocab", V}, {"logprobs", r.rows}, {"greedy", r.greedy}}.dump()
+                  << std::endl;
     }
 }
 

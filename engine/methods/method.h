@@ -31,7 +31,7 @@
 
 #include "rudder/events.h"
 #include "rudder/reward.h"
-#include "rudder/workbench.h"   // EventSink, ResumeState
+
 
 namespace rudder {
 

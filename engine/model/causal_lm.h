@@ -8,23 +8,9 @@
 #include <string>
 #include <vector>
 
-namespace rudder {
+#include "model/lm_config.h"
 
-struct ModelConfig {
-    std::string architecture;   // config.json architectures[0]
-    std::string model_type;
-    int64_t hidden_size = 0;
-    int64_t vocab_size = 0;
-    int64_t num_layers = 0;
-    int64_t num_heads = 0;
-    int64_t num_kv_heads = 0;
-    int64_t head_dim = 0;
-    int64_t max_positions = 0;
-    std::vector<int64_t> eos_ids;  // from config.json and generation_config.json
-    int64_t bos_id = -1;
-    int64_t pad_id = -1;           // never equal to an EOS id (see reward scoring)
-    int64_t num_parameters = 0;    // for FLOPs = 2 * params * tokens
-};
+namespace rudder {
 
 // Position-indexed KV cache (the gpt-fast design): per layer k,v = [rows, kv_heads, capacity, head_dim].
 // Row r holds length(r) valid positions; a forward writes at positions length(r)...

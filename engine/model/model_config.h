@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "model/causal_lm.h"
+#include "model/lm_config.h"
 
 namespace rudder {
 

@@ -188,6 +188,14 @@ private:
         while (wfd >= 0 || ofd >= 0 || efd >= 0) {
             const long long left =
                 std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+            if (cancel_ && cancel_->load()) {   // Stop: the scorer is killed, the run ends cancelled
+                ::kill(-pid, SIGKILL);
+                closeFd(wfd);
+                closeFd(ofd);
+                closeFd(efd);
+                while (::waitpid(pid, &o.status, 0) < 0 && errno == EINTR) {}
+                throw Cancelled(who, "", "stopped while scoring");
+            }
             if (left <= 0) {
                 ::kill(-pid, SIGKILL);
                 closeFd(wfd);
@@ -206,7 +214,8 @@ private:
             if (wfd >= 0) { iw = nf; fds[nf++] = {wfd, POLLOUT, 0}; }
             if (ofd >= 0) { io = nf; fds[nf++] = {ofd, POLLIN, 0}; }
             if (efd >= 0) { ie = nf; fds[nf++] = {efd, POLLIN, 0}; }
-            if (::poll(fds, nfds_t(nf), static_cast<int>(std::min<long long>(left, 1000))) < 0) {
+            // 50 ms slices: Stop reaches a scorer that is still thinking within that.
+            if (::poll(fds, nfds_t(nf), static_cast<int>(std::min<long long>(left, 50))) < 0) {
                 if (errno == EINTR) continue;
                 break;
             }

@@ -267,10 +267,35 @@ RunResult Workbench::run(const RunRequest& request, const EventSink& onEvent, co
                       [tok](const std::vector<int32_t>& ids) { return tok->decode(ids, true); }, reward};
     ctx.gold = gold.get();
     ctx.cancel = cancel;
-    ctx.onEvent = onEvent;
+    Budget spent = resume && !resume->completed.empty() ? resume->completed.back().budget : Budget{};
+    ctx.onEvent = [&](const IterationEvent& e) {
+        spent = e.budget;
+        if (onEvent) onEvent(e);
+    };
     ctx.seed = request.seed;
     ctx.resume = resume;
-    RunResult result = runMethod(request.method, ctx, config, rendered);
+    // Stop reaches the rewards too (an external scorer may think for minutes).
+    struct CancelScope {
+        std::vector<RewardFunction*> fns;
+        ~CancelScope()
+        {
+            for (auto* f : fns) f->setCancel(nullptr);
+        }
+    } scope;
+    for (RewardFunction* f : {d->reward.get(), d->gold.get()})
+        if (f) f->setCancel(cancel), scope.fns.push_back(f);
+    RunResult result;
+    try {
+        result = runMethod(request.method, ctx, config, rendered);
+    } catch (const Cancelled& e) {
+        // Stopped inside an iteration's scoring: every completed iteration is in the event stream
+        // (and the session), as with a Stop between decode steps; a resume continues from there.
+        result = RunResult{};
+        result.status = RunStatus::Cancelled;
+        result.message = e.what();
+        result.budget = spent;
+        return result;
+    }
     addTextMetrics(result, request.prompts);
     return result;
 }

@@ -3,6 +3,10 @@
 #include <QtTest>
 #include <QElapsedTimer>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "rudder/error.h"
@@ -97,6 +101,35 @@ private slots:
         qputenv("RUDDER_REWARD_TIMEOUT", "10");
         QCOMPARE(makeCommandReward("sleep 0.2; echo 4")->score("p", {"a"}), std::vector<double>{4});
         qunsetenv("RUDDER_REWARD_TIMEOUT");
+    }
+
+    // Stop reaches a scorer that is still thinking: score() throws Cancelled within a fraction of a
+    // second instead of waiting for the 600 s timeout.
+    void stopReachesAThinkingScorer()
+    {
+        auto r = makeCommandReward("sleep 30; echo 1");
+        std::atomic<bool> cancel{false};
+        r->setCancel(&cancel);
+        std::thread stopper([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+            cancel = true;
+        });
+        QElapsedTimer t;
+        t.start();
+        bool cancelled = false;
+        try {
+            r->score("p", {"a"});
+        } catch (const Cancelled&) {
+            cancelled = true;
+        }
+        stopper.join();
+        QVERIFY(cancelled);
+        QVERIFY2(t.elapsed() < 2000, qPrintable(QString("took %1 ms").arg(t.elapsed())));
+        // Negative control: with the flag clear the same reward answers.
+        cancel = false;
+        auto quick = makeCommandReward("echo 2");
+        quick->setCancel(&cancel);
+        QCOMPARE(quick->score("p", {"a"}), std::vector<double>{2});
     }
 
     void failuresNameCommandAndLine()

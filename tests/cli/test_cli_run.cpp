@@ -463,6 +463,29 @@ private Q_SLOTS:
         QVERIFY(run.row.iterations >= 2 && run.row.iterations < 2000);
     }
 
+    // Ctrl-C while an external scorer is thinking: the scorer is killed, the run ends cancelled
+    // within seconds (not after the scorer's 600 s timeout) and can be resumed.
+    void ctrlCReachesTheRewardScorer()
+    {
+        REQUIRE_DEMO_MODELS();
+        const QString db = tmp.filePath("cancel-scoring.sqlite"), started = tmp.filePath("scorer-started");
+        QProcess p;
+        p.start(kCli, {"run", "--method", "bon", "--reward", "cmd:touch '" + started + "'; sleep 60; echo 0", "--db", db,
+                       "--set", "n=2", "--set", "batch=2", "--set", "max_new_tokens=4", "--json"});
+        QVERIFY(p.waitForStarted());
+        QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(started), 60000);   // the scorer is running
+        QElapsedTimer t;
+        t.start();
+        ::kill(pid_t(p.processId()), SIGINT);
+        QVERIFY(p.waitForFinished(20000));
+        QVERIFY2(t.elapsed() < 5000, qPrintable(QString("stopping took %1 ms").arg(t.elapsed())));
+        QCOMPARE(p.exitCode(), 1);
+        const QString err = QString::fromUtf8(p.readAllStandardError());
+        QVERIFY2(err.contains("cancelled"), qPrintable(err));
+        auto s = SessionDb::open(db.toStdString(), SessionDb::Mode::ReadOnly);
+        QCOMPARE(s.loadRun(1, false).row.status, RunStatus::Cancelled);
+    }
+
     // compare at equal samples: AISP n=4 gets K=2 iterations, BoN n=8; both spend 8 samples
     // (AISP one more: its final noiseless decode with V = U).
     void compareMatchesTheSampleBudget()

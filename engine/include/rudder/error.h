@@ -18,4 +18,11 @@ public:
     using Error::Error;
 };
 
+// The user stopped a run while it waited on something that is not a decode step (an external
+// reward scorer): the run ends `cancelled`, not failed.
+class Cancelled : public Error {
+public:
+    using Error::Error;
+};
+
 } // namespace rudder

@@ -2,6 +2,7 @@
 // Torch-free on purpose — the GUI plots, the SQLite store and the CLI all consume it.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -80,5 +81,13 @@ void to_json(nlohmann::json& j, const IterationEvent& e);
 void from_json(const nlohmann::json& j, IterationEvent& e);
 void to_json(nlohmann::json& j, const FinalAnswer& f);
 void from_json(const nlohmann::json& j, FinalAnswer& f);
+
+// Completed iterations of an interrupted run: the method rebuilds its state from them and
+// continues from the next iteration with the same results as an uninterrupted run.
+struct ResumeState {
+    std::vector<IterationEvent> completed;
+};
+
+using EventSink = std::function<void(const IterationEvent&)>;
 
 } // namespace rudder

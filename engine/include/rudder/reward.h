@@ -1,6 +1,7 @@
 // Reward functions: r(prompt, response) -> float.  Torch-free interface; the neural reward model
 // lives in rudder_engine and is created through makeReward().
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -28,6 +29,14 @@ public:
     // Tokens the last scorePartial call actually ran through a model (-1: not tracked, count
     // the texts' full length), so FLOP budgets reflect the prefix reuse.
     virtual int64_t lastPartialTokens() const { return -1; }
+
+    // A scorer that can wait long (an external command) polls this flag and, once it is set,
+    // stops and throws rudder::Cancelled, so Stop and window close are not held up by it.  The
+    // Workbench sets it for the duration of a run.
+    void setCancel(const std::atomic<bool>* cancel) { cancel_ = cancel; }
+
+protected:
+    const std::atomic<bool>* cancel_ = nullptr;
 };
 
 // Built-in lexicon reward over AFINN-165 valences (resources/lexicon/afinn-165.json):

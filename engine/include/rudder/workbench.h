@@ -49,14 +49,6 @@ struct RunRequest {
     std::string prompt_template = "auto";  // template name, "auto" = detected, "none" = raw
 };
 
-// Completed iterations of an interrupted run: the method rebuilds its state from them and
-// continues from the next iteration with the same results as an uninterrupted run.
-struct ResumeState {
-    std::vector<IterationEvent> completed;
-};
-
-using EventSink = std::function<void(const IterationEvent&)>;
-
 class Workbench {
 public:
     Workbench();
