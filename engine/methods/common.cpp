@@ -151,28 +151,20 @@ bool sampleIndependent(const MethodContext& ctx, BudgetMeter& meter, const std::
 
     const std::vector<int32_t> ids = ctx.encode(prompt);
     const int64_t promptLen = static_cast<int64_t>(ids.size());
-    KVCache cache;
-    at::Tensor last;
-    int64_t cacheRows = 0;
+    std::unique_ptr<CompletionBackend> local;
+    CompletionBackend& backend = ctx.completions ? *ctx.completions : *(local = localCompletions(ctx.lm));
     for (int64_t b = static_cast<int64_t>(done.size()); b < nBatches; ++b) {
         if (cancelled(ctx)) return false;
         const int64_t first = b * opt.batch, rows = std::min(opt.batch, opt.n - first);
-        if (rows != cacheRows) {   // first batch, or a shorter last one
-            cache = ctx.lm.newCache(rows, promptLen + opt.max_new_tokens + 1);
-            last = prefillShared(ctx.lm, cache, ids);
-            meter.lmTokens(promptLen);
-            cacheRows = rows;
-        }
-        for (int64_t r = 0; r < rows; ++r) cache.setLength(r, promptLen);   // reuse the prompt's KV
-        std::vector<uint64_t> seeds(rows);
-        for (int64_t r = 0; r < rows; ++r) seeds[r] = rowSeed(ctx.seed, p, 0, first + r);
-        auto gens = makeRowGenerators(seeds);
-        GenerateOptions go;
-        go.max_new_tokens = opt.max_new_tokens;
-        go.sampling = opt.sampling;
-        go.stop_ids = stopIds(ctx.lm);
-        go.cancel = ctx.cancel;
-        GenerateResult g = generate(ctx.lm, cache, last.clone(), go, gens);
+        CompletionRequest req;
+        req.prefix = ids;
+        req.max_new_tokens = opt.max_new_tokens;
+        req.temperature = opt.sampling.temperature;
+        req.top_k = opt.sampling.top_k;
+        req.top_p = opt.sampling.top_p;
+        for (int64_t r = 0; r < rows; ++r) req.seeds.push_back(rowSeed(ctx.seed, p, 0, first + r));
+        Completions g = backend.complete(req, ctx.cancel);
+        meter.lmTokens(g.prefill_tokens);
         if (g.cancelled) return false;
         meter.generated(g.generated_tokens);
         Scored sc = scoreResponses(ctx, meter, prompt, promptLen, g.tokens);

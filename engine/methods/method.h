@@ -24,11 +24,13 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "rudder/completion.h"
 #include "rudder/events.h"
 #include "rudder/reward.h"
 
@@ -48,7 +50,14 @@ struct MethodContext {
     EventSink onEvent;                 // may be empty
     uint64_t seed = 0;
     const ResumeState* resume = nullptr;
+    // Where the sampling-only methods get their completions; nullptr = the local model `lm`
+    // (localCompletions()).  A remote engine plugs in here.
+    CompletionBackend* completions = nullptr;
 };
+
+// The local completion backend over `lm`: the prefix is prefilled once into one row and its
+// KV cache copied to the n rows (or reused as is when the next request has the same prefix).
+std::unique_ptr<CompletionBackend> localCompletions(CausalLM& lm);
 
 RunResult runMethod(const std::string& id, const MethodContext& ctx, const nlohmann::json& config,
                     const std::vector<std::string>& prompts);

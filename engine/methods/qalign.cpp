@@ -196,18 +196,17 @@ RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std:
                     std::vector<double> base = sc.rewards;
                     const int extra = std::max(0, o.pilot - C);
                     if (extra > 0) {
-                        KVCache pc = ctx.lm.newCache(extra, L + o.max_new_tokens + 1);
-                        at::Tensor pl = prefillShared(ctx.lm, pc, ids);
-                        meter.lmTokens(L);
-                        std::vector<uint64_t> seeds(extra);
-                        for (int r = 0; r < extra; ++r) seeds[r] = rowSeed(ctx.seed, p, 0, C + r);
-                        auto pg = makeRowGenerators(seeds);
-                        GenerateOptions go;
-                        go.max_new_tokens = o.max_new_tokens;
-                        go.sampling = sp;
-                        go.stop_ids = stop;
-                        go.cancel = ctx.cancel;
-                        GenerateResult g = generate(ctx.lm, pc, pl, go, pg);
+                        // Plain samples of the prompt: through the completion backend, as BoN's.
+                        std::unique_ptr<CompletionBackend> local;
+                        CompletionBackend& backend =
+                            ctx.completions ? *ctx.completions : *(local = localCompletions(ctx.lm));
+                        CompletionRequest req;
+                        req.prefix = ids;
+                        req.max_new_tokens = o.max_new_tokens;
+                        req.temperature = o.temperature;
+                        for (int r = 0; r < extra; ++r) req.seeds.push_back(rowSeed(ctx.seed, p, 0, C + r));
+                        Completions g = backend.complete(req, ctx.cancel);
+                        meter.lmTokens(g.prefill_tokens);
                         if (g.cancelled) { stopped = true; break; }
                         meter.generated(g.generated_tokens);
                         e.stats["tokens_generated"] = generated + g.generated_tokens;

@@ -455,6 +455,55 @@ private Q_SLOTS:
         QCOMPARE(referenceMethod({"aisp", "qalign"}), size_t(1));
     }
 
+    // The completion backend is the seam for serving engines: every method whose descriptor does
+    // not need the local model takes all its samples from ctx.completions, with one seed per
+    // completion (rowSeed), so a second implementation plugs in without touching the methods.
+    void samplingMethodsRunOnAnyCompletionBackend()
+    {
+        struct Fake : CompletionBackend {
+            std::vector<CompletionRequest> seen;
+            std::string name() const override { return "fake"; }
+            Completions complete(const CompletionRequest& r, const std::atomic<bool>*) override
+            {
+                seen.push_back(r);
+                Completions c;
+                for (uint64_t s : r.seeds) c.tokens.push_back({int32_t(3 + s % 3), int32_t(3 + (s / 3) % 3)});
+                c.finished.assign(r.seeds.size(), true);
+                c.generated_tokens = 2 * int64_t(r.seeds.size());
+                return c;
+            }
+        };
+        ToyLM lm(6, 9, 1.0);
+        TableReward reward(3.0, 4);
+        for (const MethodInfo& m : allMethods()) {
+            if (m.needsLocalModel()) continue;
+            Fake fake;
+            std::vector<IterationEvent> ev;
+            MethodContext ctx = makeCtx(lm, reward, &ev, 7);
+            ctx.completions = &fake;
+            const int64_t forwardsBefore = lm.calls;
+            const RunResult r = runMethod(m.id, ctx, {{"n", 6}, {"batch", 4}, {"max_new_tokens", 5}}, {"ab"});
+            QVERIFY2(r.status == RunStatus::Done, m.id.c_str());
+            QCOMPARE(lm.calls, forwardsBefore);   // the local model never ran
+            QCOMPARE(fake.seen.size(), size_t(2));         // batches of 4 and 2
+            QCOMPARE(fake.seen[1].seeds.size(), size_t(2));
+            QCOMPARE(fake.seen[1].seeds[0], rowSeed(7, 0, 0, 4));
+            QCOMPARE(fake.seen[0].max_new_tokens, int64_t(5));
+            QCOMPARE(r.budget.samples, int64_t(6));
+            // The answer is one of the backend's completions.
+            bool found = false;
+            for (const auto& e : ev)
+                for (const auto& s : e.samples) found |= s.text == r.final[0].text;
+            QVERIFY(found);
+        }
+        // Negative control: without a backend the local model does the work.
+        std::vector<IterationEvent> ev;
+        MethodContext ctx = makeCtx(lm, reward, &ev, 7);
+        const int64_t before = lm.calls;
+        QCOMPARE(runMethod("bon", ctx, {{"n", 2}, {"batch", 2}, {"max_new_tokens", 3}}, {"ab"}).status, RunStatus::Done);
+        QVERIFY(lm.calls > before);
+    }
+
     void sameSeedSameRun()
     {
         struct Case { std::string id; nlohmann::json cfg; };

@@ -59,9 +59,11 @@ struct MethodInfo {
                                   // its own best-so-far is the best-of-n reference curve
     bool needsPrelogits = false;  // perturbs or reads the final hidden states (AISP)
     bool needsLogits = false;     // reads the full next-token distribution (ARGS)
-    // Needs the model in this process (pre-logits, per-token reward guidance); the others only
-    // need complete samples and could run against a remote completion server.
-    bool needsLocalModel() const { return needsPrelogits || needsLogits; }
+    bool forksKvCache = false;    // its suffix proposals fork the local KV cache (QAlign: not yet
+                                  // through the completion backend; only its pilot samples are)
+    // Needs the model in this process; the others take every sample from the completion backend
+    // (rudder/completion.h), local or a serving engine.
+    bool needsLocalModel() const { return needsPrelogits || needsLogits || forksKvCache; }
 
     BudgetKnob budgetKnob = BudgetKnob::None;
     // Complete responses one prompt costs under a validated config (progress, budget matching).

@@ -1,0 +1,42 @@
+// The completion backend: what the sampling-only methods (best-of-n, IS/WMV, QAlign's pilot)
+// need from a base model — complete a token prefix n times with given sampling settings and
+// per-completion seeds.  The local implementation runs the model in this process over its KV
+// cache; a serving engine (vLLM, any OpenAI-compatible server) can implement the same interface
+// without touching the methods.  Torch-free.  Methods whose descriptor says needsLocalModel()
+// (AISP: pre-logits; ARGS: full next-token distributions) cannot use it.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rudder {
+
+struct CompletionRequest {
+    std::vector<int32_t> prefix;          // token ids: the rendered prompt (with BOS), or prompt ⊕ y_<t
+    int64_t max_new_tokens = 64;
+    double temperature = 1.0;
+    int64_t top_k = 0;                    // 0 = off
+    double top_p = 1.0;                   // 1 = off
+    std::vector<uint64_t> seeds;          // one per completion (n = seeds.size()): reproducible, resumable
+    bool logprobs = false;                // per-token log p under the unmodified model
+};
+
+struct Completions {
+    std::vector<std::vector<int32_t>> tokens;   // per completion, EOS included when hit
+    std::vector<std::vector<float>> logprobs;   // per completion and token (request.logprobs)
+    std::vector<bool> finished;                 // stopped at an EOS id
+    int64_t prefill_tokens = 0;                 // prefix tokens the model had to run (not cached)
+    int64_t generated_tokens = 0;
+    bool cancelled = false;                     // the cancel flag stopped it; the rest is empty
+};
+
+class CompletionBackend {
+public:
+    virtual ~CompletionBackend() = default;
+    // Polls `cancel` between decode steps.  Throws rudder::Error when the model cannot answer.
+    virtual Completions complete(const CompletionRequest& request, const std::atomic<bool>* cancel) = 0;
+    virtual std::string name() const = 0;   // "local", or the server's address
+};
+
+} // namespace rudder
