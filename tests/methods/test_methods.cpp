@@ -504,6 +504,55 @@ private Q_SLOTS:
         QVERIFY(lm.calls > before);
     }
 
+#ifdef RUDDER_TEST_WIDGETS
+    // The plots read what the engine emits: RunData fed with each method's real event stream (the
+    // toy LM, two prompts) agrees with the statistics the engine put in those events — the BoN
+    // and AISP best-so-far per prompt, the AISP/IS ESS of each event's weights, the budget axis.
+    void plotsAgreeWithTheEnginesOwnEvents()
+    {
+        ToyLM lm(6, 9, 1.0);
+        TableReward reward(3.0, 4);
+        int bestChecks = 0, essChecks = 0;
+        for (const MethodInfo& m : allMethods()) {
+            nlohmann::json cfg = defaultConfig(m.id);
+            for (const auto& [k, v] : m.liveCaps) cfg[k] = std::min<int64_t>(cfg[k].get<int64_t>(), v);
+            cfg["max_new_tokens"] = 5;
+            std::vector<IterationEvent> ev;
+            MethodContext ctx = makeCtx(lm, reward, &ev, 6);
+            QCOMPARE(runMethod(m.id, ctx, cfg, {"ab", "ba"}).status, RunStatus::Done);
+            widgets::RunData run;
+            widgets::RunMeta meta;
+            meta.method = m.id;
+            meta.config = validateConfig(m.id, cfg);
+            run.setMeta(meta);
+            for (const auto& e : ev) run.append(e);
+            const auto all = run.rewardCurves(widgets::XAxis::Samples);
+            QCOMPARE(all.x.size(), ev.size());
+            for (size_t i = 0; i < ev.size(); ++i) QCOMPARE(all.x[i], double(ev[i].budget.samples));
+            QCOMPARE(all.bon.empty(), m.drawsFromBase);
+            for (int p = 0; p < 2; ++p) {
+                const auto c = run.rewardCurves(widgets::XAxis::Samples, p);
+                const IterationEvent* last = nullptr;
+                for (const auto& e : ev)
+                    if (e.prompt_index == p) last = &e;
+                QVERIFY2(last && !c.bestSoFar.empty(), m.id.c_str());
+                if (last->stats.contains("best_so_far")) {
+                    QVERIFY2(std::abs(c.bestSoFar.back() - last->stats["best_so_far"].get<double>()) < 1e-12, m.id.c_str());
+                    ++bestChecks;
+                }
+            }
+            for (const auto& e : ev) {
+                if (!e.stats.contains("ess") || !e.stats.contains("weights")) continue;
+                std::vector<double> w;
+                for (const auto& s : e.samples) w.push_back(s.weight.value_or(0));
+                QVERIFY2(std::abs(analysis::effectiveSampleSize(w) - e.stats["ess"].get<double>()) < 1e-9, m.id.c_str());
+                ++essChecks;
+            }
+        }
+        QVERIFY(bestChecks >= 6 && essChecks >= 4);   // BoN and both AISPs carry best_so_far, 2 prompts each
+    }
+#endif
+
     void sameSeedSameRun()
     {
         struct Case { std::string id; nlohmann::json cfg; };
