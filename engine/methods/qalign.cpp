@@ -61,47 +61,25 @@ struct Chain {
     int stateRow = 0, propRow = 0;
 };
 
-// Samples continuations for a subset of cache rows from their last pre-logits, each row with its
-// own token budget; finished rows leave the forward.  Returns generated ids per listed row.
-std::vector<std::vector<int32_t>> decodeRows(CausalLM& lm, KVCache& cache, std::vector<int64_t> rows, at::Tensor pre,
-                                             std::vector<int64_t> budget, const SamplingParams& sp,
-                                             std::vector<at::Generator> gens, const std::vector<int64_t>& stop,
-                                             const std::atomic<bool>* cancel, int64_t& generated, bool& wasCancelled)
+// Continues the listed cache rows from their pre-logits, each with its own token budget; finished
+// rows leave the forward (generate() on a subset of rows).  Returns the generated ids per row.
+std::vector<std::vector<int32_t>> decodeRows(CausalLM& lm, KVCache& cache, const std::vector<int64_t>& rows,
+                                             const at::Tensor& pre, const std::vector<int64_t>& budget,
+                                             const SamplingParams& sp, std::vector<at::Generator>& gens,
+                                             const std::vector<int64_t>& stop, const std::atomic<bool>* cancel,
+                                             int64_t& generated, bool& wasCancelled)
 {
-    std::vector<std::vector<int32_t>> out(rows.size());
-    std::vector<size_t> slot(rows.size());
-    for (size_t j = 0; j < rows.size(); ++j) slot[j] = j;
-    wasCancelled = false;
-    while (!rows.empty()) {
-        if (cancel && cancel->load()) { wasCancelled = true; return out; }
-        const at::Tensor next = sampleNext(lm.lmHead(pre), sp, gens).to(at::kCPU);
-        std::vector<int64_t> keepRows, keepBudget;
-        std::vector<size_t> keepSlot;
-        std::vector<at::Generator> keepGens;
-        std::vector<int64_t> feed;
-        for (size_t j = 0; j < rows.size(); ++j) {
-            const int64_t tok = next[j].item<int64_t>();
-            out[slot[j]].push_back(static_cast<int32_t>(tok));
-            ++generated;
-            const bool eos = std::find(stop.begin(), stop.end(), tok) != stop.end();
-            if (eos || budget[j] - 1 <= 0) continue;
-            keepRows.push_back(rows[j]);
-            keepBudget.push_back(budget[j] - 1);
-            keepSlot.push_back(slot[j]);
-            keepGens.push_back(gens[j]);
-            feed.push_back(tok);
-        }
-        rows = keepRows;
-        budget = keepBudget;
-        slot = keepSlot;
-        gens = keepGens;
-        if (rows.empty()) break;
-        const auto dev = lm.device();
-        const at::Tensor t = at::tensor(feed, at::kLong).view({-1, 1}).to(dev);
-        const at::Tensor ri = at::tensor(rows, at::kLong).to(dev);
-        pre = lm.forwardRows(cache, t, ri).select(1, 0);
-    }
-    return out;
+    GenerateOptions go;
+    go.rows = rows;
+    go.budgets = budget;
+    go.max_new_tokens = *std::max_element(budget.begin(), budget.end());
+    go.sampling = sp;
+    go.stop_ids = stop;
+    go.cancel = cancel;
+    GenerateResult g = generate(lm, cache, pre, go, gens);
+    generated = g.generated_tokens;
+    wasCancelled = g.cancelled;
+    return std::move(g.tokens);
 }
 
 } // namespace

@@ -55,32 +55,47 @@ GenerateResult generate(CausalLM& lm, KVCache& cache, const at::Tensor& lastPreL
 {
     at::NoGradGuard noGrad;
     const auto t0 = std::chrono::steady_clock::now();
-    const int64_t n = cache.rows();
+    // Slots 0..n-1: the rows decoded (every cache row, or options.rows in its order).
+    std::vector<int64_t> rowOf = options.rows;
+    if (rowOf.empty())
+        for (int64_t r = 0; r < cache.rows(); ++r) rowOf.push_back(r);
+    const int64_t n = static_cast<int64_t>(rowOf.size());
     if (lastPreLogits.dim() != 2 || lastPreLogits.size(0) != n)
         throw Error("", "lastPreLogits", "must be [rows, hidden] with rows = " + std::to_string(n));
+    if (!options.budgets.empty() && static_cast<int64_t>(options.budgets.size()) != n)
+        throw Error("", "budgets", std::to_string(options.budgets.size()) + " budgets for " + std::to_string(n) + " rows");
+    int64_t maxSteps = options.max_new_tokens;
+    if (!options.budgets.empty()) maxSteps = *std::max_element(options.budgets.begin(), options.budgets.end());
+    auto budgetOf = [&](int64_t slot) { return options.budgets.empty() ? options.max_new_tokens : options.budgets[slot]; };
     GenerateResult res;
     res.tokens.assign(static_cast<size_t>(n), {});
     res.logprobs.assign(static_cast<size_t>(n), {});
     res.finished.assign(static_cast<size_t>(n), false);
 
-    std::vector<int64_t> active(static_cast<size_t>(n));
-    for (int64_t r = 0; r < n; ++r) active[r] = r;
+    std::vector<int64_t> active(static_cast<size_t>(n));   // slots still decoding
+    for (int64_t i = 0; i < n; ++i) active[i] = i;
     at::Tensor pre = lastPreLogits;   // [active, hidden]
     const at::Device dev = lm.device();
+    auto cacheRows = [&](const std::vector<int64_t>& slots) {
+        std::vector<int64_t> r;
+        r.reserve(slots.size());
+        for (int64_t s : slots) r.push_back(rowOf[s]);
+        return r;
+    };
 
-    for (int64_t step = 0; step < options.max_new_tokens && !active.empty(); ++step) {
+    for (int64_t step = 0; step < maxSteps && !active.empty(); ++step) {
         if (options.cancel && options.cancel->load()) {
             res.cancelled = true;
             break;
         }
-        at::Tensor rowsDev = at::tensor(active, at::kLong).to(dev);
+        at::Tensor rowsDev = at::tensor(cacheRows(active), at::kLong).to(dev);
         if (options.perturb) options.perturb(step, pre, rowsDev);
         at::Tensor logits = lm.lmHead(pre);
         std::vector<at::Generator> g;
         if (!options.sampling.greedy && options.sampling.temperature > 0) {
             if (static_cast<int64_t>(gens.size()) != n)
                 throw Error("", "generators", std::to_string(gens.size()) + " generators for " + std::to_string(n) + " rows");
-            for (int64_t r : active) g.push_back(gens[r]);
+            for (int64_t i : active) g.push_back(gens[i]);
         }
         at::Tensor lp;
         at::Tensor next = sampleNext(logits, options.sampling, g, options.logprobs ? &lp : nullptr).to(at::kCPU);
@@ -88,18 +103,19 @@ GenerateResult generate(CausalLM& lm, KVCache& cache, const at::Tensor& lastPreL
 
         std::vector<int64_t> still;
         std::vector<int64_t> feed;
-        for (size_t i = 0; i < active.size(); ++i) {
-            const int64_t r = active[i];
-            const int64_t id = next.data_ptr<int64_t>()[i];
-            res.tokens[r].push_back(static_cast<int32_t>(id));
-            if (options.logprobs) res.logprobs[r].push_back(lp.data_ptr<float>()[i]);
+        for (size_t j = 0; j < active.size(); ++j) {
+            const int64_t i = active[j];
+            const int64_t r = rowOf[i];
+            const int64_t id = next.data_ptr<int64_t>()[j];
+            res.tokens[i].push_back(static_cast<int32_t>(id));
+            if (options.logprobs) res.logprobs[i].push_back(lp.data_ptr<float>()[j]);
             ++res.generated_tokens;
             bool stop = std::find(options.stop_ids.begin(), options.stop_ids.end(), id) != options.stop_ids.end();
-            if (!stop && options.stop_when && options.stop_when(r, res.tokens[r])) stop = true;
-            if (stop) res.finished[r] = true;
+            if (!stop && options.stop_when && options.stop_when(r, res.tokens[i])) stop = true;
+            if (stop) res.finished[i] = true;
             // The last token is not fed back: nothing would read its pre-logits.
-            else if (step + 1 < options.max_new_tokens && cache.length(r) < cache.capacity()) {
-                still.push_back(r);
+            else if (step + 1 < budgetOf(i) && cache.length(r) < cache.capacity()) {
+                still.push_back(i);
                 feed.push_back(id);
             }
         }
@@ -107,7 +123,7 @@ GenerateResult generate(CausalLM& lm, KVCache& cache, const at::Tensor& lastPreL
         if (active.empty()) break;
         const int64_t m = static_cast<int64_t>(active.size());
         at::Tensor tok = at::tensor(feed, at::kLong).view({m, 1});
-        pre = lm.forwardRows(cache, tok, at::tensor(active, at::kLong)).select(1, 0);
+        pre = lm.forwardRows(cache, tok, at::tensor(cacheRows(active), at::kLong)).select(1, 0);
         res.forward_tokens += m;
     }
     res.flops = 2.0 * static_cast<double>(lm.config().num_parameters) * static_cast<double>(res.forward_tokens);

@@ -40,13 +40,18 @@ struct GenerateOptions {
     // Stop strings: called after each new token of a row with its generated ids so far; the
     // caller (who has the tokenizer) returns true to stop that row.  The token is kept.
     std::function<bool(int64_t row, const std::vector<int32_t>& generated)> stop_when;
+    // Decode only these cache rows, in this order (lastPreLogits, gens and the result follow it);
+    // empty = every row of the cache.  QAlign continues its proposal rows this way.
+    std::vector<int64_t> rows;
+    // Per-row token budgets in the same order (empty: max_new_tokens for every row).
+    std::vector<int64_t> budgets;
     // Fill GenerateResult::logprobs.  Off by default: it costs a full-vocabulary log_softmax per
     // step that no method reads.
     bool logprobs = false;
 };
 
 struct GenerateResult {
-    std::vector<std::vector<int32_t>> tokens;   // per row, generated ids (EOS included if hit)
+    std::vector<std::vector<int32_t>> tokens;   // per row (or per options.rows entry), generated ids (EOS included if hit)
     std::vector<std::vector<float>> logprobs;   // per row, per token, under the base model (options.logprobs)
     std::vector<bool> finished;                 // hit a stop id
     int64_t generated_tokens = 0;               // sum over rows
