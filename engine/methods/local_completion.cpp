@@ -1,12 +1,19 @@
 // The local completion backend (rudder/completion.h): the model in this process over its KV
-// cache.  Best-of-n asks for batch after batch of the same prompt, so the prompt's cache and its
-// last pre-logits are kept and reused while the prefix and the row count stay the same.
+// cache.  Two paths:
+// - plain requests (best-of-n, IS, QAlign's pilot): the prefix is prefilled once into one row and
+//   copied to the n rows of a cache of exactly n rows, so decoding takes the runtime's fastest
+//   path; the prompt's cache is reused while the next request has the same prefix and row count;
+// - kept completions (QAlign's chains): a pool of rows; a request that names an earlier
+//   completion forks that row's cache up to the shared prefix and feeds only the rest (one token
+//   for a suffix proposal), exactly what QAlign did with its own rows.
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <map>
 
 #include "methods/common.h"
 #include "model/generate.h"
+#include "rudder/error.h"
 
 namespace rudder {
 
@@ -19,6 +26,39 @@ public:
     std::string name() const override { return "local"; }
 
     Completions complete(const CompletionRequest& r, const std::atomic<bool>* cancel) override
+    {
+        if (r.keep || r.reuse >= 0) return completeMany({r}, cancel).front();
+        return plain(r, cancel);
+    }
+
+    std::vector<Completions> completeMany(const std::vector<CompletionRequest>& reqs,
+                                          const std::atomic<bool>* cancel) override
+    {
+        bool pooled = false;
+        for (const auto& r : reqs) pooled = pooled || r.keep || r.reuse >= 0;
+        if (!pooled) return CompletionBackend::completeMany(reqs, cancel);
+        return pool(reqs, cancel);
+    }
+
+    void release(const std::vector<int64_t>& handles) override
+    {
+        for (int64_t h : handles)
+            if (h >= 0 && h < static_cast<int64_t>(used_.size())) used_[size_t(h)] = false;
+    }
+
+private:
+    void fill(GenerateOptions& go, const CompletionRequest& r, const std::atomic<bool>* cancel) const
+    {
+        go.max_new_tokens = r.max_new_tokens;
+        go.sampling.temperature = r.temperature;
+        go.sampling.top_k = r.top_k;
+        go.sampling.top_p = r.top_p;
+        go.stop_ids = stop_;
+        go.cancel = cancel;
+        go.logprobs = r.logprobs;
+    }
+
+    Completions plain(const CompletionRequest& r, const std::atomic<bool>* cancel)
     {
         Completions out;
         const int64_t n = static_cast<int64_t>(r.seeds.size());
@@ -34,13 +74,7 @@ public:
         for (int64_t row = 0; row < n; ++row) cache_.setLength(row, L);   // the prefix's KV, reused
         auto gens = makeRowGenerators(r.seeds);
         GenerateOptions go;
-        go.max_new_tokens = r.max_new_tokens;
-        go.sampling.temperature = r.temperature;
-        go.sampling.top_k = r.top_k;
-        go.sampling.top_p = r.top_p;
-        go.stop_ids = stop_;
-        go.cancel = cancel;
-        go.logprobs = r.logprobs;
+        fill(go, r, cancel);
         GenerateResult g = generate(lm_, cache_, last_.clone(), go, gens);
         out.cancelled = g.cancelled;
         out.generated_tokens = g.generated_tokens;
@@ -51,12 +85,147 @@ public:
         return out;
     }
 
-private:
+    // A free row of the pool, growing it (rows copied) when all are in use.
+    int64_t allocate(int64_t capacity)
+    {
+        if (pool_.rows() == 0 || capacity > pool_.capacity()) {
+            if (pool_.rows() > 0 && std::find(used_.begin(), used_.end(), true) != used_.end())
+                throw Error("completions", "capacity", "a kept completion needs more positions than its pool holds");
+            pool_ = lm_.newCache(8, capacity);
+            used_.assign(8, false);
+            ids_.assign(8, {});
+        }
+        for (size_t i = 0; i < used_.size(); ++i)
+            if (!used_[i]) {
+                used_[i] = true;
+                return static_cast<int64_t>(i);
+            }
+        const int64_t old = pool_.rows();
+        KVCache bigger = lm_.newCache(2 * old, pool_.capacity());
+        for (size_t l = 0; l < pool_.k.size(); ++l) {
+            bigger.k[l].narrow(0, 0, old).copy_(pool_.k[l]);
+            bigger.v[l].narrow(0, 0, old).copy_(pool_.v[l]);
+        }
+        bigger.tokens.narrow(0, 0, old).copy_(pool_.tokens);
+        for (int64_t r = 0; r < old; ++r) bigger.setLength(r, pool_.length(r));
+        pool_ = std::move(bigger);
+        used_.resize(size_t(2 * old), false);
+        ids_.resize(size_t(2 * old));
+        used_[size_t(old)] = true;
+        return old;
+    }
+
+    std::vector<Completions> pool(const std::vector<CompletionRequest>& reqs, const std::atomic<bool>* cancel)
+    {
+        std::vector<Completions> out(reqs.size());
+        int64_t capacity = 0;
+        for (const auto& r : reqs)
+            capacity = std::max<int64_t>(capacity, static_cast<int64_t>(r.prefix.size()) + r.max_new_tokens + 1);
+        if (pool_.rows() > 0) capacity = std::max(capacity, pool_.capacity());
+
+        // 1. Each request's first row holds its whole prefix: forked from the reused row up to the
+        //    shared part, the rest fed (requests fed together when the rest has the same length).
+        std::vector<int64_t> head(reqs.size());
+        std::vector<int64_t> from(reqs.size());
+        for (size_t i = 0; i < reqs.size(); ++i) {
+            const auto& r = reqs[i];
+            if (r.prefix.empty()) throw Error("completions", "prefix", "is empty (needs at least one token, e.g. BOS)");
+            head[i] = allocate(capacity);
+            int64_t shared = 0;
+            if (r.reuse >= 0 && r.reuse < static_cast<int64_t>(used_.size()) && used_[size_t(r.reuse)]) {
+                const auto& cached = ids_[size_t(r.reuse)];
+                const size_t lim = std::min(cached.size(), r.prefix.size() - 1);   // feed at least one token
+                while (size_t(shared) < lim && cached[size_t(shared)] == r.prefix[size_t(shared)]) ++shared;
+                pool_.fork(r.reuse, head[i], shared);
+            } else {
+                pool_.setLength(head[i], 0);
+            }
+            from[i] = shared;
+            out[i].prefill_tokens = static_cast<int64_t>(r.prefix.size()) - shared;
+        }
+        std::vector<at::Tensor> pre(reqs.size());
+        std::map<int64_t, std::vector<size_t>> byRest;
+        for (size_t i = 0; i < reqs.size(); ++i) byRest[static_cast<int64_t>(reqs[i].prefix.size()) - from[i]].push_back(i);
+        for (const auto& [T, group] : byRest) {
+            std::vector<int64_t> tok, rows;
+            for (size_t i : group) {
+                tok.insert(tok.end(), reqs[i].prefix.begin() + from[i], reqs[i].prefix.end());
+                rows.push_back(head[i]);
+            }
+            const int64_t m = static_cast<int64_t>(group.size());
+            const at::Tensor p = lm_.forwardRows(pool_, at::tensor(tok, at::kLong).view({m, T}).to(lm_.device()),
+                                                 at::tensor(rows, at::kLong).to(lm_.device()));
+            for (size_t j = 0; j < group.size(); ++j) pre[group[j]] = p[int64_t(j)][T - 1];
+        }
+        for (size_t i = 0; i < reqs.size(); ++i) ids_[size_t(head[i])] = reqs[i].prefix;
+
+        // 2. The n rows of each request: its head row and copies of it; all decoded together.
+        std::vector<int64_t> rows, budgets;
+        std::vector<at::Tensor> last;
+        std::vector<uint64_t> seeds;
+        std::vector<size_t> owner;
+        for (size_t i = 0; i < reqs.size(); ++i) {
+            const int64_t L = static_cast<int64_t>(reqs[i].prefix.size());
+            for (size_t j = 0; j < reqs[i].seeds.size(); ++j) {
+                int64_t row = head[i];
+                if (j > 0) {
+                    row = allocate(capacity);
+                    pool_.fork(head[i], row, L);
+                    ids_[size_t(row)] = reqs[i].prefix;
+                }
+                rows.push_back(row);
+                budgets.push_back(reqs[i].max_new_tokens);
+                last.push_back(pre[i]);
+                seeds.push_back(reqs[i].seeds[j]);
+                owner.push_back(i);
+            }
+        }
+        if (!rows.empty()) {
+            auto gens = makeRowGenerators(seeds);
+            GenerateOptions go;
+            fill(go, reqs.front(), cancel);
+            go.rows = rows;
+            go.budgets = budgets;
+            go.max_new_tokens = *std::max_element(budgets.begin(), budgets.end());
+            GenerateResult g = generate(lm_, pool_, at::stack(last), go, gens);
+            for (size_t k = 0; k < rows.size(); ++k) {
+                Completions& c = out[owner[k]];
+                c.generated_tokens += static_cast<int64_t>(g.tokens[k].size());
+                if (g.cancelled) continue;
+                // What the row's cache now holds: the prefix and every generated token but the last.
+                auto& held = ids_[size_t(rows[k])];
+                held.insert(held.end(), g.tokens[k].begin(), g.tokens[k].end());
+                held.resize(size_t(pool_.length(rows[k])));
+                c.tokens.push_back(std::move(g.tokens[k]));
+                if (go.logprobs) c.logprobs.push_back(std::move(g.logprobs[k]));
+                c.finished.push_back(g.finished[k]);
+                c.handles.push_back(reqs[owner[k]].keep ? rows[k] : -1);
+            }
+            if (g.cancelled)
+                for (auto& c : out) c.cancelled = true;
+        }
+        // Rows no one keeps go back to the pool; a priming request keeps its head row.
+        for (size_t i = 0; i < reqs.size(); ++i) {
+            if (reqs[i].seeds.empty()) {
+                if (reqs[i].keep) out[i].handles.push_back(head[i]);
+                else used_[size_t(head[i])] = false;
+            }
+        }
+        for (size_t k = 0; k < rows.size(); ++k)
+            if (!reqs[owner[k]].keep || out[owner[k]].cancelled) used_[size_t(rows[k])] = false;
+        return out;
+    }
+
     CausalLM& lm_;
     std::vector<int64_t> stop_;
+    // Plain requests.
     std::vector<int32_t> prefix_;
     KVCache cache_;
     at::Tensor last_;
+    // Kept completions: rows in use and the token ids each row's cache holds.
+    KVCache pool_;
+    std::vector<bool> used_;
+    std::vector<std::vector<int32_t>> ids_;
 };
 
 } // namespace

@@ -2,17 +2,18 @@
 // π_β(y|x) ∝ p_LM(y|x)·exp(r(x, y)/β) with the QUEST suffix proposal.
 //
 // Step t: draw a cut index i uniformly in 0..|y^t|−1, keep y^t_{<i}, sample a new suffix from
-// p_LM (the prefix's KV cache is reused: the proposal row is forked from the state row and
-// truncated), score y', and accept with
+// p_LM (the prefix's KV cache is reused: the completion backend extends the state's kept
+// completion; locally its cache row is forked and truncated), score y', and accept with
 //     α = min{ 1, exp((r(x,y') − r(x,y^t))/β) · |y^t|/|y'| }            (eq. 8)
 // since the p_LM terms of eq. 6 cancel against the proposal ratio of eq. 7.  The log-ratio is
 // clamped to ±20 as in the reference library.  On rejection the chain repeats y^t.
 //
 // The proposal must be the model's own distribution (temperature 1, no top-k/top-p) for the
 // chain to target p_LM·exp(r/β); another temperature targets the tempered model (stats say so).
-// Chains of one prompt run batched: rows [0, C) and [C, 2C) of one cache hold the states and the
-// proposals, and swap roles on acceptance.  Randomness of (prompt p, step t, chain c) comes from
-// rowSeed(seed, p, t, c): resuming rebuilds each chain's state from its events.
+// Chains of one prompt run batched: the C proposals of a step are one completeMany() call, each
+// reusing its chain state's kept completion; an accepted proposal becomes the state and the other
+// is released.  Randomness of (prompt p, step t, chain c) comes from rowSeed(seed, p, t, c):
+// resuming rebuilds each chain's state from its events.
 //
 // Units.  With scale = 1 (the default) β is given in standard deviations of the base
 // model's rewards for the prompt, measured on `pilot` samples of p_LM (the chains' starting states
@@ -58,38 +59,14 @@ struct Chain {
     double reward = 0;
     std::optional<double> gold;
     int origin = 0;                // step whose proposal this state is
-    int stateRow = 0, propRow = 0;
+    int64_t handle = -1;           // the completion backend's kept state of y^t (-1: none)
 };
-
-// Continues the listed cache rows from their pre-logits, each with its own token budget; finished
-// rows leave the forward (generate() on a subset of rows).  Returns the generated ids per row.
-std::vector<std::vector<int32_t>> decodeRows(CausalLM& lm, KVCache& cache, const std::vector<int64_t>& rows,
-                                             const at::Tensor& pre, const std::vector<int64_t>& budget,
-                                             const SamplingParams& sp, std::vector<at::Generator>& gens,
-                                             const std::vector<int64_t>& stop, const std::atomic<bool>* cancel,
-                                             int64_t& generated, bool& wasCancelled)
-{
-    GenerateOptions go;
-    go.rows = rows;
-    go.budgets = budget;
-    go.max_new_tokens = *std::max_element(budget.begin(), budget.end());
-    go.sampling = sp;
-    go.stop_ids = stop;
-    go.cancel = cancel;
-    GenerateResult g = generate(lm, cache, pre, go, gens);
-    generated = g.generated_tokens;
-    wasCancelled = g.cancelled;
-    return std::move(g.tokens);
-}
 
 } // namespace
 
 RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std::vector<std::string>& prompts)
 {
     const int C = o.chains;
-    SamplingParams sp;
-    sp.temperature = o.temperature;
-    const std::vector<int64_t> stop = stopIds(ctx.lm);
     const bool tempered = std::fabs(o.temperature - 1.0) > 1e-12;
 
     BudgetMeter meter(ctx);
@@ -128,38 +105,61 @@ RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std:
             if (t > 0) acceptedHistory.push_back(acc);
         }
 
-        // Rows: states at [0, C), proposals at [C, 2C); they swap roles on acceptance.
-        KVCache cache;
-        at::Tensor promptLast;
-        for (int c = 0; c < C; ++c) { ch[c].stateRow = c; ch[c].propRow = C + c; }
-        if (tStart == 0) {
-            cache = ctx.lm.newCache(2 * C, L + o.max_new_tokens + 1);
-            promptLast = prefillShared(ctx.lm, cache, ids);
-            meter.lmTokens(L);
-        } else if (tStart < o.steps) {
-            cache = ctx.lm.newCache(2 * C, L + o.max_new_tokens + 1);
-            std::vector<std::vector<int32_t>> rowsIds(2 * C, ids);
-            for (int c = 0; c < C; ++c) rowsIds[c].insert(rowsIds[c].end(), ch[c].tokens.begin(), ch[c].tokens.end());
-            prefillRows(ctx.lm, cache, rowsIds);
-            for (const auto& r : rowsIds) meter.lmTokens(r.size());
+        // Every sample comes from the completion backend: chain starts, pilot samples and suffix
+        // proposals (prompt ⊕ y_<i, reusing the chain state's cache: QUEST's prefix reuse).
+        std::unique_ptr<CompletionBackend> local;
+        CompletionBackend& backend = ctx.completions ? *ctx.completions : *(local = localCompletions(ctx.lm));
+        auto request = [&](std::vector<int32_t> prefix, int64_t maxNew) {
+            CompletionRequest r;
+            r.prefix = std::move(prefix);
+            r.max_new_tokens = maxNew;
+            r.temperature = o.temperature;
+            return r;
+        };
+        struct Release {   // kept states go back to the backend with the prompt
+            CompletionBackend& b;
+            std::vector<Chain>& ch;
+            ~Release()
+            {
+                std::vector<int64_t> h;
+                for (const auto& c : ch) h.push_back(c.handle);
+                b.release(h);
+            }
+        } release{backend, ch};
+        if (tStart > 0 && tStart < o.steps) {
+            // A resumed run: the chains' states made ready for their proposals.
+            std::vector<CompletionRequest> prime;
+            for (int c = 0; c < C; ++c) {
+                std::vector<int32_t> full = ids;
+                full.insert(full.end(), ch[c].tokens.begin(), ch[c].tokens.end());
+                prime.push_back(request(std::move(full), 0));
+                prime.back().keep = true;
+            }
+            const auto primed = backend.completeMany(prime, ctx.cancel);
+            for (int c = 0; c < C && c < static_cast<int>(primed.size()); ++c) {
+                meter.lmTokens(primed[c].prefill_tokens);
+                ch[c].handle = primed[c].handles.empty() ? -1 : primed[c].handles[0];
+            }
         }
 
         for (int t = tStart; t < o.steps && !stopped; ++t) {
-            auto gens = rowGenerators(ctx.seed, p, t, C);
             IterationEvent e;
             e.method = "qalign";
             e.prompt_index = p;
             e.iteration = t;
             int64_t generated = 0;
-            bool wasCancelled = false;
             if (t == 0) {
-                // y⁰ ~ p_LM(·|x) for every chain.
-                std::vector<int64_t> rows(C), budget(C, o.max_new_tokens);
-                for (int c = 0; c < C; ++c) rows[c] = ch[c].stateRow;
-                auto y = decodeRows(ctx.lm, cache, rows, promptLast.narrow(0, 0, C), budget, sp, gens, stop,
-                                    ctx.cancel, generated, wasCancelled);
-                if (wasCancelled) { stopped = true; break; }
+                // y⁰ ~ p_LM(·|x) for every chain, kept for the proposals that extend them.
+                CompletionRequest start = request(ids, o.max_new_tokens);
+                for (int c = 0; c < C; ++c) start.seeds.push_back(rowSeed(ctx.seed, p, 0, c));
+                start.keep = true;
+                Completions y0 = backend.complete(start, ctx.cancel);
+                meter.lmTokens(y0.prefill_tokens);
+                if (y0.cancelled) { stopped = true; break; }
+                generated = y0.generated_tokens;
                 meter.generated(generated);
+                const std::vector<std::vector<int32_t>>& y = y0.tokens;
+                for (int c = 0; c < C; ++c) ch[c].handle = y0.handles.empty() ? -1 : y0.handles[size_t(c)];
                 Scored sc = scoreResponses(ctx, meter, prompts[p], L, y);
                 for (int c = 0; c < C; ++c) {
                     ch[c].tokens = y[c]; ch[c].text = sc.texts[c]; ch[c].reward = sc.rewards[c]; ch[c].gold = sc.gold[c];
@@ -174,14 +174,8 @@ RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std:
                     std::vector<double> base = sc.rewards;
                     const int extra = std::max(0, o.pilot - C);
                     if (extra > 0) {
-                        // Plain samples of the prompt: through the completion backend, as BoN's.
-                        std::unique_ptr<CompletionBackend> local;
-                        CompletionBackend& backend =
-                            ctx.completions ? *ctx.completions : *(local = localCompletions(ctx.lm));
-                        CompletionRequest req;
-                        req.prefix = ids;
-                        req.max_new_tokens = o.max_new_tokens;
-                        req.temperature = o.temperature;
+                        // Plain samples of the prompt, as best-of-n's.
+                        CompletionRequest req = request(ids, o.max_new_tokens);
                         for (int r = 0; r < extra; ++r) req.seeds.push_back(rowSeed(ctx.seed, p, 0, C + r));
                         Completions g = backend.complete(req, ctx.cancel);
                         meter.lmTokens(g.prefill_tokens);
@@ -206,25 +200,32 @@ RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std:
                     cut[c] = static_cast<int>(std::uniform_int_distribution<int>(0, std::max(len, 1) - 1)(rng));
                     u[c] = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
                 }
-                // Proposal rows := state rows' prefix x ⊕ y_{<i}; re-feed the token at position
-                // L+i−1 to obtain the pre-logits that predict position L+i.
-                std::vector<int64_t> rows(C), budget(C), feed(C);
+                // Proposal c: complete x ⊕ y_{<i} from the state's cache (the local backend forks it
+                // up to position L+i−1 and re-feeds the token there to predict position L+i).
+                std::vector<CompletionRequest> reqs;
                 for (int c = 0; c < C; ++c) {
-                    cache.fork(ch[c].stateRow, ch[c].propRow, L + cut[c] - 1);
-                    rows[c] = ch[c].propRow;
-                    budget[c] = o.max_new_tokens - cut[c];
-                    feed[c] = cut[c] == 0 ? ids.back() : ch[c].tokens[cut[c] - 1];
+                    std::vector<int32_t> prefix = ids;
+                    prefix.insert(prefix.end(), ch[c].tokens.begin(), ch[c].tokens.begin() + cut[c]);
+                    reqs.push_back(request(std::move(prefix), o.max_new_tokens - cut[c]));
+                    reqs.back().seeds = {rowSeed(ctx.seed, p, t, c)};
+                    reqs.back().reuse = ch[c].handle;
+                    reqs.back().keep = true;
                 }
-                const auto dev = ctx.lm.device();
-                at::Tensor pre = ctx.lm
-                                     .forwardRows(cache, at::tensor(feed, at::kLong).view({-1, 1}).to(dev),
-                                                  at::tensor(rows, at::kLong).to(dev))
-                                     .select(1, 0);
-                meter.lmTokens(C);
-                auto suffix = decodeRows(ctx.lm, cache, rows, pre, budget, sp, gens, stop, ctx.cancel, generated,
-                                         wasCancelled);
+                const auto got = backend.completeMany(reqs, ctx.cancel);
+                bool wasCancelled = got.size() < reqs.size();
+                for (const auto& g : got) {
+                    meter.lmTokens(g.prefill_tokens);
+                    generated += g.generated_tokens;
+                    wasCancelled = wasCancelled || g.cancelled;
+                }
                 if (wasCancelled) { stopped = true; break; }
                 meter.generated(generated);
+                std::vector<std::vector<int32_t>> suffix(C);
+                std::vector<int64_t> propHandle(C, -1);
+                for (int c = 0; c < C; ++c) {
+                    suffix[c] = got[size_t(c)].tokens.at(0);
+                    if (!got[size_t(c)].handles.empty()) propHandle[c] = got[size_t(c)].handles[0];
+                }
                 std::vector<std::vector<int32_t>> prop(C);
                 for (int c = 0; c < C; ++c) {
                     prop[c].assign(ch[c].tokens.begin(), ch[c].tokens.begin() + cut[c]);
@@ -250,8 +251,9 @@ RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std:
                     if (a) {
                         ch[c].tokens = prop[c]; ch[c].text = sc.texts[c]; ch[c].reward = sc.rewards[c];
                         ch[c].gold = sc.gold[c]; ch[c].origin = t;
-                        std::swap(ch[c].stateRow, ch[c].propRow);
+                        std::swap(ch[c].handle, propHandle[c]);
                     }
+                    backend.release({propHandle[c]});   // the rejected proposal, or the replaced state
                     accepted += a;
                     ++proposals;
                 }

@@ -154,7 +154,6 @@ std::vector<MethodInfo> buildTable()
                   {"QAlign paper: β=0.5 (general alignment, Tülu-3 RM)", {{"scale", 0}, {"beta", 0.5}, {"temperature", 1.0}}}}};
     q.temperatureKey = q.temperatureStatsKey = "beta";
     q.hasAcceptance = true;
-    q.forksKvCache = true;
     q.budgetKnob = BudgetKnob::ChainSteps;
     q.samplesPerPrompt = [](const nlohmann::json& c) {
         // Step 0 samples each chain's starting state; steps 1..T−1 propose one suffix each.

@@ -470,7 +470,7 @@ private Q_SLOTS:
                 for (uint64_t s : r.seeds) c.tokens.push_back({int32_t(3 + s % 3), int32_t(3 + (s / 3) % 3)});
                 c.finished.assign(r.seeds.size(), true);
                 c.generated_tokens = 2 * int64_t(r.seeds.size());
-                return c;
+                return c;   // no handles: like a server whose prefix cache needs none
             }
         };
         ToyLM lm(6, 9, 1.0);
@@ -482,14 +482,26 @@ private Q_SLOTS:
             MethodContext ctx = makeCtx(lm, reward, &ev, 7);
             ctx.completions = &fake;
             const int64_t forwardsBefore = lm.calls;
-            const RunResult r = runMethod(m.id, ctx, {{"n", 6}, {"batch", 4}, {"max_new_tokens", 5}}, {"ab"});
+            const bool mcmc = m.id == "qalign";
+            const nlohmann::json cfg = mcmc ? nlohmann::json{{"chains", 2}, {"steps", 3}, {"max_new_tokens", 5}, {"scale", 0}}
+                                            : nlohmann::json{{"n", 6}, {"batch", 4}, {"max_new_tokens", 5}};
+            const RunResult r = runMethod(m.id, ctx, cfg, {"ab"});
             QVERIFY2(r.status == RunStatus::Done, m.id.c_str());
             QCOMPARE(lm.calls, forwardsBefore);   // the local model never ran
-            QCOMPARE(fake.seen.size(), size_t(2));         // batches of 4 and 2
-            QCOMPARE(fake.seen[1].seeds.size(), size_t(2));
-            QCOMPARE(fake.seen[1].seeds[0], rowSeed(7, 0, 0, 4));
             QCOMPARE(fake.seen[0].max_new_tokens, int64_t(5));
             QCOMPARE(r.budget.samples, int64_t(6));
+            if (mcmc) {
+                // Chain starts (2 seeds), then per step one suffix request per chain: prefix = x ⊕ y_<cut.
+                QCOMPARE(fake.seen.size(), size_t(1 + 2 * 2));
+                QCOMPARE(fake.seen[0].seeds, (std::vector<uint64_t>{rowSeed(7, 0, 0, 0), rowSeed(7, 0, 0, 1)}));
+                QVERIFY(fake.seen[0].keep);
+                QCOMPARE(fake.seen[1].seeds, (std::vector<uint64_t>{rowSeed(7, 0, 1, 0)}));
+                QVERIFY(fake.seen[1].prefix.size() >= 2 && fake.seen[1].max_new_tokens <= 5);
+            } else {
+                QCOMPARE(fake.seen.size(), size_t(2));         // batches of 4 and 2
+                QCOMPARE(fake.seen[1].seeds.size(), size_t(2));
+                QCOMPARE(fake.seen[1].seeds[0], rowSeed(7, 0, 0, 4));
+            }
             // The answer is one of the backend's completions.
             bool found = false;
             for (const auto& e : ev)

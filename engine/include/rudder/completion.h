@@ -20,6 +20,13 @@ struct CompletionRequest {
     double top_p = 1.0;                   // 1 = off
     std::vector<uint64_t> seeds;          // one per completion (n = seeds.size()): reproducible, resumable
     bool logprobs = false;                // per-token log p under the unmodified model
+    // Prefix reuse (QAlign's suffix proposals).  keep: the caller will extend these completions
+    // later, so the backend keeps their state and returns a handle for each; reuse: the handle of
+    // an earlier completion whose prefix ⊕ tokens begin this prefix.  Hints only: a serving
+    // engine's prefix cache does the same without them (handles -1).  With no seeds and keep, the
+    // prefix is only made ready for reuse (a resumed chain's state).
+    bool keep = false;
+    int64_t reuse = -1;
 };
 
 struct Completions {
@@ -29,6 +36,7 @@ struct Completions {
     int64_t prefill_tokens = 0;                 // prefix tokens the model had to run (not cached)
     int64_t generated_tokens = 0;
     bool cancelled = false;                     // the cancel flag stopped it; the rest is empty
+    std::vector<int64_t> handles;               // request.keep: per completion (or one for a priming request), -1 if none
 };
 
 class CompletionBackend {
@@ -36,6 +44,20 @@ public:
     virtual ~CompletionBackend() = default;
     // Polls `cancel` between decode steps.  Throws rudder::Error when the model cannot answer.
     virtual Completions complete(const CompletionRequest& request, const std::atomic<bool>* cancel) = 0;
+    // Several requests decoded together (QAlign: one suffix per chain).  Same results as one at
+    // a time; a backend that batches them is faster.
+    virtual std::vector<Completions> completeMany(const std::vector<CompletionRequest>& requests,
+                                                  const std::atomic<bool>* cancel)
+    {
+        std::vector<Completions> out;
+        for (const auto& r : requests) {
+            out.push_back(complete(r, cancel));
+            if (out.back().cancelled) break;
+        }
+        return out;
+    }
+    // Kept completions the caller no longer extends (a rejected proposal, a replaced state).
+    virtual void release(const std::vector<int64_t>& /*handles*/) {}
     virtual std::string name() const = 0;   // "local", or the server's address
 };
 

@@ -59,11 +59,9 @@ struct MethodInfo {
                                   // its own best-so-far is the best-of-n reference curve
     bool needsPrelogits = false;  // perturbs or reads the final hidden states (AISP)
     bool needsLogits = false;     // reads the full next-token distribution (ARGS)
-    bool forksKvCache = false;    // its suffix proposals fork the local KV cache (QAlign: not yet
-                                  // through the completion backend; only its pilot samples are)
     // Needs the model in this process; the others take every sample from the completion backend
     // (rudder/completion.h), local or a serving engine.
-    bool needsLocalModel() const { return needsPrelogits || needsLogits || forksKvCache; }
+    bool needsLocalModel() const { return needsPrelogits || needsLogits; }
 
     BudgetKnob budgetKnob = BudgetKnob::None;
     // Complete responses one prompt costs under a validated config (progress, budget matching).
