@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "methods/common.h"
+#include "model/generate.h"
 #include "rudder/error.h"
 
 namespace rudder {
@@ -45,11 +46,15 @@ RunResult runARGS(const MethodContext& ctx, const nlohmann::json& config, const 
         KVCache cache = ctx.lm.newCache(1, L + maxNew + 1);
         at::Tensor pre = prefillShared(ctx.lm, cache, ids);
         meter.lmTokens(L);
-        std::vector<int32_t> y;
+        std::vector<int32_t> y;   // the response so far (the candidates extend it)
         double kl = 0.0, chosenRewardSum = 0.0;
-        for (int64_t t = 0; t < maxNew; ++t) {
-            if (cancelled(ctx)) { stopped = true; break; }
-            const at::Tensor logits = ctx.lm.lmHead(pre).to(at::kCPU, at::kDouble).view({-1});
+        GenerateOptions go;
+        go.max_new_tokens = maxNew;
+        go.stop_ids = stop;
+        go.cancel = ctx.cancel;
+        // generate()'s decode loop with the token chosen here instead of sampled.
+        go.choose = [&](int64_t t, const at::Tensor& logitsIn, const std::vector<int64_t>&) {
+            const at::Tensor logits = logitsIn.to(at::kCPU, at::kDouble).view({-1});
             const at::Tensor logp = at::log_softmax(logits, 0);
             const auto top = at::topk(logits, std::min<int64_t>(k, logits.size(0)));
             const at::Tensor topLogit = std::get<0>(top), topIdx = std::get<1>(top);
@@ -69,12 +74,11 @@ RunResult runARGS(const MethodContext& ctx, const nlohmann::json& config, const 
             meter.rmTokens(rmRan >= 0 ? rmRan : static_cast<int64_t>(texts.size()) * (L + static_cast<int64_t>(y.size()) + 1));
             at::Tensor score = topLogit + w * at::tensor(partial, at::kDouble);
             int64_t pick = 0;
-            at::Tensor pi;
             if (temperature <= 0) {
                 pick = score.argmax().item<int64_t>();
                 kl += -logp[topIdx[pick]].item<double>();   // KL(δ_token ‖ p_base)
             } else {
-                pi = at::softmax(score / temperature, 0);
+                const at::Tensor pi = at::softmax(score / temperature, 0);
                 at::Generator g = at::make_generator<at::CPUGeneratorImpl>(rowSeed(ctx.seed, p, t, 0));
                 pick = at::multinomial(pi, 1, false, g).item<int64_t>();
                 // KL(π_ARGS ‖ p_base) over the k candidates at this step.
@@ -83,12 +87,12 @@ RunResult runARGS(const MethodContext& ctx, const nlohmann::json& config, const 
             const int64_t tok = topIdx[pick].item<int64_t>();
             chosenRewardSum += partial[pick];
             y.push_back(static_cast<int32_t>(tok));
-            if (std::find(stop.begin(), stop.end(), tok) != stop.end() || t + 1 == maxNew) break;
-            pre = ctx.lm.forward(cache, at::full({1, 1}, tok, at::kLong).to(ctx.lm.device())).select(1, 0);
-            meter.generated(1);
-        }
-        if (stopped) break;
-        meter.generated(1);   // the last token is generated but never fed back
+            return at::full({1}, tok, at::kLong);
+        };
+        std::vector<at::Generator> unused;
+        const GenerateResult g = generate(ctx.lm, cache, pre, go, unused);
+        if (g.cancelled) { stopped = true; break; }
+        meter.generated(g.generated_tokens);
         Scored fin = scoreResponses(ctx, meter, prompts[p], L, {y});
         IterationEvent e;
         e.method = "args";

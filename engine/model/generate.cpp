@@ -91,14 +91,20 @@ GenerateResult generate(CausalLM& lm, KVCache& cache, const at::Tensor& lastPreL
         at::Tensor rowsDev = at::tensor(cacheRows(active), at::kLong).to(dev);
         if (options.perturb) options.perturb(step, pre, rowsDev);
         at::Tensor logits = lm.lmHead(pre);
-        std::vector<at::Generator> g;
-        if (!options.sampling.greedy && options.sampling.temperature > 0) {
-            if (static_cast<int64_t>(gens.size()) != n)
-                throw Error("", "generators", std::to_string(gens.size()) + " generators for " + std::to_string(n) + " rows");
-            for (int64_t i : active) g.push_back(gens[i]);
+        at::Tensor lp, next;
+        if (options.choose) {
+            next = options.choose(step, logits, cacheRows(active)).to(at::kCPU, at::kLong).contiguous();
+            if (options.logprobs)
+                lp = at::log_softmax(logits, -1).gather(1, next.to(logits.device()).unsqueeze(1)).squeeze(1);
+        } else {
+            std::vector<at::Generator> g;
+            if (!options.sampling.greedy && options.sampling.temperature > 0) {
+                if (static_cast<int64_t>(gens.size()) != n)
+                    throw Error("", "generators", std::to_string(gens.size()) + " generators for " + std::to_string(n) + " rows");
+                for (int64_t i : active) g.push_back(gens[i]);
+            }
+            next = sampleNext(logits, options.sampling, g, options.logprobs ? &lp : nullptr).to(at::kCPU);
         }
-        at::Tensor lp;
-        at::Tensor next = sampleNext(logits, options.sampling, g, options.logprobs ? &lp : nullptr).to(at::kCPU);
         if (options.logprobs) lp = lp.to(at::kCPU).to(at::kFloat);
 
         std::vector<int64_t> still;

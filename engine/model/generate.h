@@ -40,6 +40,9 @@ struct GenerateOptions {
     // Stop strings: called after each new token of a row with its generated ids so far; the
     // caller (who has the tokenizer) returns true to stop that row.  The token is kept.
     std::function<bool(int64_t row, const std::vector<int32_t>& generated)> stop_when;
+    // Replaces sampling: the active rows' logits [m, vocab] fp32 and their cache rows in, the next
+    // token of each row [m] int64 out.  ARGS scores its candidates with the reward here.
+    std::function<at::Tensor(int64_t step, const at::Tensor& logits, const std::vector<int64_t>& rows)> choose;
     // Decode only these cache rows, in this order (lastPreLogits, gens and the result follow it);
     // empty = every row of the cache.  QAlign continues its proposal rows this way.
     std::vector<int64_t> rows;
