@@ -53,6 +53,16 @@ MethodPanel::MethodPanel(QWidget* parent)
             relabel(scale->value());
         }
         v->addLayout(form);
+        // MCMC methods: β from pilot chains for a target acceptance rate (the engine's tuner).
+        if (m.hasAcceptance && slider(m.id, "beta")) {
+            auto* tune = new QPushButton("Tune β for 50 % acceptance", page);
+            tune->setToolTip("Runs short pilot chains on the prompt for a ladder of β (about 8 small runs) and sets "
+                             "β in absolute units (scale-free units off) to the value with half the proposals "
+                             "accepted");
+            v->addWidget(tune);
+            tuneButtons_.push_back(tune);
+            connect(tune, &QPushButton::clicked, this, [this] { emit tuneBetaRequested(0.5); });
+        }
         v->addStretch(1);
         const std::string id = m.id;
         connect(presets, &QComboBox::activated, this, [this, id, presets](int i) {
@@ -138,6 +148,7 @@ void MethodPanel::setLiveTuning(bool on) { live_->setChecked(on); }
 
 void MethodPanel::setRunning(bool running)
 {
+    for (QPushButton* b : tuneButtons_) b->setEnabled(!running);
     run_->setEnabled(!running);
     stop_->setEnabled(running);
 }

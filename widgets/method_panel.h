@@ -4,6 +4,7 @@
 #include <QWidget>
 
 #include <map>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -45,6 +46,7 @@ signals:
     void runRequested();
     void stopRequested();
     void liveTuneRequested();   // a slider was released with live tuning on
+    void tuneBetaRequested(double targetAcceptance);   // QAlign's "Tune β" button
 
 private:
     QTabWidget* tabs_;
@@ -54,6 +56,7 @@ private:
     QSpinBox* seed_;
     std::map<std::string, std::map<std::string, ParamSlider*>> sliders_;
     std::vector<std::string> ids_;
+    std::vector<QPushButton*> tuneButtons_;
 };
 
 } // namespace rudder::widgets

@@ -438,6 +438,7 @@ void reportEnd(const RunOutcome& o)
 }
 
 void addCompareCommand(CLI::App& app);
+void addTuneBetaCommand(CLI::App& app);
 
 } // namespace
 
@@ -507,6 +508,7 @@ void addRunCommand(CLI::App& app)
         reportEnd(out);
     });
     addCompareCommand(app);
+    addTuneBetaCommand(app);
 }
 
 } // namespace rudder::cli
@@ -680,6 +682,53 @@ void addCompareCommand(CLI::App& app)
             }
         }
         for (const auto& out : outs) reportEnd(out);
+    });
+}
+
+// `tune-beta`: QAlign's β for a target acceptance rate, from pilot chains on the first prompt.
+void addTuneBetaCommand(CLI::App& app)
+{
+    struct Opts {
+        ModelOptions m;
+        PromptOptions p;
+        std::vector<std::string> sets;
+        double target = 0.5;
+        int steps = 16;
+        uint64_t seed = 0;
+        bool json = false;
+    };
+    auto o = std::make_shared<Opts>();
+    CLI::App* cmd = app.add_subcommand(
+        "tune-beta", "QAlign's absolute beta for a target acceptance rate: short pilot chains on the first prompt for a "
+                     "ladder of beta, bisected in log beta (about 8 pilot runs).  Prints beta and the --set flags "
+                     "that use it.  Records nothing.");
+    addModelOptions(cmd, o->m);
+    addPromptOptions(cmd, o->p);
+    cmd->add_option("--target", o->target, "Target acceptance rate")->capture_default_str()->check(CLI::Range(0.01, 0.99));
+    cmd->add_option("--steps", o->steps, "MCMC steps per pilot chain")->capture_default_str()->check(CLI::Range(2, 4096));
+    cmd->add_option("--seed", o->seed, "Seed of the pilot chains")->capture_default_str();
+    cmd->add_option("--set", o->sets, "QAlign parameter for the pilots, key=value (chains, max_new_tokens, temperature)");
+    cmd->add_flag("--json", o->json, "Print {\"beta\": ..., \"target\": ...} on stdout");
+    cmd->callback([o] {
+        const json config = buildConfig("qalign", "", o->sets);
+        const auto prompts = collectPrompts(o->p, o->seed);
+        Workbench wb;
+        loadModels(wb, o->m);
+        RunRequest req;
+        req.method = "qalign";
+        req.config = config;
+        req.seed = o->seed;
+        req.prompts = {prompts.front().text};
+        req.prompt_template = o->m.templ;
+        CancelGuard guard;
+        const double beta = wb.tuneQAlignBeta(req, o->target, o->steps, guard.flag());
+        if (guard.flag()->load()) throw Error("tune-beta cancelled");
+        if (o->json) {
+            std::cout << json{{"beta", beta}, {"target", o->target}, {"steps", o->steps}}.dump() << "\n";
+        } else {
+            std::printf("beta = %.6g for %.0f%% acceptance (absolute units)\nuse: --method qalign --set scale=0 --set beta=%.6g\n",
+                        beta, 100 * o->target, beta);
+        }
     });
 }
 

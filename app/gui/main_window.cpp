@@ -150,6 +150,23 @@ MainWindow::MainWindow(const QString& sessionPath, QWidget* parent)
     connect(models_, &ModelsPanel::loadRequested, this, [this] { loadModels(false); });
     connect(method_, &MethodPanel::runRequested, this, [this] { startRun(false); });
     connect(method_, &MethodPanel::stopRequested, this, &MainWindow::stopRun);
+    connect(method_, &MethodPanel::tuneBetaRequested, this, [this](double target) {
+        const QString e = tuneBeta(target);
+        if (!e.isEmpty()) statusBar()->showMessage(e, 6000);
+    });
+    connect(ctl_, &RunController::betaTuned, this, [this](double beta, QString error) {
+        tuning_ = false;
+        method_->setRunning(false);
+        if (!error.isEmpty()) {
+            statusBar()->showMessage("tuning β: " + error, 8000);
+            return;
+        }
+        const std::string id = method_->currentMethod();
+        method_->setConfig(id, {{"scale", 0}, {"beta", beta}});
+        statusBar()->showMessage(QString("β = %1 (absolute units) gives about half the proposals accepted on this prompt")
+                                     .arg(beta, 0, 'g', 4));
+        emit betaTuned(beta);
+    });
     connect(method_, &MethodPanel::liveTuneRequested, this, [this] {
         if (running_) {
             rerunWhenStopped_ = true;   // restart with the new value once the old run has stopped
@@ -305,6 +322,10 @@ void MainWindow::beginRun(const RunJob& job)
 void MainWindow::startRun(bool smallBudget)
 {
     if (running_) return;
+    if (tuning_) {
+        statusBar()->showMessage("β is being tuned: wait for it or press Stop", 6000);
+        return;
+    }
     if (!ctl_->modelsReady()) {
         statusBar()->showMessage("load the models first (Models panel)", 6000);
         models_->setFailed(models_->statusText().startsWith("Could not") ? models_->statusText().mid(16)
@@ -331,8 +352,36 @@ void MainWindow::startRun(bool smallBudget)
     statusBar()->showMessage(smallBudget ? "live tuning: re-running with a small budget…" : "starting…");
 }
 
+QString MainWindow::tuneBeta(double target)
+{
+    if (running_ || tuning_) return "a run is in progress: stop it first";
+    if (!ctl_->modelsReady()) return "load the models first (Models panel)";
+    RunRequest req;
+    req.method = method_->currentMethod();
+    const MethodInfo* info = findMethod(req.method);
+    if (!info || !info->hasAcceptance) return "β tuning is for QAlign";
+    try {
+        req.config = validateConfig(req.method, method_->config());
+    } catch (const std::exception& e) {
+        return QString::fromStdString(e.what());
+    }
+    req.seed = method_->seed();
+    req.prompts = {prompt_->prompts().front()};
+    req.prompt_template = prompt_->templateName().toStdString();
+    tuning_ = true;
+    method_->setRunning(true);
+    statusBar()->showMessage(QString("tuning β for %1 % acceptance (pilot chains)…").arg(int(target * 100)));
+    ctl_->tuneBeta(req, target);
+    return {};
+}
+
 void MainWindow::stopRun()
 {
+    if (tuning_) {
+        ctl_->stop();
+        statusBar()->showMessage("stopping the β tuning…");
+        return;
+    }
     if (!running_) return;
     ctl_->stop();
     statusBar()->showMessage("stopping…");

@@ -61,11 +61,14 @@ public:
     // Resumes a stored run; when the loaded models are not the run's own, loads the ones it
     // recorded first and resumes once they are ready.  "" or the error.
     QString resumeRun(int64_t runId);
+    // QAlign's "Tune β": pilot chains on the worker, then β (absolute) set on the panel.  "" or why not.
+    QString tuneBeta(double targetAcceptance = 0.5);
     QString exportFigure(int plotIndex, const QString& path, const widgets::ExportOptions& o);   // -1 = dashboard
     void refreshNow();
 
 signals:
     void runDone(qint64 runId, int status);
+    void betaTuned(double beta);
 
 protected:
     void closeEvent(QCloseEvent* e) override;
@@ -104,7 +107,8 @@ private:
     std::unique_ptr<widgets::RunData> current_;
     std::vector<std::unique_ptr<widgets::RunData>> overlays_;
     int64_t currentRunId_ = -1;
-    int64_t pendingResume_ = -1;   // run to resume once the models being loaded are ready
+    int64_t pendingResume_ = -1;
+    bool tuning_ = false;          // the worker is running β pilot chains   // run to resume once the models being loaded are ready
     int64_t expectedSamples_ = 0;
     bool running_ = false;
     bool rerunWhenStopped_ = false;

@@ -103,6 +103,16 @@ public:
         emit c_->runFinished(rec ? rec->id() : -1, result);
     }
 
+    void tuneBeta(const RunRequest& request, double target)
+    {
+        try {
+            const double beta = wb_.tuneQAlignBeta(request, target, 16, &c_->cancel_);
+            emit c_->betaTuned(beta, c_->cancel_.load() ? QString("stopped") : QString());
+        } catch (const std::exception& e) {
+            emit c_->betaTuned(0.0, QString::fromStdString(e.what()));
+        }
+    }
+
 private:
     void push(const IterationEvent& e)
     {
@@ -135,6 +145,7 @@ RunController::RunController(QObject* parent) : QObject(parent), worker_(nullptr
         provenance_ = nlohmann::json::object();
     });
     connect(this, &RunController::runFinished, this, [this] { busy_ = false; });
+    connect(this, &RunController::betaTuned, this, [this] { busy_ = false; });
     thread_.setObjectName("rudder-engine");
     thread_.start();
 }
@@ -163,6 +174,14 @@ void RunController::start(const RunJob& job)
 void RunController::requestPreview(const QString& prompt, const QString& templ)
 {
     QMetaObject::invokeMethod(worker_, [w = worker_, prompt, templ] { w->preview(prompt, templ); },
+                              Qt::QueuedConnection);
+}
+
+void RunController::tuneBeta(const RunRequest& request, double target)
+{
+    busy_ = true;
+    cancel_ = false;
+    QMetaObject::invokeMethod(worker_, [w = worker_, request, target] { w->tuneBeta(request, target); },
                               Qt::QueuedConnection);
 }
 

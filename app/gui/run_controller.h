@@ -48,6 +48,9 @@ public:
     void loadModels(const ModelsSpec& spec);
     void start(const RunJob& job);
     void requestPreview(const QString& prompt, const QString& templ);
+    // QAlign's β for a target acceptance rate (pilot chains on request.prompts[0]); answers with
+    // betaTuned.  Stop cancels it.
+    void tuneBeta(const RunRequest& request, double targetAcceptance);
     void stop();   // sets the cancel flag; the run returns `cancelled` at its next decode step
 
     bool busy() const { return busy_; }
@@ -66,6 +69,7 @@ signals:
     void eventsReady();   // one per batch: call takeEvents()
     void runFinished(qint64 runId, rudder::RunResult result);
     void previewReady(QString rendered, qlonglong tokens);
+    void betaTuned(double beta, QString error);   // error "" on success
 
 private:
     friend class Worker;

@@ -300,6 +300,28 @@ RunResult Workbench::run(const RunRequest& request, const EventSink& onEvent, co
     return result;
 }
 
+double Workbench::tuneQAlignBeta(const RunRequest& request, double target, int pilotSteps,
+                                 const std::atomic<bool>* cancel)
+{
+    if (!(target > 0 && target < 1)) throw UsageError("target acceptance", std::to_string(target), "must be in (0, 1)");
+    const nlohmann::json config = validateConfig("qalign", request.config);
+    checkPrompts(request.prompts, request.prompt_template, config.value("max_new_tokens", int64_t(0)));
+    if (!d->reward) throw UsageError("reward", "", "no reward chosen");
+    const std::string rendered = rudder::renderPrompt(d->templateFor(request.prompt_template), request.prompts[0]);
+    RawPromptReward reward(*d->reward, {{rendered, request.prompts[0]}});
+    auto tok = d->tok;
+    MethodContext ctx{*d->lm, [tok](const std::string& s) { return tok->encode(s, true); },
+                      [tok](const std::vector<int32_t>& ids) { return tok->decode(ids, true); }, reward};
+    ctx.cancel = cancel;
+    ctx.seed = request.seed;
+    d->reward->setCancel(cancel);
+    struct Reset {
+        RewardFunction& r;
+        ~Reset() { r.setCancel(nullptr); }
+    } reset{*d->reward};
+    return rudder::tuneQAlignBeta(ctx, QAlignOptions::fromConfig(config), rendered, target, pilotSteps);
+}
+
 void Workbench::checkPrompts(const std::vector<std::string>& prompts, const std::string& promptTemplate,
                              int64_t maxNew) const
 {

@@ -463,6 +463,20 @@ private Q_SLOTS:
         QVERIFY(run.row.iterations >= 2 && run.row.iterations < 2000);
     }
 
+    // tune-beta: QAlign's β for a target acceptance from pilot chains; a bad target is a usage error.
+    void tuneBetaPrintsAnAbsoluteBeta()
+    {
+        REQUIRE_DEMO_MODELS();
+        auto r = cli({"tune-beta", "--reward", "lexicon", "--gold", "none", "--set", "chains=2", "--set", "max_new_tokens=6",
+                      "--steps", "6", "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const double beta = parseJson(r.out).value("beta", -1.0);
+        QVERIFY2(beta >= 1e-3 && beta <= 1e2, qPrintable(r.out));
+        r = cli({"tune-beta", "--reward", "lexicon", "--target", "1.5"});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("--target"), qPrintable(r.err));
+    }
+
     // Ctrl-C while an external scorer is thinking: the scorer is killed, the run ends cancelled
     // within seconds (not after the scorer's 600 s timeout) and can be resumed.
     void ctrlCReachesTheRewardScorer()

@@ -219,6 +219,27 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(w_->controller()->modelsReady(), 5000);
     }
 
+    // QAlign's "Tune β" button: pilot chains on the worker, then β in absolute units on the panel,
+    // and the acceptance it was tuned for roughly met by a run with it.
+    void tuneBetaSetsAnAbsoluteBeta()
+    {
+        auto* m = w_->methodPanel();
+        m->setCurrentMethod("qalign");
+        m->setConfig("qalign", {{"chains", 2}, {"steps", 8}, {"max_new_tokens", 8}, {"scale", 1}, {"beta", 0.5}});
+        QSignalSpy tuned(w_.get(), &gui::MainWindow::betaTuned);
+        QCOMPARE(w_->tuneBeta(0.5), QString());
+        QVERIFY(!m->runButton()->isEnabled());   // the worker is busy
+        QVERIFY(waitFor(tuned, 120000));
+        const double beta = tuned[0][0].toDouble();
+        QVERIFY2(beta > 1e-3 && beta < 1e2, qPrintable(QString::number(beta)));
+        QCOMPARE(m->config("qalign")["scale"].get<int64_t>(), int64_t(0));
+        QVERIFY(std::abs(m->config("qalign")["beta"].get<double>() - beta) <= 1e-6 * beta + 1e-3);
+        QVERIFY(m->runButton()->isEnabled());
+        // Only QAlign has acceptance to tune for.
+        m->setCurrentMethod("bon");
+        QVERIFY(!w_->tuneBeta(0.5).isEmpty());
+    }
+
     // One recorder for both front ends.  A run started in the GUI and stopped after its
     // first iteration resumes in rudder-cli; a run started in rudder-cli and killed mid-run resumes
     // in the GUI, which first loads the run's own models (others are loaded).  Both end with the

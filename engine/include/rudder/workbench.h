@@ -80,6 +80,12 @@ public:
     RunResult run(const RunRequest& request, const EventSink& onEvent,
                   const std::atomic<bool>* cancel = nullptr, const ResumeState* resume = nullptr);
 
+    // QAlign's β for a target acceptance rate: short pilot chains (request.config's chains and
+    // max_new_tokens, `pilotSteps` steps) on request.prompts[0] for a ladder of β, bisected in
+    // log β.  Returns the absolute β (use it with scale = 0).  Costs about 8 pilot runs.
+    double tuneQAlignBeta(const RunRequest& request, double targetAcceptance = 0.5, int pilotSteps = 16,
+                          const std::atomic<bool>* cancel = nullptr);
+
     // What run() refuses before doing anything (models loaded, prompts given, every prompt plus
     // max_new_tokens within the base model's positions), so a front end can ask before it records
     // a run.  Throws UsageError naming the prompt.
