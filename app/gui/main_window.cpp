@@ -134,8 +134,9 @@ MainWindow::MainWindow(const QString& sessionPath, QWidget* parent)
             // own slot has marked the models ready: queue behind it).
             const int64_t id = std::exchange(pendingResume_, -1);
             QMetaObject::invokeMethod(this, [this, id] {
-                const QString e = resumeRun(id);
+                const QString e = resumeRun(id, true);
                 if (!e.isEmpty()) showError("Cannot resume the run", e);
+                emit resumeAfterLoad(id, e);
             }, Qt::QueuedConnection);
         }
     });
@@ -512,15 +513,19 @@ QString MainWindow::overlayRuns(const std::vector<int64_t>& runIds)
     }
 }
 
-QString MainWindow::resumeRun(int64_t runId)
+QString MainWindow::resumeRun(int64_t runId, bool modelsJustLoaded)
 {
-    if (running_) return "a run is in progress: stop it first";
+    if (running_ || tuning_) return "a run is in progress: stop it first";
     try {
         SessionDb db = SessionDb::open(sessions_->sessionPath().toStdString(), SessionDb::Mode::ReadOnly);
         const StoredRun s = db.loadRun(runId, false);
         if (s.row.status == RunStatus::Done) return QString("run %1 is already done").arg(runId);
         const std::string diff = ctl_->modelsReady() ? RunRecorder::modelDifferences(s.info, ctl_->provenance())
                                                      : std::string("no models loaded");
+        if (!diff.empty() && modelsJustLoaded)   // the recorded paths hold other models now: no reload loop
+            return QString("run %1's models have changed since it ran (%2); it cannot be resumed with the same results")
+                .arg(runId)
+                .arg(QString::fromStdString(diff));
         if (!diff.empty()) {
             // Resume with the run's own models: load what it recorded, then come back here.
             const RunSources src = RunRecorder::sources(s.info);

@@ -60,7 +60,8 @@ public:
     QString overlayRuns(const std::vector<int64_t>& runIds);
     // Resumes a stored run; when the loaded models are not the run's own, loads the ones it
     // recorded first and resumes once they are ready.  "" or the error.
-    QString resumeRun(int64_t runId);
+    // modelsJustLoaded: the second call, after that load (a still-differing model is refused).
+    QString resumeRun(int64_t runId, bool modelsJustLoaded = false);
     // QAlign's "Tune β": pilot chains on the worker, then β (absolute) set on the panel.  "" or why not.
     QString tuneBeta(double targetAcceptance = 0.5);
     QString exportFigure(int plotIndex, const QString& path, const widgets::ExportOptions& o);   // -1 = dashboard
@@ -69,6 +70,7 @@ public:
 signals:
     void runDone(qint64 runId, int status);
     void betaTuned(double beta);
+    void resumeAfterLoad(qint64 runId, QString error);   // a resume that first loaded the run's models: "" = resumed
 
 protected:
     void closeEvent(QCloseEvent* e) override;

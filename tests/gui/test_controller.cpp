@@ -16,6 +16,8 @@
 #include "prompt_panel.h"
 #include "reward_curve_plot.h"
 #include "rudder/paths.h"
+#include "rudder/methods.h"
+#include "rudder/run_recorder.h"
 #include "rudder/session_db.h"
 #include "sample_inspector.h"
 #include "sessions_panel.h"
@@ -314,6 +316,35 @@ private slots:
         for (const auto& f : s.final) fin.push_back({{"prompt_index", f.prompt_index}, {"text", f.text}, {"reward", f.reward}});
         QCOMPARE(answers({{"final", fin}}), answers(whole.json()));
         QCOMPARE(w_->openSession(dir_.filePath("s.rudder")), QString());
+    }
+
+    // A run whose recorded model has changed on disk since (other weights at the same path): the
+    // GUI loads the recorded models once, finds them still different, and says so — no reload loop.
+    void resumeWithChangedModelsIsRefusedOnce()
+    {
+        const QString session = dir_.filePath("changed.rudder");
+        {
+            SessionDb db = SessionDb::open(session.toStdString());
+            RunRequest req;
+            req.method = "bon";
+            req.config = validateConfig("bon", {{"n", 4}, {"batch", 2}, {"max_new_tokens", 4}});
+            req.prompts = {"In the beginning"};
+            nlohmann::json base = {{"spec", demoModelDir()}, {"directory", demoModelDir()},
+                                   {"weights_fingerprint", "0000not-the-demo-weights"}, {"config_sha256", "x"}};
+            RunRecorder rec = RunRecorder::start(db, req, {{"base_model", base}, {"reward_model", {{"spec", "lexicon"}}}});
+            RunResult r;
+            r.status = RunStatus::Cancelled;
+            rec.finish(r);
+        }
+        QCOMPARE(w_->openSession(session), QString());
+        QSignalSpy after(w_.get(), &gui::MainWindow::resumeAfterLoad);
+        QSignalSpy loaded(w_->controller(), &gui::RunController::modelsLoaded);
+        QCOMPARE(w_->resumeRun(1), QString());   // loads the recorded models first
+        QVERIFY(waitFor(after, 120000));
+        QVERIFY2(after[0][1].toString().contains("changed since it ran"), qPrintable(after[0][1].toString()));
+        QTest::qWait(500);
+        QCOMPARE(loaded.count(), 1);   // loaded once, not again and again
+        QCOMPARE(after.count(), 1);
     }
 
     void cleanupTestCase() { w_.reset(); }
