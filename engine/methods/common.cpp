@@ -108,6 +108,13 @@ std::vector<at::Generator> rowGenerators(uint64_t seed, int64_t prompt, int64_t 
     return makeRowGenerators(seeds);
 }
 
+CompletionBackend& completionsFor(const MethodContext& ctx, std::unique_ptr<CompletionBackend>& local)
+{
+    if (ctx.completions) return *ctx.completions;
+    local = localCompletions(ctx.lm);
+    return *local;
+}
+
 RunResult finish(RunResult r, const MethodContext&, const BudgetMeter& meter, bool wasCancelled)
 {
     r.budget = meter.now();
@@ -152,7 +159,7 @@ bool sampleIndependent(const MethodContext& ctx, BudgetMeter& meter, const std::
     const std::vector<int32_t> ids = ctx.encode(prompt);
     const int64_t promptLen = static_cast<int64_t>(ids.size());
     std::unique_ptr<CompletionBackend> local;
-    CompletionBackend& backend = ctx.completions ? *ctx.completions : *(local = localCompletions(ctx.lm));
+    CompletionBackend& backend = completionsFor(ctx, local);
     for (int64_t b = static_cast<int64_t>(done.size()); b < nBatches; ++b) {
         if (cancelled(ctx)) return false;
         const int64_t first = b * opt.batch, rows = std::min(opt.batch, opt.n - first);

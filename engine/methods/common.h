@@ -43,6 +43,8 @@ Scored scoreResponses(const MethodContext& ctx, BudgetMeter& meter, const std::s
                       const std::vector<std::vector<int32_t>>& responses);
 
 std::vector<int64_t> stopIds(const CausalLM& lm);
+// The run's completion backend: ctx.completions, or a local one over ctx.lm kept alive in `local`.
+CompletionBackend& completionsFor(const MethodContext& ctx, std::unique_ptr<CompletionBackend>& local);
 bool cancelled(const MethodContext& ctx);
 void emit(const MethodContext& ctx, const IterationEvent& e);
 

@@ -117,6 +117,12 @@ private:
 
     std::vector<Completions> pool(const std::vector<CompletionRequest>& reqs, const std::atomic<bool>* cancel)
     {
+        // One decode serves every request, so they must share its sampling settings.
+        for (const auto& r : reqs)
+            if (r.temperature != reqs.front().temperature || r.top_k != reqs.front().top_k ||
+                r.top_p != reqs.front().top_p || r.logprobs != reqs.front().logprobs)
+                throw Error("completions", "sampling", "requests decoded together must share temperature, top-k, "
+                                                       "top-p and log-probs");
         std::vector<Completions> out(reqs.size());
         int64_t capacity = 0;
         for (const auto& r : reqs)
@@ -185,8 +191,7 @@ private:
             GenerateOptions go;
             fill(go, reqs.front(), cancel);
             go.rows = rows;
-            go.budgets = budgets;
-            go.max_new_tokens = *std::max_element(budgets.begin(), budgets.end());
+            go.budgets = budgets;   // generate() runs to the largest
             GenerateResult g = generate(lm_, pool_, at::stack(last), go, gens);
             for (size_t k = 0; k < rows.size(); ++k) {
                 Completions& c = out[owner[k]];

@@ -108,7 +108,7 @@ RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std:
         // Every sample comes from the completion backend: chain starts, pilot samples and suffix
         // proposals (prompt ⊕ y_<i, reusing the chain state's cache: QUEST's prefix reuse).
         std::unique_ptr<CompletionBackend> local;
-        CompletionBackend& backend = ctx.completions ? *ctx.completions : *(local = localCompletions(ctx.lm));
+        CompletionBackend& backend = completionsFor(ctx, local);
         auto request = [&](std::vector<int32_t> prefix, int64_t maxNew) {
             CompletionRequest r;
             r.prefix = std::move(prefix);

@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 
 #include <filesystem>
+#include <initializer_list>
 #include <map>
 
 #include "methods/method.h"
@@ -131,6 +132,26 @@ private:
     std::map<std::string, std::string> rawOf_;
 };
 
+// Stop reaches the rewards too (an external scorer may think for minutes): the cancel flag is
+// theirs for the scope's lifetime.
+class RewardCancelScope {
+public:
+    RewardCancelScope(std::initializer_list<RewardFunction*> fns, const std::atomic<bool>* cancel)
+    {
+        for (RewardFunction* f : fns)
+            if (f) f->setCancel(cancel), fns_.push_back(f);
+    }
+    ~RewardCancelScope()
+    {
+        for (RewardFunction* f : fns_) f->setCancel(nullptr);
+    }
+    RewardCancelScope(const RewardCancelScope&) = delete;
+    RewardCancelScope& operator=(const RewardCancelScope&) = delete;
+
+private:
+    std::vector<RewardFunction*> fns_;
+};
+
 } // namespace
 
 struct Workbench::Impl {
@@ -162,6 +183,17 @@ struct Workbench::Impl {
         if (!fs::is_directory(spec))
             throw UsageError(spec, "", "is neither a reward-model directory, 'lexicon' nor 'cmd:COMMAND'");
         return std::make_shared<NeuralReward>(spec, opt);
+    }
+
+    // A method's context over the loaded model and tokenizer, optimising `reward`.
+    MethodContext context(RewardFunction& reward, const std::atomic<bool>* cancel, uint64_t seed) const
+    {
+        auto t = tok;
+        MethodContext ctx{*lm, [t](const std::string& s) { return t->encode(s, true); },
+                          [t](const std::vector<int32_t>& ids) { return t->decode(ids, true); }, reward};
+        ctx.cancel = cancel;
+        ctx.seed = seed;
+        return ctx;
     }
 
     std::string templateFor(const std::string& requested) const
@@ -262,28 +294,15 @@ RunResult Workbench::run(const RunRequest& request, const EventSink& onEvent, co
     std::unique_ptr<RawPromptReward> gold;
     if (d->gold) gold = std::make_unique<RawPromptReward>(*d->gold, rawOf);
 
-    auto tok = d->tok;
-    MethodContext ctx{*d->lm, [tok](const std::string& s) { return tok->encode(s, true); },
-                      [tok](const std::vector<int32_t>& ids) { return tok->decode(ids, true); }, reward};
+    MethodContext ctx = d->context(reward, cancel, request.seed);
     ctx.gold = gold.get();
-    ctx.cancel = cancel;
     Budget spent = resume && !resume->completed.empty() ? resume->completed.back().budget : Budget{};
     ctx.onEvent = [&](const IterationEvent& e) {
         spent = e.budget;
         if (onEvent) onEvent(e);
     };
-    ctx.seed = request.seed;
     ctx.resume = resume;
-    // Stop reaches the rewards too (an external scorer may think for minutes).
-    struct CancelScope {
-        std::vector<RewardFunction*> fns;
-        ~CancelScope()
-        {
-            for (auto* f : fns) f->setCancel(nullptr);
-        }
-    } scope;
-    for (RewardFunction* f : {d->reward.get(), d->gold.get()})
-        if (f) f->setCancel(cancel), scope.fns.push_back(f);
+    const RewardCancelScope scope({d->reward.get(), d->gold.get()}, cancel);
     RunResult result;
     try {
         result = runMethod(request.method, ctx, config, rendered);
@@ -309,16 +328,8 @@ double Workbench::tuneQAlignBeta(const RunRequest& request, double target, int p
     if (!d->reward) throw UsageError("reward", "", "no reward chosen");
     const std::string rendered = rudder::renderPrompt(d->templateFor(request.prompt_template), request.prompts[0]);
     RawPromptReward reward(*d->reward, {{rendered, request.prompts[0]}});
-    auto tok = d->tok;
-    MethodContext ctx{*d->lm, [tok](const std::string& s) { return tok->encode(s, true); },
-                      [tok](const std::vector<int32_t>& ids) { return tok->decode(ids, true); }, reward};
-    ctx.cancel = cancel;
-    ctx.seed = request.seed;
-    d->reward->setCancel(cancel);
-    struct Reset {
-        RewardFunction& r;
-        ~Reset() { r.setCancel(nullptr); }
-    } reset{*d->reward};
+    const MethodContext ctx = d->context(reward, cancel, request.seed);
+    const RewardCancelScope scope({d->reward.get()}, cancel);
     return rudder::tuneQAlignBeta(ctx, QAlignOptions::fromConfig(config), rendered, target, pilotSteps);
 }
 
