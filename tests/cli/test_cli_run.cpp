@@ -11,36 +11,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_process.h"
 #include "rudder/session_db.h"
 
 using namespace rudder;
 
 namespace {
 
-const QString kCli = QStringLiteral(RUDDER_BINARY_DIR "/app/cli/rudder-cli");
-
-struct Result {
-    int code = -1;
-    QString out, err;
-};
-
-Result cli(const QStringList& args, const QString& cwd = {}, int timeoutMs = 60000)
-{
-    QProcess p;
-    if (!cwd.isEmpty()) p.setWorkingDirectory(cwd);
-    p.start(kCli, args);
-    Result r;
-    if (!p.waitForFinished(timeoutMs)) {
-        p.kill();
-        p.waitForFinished();
-        r.err = "timed out";
-        return r;
-    }
-    r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
-    r.out = QString::fromUtf8(p.readAllStandardOutput());
-    r.err = QString::fromUtf8(p.readAllStandardError());
-    return r;
-}
+using testing::cli;
+using testing::finalTexts;
+using testing::kCli;
+using testing::storedIterations;
+using Result = testing::CliResult;
 
 QString writeFile(const QString& path, const QByteArray& bytes)
 {
@@ -61,20 +43,6 @@ bool haveDemoModels()
         if (!haveDemoModels()) QFAIL("resources/models/demo-lm or demo-rm is missing (they ship with Rudder)"); \
     } while (0)
 
-// Iterations stored so far for a run, read through a second (read-only) connection as the GUI
-// would; -1 while the file or the run does not exist yet.
-int64_t storedIterations(const QString& db, int64_t runId)
-{
-    if (!QFile::exists(db)) return -1;
-    try {
-        auto s = SessionDb::open(db.toStdString(), SessionDb::Mode::ReadOnly);
-        for (const auto& r : s.listRuns())
-            if (r.id == runId) return r.iterations;
-    } catch (const std::exception&) {
-    }
-    return -1;
-}
-
 // Starts the CLI and returns once `minIterations` iterations of run 1 are committed.
 bool startAndWait(QProcess& p, const QStringList& args, const QString& db, int64_t minIterations)
 {
@@ -88,17 +56,6 @@ bool startAndWait(QProcess& p, const QStringList& args, const QString& db, int64
         QTest::qWait(20);
     }
     return false;
-}
-
-nlohmann::json parseJson(const QString& s);
-
-QStringList finalTexts(const nlohmann::json& j)
-{
-    QStringList out;
-    for (const auto& f : j.at("final"))
-        out << QString::fromStdString(std::to_string(f.at("prompt_index").get<int>()) + "|" + f.at("reward").dump() + "|" +
-                                      f.at("text").get<std::string>());
-    return out;
 }
 
 nlohmann::json parseJson(const QString& s)

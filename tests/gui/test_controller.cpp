@@ -15,6 +15,7 @@
 #include "models_panel.h"
 #include "prompt_panel.h"
 #include "reward_curve_plot.h"
+#include "cli_process.h"
 #include "rudder/paths.h"
 #include "rudder/methods.h"
 #include "rudder/run_recorder.h"
@@ -31,61 +32,13 @@ bool waitFor(QSignalSpy& spy, int ms)
     return spy.count() > 0 || spy.wait(ms);
 }
 
-const QString kCli = QStringLiteral(RUDDER_BINARY_DIR "/app/cli/rudder-cli");
-
-struct Cli {
-    int code = -1;
-    QString out, err;
-    nlohmann::json json() const
-    {
-        try {
-            return nlohmann::json::parse(out.toStdString());
-        } catch (const std::exception&) {
-            return nlohmann::json::object();
-        }
-    }
-};
-
-Cli cli(const QStringList& args)
-{
-    QProcess p;
-    p.start(kCli, args);
-    Cli r;
-    if (!p.waitForFinished(180000)) {
-        p.kill();
-        p.waitForFinished();
-        r.err = "timed out";
-        return r;
-    }
-    r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
-    r.out = QString::fromUtf8(p.readAllStandardOutput());
-    r.err = QString::fromUtf8(p.readAllStandardError());
-    return r;
-}
-
+using testing::cli;
+using testing::kCli;
+using testing::storedIterations;
+using Cli = testing::CliResult;
 // "prompt|reward|text" of each final answer, for comparing runs.
-QStringList answers(const nlohmann::json& j)
-{
-    QStringList out;
-    if (!j.contains("final")) return {"(no answers)"};
-    for (const auto& f : j["final"])
-        out << QString::fromStdString(std::to_string(f["prompt_index"].get<int>()) + "|" + f["reward"].dump() + "|" +
-                                      f["text"].get<std::string>());
-    return out;
-}
+const auto answers = testing::finalTexts;
 
-// Iterations of run 1 committed so far, read as the GUI reads (-1 before the run exists).
-int64_t storedIterations(const QString& db)
-{
-    if (!QFile::exists(db)) return -1;
-    try {
-        auto s = SessionDb::open(db.toStdString(), SessionDb::Mode::ReadOnly);
-        for (const auto& r : s.listRuns())
-            if (r.id == 1) return r.iterations;
-    } catch (const std::exception&) {
-    }
-    return -1;
-}
 } // namespace
 
 class TestController : public QObject {
@@ -273,11 +226,12 @@ private slots:
             QCOMPARE(s.info.gold.value("spec", std::string()), std::string("lexicon"));
             QVERIFY(!s.info.versions.empty());
         }
-        const Cli resumed = cli({"run", "--db", session, "--resume", QString::number(id), "--json"});
+        const Cli resumed = cli({"run", "--db", session, "--resume", QString::number(id), "--json"}, {}, 180000);
         QVERIFY2(resumed.code == 0, qPrintable(resumed.err));
         const Cli whole = cli({"run", "--method", "bon", "--db", dir_.filePath("whole.rudder"), "--seed", "9",
                                "--prompt", "In the beginning God created", "--set", "n=6", "--set", "batch=2",
-                               "--set", "max_new_tokens=6", "--json"});
+                               "--set", "max_new_tokens=6", "--json"},
+                               {}, 180000);
         QVERIFY2(whole.code == 0, qPrintable(whole.err));
         QCOMPARE(answers(resumed.json()), answers(whole.json()));
         QCOMPARE(resumed.json()["status"].get<std::string>(), std::string("done"));
@@ -289,16 +243,16 @@ private slots:
         const QStringList args = {"run", "--method", "bon", "--reward", "lexicon", "--gold", "none", "--seed", "11",
                                   "--prompt", "In the beginning", "--prompt", "And the LORD said", "--set", "n=20",
                                   "--set", "batch=1", "--set", "max_new_tokens=6", "--json", "--db"};
-        const Cli whole = cli(args + QStringList{dir_.filePath("cli-whole.rudder")});
+        const Cli whole = cli(args + QStringList{dir_.filePath("cli-whole.rudder")}, {}, 180000);
         QVERIFY2(whole.code == 0, qPrintable(whole.err));
         // Killed mid-run (40 iterations in all).
         QProcess p;
         p.start(kCli, args + QStringList{session});
         QVERIFY(p.waitForStarted());
-        QTRY_VERIFY_WITH_TIMEOUT(storedIterations(session) >= 3, 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(storedIterations(session, 1) >= 3, 60000);
         ::kill(pid_t(p.processId()), SIGKILL);
         QVERIFY(p.waitForFinished());
-        QVERIFY(storedIterations(session) < 40);
+        QVERIFY(storedIterations(session, 1) < 40);
         // The GUI has the demo RM loaded; the run used the lexicon reward and no gold.
         QVERIFY(w_->controller()->provenance()["reward_model"].value("spec", std::string()) != "lexicon");
         QCOMPARE(w_->openSession(session), QString());
