@@ -6,7 +6,6 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QListWidget>
-#include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QRadioButton>
@@ -20,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rudder/error.h"
+#include "rudder/json_file.h"
 
 namespace rudder::widgets {
 
@@ -34,12 +34,8 @@ void forEachLine(const std::string& path, F f)
     while (std::getline(in, line)) {
         ++n;
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        nlohmann::json j;
-        try {
-            j = nlohmann::json::parse(line);
-        } catch (const std::exception& e) {
-            throw Error(path, "line " + std::to_string(n), std::string("not valid JSON (") + e.what() + ")");
-        }
+        // The CLI's parser: invalid UTF-8 and deep nesting become a message, never a crash.
+        const nlohmann::json j = parseJsonText(line, path, "line " + std::to_string(n));
         if (!j.is_object()) throw Error(path, "line " + std::to_string(n), "not a JSON object");
         if (!f(n, j)) return;
     }
@@ -111,6 +107,7 @@ PromptPanel::PromptPanel(QWidget* parent)
     top->addWidget(new QLabel("field", dataPage));
     top->addWidget(field_, 1);
     dv->addLayout(top);
+    datasetLabel_->setWordWrap(true);   // messages name the file, line and field
     dv->addWidget(datasetLabel_);
     rows_->setSelectionMode(QAbstractItemView::ExtendedSelection);
     rows_->setWordWrap(false);
@@ -140,8 +137,7 @@ PromptPanel::PromptPanel(QWidget* parent)
         const QString p = QFileDialog::getOpenFileName(this, "Open a JSONL dataset", datasetPath_,
                                                        "JSON lines (*.jsonl *.json);;All files (*)");
         if (p.isEmpty()) return;
-        const QString err = openDataset(p);
-        if (!err.isEmpty()) QMessageBox::warning(this, "Cannot open dataset", err);
+        openDataset(p);   // a problem is shown in place, on the dataset tab
     });
     connect(field_, &QComboBox::activated, this, [this] { loadField(); });
     connect(rows_, &QListWidget::itemSelectionChanged, this, [this] {
@@ -191,6 +187,9 @@ QString PromptPanel::source() const
     return useDataset_->isChecked() && !rows_->selectedItems().isEmpty() ? datasetPath_ : QString();
 }
 
+QString PromptPanel::datasetStatus() const { return datasetLabel_->text(); }
+bool PromptPanel::datasetUsable() const { return useDataset_->isEnabled(); }
+
 QString PromptPanel::openDataset(const QString& path, const QString& field)
 {
     try {
@@ -204,9 +203,13 @@ QString PromptPanel::openDataset(const QString& path, const QString& field)
             if (pick.isEmpty() && field_->findText(f) >= 0) pick = f;
         if (!pick.isEmpty()) field_->setCurrentText(pick);
         loadField();
-        return {};
+        return useDataset_->isEnabled() ? QString() : datasetLabel_->text();
     } catch (const std::exception& e) {
-        return QString::fromStdString(e.what());
+        datasetLabel_->setText(QString::fromStdString(e.what()));
+        rows_->clear();
+        useDataset_->setEnabled(false);
+        useEditor_->setChecked(true);
+        return datasetLabel_->text();
     }
 }
 

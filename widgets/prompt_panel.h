@@ -41,8 +41,10 @@ public:
     QString source() const;   // the dataset file when its rows are used, "" otherwise
     // prompts() with the dataset file and line of each, as the session records them.
     std::vector<PromptRecord> promptRecords() const;
-    // Opens a dataset; returns "" or the error message (also shown in a dialog when interactive).
+    // Opens a dataset; returns "" or the error message, which the dataset tab also shows in place.
     QString openDataset(const QString& path, const QString& field = {});
+    QString datasetStatus() const;   // the dataset tab's line: file and prompt count, or the problem
+    bool datasetUsable() const;      // rows loaded ("Run on: dataset rows" can be chosen)
     void selectDatasetRows(const std::vector<int>& rows);
     void setPreview(const QString& rendered, qlonglong tokens);
 

@@ -19,7 +19,11 @@ nlohmann::json parseJsonText(const std::string& text, const std::string& file, c
     try {
         return nlohmann::json::parse(text, depthCap);
     } catch (const nlohmann::json::exception& e) {
-        throw Error(file, field, std::string("not valid JSON: ") + e.what());
+        // nlohmann quotes the last token read, which for an unterminated string is the rest of
+        // the input (a 10 MB dataset line): keep the message readable.
+        std::string what = e.what();
+        if (what.size() > 400) what = what.substr(0, 400) + "…";
+        throw Error(file, field, "not valid JSON: " + what);
     }
 }
 

@@ -67,7 +67,11 @@ std::vector<const IterationEvent*> resumedEvents(const MethodContext& ctx, const
     std::vector<const IterationEvent*> out;
     if (!ctx.resume) return out;
     for (const auto& e : ctx.resume->completed) {
-        if (e.method != method || e.prompt_index != prompt || e.iteration < 0) continue;
+        // A gap-free prefix from 0 has fewer steps than there are events: a larger number
+        // (a damaged session) is no part of it and must not size the table.
+        if (e.method != method || e.prompt_index != prompt || e.iteration < 0 ||
+            static_cast<size_t>(e.iteration) >= ctx.resume->completed.size())
+            continue;
         if (static_cast<size_t>(e.iteration) >= out.size()) out.resize(e.iteration + 1, nullptr);
         out[e.iteration] = &e;
     }

@@ -282,6 +282,20 @@ RunResult Workbench::run(const RunRequest& request, const EventSink& onEvent, co
     // Model loaded, prompts given, each prompt within the model's positions.
     checkPrompts(request.prompts, request.prompt_template, config.value("max_new_tokens", int64_t(0)));
     if (!d->reward) throw UsageError("reward", "", "no reward chosen");
+    // A resumed run feeds its stored tokens back into the model: an id outside the vocabulary
+    // (a damaged session) is refused here, not left to an embedding lookup.
+    if (resume) {
+        const int64_t vocab = d->lm->config().vocab_size;
+        for (const auto& e : resume->completed)
+            for (const auto& s : e.samples)
+                for (int32_t id : s.token_ids)
+                    if (id < 0 || id >= vocab)
+                        throw UsageError(resume->source, "samples.token_ids",
+                                         "token id " + std::to_string(id) + " (prompt " + std::to_string(s.prompt_index) +
+                                             ", iteration " + std::to_string(s.iteration) +
+                                             ") is outside the base model's vocabulary of " + std::to_string(vocab) +
+                                             "; the session is damaged");
+    }
 
     const std::string templ = d->templateFor(request.prompt_template);
     std::vector<std::string> rendered;

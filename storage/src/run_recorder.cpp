@@ -121,6 +121,7 @@ RunRecorder RunRecorder::resume(SessionDb& db, int64_t runId, const json& proven
     r.id_ = runId;
     r.resuming_ = true;
     r.resume_.completed = db.loadCompletedIterations(runId);
+    r.resume_.source = db.path();
     db.resumeRun(runId);
     return r;
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cmath>
 #include <chrono>
 #include <csignal>
@@ -160,15 +161,69 @@ std::string nowIso8601()
     return buf;
 }
 
-static nlohmann::json parseJson(const std::string& text, const std::string& path, const std::string& field)
-{
-    if (text.empty()) return nullptr;
-    try {
-        return parseJsonText(text, path, field);
-    } catch (const Error& e) {
-        throw Error(std::string("stored JSON is damaged: ") + e.what());
+// ---------------------------------------------------------------------------------------------
+// Reading back.  A value of the wrong type or out of range means the file was damaged or edited
+// by hand: it is refused as bad input (exit code 2 in the CLI) naming the table.column and the
+// row, never handed to code that indexes with it (prompt indices, iteration numbers, token ids).
+
+namespace {
+struct Cell {
+    const Stmt& s;
+    const std::string& path;
+    std::string table, row;   // e.g. "samples", "run 3, iteration row 17"
+
+    [[noreturn]] void bad(const char* col, const std::string& what) const
+    {
+        throw UsageError(path, table + "." + col + " (" + row + ")", what + "; the session is damaged");
     }
-}
+    int64_t integer(int c, const char* col, int64_t lo = INT64_MIN, int64_t hi = INT64_MAX) const
+    {
+        if (s.type(c) != SQLITE_INTEGER) bad(col, "not an integer");
+        const int64_t v = s.i64(c);
+        if (v < lo || v > hi)
+            bad(col, std::to_string(v) + " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+        return v;
+    }
+    std::optional<int64_t> optInteger(int c, const char* col, int64_t lo = INT32_MIN, int64_t hi = INT32_MAX) const
+    {
+        return s.isNull(c) ? std::nullopt : std::optional<int64_t>(integer(c, col, lo, hi));
+    }
+    std::optional<double> optNumber(int c, const char* col) const
+    {
+        if (s.isNull(c)) return std::nullopt;   // SQLite stores NaN as NULL
+        if (s.type(c) != SQLITE_FLOAT && s.type(c) != SQLITE_INTEGER) bad(col, "not a number");
+        return s.f64(c);
+    }
+    double number(int c, const char* col) const
+    {
+        auto v = optNumber(c, col);
+        if (!v) bad(col, "missing");
+        return *v;
+    }
+    std::string text(int c, const char* col) const
+    {
+        if (s.type(c) != SQLITE_TEXT) bad(col, "not text");
+        return s.text(c);
+    }
+    std::vector<int32_t> ids(int c, const char* col) const
+    {
+        if (s.type(c) != SQLITE_BLOB && !(s.type(c) == SQLITE_TEXT && s.text(c).empty())) bad(col, "not a blob");
+        if (sqlite3_column_bytes(s.raw(), c) % 4 != 0) bad(col, "not a whole number of int32 token ids");
+        return s.ids(c);
+    }
+    nlohmann::json json(int c, const char* col) const
+    {
+        if (s.isNull(c)) return nullptr;
+        const std::string t = text(c, col);
+        if (t.empty()) return nullptr;
+        try {
+            return parseJsonText(t, "", "");
+        } catch (const Error& e) {
+            bad(col, e.what());
+        }
+    }
+};
+} // namespace
 
 static std::string displayName(const nlohmann::json& model)
 {
@@ -337,22 +392,25 @@ RunRow SessionDb::Impl::runRow(int64_t runId) const
         "FROM runs WHERE id = ?1");
     s.bind(1, runId);
     if (!s.step()) throw UsageError(path, "run", "no run with id " + std::to_string(runId));
+    const Cell c{s, path, "runs", "run " + std::to_string(runId)};
     RunRow r;
     r.id = s.i64(0);
-    r.method = s.text(1);
+    r.method = c.text(1, "method");
+    const std::string status = c.text(2, "status");
     try {
-        r.status = runStatusFromString(s.text(2));
+        r.status = runStatusFromString(status);
     } catch (const Error&) {
-        throw Error(path, "runs.status", "unknown status '" + s.text(2) + "' for run " + std::to_string(r.id));
+        c.bad("status", "unknown status '" + status + "'");
     }
     r.message = s.text(3);
-    r.base_model = displayName(parseJson(s.text(4), path, "runs.base_model"));
-    r.reward_model = displayName(parseJson(s.text(5), path, "runs.reward_model"));
-    r.seed = uint64_t(s.i64(6));
+    r.base_model = displayName(c.json(4, "base_model"));
+    r.reward_model = displayName(c.json(5, "reward_model"));
+    r.seed = uint64_t(c.integer(6, "seed"));
     r.started = s.text(7);
     r.finished = s.text(8);
-    r.config = parseJson(s.text(9), path, "runs.config");
-    r.best_final_reward = s.optF64(14);
+    r.config = c.json(9, "config");
+    if (!r.config.is_object()) c.bad("config", "not a JSON object");
+    r.best_final_reward = c.optNumber(14, "(best final reward)");
     r.iterations = s.i64(15);
     if (r.status == RunStatus::Running && !owned.count(r.id)) {
         Writer w{s.text(10), s.text(11), s.isNull(12) ? 0 : s.i64(12), s.isNull(13) ? 0 : s.i64(13)};
@@ -391,6 +449,15 @@ int64_t SessionDb::Impl::insertIteration(int64_t runId, const IterationEvent& e)
 std::vector<IterationEvent> SessionDb::Impl::iterations(int64_t runId, bool withSamples) const
 {
     auto* self = const_cast<Impl*>(this);
+    const std::string run = "run " + std::to_string(runId);
+    // Prompt indices must name one of the run's prompts (-1: an event for several prompts).
+    int64_t prompts = 0;
+    {
+        auto s = self->stmt("SELECT count(*) FROM prompts WHERE run_id = ?1");
+        s.bind(1, runId);
+        if (s.step()) prompts = s.i64(0);
+    }
+    const int64_t lastPrompt = prompts > 0 ? prompts - 1 : INT32_MAX;   // imported runs may lack prompts
     std::vector<IterationEvent> out;
     std::vector<int64_t> ids;
     {
@@ -398,22 +465,24 @@ std::vector<IterationEvent> SessionDb::Impl::iterations(int64_t runId, bool with
                             "budget_flops, budget_seconds FROM iterations WHERE run_id = ?1 ORDER BY id");
         s.bind(1, runId);
         while (s.step()) {
+            const Cell c{s, path, "iterations", run + ", row " + std::to_string(s.i64(0))};
             IterationEvent e;
             ids.push_back(s.i64(0));
-            e.method = s.text(1);
-            e.prompt_index = int(s.i64(2));
-            e.iteration = int(s.i64(3));
-            e.stats = parseJson(s.text(4), path, "iterations.stats");
-            e.budget.samples = s.i64(5);
-            e.budget.tokens = s.i64(6);
-            e.budget.flops = s.f64(7);
-            e.budget.seconds = s.f64(8);
+            e.method = c.text(1, "method");
+            e.prompt_index = int(c.integer(2, "prompt_index", -1, lastPrompt));
+            e.iteration = int(c.integer(3, "iteration", 0, INT32_MAX));
+            e.stats = c.json(4, "stats");
+            if (!e.stats.is_object() && !e.stats.is_null()) c.bad("stats", "not a JSON object");
+            e.budget.samples = c.integer(5, "budget_samples", 0);
+            e.budget.tokens = c.integer(6, "budget_tokens", 0);
+            e.budget.flops = c.optNumber(7, "budget_flops").value_or(0.0);
+            e.budget.seconds = c.optNumber(8, "budget_seconds").value_or(0.0);
             out.push_back(std::move(e));
         }
     }
     if (!withSamples || out.empty()) return out;
     auto s = self->stmt("SELECT iteration_id, prompt_index, iteration, idx, text, token_ids, reward, gold_reward, "
-                        "weight, accepted, cut_index, parent FROM samples WHERE run_id = ?1 "
+                        "weight, accepted, cut_index, parent, pos FROM samples WHERE run_id = ?1 "
                         "ORDER BY iteration_id, pos");
     s.bind(1, runId);
     size_t k = 0;   // both lists are in iteration-id order: merge
@@ -421,18 +490,19 @@ std::vector<IterationEvent> SessionDb::Impl::iterations(int64_t runId, bool with
         int64_t iterId = s.i64(0);
         while (k < ids.size() && ids[k] < iterId) ++k;
         if (k == ids.size() || ids[k] != iterId) continue;   // orphan row: ignore
+        const Cell c{s, path, "samples", run + ", iteration row " + std::to_string(iterId) + ", position " + std::to_string(s.i64(12))};
         Sample x;
-        x.prompt_index = int(s.i64(1));
-        x.iteration = int(s.i64(2));
-        x.index = int(s.i64(3));
-        x.text = s.text(4);
-        x.token_ids = s.ids(5);
-        x.reward = s.optF64(6).value_or(NAN);
-        x.gold_reward = s.optF64(7);
-        x.weight = s.optF64(8);
-        if (!s.isNull(9)) x.accepted = s.i64(9) != 0;
-        if (!s.isNull(10)) x.cut_index = int(s.i64(10));
-        if (!s.isNull(11)) x.parent = int(s.i64(11));
+        x.prompt_index = int(c.integer(1, "prompt_index", 0, lastPrompt));
+        x.iteration = int(c.integer(2, "iteration", 0, INT32_MAX));
+        x.index = int(c.integer(3, "idx", INT32_MIN, INT32_MAX));
+        x.text = c.text(4, "text");
+        x.token_ids = c.ids(5, "token_ids");
+        x.reward = c.optNumber(6, "reward").value_or(NAN);
+        x.gold_reward = c.optNumber(7, "gold_reward");
+        x.weight = c.optNumber(8, "weight");
+        if (auto a = c.optInteger(9, "accepted", 0, 1)) x.accepted = *a != 0;
+        if (auto v = c.optInteger(10, "cut_index")) x.cut_index = int(*v);
+        if (auto v = c.optInteger(11, "parent")) x.parent = int(*v);
         out[k].samples.push_back(std::move(x));
     }
     return out;
@@ -679,7 +749,21 @@ std::vector<RunRow> SessionDb::listRuns() const
 {
     Impl::ReadTx snapshot(*d);
     std::vector<RunRow> rows;
-    for (int64_t id : d->runIds({})) rows.push_back(d->runRow(id));
+    for (int64_t id : d->runIds({})) {
+        try {
+            rows.push_back(d->runRow(id));
+        } catch (const UsageError& e) {
+            // One damaged run must not hide the others: it is listed as failed, with the
+            // reason; opening or exporting it is refused with the same message.
+            RunRow r;
+            r.id = id;
+            r.method = "?";
+            r.status = RunStatus::Failed;
+            r.message = e.what();
+            r.config = nlohmann::json::object();
+            rows.push_back(std::move(r));
+        }
+    }
     return rows;
 }
 
@@ -688,45 +772,58 @@ StoredRun SessionDb::loadRun(int64_t runId, bool withSamples) const
     Impl::ReadTx snapshot(*d);
     StoredRun r;
     r.row = d->runRow(runId);
+    const std::string run = "run " + std::to_string(runId);
     {
         auto s = d->stmt("SELECT method, config, seed, base_model, reward_model, gold_model, device, dtype, versions, "
                          "prompt_template, budget, summary FROM runs WHERE id = ?1");
         s.bind(1, runId);
         s.step();
-        r.info.method = s.text(0);
-        r.info.config = parseJson(s.text(1), d->path, "runs.config");
-        r.info.seed = uint64_t(s.i64(2));
-        r.info.base_model = parseJson(s.text(3), d->path, "runs.base_model");
-        r.info.reward_model = parseJson(s.text(4), d->path, "runs.reward_model");
-        r.info.gold = s.isNull(5) ? nlohmann::json(nullptr) : parseJson(s.text(5), d->path, "runs.gold_model");
+        const Cell c{s, d->path, "runs", run};
+        r.info.method = c.text(0, "method");
+        r.info.config = c.json(1, "config");
+        r.info.seed = uint64_t(c.integer(2, "seed"));
+        r.info.base_model = c.json(3, "base_model");
+        r.info.reward_model = c.json(4, "reward_model");
+        r.info.gold = c.json(5, "gold_model");
         r.info.device = s.text(6);
         r.info.dtype = s.text(7);
-        r.info.versions = parseJson(s.text(8), d->path, "runs.versions");
+        r.info.versions = c.json(8, "versions");
         r.info.prompt_template = s.text(9);
-        if (!s.isNull(10)) {
-            auto b = parseJson(s.text(10), d->path, "runs.budget");
-            if (b.is_object()) r.budget = b.get<Budget>();
+        const nlohmann::json budget = c.json(10, "budget");
+        if (budget.is_object()) {
+            try {
+                r.budget = budget.get<Budget>();
+            } catch (const std::exception& e) {   // nlohmann: a field of the wrong type
+                c.bad("budget", e.what());
+            }
         }
-        if (!s.isNull(11)) r.summary = parseJson(s.text(11), d->path, "runs.summary");
+        r.summary = c.json(11, "summary");
     }
     {
         auto s = d->stmt("SELECT prompt_index, text, source, source_row FROM prompts WHERE run_id = ?1 "
                          "ORDER BY prompt_index");
         s.bind(1, runId);
-        while (s.step()) r.prompts.push_back({int(s.i64(0)), s.text(1), s.text(2), s.optI64(3)});
+        while (s.step()) {
+            const Cell c{s, d->path, "prompts", run + ", prompt " + std::to_string(s.i64(0))};
+            // Indices are 0..P-1 in order: everything else refers to prompts by position.
+            c.integer(0, "prompt_index", int64_t(r.prompts.size()), int64_t(r.prompts.size()));
+            r.prompts.push_back({int(s.i64(0)), c.text(1, "text"), s.text(2), c.optInteger(3, "source_row", 0, INT64_MAX)});
+        }
     }
     r.iterations = d->iterations(runId, withSamples);
     {
         auto s = d->stmt("SELECT prompt_index, text, token_ids, reward, gold_reward FROM finals WHERE run_id = ?1 "
                          "ORDER BY prompt_index");
         s.bind(1, runId);
+        const int64_t lastPrompt = r.prompts.empty() ? INT32_MAX : int64_t(r.prompts.size()) - 1;
         while (s.step()) {
+            const Cell c{s, d->path, "finals", run + ", prompt " + std::to_string(s.i64(0))};
             FinalAnswer f;
-            f.prompt_index = int(s.i64(0));
-            f.text = s.text(1);
-            f.token_ids = s.ids(2);
-            f.reward = s.optF64(3).value_or(NAN);
-            f.gold_reward = s.optF64(4);
+            f.prompt_index = int(c.integer(0, "prompt_index", 0, lastPrompt));
+            f.text = c.text(1, "text");
+            f.token_ids = c.ids(2, "token_ids");
+            f.reward = c.optNumber(3, "reward").value_or(NAN);
+            f.gold_reward = c.optNumber(4, "gold_reward");
             r.final.push_back(std::move(f));
         }
     }

@@ -56,6 +56,8 @@ public:
     }
 
     bool isNull(int c) const { return sqlite3_column_type(s_, c) == SQLITE_NULL; }
+    int type(int c) const { return sqlite3_column_type(s_, c); }
+    sqlite3_stmt* raw() const { return s_; }
     int64_t i64(int c) const { return sqlite3_column_int64(s_, c); }
     double f64(int c) const { return sqlite3_column_double(s_, c); }
     std::string text(int c) const

@@ -5,6 +5,7 @@
 #include <QtTest>
 
 #include <signal.h>
+#include <sqlite3.h>
 
 #include <cmath>
 #include <csignal>
@@ -382,6 +383,24 @@ private Q_SLOTS:
         QVERIFY2(atKill >= 3 && atKill < total, qPrintable(QString::number(atKill)));   // really mid-run
         {
             auto s = SessionDb::open(killed.toStdString(), SessionDb::Mode::ReadOnly);
+            QVERIFY(s.loadRun(1, false).row.status != RunStatus::Done);
+        }
+
+        {   // A copy whose stored tokens lie outside the vocabulary: refused (exit 2), nothing written.
+            const QString damaged = tmp.filePath("damaged.sqlite");
+            sqlite3* raw = nullptr;
+            QCOMPARE(sqlite3_open_v2(killed.toUtf8().constData(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+            QCOMPARE(sqlite3_exec(raw, ("VACUUM INTO '" + damaged.toStdString() + "'").c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+            sqlite3_close(raw);
+            QCOMPARE(sqlite3_open(damaged.toUtf8().constData(), &raw), SQLITE_OK);
+            QCOMPARE(sqlite3_exec(raw, "UPDATE samples SET token_ids = x'ffffff7f' WHERE rowid = 1", nullptr, nullptr, nullptr), SQLITE_OK);
+            sqlite3_close(raw);
+            auto d = cli({"run", "--db", damaged, "--resume", "1"});
+            QCOMPARE(d.code, 2);
+            QVERIFY2(d.err.contains(damaged) && d.err.contains("samples.token_ids") && d.err.contains("2147483647"),
+                     qPrintable(d.err));
+            auto s = SessionDb::open(damaged.toStdString(), SessionDb::Mode::ReadOnly);
+            QCOMPARE(s.loadRun(1, false).row.iterations, atKill);
             QVERIFY(s.loadRun(1, false).row.status != RunStatus::Done);
         }
 

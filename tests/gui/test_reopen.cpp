@@ -4,6 +4,8 @@
 
 #include <QTemporaryDir>
 
+#include <sqlite3.h>
+
 #include "main_window.h"
 #include "method_panel.h"
 #include "plot_export.h"
@@ -101,6 +103,47 @@ private slots:
         QFile csv(dir.filePath("curves.csv"));
         QVERIFY(csv.open(QIODevice::ReadOnly));
         QVERIFY(csv.readAll().startsWith("series,x,y"));
+    }
+
+    // Damaged values inside a session: the other runs stay listed and open; the damaged ones are
+    // listed as failed with the reason, and opening them says which file and field, in place.
+    void damagedRunsAreNamedOthersStillOpen()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath("mixed.rudder");
+        {
+            SessionDb db = SessionDb::open(path.toStdString());
+            for (int k = 0; k < 3; ++k) {
+                RunRequest request;
+                request.method = "aisp";
+                request.config = {{"n", 6}, {"iterations", 3}};
+                request.seed = uint64_t(k);
+                request.prompts = {"In the beginning"};
+                RunRecorder rec = RunRecorder::start(db, request, {{"base_model", {{"spec", "demo-lm"}}}});
+                for (const auto& e : testing::syntheticRun("aisp", 3, 6)) rec.append(e);
+                RunResult r;
+                rec.finish(r);
+            }
+        }
+        sqlite3* raw = nullptr;
+        QCOMPARE(sqlite3_open(path.toUtf8().constData(), &raw), SQLITE_OK);
+        QCOMPARE(sqlite3_exec(raw, "UPDATE runs SET config = '[1' WHERE id = 1; "
+                                   "UPDATE samples SET prompt_index = 7 WHERE run_id = 2",
+                              nullptr, nullptr, nullptr), SQLITE_OK);
+        sqlite3_close(raw);
+        gui::MainWindow w(path);
+        const auto& rows = w.sessionsPanel()->rows();
+        QCOMPARE(rows.size(), size_t(3));
+        QCOMPARE(rows[0].status, RunStatus::Failed);
+        QVERIFY2(QString::fromStdString(rows[0].message).contains("runs.config"), rows[0].message.c_str());
+        QCOMPARE(rows[2].status, RunStatus::Done);
+        QString e = w.reopenRun(1);
+        QVERIFY2(e.contains("mixed.rudder") && e.contains("runs.config"), qPrintable(e));
+        e = w.reopenRun(2);
+        QVERIFY2(e.contains("mixed.rudder") && e.contains("samples.prompt_index"), qPrintable(e));
+        QCOMPARE(w.reopenRun(3), QString());
+        QVERIFY(!w.overlayRuns({2, 3}).isEmpty());
+        QCOMPARE(w.overlayRuns({3}), QString());
     }
 
     void damagedSessionIsRefusedWithAMessage()

@@ -20,6 +20,7 @@
 #include "method_panel.h"
 #include "param_slider.h"
 #include "plot_export.h"
+#include "prompt_panel.h"
 #include "reward_curve_plot.h"
 #include "reward_distribution_plot.h"
 #include "run_data.h"
@@ -53,6 +54,40 @@ RunData makeRun(const std::string& method, const std::vector<IterationEvent>& ev
 class TestWidgets : public QObject {
     Q_OBJECT
 private slots:
+    // Bad dataset files: the dataset tab says what and where in place (file, line, field) and
+    // stays usable; a good file afterwards loads.  Same parser as the CLI (depth cap, UTF-8).
+    void datasetProblemsShownInPlace()
+    {
+        QTemporaryDir dir;
+        auto write = [&](const char* name, const QByteArray& bytes) {
+            QFile f(dir.filePath(name));
+            f.open(QIODevice::WriteOnly);
+            f.write(bytes);
+            return dir.filePath(name);
+        };
+        widgets::PromptPanel panel;
+        struct Case { QString path; QString expect; };
+        const Case cases[] = {
+            {write("deep.jsonl", "{\"prompt\": \"ok\"}\n" + QByteArray(100000, '[') + "\n"), "line 2"},
+            {write("utf8.jsonl", "{\"prompt\": \"ok\"}\n{\"prompt\": \"bad \xff\xfe bytes\"}\n"), "line 2"},
+            {write("number.jsonl", "{\"prompt\": \"ok\"}\n{\"prompt\": 42}\n"), "line 2: prompt"},
+            {write("long.jsonl", "{\"prompt\": \"ok\"}\n{\"prompt\": \"" + QByteArray(10 << 20, 'a') + "\n"), "line 2"},
+            {write("empty.jsonl", ""), "no JSON object"},
+            {dir.filePath("missing.jsonl"), "cannot open"},
+        };
+        for (const Case& c : cases) {
+            const QString err = panel.openDataset(c.path);
+            QVERIFY2(err.contains(QFileInfo(c.path).fileName()) && err.contains(c.expect), qPrintable(err.left(600)));
+            QCOMPARE(panel.datasetStatus(), err);
+            QVERIFY(err.size() < 2000);   // a 10 MB line is not echoed back
+            QVERIFY(!panel.datasetUsable());
+        }
+        const QString good = write("good.jsonl", "{\"prompt\": \"In the beginning\"}\n{\"prompt\": \"And God said\"}\n");
+        QCOMPARE(panel.openDataset(good), QString());
+        QVERIFY(panel.datasetUsable());
+        QVERIFY2(panel.datasetStatus().contains("2 prompts"), qPrintable(panel.datasetStatus()));
+    }
+
     void linearSliderRoundTrip()
     {
         ParamSpec spec{"alpha", "α", 0.0, 1.0, 0.9999, false, false, ""};

@@ -1,6 +1,8 @@
 // `rudder-cli export` / `import` driven as a user would, on sessions this test writes.
 #include <QtTest>
 
+#include <sqlite3.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -149,6 +151,37 @@ private slots:
         QCOMPARE(r.code, 2);
         QVERIFY2(r.err.contains("bad.json: runs[0].seed: missing"), qPrintable(r.err));
         QVERIFY(!QFile::exists(qpath("copy2.rsession")));
+    }
+
+    // A damaged session is bad input: exit 2, the file and table.column named, the file as it was.
+    void damagedSessionIsAUsageError()
+    {
+        const std::string bytes = fileBytes(session);
+        struct Case { const char* sql; const char* field; };
+        const Case cases[] = {{"UPDATE samples SET prompt_index = 99", "samples.prompt_index"},
+                              {"UPDATE iterations SET stats = '{'", "iterations.stats"}};
+        int n = 0;
+        for (const Case& c : cases) {
+            const QString file = dir.filePath(QString("damaged-%1.rsession").arg(n++));
+            std::ofstream(file.toStdString(), std::ios::binary) << bytes;
+            sqlite3* db = nullptr;
+            QCOMPARE(sqlite3_open(file.toUtf8().constData(), &db), SQLITE_OK);
+            QCOMPARE(sqlite3_exec(db, c.sql, nullptr, nullptr, nullptr), SQLITE_OK);
+            sqlite3_close(db);
+            const std::string before = fileBytes(file.toStdString());
+            for (const char* format : {"json", "csv"}) {
+                auto r = cli({"export", "--db", file, "--format", format, "--out", qpath("damaged.out")});
+                QCOMPARE(r.code, 2);
+                QVERIFY2(r.err.contains(file) && r.err.contains(c.field) && r.err.contains("damaged"), qPrintable(r.err));
+            }
+            QVERIFY(fileBytes(file.toStdString()) == before);
+        }
+        // Cut short: refused before SQLite reads it.
+        const QString cut = dir.filePath("cut.rsession");
+        std::ofstream(cut.toStdString(), std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+        auto r = cli({"export", "--db", cut, "--format", "json", "--out", qpath("damaged.out")});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains(cut) && r.err.contains("truncated"), qPrintable(r.err));
     }
 };
 

@@ -399,6 +399,101 @@ private slots:
         QVERIFY(reported);
     }
 
+    // Values of the wrong type or range (a damaged or hand-edited file) are refused as bad
+    // input naming the file and table.column, before anything indexes with them; the file is
+    // left as it was.
+    void damagedValuesAreRefusedNamingTheField()
+    {
+        const std::string whole = path("values.rsession");
+        int64_t run;
+        { auto db = SessionDb::open(whole); run = writeRun(db, 5, 3, 6); }
+        const std::string bytes = fileBytes(whole);
+        {   // negative control: the unmodified file loads
+            auto db = SessionDb::open(whole, SessionDb::Mode::ReadOnly);
+            QCOMPARE(db.loadRun(run).iterations.size(), size_t(3));
+        }
+        struct Case { std::string sql; const char* field; };
+        const Case cases[] = {
+            {"UPDATE iterations SET stats = '['", "iterations.stats"},
+            {"UPDATE iterations SET stats = '\"x\"'", "iterations.stats"},
+            {"UPDATE iterations SET stats = '" + std::string(300, '[') + "'", "iterations.stats"},
+            {"UPDATE iterations SET prompt_index = 1000000000", "iterations.prompt_index"},
+            {"UPDATE iterations SET iteration = -5", "iterations.iteration"},
+            {"UPDATE iterations SET budget_samples = 'many'", "iterations.budget_samples"},
+            {"UPDATE samples SET token_ids = x'010203'", "samples.token_ids"},
+            {"UPDATE samples SET prompt_index = 99999999", "samples.prompt_index"},
+            {"UPDATE samples SET reward = 'abc'", "samples.reward"},
+            {"UPDATE samples SET accepted = 7", "samples.accepted"},
+            {"UPDATE samples SET cut_index = 4294967296", "samples.cut_index"},
+            {"UPDATE runs SET config = '[1, 2]'", "runs.config"},
+            {"UPDATE runs SET status = 'bogus'", "runs.status"},
+            {"UPDATE runs SET budget = '{\"samples\": \"x\"}'", "runs.budget"},
+            {"UPDATE runs SET summary = '{'", "runs.summary"},
+            {"UPDATE runs SET seed = 'zero'", "runs.seed"},
+            {"UPDATE prompts SET prompt_index = 3", "prompts.prompt_index"},
+            {"UPDATE finals SET token_ids = x'ff'", "finals.token_ids"},
+            {"UPDATE finals SET prompt_index = 9", "finals.prompt_index"},
+        };
+        int n = 0;
+        for (const Case& c : cases) {
+            const std::string file = path(("value-" + std::to_string(n++) + ".rsession").c_str());
+            std::ofstream(file, std::ios::binary) << bytes;
+            { Raw raw(file, false); QVERIFY2(raw.exec(c.sql), c.sql.c_str()); }
+            const std::string before = fileBytes(file);
+            try {
+                auto db = SessionDb::open(file, SessionDb::Mode::ReadOnly);
+                db.loadRun(run);
+                QFAIL(qPrintable(QString("loaded after: %1").arg(QString::fromStdString(c.sql))));
+            } catch (const rudder::UsageError& e) {
+                const QString m = e.what();
+                QVERIFY2(m.contains(QString::fromStdString(file)) && m.contains(c.field) && m.contains("damaged"),
+                         qPrintable(QString("%1 -> %2").arg(QString::fromStdString(c.sql), m)));
+            }
+            QVERIFY(fileBytes(file) == before);
+        }
+    }
+
+    // A seeded byte fuzzer over a real session: every mutant opens and reads, or is refused
+    // with a rudder::Error naming the file; never a crash, another exception type, or a write.
+    void fuzzedSessionBytesNeverCrash()
+    {
+        const std::string whole = path("fuzz-whole.rsession");
+        { auto db = SessionDb::open(whole); writeRun(db, 7, 6, 12); writeRun(db, 8, 2, 5); }
+        const std::string bytes = fileBytes(whole);
+        std::mt19937 rng(20261129);
+        const std::string file = path("fuzz.rsession");
+        int readable = 0, refused = 0;
+        for (int m = 0; m < 1000; ++m) {
+            std::string d = bytes;
+            switch (m % 4) {
+            case 0: d.resize(100 + rng() % (d.size() - 100)); break;                 // truncated
+            case 1: for (int i = 0; i < 8; ++i) d[100 + rng() % (d.size() - 100)] = char(rng()); break;
+            case 2: {                                                                  // a garbage block
+                size_t at = rng() % (d.size() - 512);
+                for (size_t i = 0; i < 512; ++i) d[at + i] = char(rng());
+                break;
+            }
+            case 3: d[16 + rng() % 84] = char(rng()); break;                          // the header
+            }
+            QFile::remove(QString::fromStdString(file));
+            std::ofstream(file, std::ios::binary) << d;
+            try {
+                auto db = SessionDb::open(file, SessionDb::Mode::ReadOnly);
+                for (const auto& r : db.listRuns()) db.loadRun(r.id);
+                db.exportJson();
+                ++readable;
+            } catch (const rudder::Error& e) {
+                QVERIFY2(QString(e.what()).contains(QString::fromStdString(file)), e.what());
+                ++refused;
+            } catch (const std::exception& e) {
+                QFAIL(qPrintable(QString("mutant %1: %2").arg(m).arg(e.what())));
+            }
+            QVERIFY2(fileBytes(file) == d, qPrintable(QString("mutant %1 was written to").arg(m)));
+        }
+        qInfo("session fuzz: %d mutants readable, %d refused with a message", readable, refused);
+        QVERIFY(refused > 250);   // the mutations do reach the reader
+    }
+
     void closedUnfinishedRunIsInterrupted()
     {
         std::string file = path("closed.rsession");

@@ -86,6 +86,7 @@ void from_json(const nlohmann::json& j, FinalAnswer& f);
 // continues from the next iteration with the same results as an uninterrupted run.
 struct ResumeState {
     std::vector<IterationEvent> completed;
+    std::string source;   // where `completed` was read from (the session file), for messages
 };
 
 using EventSink = std::function<void(const IterationEvent&)>;
