@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "rudder/error.h"
+#include "rudder/hf_cache.h"
 #include "rudder/workbench.h"
 
 namespace rudder::cli {
@@ -34,24 +35,33 @@ void addInspectCommand(CLI::App& app)
     CLI::App* cmd = app.add_subcommand(
         "inspect", "Print a model directory's architecture, parameter count, dtype, tokenizer, chat template "
                    "and reward head (reads config and file headers only; no weights are loaded).");
-    cmd->add_option("MODEL_DIR", o->dir, "Hugging Face model directory (config.json + *.safetensors)")->required();
+    cmd->add_option("MODEL", o->dir,
+                    "Hugging Face model directory (config.json + *.safetensors), or a repo id ORG/NAME[@REVISION] "
+                    "in the local Hugging Face cache")
+        ->required();
     cmd->add_flag("--json", o->json, "Print the summary as one JSON object on stdout");
     cmd->callback([o] {
         ModelSummary s;
+        std::optional<HubModel> hub;
         try {
-            s = inspectModel(o->dir);
+            s = inspectModel(resolveModelSpec(o->dir, &hub));
         } catch (const UsageError&) {
             throw;
         } catch (const Error& e) {
             // A model directory that cannot be read is the user's input at fault: exit 2.
             throw UsageError(e.what());
         }
+        const std::string kind = modelKind(s.architecture);
         if (o->json) {
-            std::cout << s.toJson().dump(2) << "\n";
+            auto j = s.toJson();
+            j["kind"] = s.reward_head.empty() ? "causal LM" : "reward model";
+            if (hub) j["hub"] = hub->toJson();
+            std::cout << j.dump(2) << "\n";
             return;
         }
         auto row = [](const char* k, const std::string& v) { std::cout << "  " << k << ": " << (v.empty() ? "-" : v) << "\n"; };
         std::cout << s.directory << "\n";
+        if (hub) row("hub               ", hub->repo + "@" + hub->revision + " (commit " + hub->commit + ")");
         row("architecture      ", s.architecture + (s.model_type.empty() ? "" : " (" + s.model_type + ")"));
         row("parameters        ", humanCount(s.parameters) + " (" + std::to_string(s.parameters) + ")");
         row("stored dtype      ", s.stored_dtype);
@@ -60,8 +70,48 @@ void addInspectCommand(CLI::App& app)
         row("tokenizer         ", s.tokenizer_type);
         row("chat template     ", s.chat_template);
         row("reward head       ", s.reward_head.empty() ? "none (causal LM)" : s.reward_head);
+        // Said plainly: a reward model given as the base LM (or the reverse) is a common slip.
+        if (s.reward_head.empty() && kind == "reward model")
+            row("note              ", "the architecture names a reward model but no reward head was found");
+        if (!s.reward_head.empty())
+            row("use as            ", "--reward (a reward model; as --model it would be refused)");
+        else
+            row("use as            ", "--model (a causal LM; as --reward it would be refused)");
         row("config sha256     ", s.config_sha256);
         row("weights fingerprint", s.weights_fingerprint);
+    });
+}
+
+} // namespace rudder::cli
+
+namespace rudder::cli {
+
+void addModelsCommand(CLI::App& app)
+{
+    auto json = std::make_shared<bool>(false);
+    CLI::App* cmd = app.add_subcommand(
+        "models", "List the models in the local Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, else "
+                  "~/.cache/huggingface/hub): repo id, kind, architecture, size on disk.  Pass a repo id as "
+                  "--model/--reward/--gold or to inspect.  Nothing is downloaded.");
+    cmd->add_flag("--json", *json, "Print a JSON array");
+    cmd->callback([json] {
+        const auto models = listCachedModels();
+        if (*json) {
+            nlohmann::json a = nlohmann::json::array();
+            for (const auto& m : models)
+                a.push_back({{"repo", m.repo}, {"revision", m.revision}, {"commit", m.commit}, {"directory", m.directory},
+                             {"architecture", m.architecture}, {"kind", m.kind}, {"bytes", m.bytes}});
+            std::cout << a.dump(2) << "\n";
+            return;
+        }
+        std::cout << hubCacheDir() << ": " << models.size() << " model(s)\n";
+        for (const auto& m : models) {
+            char size[32];
+            if (m.bytes >= 1'000'000'000) std::snprintf(size, sizeof size, "%.2f GB", double(m.bytes) / 1e9);
+            else std::snprintf(size, sizeof size, "%.1f MB", double(m.bytes) / 1e6);
+            std::cout << "  " << m.repo << (m.revision == "main" ? "" : "@" + m.revision) << "  " << m.kind << "  "
+                      << (m.architecture.empty() ? "?" : m.architecture) << "  " << size << "\n";
+        }
     });
 }
 

@@ -351,9 +351,11 @@ const char* kDemoPrompt = "In the beginning";
 
 void addModelOptions(CLI::App* cmd, ModelOptions& m)
 {
-    cmd->add_option("--model", m.model, "Base model directory (default: the embedded demo LM)");
+    cmd->add_option("--model", m.model,
+                    "Base model: a directory, or a repo id ORG/NAME[@REVISION] in the local Hugging Face cache "
+                    "(see `rudder-cli models`; nothing is downloaded) (default: the embedded demo LM)");
     cmd->add_option("--reward", m.reward,
-                    "Reward: a reward-model directory, 'lexicon' (AFINN-165 valence), 'cmd:COMMAND', or "
+                    "Reward: a reward-model directory or cached repo id, 'lexicon' (AFINN-165 valence), 'cmd:COMMAND', or "
                     "demo-rm / demo-rm-small (the embedded demo RM, default, and its weak proxy trained on few labels)");
     cmd->add_option("--gold", m.gold,
                     "Second reward, only observed (same forms as --reward; default: lexicon when the reward "

@@ -7,6 +7,7 @@ namespace rudder::cli {
 void addTokenizeCommand(CLI::App& app);
 void addAnalyzeCommand(CLI::App& app);
 void addInspectCommand(CLI::App& app);
+void addModelsCommand(CLI::App& app);
 void addRunCommand(CLI::App& app);      // also registers `compare`
 void addExportCommand(CLI::App& app);
 void addBenchCommand(CLI::App& app);

@@ -21,6 +21,7 @@ int main(int argc, char** argv)
 #endif
 #ifdef RUDDER_CLI_HAS_INSPECT
     rudder::cli::addInspectCommand(app);
+    rudder::cli::addModelsCommand(app);
 #endif
 #ifdef RUDDER_CLI_HAS_RUN
     rudder::cli::addRunCommand(app);

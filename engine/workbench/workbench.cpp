@@ -14,6 +14,7 @@
 #include "model/reward_model.h"
 #include "rudder/analysis.h"
 #include "rudder/error.h"
+#include "rudder/hf_cache.h"
 #include "rudder/methods.h"
 #include "rudder/runtime_init.h"
 #include "rudder/templates.h"
@@ -156,19 +157,33 @@ private:
 
 struct Workbench::Impl {
     ModelSummary base;
+    nlohmann::json baseHub;          // {"repo", "revision", "commit"} when loaded by repo id
     std::unique_ptr<CausalLM> lm;
     std::shared_ptr<Tokenizer> tok;
     std::string templ = "raw";       // detected chat template of the base model
     std::shared_ptr<RewardFunction> reward, gold;
     nlohmann::json rewardId, goldId = nullptr;   // identities as provenance() reports them
 
-    // A reward as a session records it: the spec as given (so a resume can load it again), its
-    // display name, and for a model directory its identity (fingerprints), checked on resume.
+    // What a session records to load a model again: a repo id pinned to the commit it resolved
+    // to (so a resume never picks up a newer download), else the path as given.
+    static std::string reloadSpec(const std::string& spec, const std::optional<HubModel>& hub)
+    {
+        return hub ? hub->repo + "@" + hub->commit : spec;
+    }
+
+    // A reward as a session records it: the spec (so a resume can load it again), its display
+    // name, and for a model directory its identity (fingerprints), checked on resume.
     static nlohmann::json rewardIdentity(const std::string& spec, const RewardFunction& fn)
     {
         nlohmann::json j = nlohmann::json::object();
-        if (spec != "lexicon" && spec.rfind("cmd:", 0) != 0) j = inspectModel(spec).toJson();
-        j["spec"] = spec;
+        if (spec != "lexicon" && spec.rfind("cmd:", 0) != 0) {
+            std::optional<HubModel> hub;
+            j = inspectModel(resolveModelSpec(spec, &hub)).toJson();
+            j["spec"] = reloadSpec(spec, hub);
+            if (hub) j["hub"] = hub->toJson();
+        } else {
+            j["spec"] = spec;
+        }
         j["name"] = fn.name();
         return j;
     }
@@ -180,9 +195,16 @@ struct Workbench::Impl {
             if (spec.size() == 4) throw UsageError("reward", spec, "cmd: needs a command after the colon");
             return makeCommandReward(spec.substr(4));
         }
-        if (!fs::is_directory(spec))
-            throw UsageError(spec, "", "is neither a reward-model directory, 'lexicon' nor 'cmd:COMMAND'");
-        return std::make_shared<NeuralReward>(spec, opt);
+        const std::string dir = resolveModelSpec(spec);   // a repo id in the HF cache, or as is
+        if (!fs::is_directory(dir))
+            throw UsageError(spec, "", "is neither a reward-model directory, a Hugging Face repo id (ORG/NAME), "
+                                       "'lexicon' nor 'cmd:COMMAND'");
+        // Said plainly: a causal LM given as the reward is a common slip.
+        const ModelSummary s = inspectModel(dir);
+        if (s.reward_head.empty() && modelKind(s.architecture) != "reward model")
+            throw UsageError(spec, "", "is a causal LM (" + s.architecture +
+                                           ") with no reward head: use it as the base model, not as a reward");
+        return std::make_shared<NeuralReward>(dir, opt);
     }
 
     // A method's context over the loaded model and tokenizer, optimising `reward`.
@@ -207,9 +229,16 @@ struct Workbench::Impl {
 Workbench::Workbench() : d(std::make_unique<Impl>()) {}
 Workbench::~Workbench() = default;
 
-ModelSummary Workbench::loadBase(const std::string& dir, const LoadOptions& opt)
+ModelSummary Workbench::loadBase(const std::string& spec, const LoadOptions& opt)
 {
+    std::optional<HubModel> hub;
+    const std::string dir = resolveModelSpec(spec, &hub);   // a repo id in the HF cache, or a path
     ModelSummary s = inspectModel(dir);
+    // (A causal LM that also carries a value head, as trl saves them, is still a causal LM.)
+    if (modelKind(s.architecture) == "reward model")
+        throw UsageError(spec, "", "is a reward model (" + s.architecture +
+                                       (s.reward_head.empty() ? "" : ", head " + s.reward_head) +
+                                       "): use it as the reward, not as the base model");
     auto tok = Tokenizer::fromDirectory(dir);
     auto lm = loadCausalLM(dir, opt.device, opt.dtype);
     s.device = lm->device().str();
@@ -220,6 +249,8 @@ ModelSummary Workbench::loadBase(const std::string& dir, const LoadOptions& opt)
     d->lm = std::move(lm);
     d->tok = std::move(tok);
     d->base = s;
+    d->baseHub = hub ? hub->toJson() : nlohmann::json(nullptr);
+    if (hub) d->baseHub["spec"] = Impl::reloadSpec(spec, hub);
     return s;
 }
 
@@ -254,6 +285,10 @@ nlohmann::json Workbench::provenance() const
     if (hasBase()) {
         base = d->base.toJson();
         base["spec"] = d->base.directory;
+        if (d->baseHub.is_object()) {
+            base["spec"] = d->baseHub["spec"];
+            base["hub"] = {{"repo", d->baseHub["repo"]}, {"revision", d->baseHub["revision"]}, {"commit", d->baseHub["commit"]}};
+        }
     }
     return {{"base_model", base},
             {"reward_model", d->reward ? d->rewardId : nlohmann::json::object()},

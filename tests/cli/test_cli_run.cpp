@@ -9,6 +9,8 @@
 
 #include <cmath>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -298,6 +300,95 @@ private Q_SLOTS:
     }
 
     // ---- on the demo models ----
+
+    // Repo ids resolved in a Hugging Face cache laid out as huggingface_hub writes it (refs,
+    // snapshots of symlinks, blobs) under a temporary HOME: listed, inspected, run, recorded with
+    // their commit; what is missing is named with the command that would fetch it elsewhere.
+    void huggingFaceCacheRepoIds()
+    {
+        REQUIRE_DEMO_MODELS();
+        namespace fs = std::filesystem;
+        const QString res = qEnvironmentVariable("RUDDER_RESOURCES", RUDDER_TEST_DATA "/../resources");
+        const fs::path home = tmp.filePath("home").toStdString(), hub = home / ".cache" / "huggingface" / "hub";
+        const std::string c1(40, 'a'), c2(40, 'b'), c3(40, 'c');
+        auto add = [&](const std::string& repo, const QString& from, const std::string& commit, const std::string& ref) {
+            const fs::path d = hub / ("models--" + repo.substr(0, repo.find('/')) + "--" + repo.substr(repo.find('/') + 1));
+            fs::create_directories(d / "blobs");
+            fs::create_directories(d / "snapshots" / commit);
+            for (const auto& f : fs::directory_iterator(from.toStdString())) {
+                const std::string blob = commit.substr(0, 8) + "-" + f.path().filename().string();
+                fs::copy_file(f.path(), d / "blobs" / blob, fs::copy_options::overwrite_existing);
+                fs::create_symlink(fs::path("..") / ".." / "blobs" / blob, d / "snapshots" / commit / f.path().filename());
+            }
+            fs::create_directories(d / "refs");
+            std::ofstream(d / "refs" / ref) << commit;   // no newline, as huggingface_hub writes it
+            return d;
+        };
+        add("rudder-test/demo-lm", res + "/models/demo-lm", c1, "main");
+        add("rudder-test/demo-lm", res + "/models/demo-lm", c2, "v1");
+        const fs::path rm = add("rudder-test/demo-rm", res + "/models/demo-rm", c3, "main");
+        const QByteArray oldHome = qgetenv("HOME"), oldCache = qgetenv("HF_HUB_CACHE"), oldHfHome = qgetenv("HF_HOME");
+        qputenv("HOME", QByteArray::fromStdString(home.string()));
+        qunsetenv("HF_HUB_CACHE");
+        qunsetenv("HF_HOME");
+        struct Restore {
+            QByteArray h, c, hh;
+            ~Restore()
+            {
+                qputenv("HOME", h);
+                if (!c.isEmpty()) qputenv("HF_HUB_CACHE", c);
+                if (!hh.isEmpty()) qputenv("HF_HOME", hh);
+            }
+        } restore{oldHome, oldCache, oldHfHome};
+
+        auto r = cli({"models", "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        auto list = r.json();
+        QCOMPARE(int(list.size()), 2);
+        QCOMPARE(list[0]["repo"].get<std::string>(), std::string("rudder-test/demo-lm"));
+        QCOMPARE(list[0]["kind"].get<std::string>(), std::string("causal LM"));
+        QCOMPARE(list[0]["commit"].get<std::string>(), c1);
+        QCOMPARE(list[1]["kind"].get<std::string>(), std::string("reward model"));
+        uint64_t bytes = 0;
+        for (const auto& f : fs::directory_iterator((res + "/models/demo-rm").toStdString())) bytes += f.file_size();
+        QCOMPARE(list[1]["bytes"].get<uint64_t>(), bytes);
+
+        r = cli({"inspect", "rudder-test/demo-lm@v1", "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QCOMPARE(r.json()["hub"]["commit"].get<std::string>(), c2);
+
+        const QString db = tmp.filePath("hub.sqlite");
+        r = cli({"run", "--db", db, "--model", "rudder-test/demo-lm", "--reward", "rudder-test/demo-rm", "--method", "bon",
+                 "--set", "n=2", "--set", "max_new_tokens=4", "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        {
+            auto s = SessionDb::open(db.toStdString(), SessionDb::Mode::ReadOnly);
+            const auto run = s.loadRun(1, false);
+            QCOMPARE(run.info.base_model["spec"].get<std::string>(), "rudder-test/demo-lm@" + c1);
+            QCOMPARE(run.info.base_model["hub"]["revision"].get<std::string>(), std::string("main"));
+            QCOMPARE(run.info.reward_model["hub"]["commit"].get<std::string>(), c3);
+        }
+
+        r = cli({"inspect", "rudder-test/absent"});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("not in the Hugging Face cache") && r.err.contains("huggingface-cli download rudder-test/absent"),
+                 qPrintable(r.err));
+        r = cli({"inspect", "rudder-test/demo-lm@v9"});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("revision v9") && r.err.contains("main, v1") && r.err.contains("--revision v9"), qPrintable(r.err));
+        // Roles swapped: said plainly.
+        r = cli({"run", "--db", db, "--model", "rudder-test/demo-rm", "--method", "bon", "--set", "n=1"});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("is a reward model") && r.err.contains("not as the base model"), qPrintable(r.err));
+        r = cli({"run", "--db", db, "--reward", "rudder-test/demo-lm", "--method", "bon", "--set", "n=1"});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("is a causal LM") && r.err.contains("not as a reward"), qPrintable(r.err));
+        // An interrupted download: a snapshot file whose blob is missing.
+        fs::remove(rm / "blobs" / (c3.substr(0, 8) + "-model.safetensors"));
+        r = cli({"inspect", "rudder-test/demo-rm"});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("model.safetensors") && r.err.contains("did not finish"), qPrintable(r.err));
+    }
 
     void inspectDemoModels()
     {

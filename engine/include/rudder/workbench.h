@@ -56,7 +56,8 @@ public:
     Workbench(const Workbench&) = delete;
     Workbench& operator=(const Workbench&) = delete;
 
-    ModelSummary loadBase(const std::string& dir, const LoadOptions& opt = {});
+    // `spec`: a model directory, or a Hugging Face repo id ORG/NAME[@REVISION] in the local cache.
+    ModelSummary loadBase(const std::string& spec, const LoadOptions& opt = {});
     bool hasBase() const;
     const ModelSummary& base() const;
 
