@@ -7,12 +7,15 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QToolButton>
 
-#include "rudder/paths.h"
 #include <QVBoxLayout>
+
+#include "rudder/hf_cache.h"
+#include "rudder/paths.h"
 
 namespace rudder::widgets {
 
@@ -27,12 +30,49 @@ QComboBox* editableCombo(QWidget* parent, const QString& placeholder)
     c->lineEdit()->setPlaceholderText(placeholder);
     return c;
 }
-QWidget* withBrowse(QWidget* parent, QComboBox* combo, const QString& caption)
+// The Hugging Face cache's models as a menu: picking one puts its repo id in the field.  Read
+// when the menu opens (a download made meanwhile shows up); the other role's models are listed
+// disabled, so a reward model cannot be picked as the base LM by accident.
+QToolButton* cachedButton(QWidget* parent, QComboBox* combo, const char* wantedKind)
+{
+    auto* b = new QToolButton(parent);
+    b->setText("HF cache…");
+    b->setStyleSheet("QToolButton::menu-indicator { image: none; }");   // the arrow clipped the label
+    b->setToolTip(QString("Models in the local Hugging Face cache (%1); nothing is downloaded")
+                      .arg(QString::fromStdString(hubCacheDir())));
+    b->setPopupMode(QToolButton::InstantPopup);
+    auto* menu = new QMenu(b);
+    b->setMenu(menu);
+    const QString kind = wantedKind;
+    QObject::connect(menu, &QMenu::aboutToShow, b, [menu, combo, kind] {
+        menu->clear();
+        const auto models = listCachedModels();
+        for (const auto& m : models) {
+            const double gb = double(m.bytes) / 1e9;
+            const QString size = gb >= 1 ? QString("%1 GB").arg(gb, 0, 'f', 1) : QString("%1 MB").arg(m.bytes / 1e6, 0, 'f', 1);
+            const QString repo = QString::fromStdString(m.repo) +
+                                 (m.revision == "main" ? QString() : "@" + QString::fromStdString(m.revision));
+            QAction* a = menu->addAction(QString("%1   ·  %2  ·  %3  ·  %4")
+                                             .arg(repo, QString::fromStdString(m.architecture.empty() ? "?" : m.architecture),
+                                                  size, QString::fromStdString(m.kind)));
+            a->setData(repo);
+            a->setToolTip(QString::fromStdString(m.directory));
+            a->setEnabled(QString::fromStdString(m.kind) == kind);
+            QObject::connect(a, &QAction::triggered, combo, [combo, repo] { combo->setCurrentText(repo); });
+        }
+        if (models.empty())
+            menu->addAction(QString("no models in %1").arg(QString::fromStdString(hubCacheDir())))->setEnabled(false);
+    });
+    return b;
+}
+
+QWidget* withBrowse(QWidget* parent, QComboBox* combo, const QString& caption, const char* cachedKind)
 {
     auto* w = new QWidget(parent);
     auto* l = new QHBoxLayout(w);
     l->setContentsMargins(0, 0, 0, 0);
     l->addWidget(combo, 1);
+    l->addWidget(cachedButton(w, combo, cachedKind));
     auto* b = new QToolButton(w);
     b->setText("…");
     b->setToolTip("Choose a Hugging Face model directory");
@@ -46,12 +86,14 @@ QWidget* withBrowse(QWidget* parent, QComboBox* combo, const QString& caption)
 } // namespace
 
 ModelsPanel::ModelsPanel(QWidget* parent)
-    : QWidget(parent), base_(editableCombo(this, "Hugging Face model directory")),
-      reward_(editableCombo(this, "model directory, lexicon, or cmd:COMMAND")),
+    : QWidget(parent), base_(editableCombo(this, "model directory or Hugging Face repo id (ORG/NAME)")),
+      reward_(editableCombo(this, "model directory, repo id, lexicon, or cmd:COMMAND")),
       gold_(editableCombo(this, "(none)")), device_(new QComboBox(this)), dtype_(new QComboBox(this)),
       load_(new QPushButton("Load models", this)), busy_(new QProgressBar(this)), status_(new QLabel(this))
 {
-    reward_->setToolTip("A reward model directory, 'lexicon' (built-in AFINN valence), or 'cmd:COMMAND' "
+    base_->setToolTip("A model directory, or a Hugging Face repo id ORG/NAME[@REVISION] found in the local cache "
+                      "(the \"HF cache\" button lists them)");
+    reward_->setToolTip("A reward model directory or cached repo id, 'lexicon' (built-in AFINN valence), or 'cmd:COMMAND' "
                         "(an external scorer reading JSON lines on stdin, writing one number per line)");
     gold_->setToolTip("An optional second reward that is only observed (never optimised): "
                       "watch it fall while the proxy rises to spot over-optimisation");
@@ -68,9 +110,9 @@ ModelsPanel::ModelsPanel(QWidget* parent)
     device_->setToolTip("auto: CUDA when available, else CPU");
     dtype_->setToolTip("auto: bf16 on CUDA, fp32 on CPU");
     auto* form = new QFormLayout;
-    form->addRow("base LM", withBrowse(this, base_, "Base language model"));
-    form->addRow("reward", withBrowse(this, reward_, "Reward model"));
-    form->addRow("gold", withBrowse(this, gold_, "Gold reward model"));
+    form->addRow("base LM", withBrowse(this, base_, "Base language model", "causal LM"));
+    form->addRow("reward", withBrowse(this, reward_, "Reward model", "reward model"));
+    form->addRow("gold", withBrowse(this, gold_, "Gold reward model", "reward model"));
     auto* dev = new QHBoxLayout;
     dev->addWidget(device_);
     dev->addWidget(new QLabel("dtype", this));

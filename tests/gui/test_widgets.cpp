@@ -7,6 +7,8 @@
 #include <QDoubleSpinBox>
 #include <QFile>
 #include <QImage>
+#include <QMenu>
+#include <QToolButton>
 #include <QSlider>
 #include <QTemporaryDir>
 #include <QTextEdit>
@@ -18,6 +20,7 @@
 #include "acceptance_plot.h"
 #include "beta_curve_plot.h"
 #include "method_panel.h"
+#include "models_panel.h"
 #include "param_slider.h"
 #include "plot_export.h"
 #include "prompt_panel.h"
@@ -86,6 +89,59 @@ private slots:
         QCOMPARE(panel.openDataset(good), QString());
         QVERIFY(panel.datasetUsable());
         QVERIFY2(panel.datasetStatus().contains("2 prompts"), qPrintable(panel.datasetStatus()));
+    }
+
+    // The models panel's "HF cache" menus list the cache's models with architecture, size and
+    // kind; the right role's entries are enabled and put the repo id in the field.
+    void cachedModelsMenu()
+    {
+        QTemporaryDir dir;
+        auto model = [&](const QString& repo, const char* arch, int bytes) {
+            const QString snap = dir.filePath("models--" + repo.section('/', 0, 0) + "--" + repo.section('/', 1) +
+                                              "/snapshots/" + QString(40, 'e'));
+            QDir().mkpath(snap);
+            QDir().mkpath(snap + "/../../refs");
+            QFile ref(snap + "/../../refs/main");
+            ref.open(QIODevice::WriteOnly);
+            ref.write(QByteArray(40, 'e'));
+            QFile cfg(snap + "/config.json");
+            cfg.open(QIODevice::WriteOnly);
+            cfg.write(QString("{\"architectures\": [\"%1\"]}").arg(arch).toUtf8());
+            QFile w(snap + "/model.safetensors");
+            w.open(QIODevice::WriteOnly);
+            w.write(QByteArray(bytes, '\0'));
+        };
+        model("org/base-7b", "LlamaForCausalLM", 3000000);
+        model("org/rm-8b", "LlamaForSequenceClassification", 1000);
+        const QByteArray old = qgetenv("HF_HUB_CACHE");
+        qputenv("HF_HUB_CACHE", dir.path().toUtf8());
+        widgets::ModelsPanel panel;
+        QList<QToolButton*> buttons;
+        for (QToolButton* b : panel.findChildren<QToolButton*>())
+            if (b->text().startsWith("HF cache")) buttons << b;
+        QCOMPARE(buttons.size(), 3);   // base, reward, gold
+        auto entries = [](QToolButton* b) {
+            emit b->menu()->aboutToShow();
+            return b->menu()->actions();
+        };
+        const auto base = entries(buttons[0]);
+        QCOMPARE(base.size(), 2);
+        QVERIFY2(base[0]->text().contains("org/base-7b") && base[0]->text().contains("LlamaForCausalLM") &&
+                     base[0]->text().contains("3.0 MB") && base[0]->text().contains("causal LM"),
+                 qPrintable(base[0]->text()));
+        QVERIFY(base[0]->isEnabled());
+        QVERIFY(!base[1]->isEnabled());   // a reward model is not offered as the base LM
+        base[0]->trigger();
+        QCOMPARE(panel.choice().baseDir, QString("org/base-7b"));
+        const auto reward = entries(buttons[1]);
+        QVERIFY(!reward[0]->isEnabled() && reward[1]->isEnabled());
+        reward[1]->trigger();
+        QCOMPARE(panel.choice().reward, QString("org/rm-8b"));
+        qputenv("HF_HUB_CACHE", dir.filePath("empty").toUtf8());
+        const auto none = entries(buttons[2]);
+        QCOMPARE(none.size(), 1);
+        QVERIFY(none[0]->text().startsWith("no models in") && !none[0]->isEnabled());
+        if (old.isEmpty()) qunsetenv("HF_HUB_CACHE"); else qputenv("HF_HUB_CACHE", old);
     }
 
     void linearSliderRoundTrip()
