@@ -170,8 +170,22 @@ void writeRandomModel(const std::string& dir, const nlohmann::json& config, uint
         head.emplace_back("v_head.summary.0.bias", randn({16}, 0.5));
         head.emplace_back("v_head.summary.2.weight", randn({1, 16}, 0.5));
         head.emplace_back("v_head.summary.2.bias", randn({1}, 0.5));
+    } else if (rewardHead == "armo_gating") {
+        // ArmoRM's shapes, sized by the config's own fields (defaults as its modeling code).
+        const int64_t K = config.value("num_objectives", 19), H = config.value("gating_hidden_dim", 1024);
+        const int64_t n = config.value("gating_n_hidden", 3);
+        out.emplace_back("regression_layer.weight", randn({K, d}, 0.5));
+        out.emplace_back("reward_transform_matrix", at::eye(K) + randn({K, K}, 0.1));
+        out.emplace_back("gating.logit_scale", at::full({1}, 1.5));
+        int64_t in = d;
+        for (int64_t i = 0; i <= n; ++i) {
+            const int64_t o = i == n ? K : H;
+            out.emplace_back("gating.layers." + std::to_string(i) + ".weight", randn({o, in}, 0.5));
+            out.emplace_back("gating.layers." + std::to_string(i) + ".bias", randn({o}, 0.5));
+            in = o;
+        }
     } else if (rm) {
-        throw UsageError("", "reward head", "'" + rewardHead + "' (score, regression_head, v_head, v_head_mlp)");
+        throw UsageError("", "reward head", "'" + rewardHead + "' (score, regression_head, v_head, v_head_mlp, armo_gating)");
     }
     writeSafetensors((fs::path(dir) / "model.safetensors").string(), out, {{"format", "pt"}});
     if (!head.empty()) writeSafetensors((fs::path(dir) / "value_head.safetensors").string(), head, {{"format", "pt"}});

@@ -9,6 +9,7 @@
 #include "model/safetensors.h"
 #include "model/transformer.h"
 #include "rudder/error.h"
+#include "rudder/json_file.h"
 #include "rudder/runtime_init.h"
 
 namespace rudder {
@@ -33,6 +34,7 @@ std::map<int, std::string> valueHeadLayers(const std::vector<std::string>& names
 std::string rewardHeadKind(const std::vector<std::string>& names)
 {
     auto has = [&](const std::string& n) { return std::find(names.begin(), names.end(), n) != names.end(); };
+    if (has("regression_layer.weight") && has("gating.layers.0.weight")) return "armo_gating";
     if (has("score.weight")) return "score";
     if (has("regression_head.weight")) return "regression_head";
     if (has("v_head.summary.weight")) return "v_head";
@@ -44,6 +46,63 @@ RewardModel::~RewardModel() = default;
 
 const ModelConfig& RewardModel::config() const { return backbone_->config(); }
 at::Device RewardModel::device() const { return backbone_->device(); }
+
+// ArmoRM's head (LlamaForRewardModelWithGating, RLHFlow's modeling_custom.py), from its structure:
+//   r = regression_layer(h_last)                    K objectives at the last token
+//   g = softmax(MLP(h_gate) / temperature) * logit_scale    MLP: n_hidden Linear+ReLU, then Linear -> K
+//   score = sum_k g_k (r @ reward_transform_matrix)_k
+// h_gate is the hidden state at the last "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n".
+void loadArmoHead(RewardModel& rm, const std::string& dir, const WeightStore& store, at::Device dev, int64_t d)
+{
+    const std::string cfgFile = (std::filesystem::path(dir) / "config.json").string();
+    const nlohmann::json cfg = readJsonFile(cfgFile);
+    auto number = [&](const char* key, double fallback, bool integer) {
+        if (!cfg.contains(key)) return fallback;
+        const auto& v = cfg[key];
+        if (!v.is_number() || (integer && !v.is_number_integer()) || !(v.get<double>() > 0))
+            throw Error(cfgFile, key, integer ? "must be a positive integer" : "must be a positive number");
+        return v.get<double>();
+    };
+    const int64_t K = static_cast<int64_t>(number("num_objectives", 19, true));
+    const int64_t hidden = static_cast<int64_t>(number("gating_hidden_dim", 1024, true));
+    const int64_t nHidden = static_cast<int64_t>(number("gating_n_hidden", 3, true));
+    rm.gateTemperature_ = number("gating_temperature", 10, false);
+    auto load = [&](const std::string& name, std::vector<int64_t> shape) {
+        const SafetensorsEntry& e = store.entry(name);
+        store.requireFloat(name);
+        if (e.shape != shape) {
+            auto str = [](const std::vector<int64_t>& v) {
+                std::string o = "[";
+                for (size_t i = 0; i < v.size(); ++i) o += (i ? "," : "") + std::to_string(v[i]);
+                return o + "]";
+            };
+            throw Error(store.fileOf(name), name, "has shape " + str(e.shape) + ", expected " + str(shape) +
+                                                      " (num_objectives " + std::to_string(K) + ", gating_hidden_dim " +
+                                                      std::to_string(hidden) + ", hidden_size " + std::to_string(d) + ")");
+        }
+        return store.tensor(name).to(dev, at::kFloat, false, true);
+    };
+    rm.regression_ = load("regression_layer.weight", {K, d});
+    // Saved with every ArmoRM checkpoint; the identity is what the class initialises it to.
+    rm.transform_ = store.has("reward_transform_matrix") ? load("reward_transform_matrix", {K, K})
+                                                          : at::eye(K, at::TensorOptions().dtype(at::kFloat).device(dev));
+    rm.logitScale_ = store.has("gating.logit_scale") ? load("gating.logit_scale", {1}).item<double>() : 1.0;
+    int64_t in = d;
+    for (int64_t i = 0; i <= nHidden; ++i) {
+        const int64_t out = i == nHidden ? K : hidden;
+        const std::string p = "gating.layers." + std::to_string(i);
+        if (!store.has(p + ".weight"))
+            throw Error(store.describe(), p + ".weight",
+                        "missing: gating_n_hidden " + std::to_string(nHidden) + " means layers 0.." + std::to_string(nHidden));
+        rm.w_.push_back(load(p + ".weight", {out, in}));
+        rm.b_.push_back(store.has(p + ".bias") ? load(p + ".bias", {out}) : at::Tensor());
+        in = out;
+    }
+    const std::string extra = "gating.layers." + std::to_string(nHidden + 1) + ".weight";
+    if (store.has(extra))
+        throw Error(store.fileOf(extra), extra, "present, but gating_n_hidden " + std::to_string(nHidden) +
+                                                    " means the last gating layer is " + std::to_string(nHidden));
+}
 
 std::unique_ptr<RewardModel> loadRewardModel(const std::string& dir, const std::string& device, const std::string& dtype)
 {
@@ -62,6 +121,10 @@ std::unique_ptr<RewardModel> loadRewardModel(const std::string& dir, const std::
     rm->backbone_ = std::make_unique<TransformerLM>(lc, store, dev, dt, /*withLmHead=*/false);
     const int64_t d = lc.model.hidden_size;
 
+    if (rm->kind_ == "armo_gating") {
+        loadArmoHead(*rm, dir, store, dev, d);
+        return rm;
+    }
     std::vector<std::pair<std::string, std::string>> layers;   // weight, bias ("" if none)
     if (rm->kind_ == "score") layers = {{"score.weight", "score.bias"}};
     else if (rm->kind_ == "regression_head") layers = {{"regression_head.weight", "regression_head.bias"}};
@@ -132,12 +195,45 @@ std::vector<double> RewardModel::scoreIds(const std::vector<std::vector<int32_t>
         // Right-padded, causal: a row's last real token never sees the pads after it.
         KVCache cache = backbone_->newCache(rows, static_cast<int64_t>(T));
         at::Tensor h = backbone_->forward(cache, tok);
-        at::Tensor idx = at::tensor(last, at::kLong).to(h.device()).view({rows, 1, 1}).expand({rows, 1, h.size(2)});
-        at::Tensor x = head(h.gather(1, idx).squeeze(1));
+        auto at_ = [&](const std::vector<int64_t>& pos) {
+            at::Tensor idx = at::tensor(pos, at::kLong).to(h.device()).view({rows, 1, 1}).expand({rows, 1, h.size(2)});
+            return h.gather(1, idx).squeeze(1);
+        };
+        at::Tensor x;
+        if (kind_ == "armo_gating") {
+            std::vector<int64_t> gate(static_cast<size_t>(rows));
+            for (int64_t r = 0; r < rows; ++r) gate[r] = gatePosition(seqs[i + r], i + r);
+            x = armoHead(at_(last), at_(gate));
+        } else {
+            x = head(at_(last));
+        }
         for (int64_t r = 0; r < rows; ++r) out[i + r] = x.data_ptr<double>()[r];
         i = j;
     }
     return out;
+}
+
+int64_t RewardModel::gatePosition(const std::vector<int32_t>& seq, size_t row) const
+{
+    const size_t n = gatePattern_.size();
+    if (n > 0 && seq.size() >= n)
+        for (size_t j = seq.size() - n + 1; j-- > 0;)
+            if (std::equal(gatePattern_.begin(), gatePattern_.end(), seq.begin() + long(j))) return static_cast<int64_t>(j);
+    throw UsageError("reward model", "sequence " + std::to_string(row),
+                     "has no \"<|eot_id|><|start_header_id|>assistant<|end_header_id|>\\n\\n\" for ArmoRM's gate to read "
+                     "(the reward model's chat template must be Llama 3's)");
+}
+
+at::Tensor RewardModel::armoHead(at::Tensor last, at::Tensor gate) const
+{
+    const at::Tensor rewards = at::linear(last.to(at::kFloat), regression_);   // [rows, K]
+    at::Tensor g = gate.to(at::kFloat);
+    for (size_t l = 0; l < w_.size(); ++l) {
+        g = at::linear(g, w_[l], b_[l]);
+        if (l + 1 < w_.size()) g = at::relu(g);
+    }
+    g = at::softmax(g / gateTemperature_, 1) * logitScale_;
+    return (g * at::matmul(rewards, transform_)).sum(1).to(at::kDouble).to(at::kCPU).contiguous();
 }
 
 at::Tensor RewardModel::head(at::Tensor x) const
@@ -154,6 +250,12 @@ std::vector<double> RewardModel::scoreWithPrefix(PrefixState& st, const std::vec
 {
     at::NoGradGuard noGrad;
     if (seqs.empty()) return {};
+    if (kind_ == "armo_gating") {
+        // The gate reads a position inside the shared prefix, which the rows do not recompute:
+        // score whole sequences (correct, without ARGS's prefix reuse).
+        for (const auto& s : seqs) st.computedTokens += static_cast<int64_t>(s.size());
+        return scoreIds(seqs);
+    }
     // Shared prefix of the batch, leaving every row at least one token of its own: the score is
     // read at a row's last token, which must be computed in that row.
     size_t lcp = seqs[0].size() - 1;

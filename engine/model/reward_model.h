@@ -13,6 +13,7 @@
 namespace rudder {
 
 class TransformerLM;
+class WeightStore;
 
 class RewardModel {
 public:
@@ -33,18 +34,31 @@ public:
     std::vector<double> scoreWithPrefix(PrefixState& state, const std::vector<std::vector<int32_t>>& seqs);
     const ModelConfig& config() const;
     // score (HF *ForSequenceClassification) | regression_head (UltraRM, Eurus-RM) |
-    // v_head (trl, one linear) | v_head_mlp (v_head.summary.0/.2: LLaMA-Factory/GRM two-layer)
+    // v_head (trl, one linear) | v_head_mlp (v_head.summary.0/.2: LLaMA-Factory/GRM two-layer) |
+    // armo_gating (ArmoRM: objectives at the last token, mixed by a gate read at the assistant header)
     std::string headKind() const { return kind_; }
+    // ArmoRM: the token ids whose last occurrence marks where the gate reads the hidden state
+    // (the RM's tokenizer's "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n").
+    void setGatingPattern(std::vector<int32_t> ids) { gatePattern_ = std::move(ids); }
+    int64_t objectives() const { return regression_.defined() ? regression_.size(0) : 0; }
     at::Device device() const;
     int64_t maxBatchTokens = 8192;   // rows x length per forward
 
 private:
     friend std::unique_ptr<RewardModel> loadRewardModel(const std::string&, const std::string&, const std::string&);
+    friend void loadArmoHead(RewardModel&, const std::string&, const WeightStore&, at::Device, int64_t);
     RewardModel() = default;
     std::unique_ptr<TransformerLM> backbone_;
     std::string kind_;
     std::vector<at::Tensor> w_, b_;   // head layers (fp32), ReLU between them
     at::Tensor head(at::Tensor h) const;   // [rows, hidden] -> [rows] fp64 on the CPU
+    // ArmoRM (Wang et al., 2024, "Interpretable Preferences via Multi-Objective Reward Modeling
+    // and Mixture-of-Experts"): w_/b_ hold the gating MLP.
+    at::Tensor regression_, transform_;   // [K, hidden], [K, K]
+    double gateTemperature_ = 10.0, logitScale_ = 1.0;
+    std::vector<int32_t> gatePattern_;
+    at::Tensor armoHead(at::Tensor last, at::Tensor gate) const;   // -> [rows] fp64 on the CPU
+    int64_t gatePosition(const std::vector<int32_t>& seq, size_t row) const;
 };
 
 // Throws rudder::Error naming the directory when no known head tensor is found.

@@ -66,6 +66,9 @@ public:
         : rm_(loadRewardModel(dir, opt.device, opt.dtype)), tok_(Tokenizer::fromDirectory(dir)),
           templ_(detectTemplate(tok_->tokenizerConfig())), name_(displayName(dir))
     {
+        // ArmoRM gates on the hidden state at the assistant header, in its own tokenizer's ids.
+        if (rm_->headKind() == "armo_gating")
+            rm_->setGatingPattern(tok_->encode("<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n", false));
     }
 
     std::vector<double> score(const std::string& prompt, const std::vector<std::string>& responses) override

@@ -703,6 +703,77 @@ private Q_SLOTS:
         QVERIFY(std::abs(rm->scoreIds(seqs)[2] - s[2]) <= 1e-4);
     }
 
+    // ArmoRM (LlamaForRewardModelWithGating): 19 objectives at the last token, mixed by a gate
+    // read at the last assistant-header pattern; checked against a hand computation from the
+    // same weights (the backbone's states from the causal-LM path).
+    void armoRMScoresLikeAHandComputation()
+    {
+        const std::string d = dir("llama-armo");
+        nlohmann::json cfg = tinyConfig("llama");
+        cfg["architectures"] = {"LlamaForRewardModelWithGating"};
+        cfg["num_objectives"] = 19;
+        cfg["gating_hidden_dim"] = 24;
+        cfg["gating_n_hidden"] = 3;
+        cfg["gating_temperature"] = 10;
+        writeRandomModel(d, cfg, 77, 0.1, "armo_gating");
+        QCOMPARE(inspectCheckpoint(d).reward_head, std::string("armo_gating"));
+        auto rm = loadRewardModel(d, "cpu", "fp32");
+        QCOMPARE(rm->headKind(), std::string("armo_gating"));
+        QCOMPARE(rm->objectives(), int64_t(19));
+        const std::vector<int32_t> pattern = {50, 51, 52};
+        rm->setGatingPattern(pattern);
+        // Row 0 has the pattern twice: the gate reads the last one.
+        std::vector<std::vector<int32_t>> seqs = {{3, 50, 51, 52, 9, 50, 51, 52, 30, 31, 2},
+                                                  {3, 7, 50, 51, 52, 8},
+                                                  {3, 40, 41, 50, 51, 52, 43, 44, 45, 2}};
+        const std::vector<int64_t> gatePos = {5, 2, 3};
+        const std::vector<double> s = rm->scoreIds(seqs);
+
+        std::map<std::string, at::Tensor> w;
+        SafetensorsFile sf((fs::path(d) / "model.safetensors").string());
+        for (const auto& e : sf.entries()) w[e.name] = sf.tensor(e.name).clone().to(at::kDouble);
+        nlohmann::json lmCfg = tinyConfig("llama");
+        lmCfg["tie_word_embeddings"] = true;
+        const std::string lmDir = dir("llama-armo-as-lm");
+        fs::create_directories(lmDir);
+        fs::copy_file(fs::path(d) / "model.safetensors", fs::path(lmDir) / "model.safetensors", fs::copy_options::overwrite_existing);
+        std::ofstream(fs::path(lmDir) / "config.json") << lmCfg.dump();
+        auto lm = loadCausalLM(lmDir, "cpu", "fp32");
+        for (size_t i = 0; i < seqs.size(); ++i) {
+            KVCache c = lm->newCache(1, 16);
+            std::vector<int64_t> ids(seqs[i].begin(), seqs[i].end());
+            at::Tensor h = lm->forward(c, at::tensor(ids, at::kLong).unsqueeze(0))[0].to(at::kDouble);
+            at::Tensor r = at::matmul(w["regression_layer.weight"], h[-1]);                 // [19]
+            at::Tensor g = h[gatePos[i]];
+            for (int l = 0; l <= 3; ++l) {
+                g = at::matmul(w["gating.layers." + std::to_string(l) + ".weight"], g) + w["gating.layers." + std::to_string(l) + ".bias"];
+                if (l < 3) g = at::relu(g);
+            }
+            g = at::softmax(g / 10.0, 0) * w["gating.logit_scale"][0];
+            const double expect = (g * at::matmul(r, w["reward_transform_matrix"])).sum().item<double>();
+            QVERIFY2(std::abs(expect - s[i]) <= 1e-4 * (1 + std::abs(expect)),
+                     qPrintable(QString("row %1: %2 vs %3").arg(i).arg(expect).arg(s[i])));
+        }
+        // The gate position matters (control): the pattern moved changes the score.
+        const std::vector<int32_t> moved = {3, 50, 51, 52, 7, 8};   // row 1's tokens, pattern at 1
+        QVERIFY(std::abs(rm->scoreIds({moved})[0] - s[1]) > 1e-6);
+        // ARGS's prefix path gives the same scores (it re-reads whole rows for this head).
+        RewardModel::PrefixState st;
+        const auto viaPrefix = rm->scoreWithPrefix(st, seqs);
+        for (size_t i = 0; i < s.size(); ++i) QVERIFY(std::abs(viaPrefix[i] - s[i]) <= 1e-5 * (1 + std::abs(s[i])));
+        // No assistant header: refused with a message, not a score from a wrong position.
+        QVERIFY_THROWS_EXCEPTION(rudder::UsageError, rm->scoreIds({{3, 4, 5, 6}}));
+        // A config that disagrees with the tensors is named.
+        cfg["gating_n_hidden"] = 2;
+        std::ofstream(fs::path(d) / "config.json") << cfg.dump();
+        try {
+            loadRewardModel(d, "cpu", "fp32");
+            QFAIL("loaded with gating_n_hidden 2");
+        } catch (const rudder::Error& e) {
+            QVERIFY2(QString(e.what()).contains("gating.layers.2.weight"), e.what());
+        }
+    }
+
     // ARGS's path: scoring with the shared prefix kept in the KV cache gives the scores of a
     // full re-read, as the prefix grows, when it is rewound (a re-tokenised boundary) and when
     // the prompt changes, while computing far fewer tokens.
