@@ -47,9 +47,9 @@ struct MethodRow {
 // A random-weight model as a normal Hugging Face directory.  Methods need text, so it borrows a
 // tokenizer (the demo LM's by default; ids the tokenizer does not know decode to nothing).
 static void writeRandomModelDir(const fs::path& dir, const nlohmann::json& cfg, uint64_t seed, double std,
-                         const std::string& tokenizerFrom)
+                         const std::string& tokenizerFrom, const std::string& head = "")
 {
-    writeRandomModel(dir.string(), cfg, seed, std);
+    writeRandomModel(dir.string(), cfg, seed, std, head);
     const fs::path from = tokenizerFrom.empty() ? fs::path(demoModelDir()) : fs::path(tokenizerFrom);
     for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
         std::error_code ec;
@@ -61,7 +61,7 @@ static void writeRandomModelDir(const fs::path& dir, const nlohmann::json& cfg, 
 static void addRandomModelCommand(CLI::App& app)
 {
     struct Opts {
-        std::string tiny, config, out, tokenizer;
+        std::string tiny, config, out, tokenizer, head;
         uint64_t seed = 1;
         double std = 0.1;
     };
@@ -77,6 +77,11 @@ static void addRandomModelCommand(CLI::App& app)
     cmd->add_option("--std", o->std, "std of the linear weights (large enough that a wrong op shows)")
         ->capture_default_str()->check(CLI::Range(1e-6, 10.0));
     cmd->add_option("--tokenizer", o->tokenizer, "model directory whose tokenizer files to copy (default: the demo LM's)");
+    cmd->add_option("--head", o->head,
+                    "write a reward model with this head instead of a causal LM: score | regression_head | v_head | "
+                    "v_head_mlp | armo_gating (ArmoRM; sizes from the config's num_objectives, gating_hidden_dim, "
+                    "gating_n_hidden)")
+        ->check(CLI::IsMember({"score", "regression_head", "v_head", "v_head_mlp", "armo_gating"}));
     cmd->callback([o] {
         if (o->tiny.empty() == o->config.empty()) throw UsageError("", "--tiny/--config", "give exactly one");
         nlohmann::json cfg;
@@ -94,7 +99,7 @@ static void addRandomModelCommand(CLI::App& app)
             }
         }
         fs::create_directories(o->out);
-        writeRandomModelDir(o->out, cfg, o->seed, o->std, o->tokenizer);
+        writeRandomModelDir(o->out, cfg, o->seed, o->std, o->tokenizer, o->head);
         // Check what was written the way a user's model is checked.
         const ModelSummary s = inspectModel(o->out);
         std::printf("wrote %s: %s, %lld parameters\n", o->out.c_str(), s.architecture.c_str(),

@@ -52,10 +52,16 @@ void addInspectCommand(CLI::App& app)
             throw UsageError(e.what());
         }
         const std::string kind = modelKind(s.architecture);
+        // Where a reward head reads the sequence (all as transformers does: the last real token).
+        const std::string pooling = s.reward_head.empty() ? ""
+                                    : s.reward_head == "armo_gating"
+                                        ? "last token (objectives); gate at the last Llama-3 assistant header"
+                                        : "last token";
         if (o->json) {
             auto j = s.toJson();
             j["kind"] = s.reward_head.empty() ? "causal LM" : "reward model";
             if (hub) j["hub"] = hub->toJson();
+            if (!pooling.empty()) j["pooling"] = pooling;
             std::cout << j.dump(2) << "\n";
             return;
         }
@@ -70,6 +76,7 @@ void addInspectCommand(CLI::App& app)
         row("tokenizer         ", s.tokenizer_type);
         row("chat template     ", s.chat_template);
         row("reward head       ", s.reward_head.empty() ? "none (causal LM)" : s.reward_head);
+        if (!pooling.empty()) row("pooling           ", pooling);
         // Said plainly: a reward model given as the base LM (or the reverse) is a common slip.
         if (s.reward_head.empty() && kind == "reward model")
             row("note              ", "the architecture names a reward model but no reward head was found");

@@ -400,8 +400,24 @@ private Q_SLOTS:
         QVERIFY(lm["parameters"].get<int64_t>() > 0);
         QVERIFY2(!str(lm["tokenizer_type"]).isEmpty() && !str(lm["tokenizer_type"]).contains("unsupported"),
                  qPrintable(str(lm["tokenizer_type"])));
+        QCOMPARE(str(lm["kind"]), QString("causal LM"));
         auto rm = parseJson(cli({"inspect", res + "/models/demo-rm", "--json"}).out);
         QCOMPARE(str(rm["reward_head"]), QString("score"));
+        QCOMPARE(str(rm["kind"]), QString("reward model"));
+        QCOMPARE(str(rm["pooling"]), QString("last token"));
+        // An ArmoRM-shaped model: its head and pooling named.
+        const QString armo = tmp.filePath("armo");
+        const QString cfg = writeFile(tmp.filePath("armo-config.json"),
+                                      R"({"model_type": "llama", "architectures": ["LlamaForRewardModelWithGating"],
+                                          "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+                                          "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 64,
+                                          "max_position_embeddings": 64, "rms_norm_eps": 1e-5,
+                                          "num_objectives": 19, "gating_hidden_dim": 8, "gating_n_hidden": 3})");
+        auto w = cli({"random-model", "--config", cfg, "--out", armo, "--head", "armo_gating"});
+        QVERIFY2(w.code == 0, qPrintable(w.err));
+        auto a = parseJson(cli({"inspect", armo, "--json"}).out);
+        QCOMPARE(str(a["reward_head"]), QString("armo_gating"));
+        QVERIFY2(str(a["pooling"]).contains("assistant header"), qPrintable(str(a["pooling"])));
     }
 
     // A dataset run into a temp session: one run covering every prompt, what --json prints is

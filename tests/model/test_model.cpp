@@ -20,6 +20,7 @@
 #include "model/reward_model.h"
 #include "model/safetensors.h"
 #include "rudder/error.h"
+#include "rudder/json_file.h"
 #include "rudder/runtime_init.h"
 #include "rudder/tokenizer.h"
 #include "rudder/workbench.h"
@@ -215,7 +216,10 @@ class TestModel : public QObject {
         if (!fs::exists(fs::path(d) / "config.json")) {
             nlohmann::json cfg = tinyConfig(kind);
             if (!head.empty()) {
-                cfg["architectures"] = {head == "score" ? "LlamaForSequenceClassification" : "LlamaRewardModel"};
+                const char* cls = kind == "qwen3" ? "Qwen3ForSequenceClassification"
+                                  : kind == "gpt2" ? "GPT2ForSequenceClassification"
+                                                   : "LlamaForSequenceClassification";
+                cfg["architectures"] = {head == "score" ? cls : "LlamaRewardModel"};
                 cfg["pad_token_id"] = 2;   // == EOS on purpose: must not be used as pad
             }
             writeRandomModel(d, cfg, 1234, 0.1, head);
@@ -636,15 +640,25 @@ private Q_SLOTS:
         QCOMPARE(r.generated_tokens, int64_t(0));
     }
 
+    // The reward-model families researchers use, by their exact head tensors and classes:
+    // Skywork-Reward-V2 (Llama 3.1 and Qwen3 *ForSequenceClassification: score), a GPT-2
+    // sequence classifier (score, Conv1D backbone), UltraRM/Eurus (regression_head), trl
+    // (v_head.summary), GRM/LLaMA-Factory (v_head.summary.0/.2).
     void rewardHeads_data()
     {
+        QTest::addColumn<QString>("kind");
         QTest::addColumn<QString>("head");
-        for (const char* h : {"score", "regression_head", "v_head", "v_head_mlp"}) QTest::newRow(h) << QString(h);
+        for (const char* h : {"score", "regression_head", "v_head", "v_head_mlp"})
+            QTest::newRow(h) << QString("llama") << QString(h);
+        QTest::newRow("skywork-v2-llama3.1") << QString("llama3") << QString("score");
+        QTest::newRow("skywork-v2-qwen3") << QString("qwen3") << QString("score");
+        QTest::newRow("gpt2-seq-cls") << QString("gpt2") << QString("score");
     }
     void rewardHeads()
     {
+        QFETCH(QString, kind);
         QFETCH(QString, head);
-        const std::string d = tinyModel("llama", head.toStdString());
+        const std::string d = tinyModel(kind.toStdString(), head.toStdString());
         auto rm = loadRewardModel(d, "cpu", "fp32");
         QCOMPARE(QString::fromStdString(rm->headKind()), head);
         QCOMPARE(inspectCheckpoint(d).reward_head, head.toStdString());
@@ -654,11 +668,12 @@ private Q_SLOTS:
         QCOMPARE(s.size(), size_t(3));
         // The head reads the final-norm state at the last token: the same weights loaded as a
         // causal LM (tied head, extra tensors ignored) give that state.
-        nlohmann::json cfg = tinyConfig("llama");
+        const std::string saved = readJsonFile((fs::path(d) / "config.json").string()).dump();
+        nlohmann::json cfg = tinyConfig(kind.toStdString());
         cfg["tie_word_embeddings"] = true;
         std::ofstream(fs::path(d) / "config.json") << cfg.dump();
         auto lm = loadCausalLM(d, "cpu", "fp32");
-        std::ofstream(fs::path(d) / "config.json") << tinyConfig("llama").dump();
+        std::ofstream(fs::path(d) / "config.json") << saved;
         std::map<std::string, at::Tensor> w;
         for (const char* f : {"model.safetensors", "value_head.safetensors"})
             if (fs::exists(fs::path(d) / f)) {
