@@ -171,6 +171,21 @@ void SampleInspector::showSample(SampleRef ref)
                     .arg(st.value("scale", std::string()) == "relative" ? " (from scale-free settings)" : "");
     const auto fin = run_->finalSample(s.prompt_index);
     if (fin && *fin == ref) head += " — <span style='background:#ffec99'><b>final answer</b></span>";
+    // A multi-objective reward (ArmoRM): its components, numbered as the model orders them.
+    if (!s.reward_objectives.empty()) {
+        QStringList cells;
+        for (size_t k = 0; k < s.reward_objectives.size(); ++k)
+            cells << QString("<td style='color:gray'>%1:</td><td align=right>%2&nbsp;&nbsp;</td>")
+                         .arg(k + 1)
+                         .arg(s.reward_objectives[k], 0, 'f', 3);
+        QString rows;
+        const int perRow = 5;   // objective/value pairs per table row
+        for (int i = 0; i < cells.size(); i += perRow) rows += "<tr>" + cells.mid(i, perRow).join("") + "</tr>";
+        head += QString("<br><small>reward objectives (%1; the reward mixes them with its gate):</small>"
+                        "<table cellspacing=0 cellpadding=2 style='font-size:small'>%2</table>")
+                    .arg(s.reward_objectives.size())
+                    .arg(rows);
+    }
     text_->setHtml(head + "<hr><pre style='white-space:pre-wrap'>" + QString::fromStdString(s.text).toHtmlEscaped() +
                    "</pre>");
 }

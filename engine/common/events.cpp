@@ -55,6 +55,7 @@ void to_json(nlohmann::json& j, const Sample& s)
          {"text", s.text}, {"token_ids", s.token_ids}, {"reward", s.reward},
          {"gold_reward", opt(s.gold_reward)}, {"weight", opt(s.weight)},
          {"accepted", opt(s.accepted)}, {"cut_index", opt(s.cut_index)}, {"parent", opt(s.parent)}};
+    if (!s.reward_objectives.empty()) j["reward_objectives"] = s.reward_objectives;
 }
 void from_json(const nlohmann::json& j, Sample& s)
 {
@@ -69,6 +70,7 @@ void from_json(const nlohmann::json& j, Sample& s)
     s.accepted = getOpt<bool>(j, "accepted");
     s.cut_index = getOpt<int>(j, "cut_index");
     s.parent = getOpt<int>(j, "parent");
+    s.reward_objectives = j.value("reward_objectives", std::vector<double>());
 }
 
 void to_json(nlohmann::json& j, const IterationEvent& e)

@@ -250,8 +250,7 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
                 e.iteration = static_cast<int>(k);
                 double sum = 0, bestR = -INFINITY;
                 for (int64_t i = 0; i < o.n; ++i) {
-                    Sample smp = makeSample(s.index, e.iteration, static_cast<int>(i), resp[i], sc.texts[i],
-                                            sc.rewards[i], sc.gold[i]);
+                    Sample smp = makeSample(s.index, e.iteration, static_cast<int>(i), resp[i], sc, size_t(i));
                     smp.weight = aw.weights[i];
                     sum += smp.reward;
                     bestR = std::max(bestR, smp.reward);

@@ -98,7 +98,7 @@ RunResult runARGS(const MethodContext& ctx, const nlohmann::json& config, const 
         e.method = "args";
         e.prompt_index = p;
         e.iteration = 0;
-        e.samples.push_back(makeSample(p, 0, 0, y, fin.texts[0], fin.rewards[0], fin.gold[0]));
+        e.samples.push_back(makeSample(p, 0, 0, y, fin, 0));
         e.stats = {{"kl_to_base", kl},
                    {"steps", y.size()},
                    {"mean_reward", fin.rewards[0]},

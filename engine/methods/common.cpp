@@ -42,6 +42,8 @@ Scored scoreResponses(const MethodContext& ctx, BudgetMeter& meter, const std::s
         throw Error("reward", ctx.reward.name(),
                     "returned " + std::to_string(s.rewards.size()) + " scores for " +
                         std::to_string(responses.size()) + " responses");
+    s.objectives = ctx.reward.lastObjectives();
+    if (s.objectives.size() != responses.size()) s.objectives.clear();
     meter.scored(static_cast<int64_t>(responses.size()), tokens);
     s.gold.assign(responses.size(), std::nullopt);
     if (ctx.gold) {
@@ -102,6 +104,13 @@ Sample makeSample(int prompt, int iteration, int index, std::vector<int32_t> ids
     s.text = std::move(text);
     s.reward = reward;
     s.gold_reward = gold;
+    return s;
+}
+
+Sample makeSample(int prompt, int iteration, int index, std::vector<int32_t> ids, const Scored& sc, size_t i)
+{
+    Sample s = makeSample(prompt, iteration, index, std::move(ids), sc.texts[i], sc.rewards[i], sc.gold[i]);
+    s.reward_objectives = sc.objectivesOf(i);
     return s;
 }
 
@@ -184,8 +193,7 @@ bool sampleIndependent(const MethodContext& ctx, BudgetMeter& meter, const std::
         e.prompt_index = p;
         e.iteration = static_cast<int>(b);
         for (int64_t r = 0; r < rows; ++r)
-            e.samples.push_back(makeSample(p, e.iteration, static_cast<int>(r), g.tokens[r], sc.texts[r],
-                                           sc.rewards[r], sc.gold[r]));
+            e.samples.push_back(makeSample(p, e.iteration, static_cast<int>(r), g.tokens[r], sc, size_t(r)));
         // `all` grows in place (it was copied for every batch: O(n^2)); decorate may set the
         // batch's weights, which then go to `all`'s tail too.
         all.insert(all.end(), e.samples.begin(), e.samples.end());

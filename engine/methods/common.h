@@ -37,6 +37,8 @@ struct Scored {
     std::vector<std::string> texts;
     std::vector<double> rewards;
     std::vector<std::optional<double>> gold;
+    std::vector<std::vector<double>> objectives;   // per response when the reward has several, else empty
+    std::vector<double> objectivesOf(size_t i) const { return i < objectives.size() ? objectives[i] : std::vector<double>(); }
 };
 // Decodes and scores responses of one prompt; counts RM tokens (prompt + response) per sample.
 Scored scoreResponses(const MethodContext& ctx, BudgetMeter& meter, const std::string& prompt, int64_t promptTokens,
@@ -54,6 +56,8 @@ Budget resumedBudget(const MethodContext& ctx);   // the largest budget among th
 
 Sample makeSample(int prompt, int iteration, int index, std::vector<int32_t> ids, std::string text, double reward,
                   std::optional<double> gold);
+// Response i of a scored batch: its text, reward, gold reward and reward objectives.
+Sample makeSample(int prompt, int iteration, int index, std::vector<int32_t> ids, const Scored& sc, size_t i);
 
 // Per-row generators for (prompt, iteration, rows 0..n-1).
 std::vector<at::Generator> rowGenerators(uint64_t seed, int64_t prompt, int64_t iteration, int64_t n);

@@ -58,6 +58,7 @@ struct Chain {
     std::string text;
     double reward = 0;
     std::optional<double> gold;
+    std::vector<double> objectives;   // the reward's components, when it has several
     int origin = 0;                // step whose proposal this state is
     int64_t handle = -1;           // the completion backend's kept state of y^t (-1: none)
 };
@@ -96,9 +97,13 @@ RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std:
                 if (s.index < 0 || s.index >= C) continue;
                 Chain& c = ch[s.index];
                 const bool a = t == 0 || s.accepted.value_or(false);
-                if (a) { c.tokens = s.token_ids; c.text = s.text; c.reward = s.reward; c.gold = s.gold_reward; c.origin = t; }
+                if (a) {
+                    c.tokens = s.token_ids; c.text = s.text; c.reward = s.reward; c.gold = s.gold_reward;
+                    c.objectives = s.reward_objectives; c.origin = t;
+                }
                 if (t > 0) { acc.push_back(a); accepted += a; ++proposals; }
                 Sample st = makeSample(p, t, s.index, c.tokens, c.text, c.reward, c.gold);
+                st.reward_objectives = c.objectives;
                 st.parent = c.origin;
                 states[s.index].push_back(st);
             }
@@ -163,10 +168,11 @@ RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std:
                 Scored sc = scoreResponses(ctx, meter, prompts[p], L, y);
                 for (int c = 0; c < C; ++c) {
                     ch[c].tokens = y[c]; ch[c].text = sc.texts[c]; ch[c].reward = sc.rewards[c]; ch[c].gold = sc.gold[c];
+                    ch[c].objectives = sc.objectivesOf(size_t(c));
                     ch[c].origin = 0;
                     // A starting state is no proposal: no accepted flag (events.h), so the GUI's
                     // acceptance rate counts the same proposals as the engine's.
-                    e.samples.push_back(makeSample(p, 0, c, y[c], sc.texts[c], sc.rewards[c], sc.gold[c]));
+                    e.samples.push_back(makeSample(p, 0, c, y[c], sc, size_t(c)));
                 }
                 e.stats = {{"tokens_generated", generated}};
                 if (o.scale) {
@@ -243,14 +249,14 @@ RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std:
                     const bool a = u[c] < alphas[c];
                     acc[c] = a;
                     lengths[c] = static_cast<int>(prop[c].size());
-                    Sample s = makeSample(p, t, c, prop[c], sc.texts[c], sc.rewards[c], sc.gold[c]);
+                    Sample s = makeSample(p, t, c, prop[c], sc, size_t(c));
                     s.accepted = a;
                     s.cut_index = cut[c];
                     s.parent = ch[c].origin;
                     e.samples.push_back(s);
                     if (a) {
                         ch[c].tokens = prop[c]; ch[c].text = sc.texts[c]; ch[c].reward = sc.rewards[c];
-                        ch[c].gold = sc.gold[c]; ch[c].origin = t;
+                        ch[c].gold = sc.gold[c]; ch[c].objectives = sc.objectivesOf(size_t(c)); ch[c].origin = t;
                         std::swap(ch[c].handle, propHandle[c]);
                     }
                     backend.release({propHandle[c]});   // the rejected proposal, or the replaced state
@@ -274,6 +280,7 @@ RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std:
             double sum = 0, best = -INFINITY;
             for (int c = 0; c < C; ++c) {
                 Sample st = makeSample(p, t, c, ch[c].tokens, ch[c].text, ch[c].reward, ch[c].gold);
+                st.reward_objectives = ch[c].objectives;
                 st.parent = ch[c].origin;
                 states[c].push_back(st);
                 sr.push_back(ch[c].reward);

@@ -171,6 +171,7 @@ std::vector<double> RewardModel::scoreIds(const std::vector<std::vector<int32_t>
 {
     at::NoGradGuard noGrad;
     std::vector<double> out(seqs.size());
+    lastObjectives_.clear();
     size_t i = 0;
     while (i < seqs.size()) {
         // A chunk of rows whose padded size stays under maxBatchTokens.
@@ -203,7 +204,11 @@ std::vector<double> RewardModel::scoreIds(const std::vector<std::vector<int32_t>
         if (kind_ == "armo_gating") {
             std::vector<int64_t> gate(static_cast<size_t>(rows));
             for (int64_t r = 0; r < rows; ++r) gate[r] = gatePosition(seqs[i + r], i + r);
-            x = armoHead(at_(last), at_(gate));
+            const at::Tensor hLast = at_(last);
+            x = armoHead(hLast, at_(gate));
+            const at::Tensor obj = at::linear(hLast.to(at::kFloat), regression_).to(at::kDouble).cpu().contiguous();
+            for (int64_t r = 0; r < rows; ++r)
+                lastObjectives_.emplace_back(obj[r].data_ptr<double>(), obj[r].data_ptr<double>() + obj.size(1));
         } else {
             x = head(at_(last));
         }

@@ -41,6 +41,8 @@ public:
     // (the RM's tokenizer's "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n").
     void setGatingPattern(std::vector<int32_t> ids) { gatePattern_ = std::move(ids); }
     int64_t objectives() const { return regression_.defined() ? regression_.size(0) : 0; }
+    // ArmoRM: each row's objectives (regression outputs) from the last scoreIds call.
+    const std::vector<std::vector<double>>& lastObjectives() const { return lastObjectives_; }
     at::Device device() const;
     int64_t maxBatchTokens = 8192;   // rows x length per forward
 
@@ -57,6 +59,7 @@ private:
     at::Tensor regression_, transform_;   // [K, hidden], [K, K]
     double gateTemperature_ = 10.0, logitScale_ = 1.0;
     std::vector<int32_t> gatePattern_;
+    std::vector<std::vector<double>> lastObjectives_;
     at::Tensor armoHead(at::Tensor last, at::Tensor gate) const;   // -> [rows] fp64 on the CPU
     int64_t gatePosition(const std::vector<int32_t>& seq, size_t row) const;
 };

@@ -85,6 +85,7 @@ public:
         return out;
     }
     int64_t lastPartialTokens() const override { return lastPartial_; }
+    std::vector<std::vector<double>> lastObjectives() const override { return rm_->lastObjectives(); }
 
     std::string name() const override { return name_; }
     double flopsPerToken() const override { return 2.0 * double(rm_->config().num_parameters); }
@@ -128,6 +129,7 @@ public:
         return inner_.scorePartial(it == rawOf_.end() ? prompt : it->second, responses);
     }
     int64_t lastPartialTokens() const override { return inner_.lastPartialTokens(); }
+    std::vector<std::vector<double>> lastObjectives() const override { return inner_.lastObjectives(); }
     std::string name() const override { return inner_.name(); }
     double flopsPerToken() const override { return inner_.flopsPerToken(); }
 

@@ -99,6 +99,10 @@ CREATE TABLE finals (
     R"sql(
 ALTER TABLE runs ADD COLUMN summary TEXT;   -- JSON RunResult::summary, NULL until finishRun
 )sql",
+    // 2 -> 3: a reward's components per sample (ArmoRM's objectives).
+    R"sql(
+ALTER TABLE samples ADD COLUMN objectives BLOB;   -- little-endian float64 each; NULL for a scalar reward
+)sql",
 };
 static constexpr int kSchemaVersion = int(sizeof(kMigrations) / sizeof(kMigrations[0]));
 
@@ -138,6 +142,17 @@ std::string blobFromIds(const std::vector<int32_t>& ids)
     for (size_t i = 0; i < ids.size(); ++i) {
         uint32_t v = uint32_t(ids[i]);
         for (int k = 0; k < 4; ++k) b[4 * i + k] = char((v >> (8 * k)) & 0xff);
+    }
+    return b;
+}
+
+std::string blobFromDoubles(const std::vector<double>& v)
+{
+    std::string b(v.size() * 8, '\0');
+    for (size_t i = 0; i < v.size(); ++i) {
+        uint64_t u;
+        std::memcpy(&u, &v[i], 8);
+        for (int k = 0; k < 8; ++k) b[8 * i + k] = char((u >> (8 * k)) & 0xff);
     }
     return b;
 }
@@ -210,6 +225,20 @@ struct Cell {
         if (s.type(c) != SQLITE_BLOB && !(s.type(c) == SQLITE_TEXT && s.text(c).empty())) bad(col, "not a blob");
         if (sqlite3_column_bytes(s.raw(), c) % 4 != 0) bad(col, "not a whole number of int32 token ids");
         return s.ids(c);
+    }
+    std::vector<double> doubles(int c, const char* col) const
+    {
+        if (s.type(c) != SQLITE_BLOB) bad(col, "not a blob");
+        const int n = sqlite3_column_bytes(s.raw(), c);
+        if (n % 8 != 0) bad(col, "not a whole number of float64 values");
+        auto p = static_cast<const unsigned char*>(sqlite3_column_blob(s.raw(), c));
+        std::vector<double> v(size_t(n / 8));
+        for (size_t i = 0; i < v.size(); ++i) {
+            uint64_t u = 0;
+            for (int k = 0; k < 8; ++k) u |= uint64_t(p[8 * i + k]) << (8 * k);
+            std::memcpy(&v[i], &u, 8);
+        }
+        return v;
     }
     nlohmann::json json(int c, const char* col) const
     {
@@ -432,8 +461,8 @@ int64_t SessionDb::Impl::insertIteration(int64_t runId, const IterationEvent& e)
     it.run();
     int64_t iterId = sqlite3_last_insert_rowid(db);
     auto s = stmt("INSERT INTO samples (iteration_id, pos, run_id, prompt_index, iteration, idx, text, token_ids, "
-                  "reward, gold_reward, weight, accepted, cut_index, parent) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+                  "reward, gold_reward, weight, accepted, cut_index, parent, objectives) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
     for (size_t pos = 0; pos < e.samples.size(); ++pos) {
         const Sample& x = e.samples[pos];
         std::string blob = blobFromIds(x.token_ids);
@@ -441,6 +470,8 @@ int64_t SessionDb::Impl::insertIteration(int64_t runId, const IterationEvent& e)
             .bind(6, x.index).bind(7, x.text).bindBlob(8, blob.data(), blob.size()).bind(9, x.reward)
             .bind(10, x.gold_reward).bind(11, x.weight).bind(12, x.accepted).bind(13, x.cut_index)
             .bind(14, x.parent);
+        const std::string obj = blobFromDoubles(x.reward_objectives);
+        if (x.reward_objectives.empty()) s.bindNull(15); else s.bindBlob(15, obj.data(), obj.size());
         s.run();
     }
     return iterId;
@@ -482,7 +513,7 @@ std::vector<IterationEvent> SessionDb::Impl::iterations(int64_t runId, bool with
     }
     if (!withSamples || out.empty()) return out;
     auto s = self->stmt("SELECT iteration_id, prompt_index, iteration, idx, text, token_ids, reward, gold_reward, "
-                        "weight, accepted, cut_index, parent, pos FROM samples WHERE run_id = ?1 "
+                        "weight, accepted, cut_index, parent, pos, objectives FROM samples WHERE run_id = ?1 "
                         "ORDER BY iteration_id, pos");
     s.bind(1, runId);
     size_t k = 0;   // both lists are in iteration-id order: merge
@@ -503,6 +534,7 @@ std::vector<IterationEvent> SessionDb::Impl::iterations(int64_t runId, bool with
         if (auto a = c.optInteger(9, "accepted", 0, 1)) x.accepted = *a != 0;
         if (auto v = c.optInteger(10, "cut_index")) x.cut_index = int(*v);
         if (auto v = c.optInteger(11, "parent")) x.parent = int(*v);
+        if (!s.isNull(13)) x.reward_objectives = c.doubles(13, "objectives");
         out[k].samples.push_back(std::move(x));
     }
     return out;

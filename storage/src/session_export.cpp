@@ -23,7 +23,8 @@ static json sampleJson(const Sample& s)
     return {{"prompt_index", s.prompt_index}, {"iteration", s.iteration}, {"index", s.index},
             {"text", s.text}, {"token_ids", s.token_ids}, {"reward", s.reward},
             {"gold_reward", orNull(s.gold_reward)}, {"weight", orNull(s.weight)},
-            {"accepted", orNull(s.accepted)}, {"cut_index", orNull(s.cut_index)}, {"parent", orNull(s.parent)}};
+            {"accepted", orNull(s.accepted)}, {"cut_index", orNull(s.cut_index)}, {"parent", orNull(s.parent)},
+            {"reward_objectives", s.reward_objectives.empty() ? json(nullptr) : json(s.reward_objectives)}};
 }
 
 json SessionDb::exportJson(const std::vector<int64_t>& runIds) const
@@ -111,7 +112,7 @@ static std::string cell(const json& v)
 void SessionDb::exportCsvSamples(const std::vector<int64_t>& runIds, std::ostream& out) const
 {
     out << "run_id,method,prompt_index,iteration,index,reward,gold_reward,weight,accepted,cut_index,parent,"
-           "num_tokens,token_ids,text\n";
+           "num_tokens,token_ids,text,reward_objectives\n";
     Impl::ReadTx snapshot(*d);
     for (int64_t id : d->runIds(runIds)) {
         RunRow row = d->runRow(id);
@@ -122,8 +123,9 @@ void SessionDb::exportCsvSamples(const std::vector<int64_t>& runIds, std::ostrea
                 out << id << ',' << csvField(row.method) << ',' << s.prompt_index << ',' << s.iteration << ','
                     << s.index << ',' << num(s.reward) << ',' << optNum(s.gold_reward) << ','
                     << optNum(s.weight) << ',' << optBool(s.accepted) << ',' << optNum(s.cut_index) << ','
-                    << optNum(s.parent) << ',' << s.token_ids.size() << ',' << ids << ',' << csvField(s.text)
-                    << '\n';
+                    << optNum(s.parent) << ',' << s.token_ids.size() << ',' << ids << ',' << csvField(s.text) << ',';
+                for (size_t i = 0; i < s.reward_objectives.size(); ++i) out << (i ? " " : "") << num(s.reward_objectives[i]);
+                out << '\n';
             }
         }
     }
@@ -336,6 +338,13 @@ ImportedRun readRun(const Reader& rd, const json& j, const std::string& ctx)
         }
         if (auto c = rd.optInteger(sj, "cut_index", sc)) s.cut_index = int(*c);
         if (auto p = rd.optInteger(sj, "parent", sc)) s.parent = int(*p);
+        if (const json* o = rd.opt(sj, "reward_objectives")) {
+            if (!o->is_array()) throw Error(rd.source, sc + ".reward_objectives", "must be an array of numbers or null");
+            for (const auto& v : *o) {
+                if (!v.is_number()) throw Error(rd.source, sc + ".reward_objectives", "must be an array of numbers or null");
+                s.reward_objectives.push_back(v.get<double>());
+            }
+        }
         auto fits = [&](const IterationEvent& e) {
             return e.iteration == s.iteration && (e.prompt_index < 0 || e.prompt_index == s.prompt_index);
         };

@@ -133,6 +133,7 @@ struct SessionDb::Impl {
 };
 
 std::string blobFromIds(const std::vector<int32_t>& ids);
+std::string blobFromDoubles(const std::vector<double>& v);   // little-endian float64
 std::string nowIso8601();
 std::string dumpJson(const nlohmann::json& j);
 

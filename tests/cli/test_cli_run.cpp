@@ -3,6 +3,7 @@
 // SHA-256 (QCryptographicHash), and on the demo models: a small BoN run into a temp session,
 // SIGKILL mid-run then --resume reproducing the uninterrupted result, Ctrl-C marking a run cancelled.
 #include <QtTest>
+#include <QDir>
 
 #include <signal.h>
 #include <sqlite3.h>
@@ -388,6 +389,63 @@ private Q_SLOTS:
         r = cli({"inspect", "rudder-test/demo-rm"});
         QCOMPARE(r.code, 2);
         QVERIFY2(r.err.contains("model.safetensors") && r.err.contains("did not finish"), qPrintable(r.err));
+    }
+
+    // ArmoRM end to end: a random-weight ArmoRM-shaped reward whose tokenizer has the Llama-3
+    // header tokens scores runs; every sample carries its 19 objectives into the session and the
+    // export (QAlign's chain states too), and the gate reads the header the template rendered.
+    void armoRewardObjectivesReachTheSession()
+    {
+        REQUIRE_DEMO_MODELS();
+        const QString res = qEnvironmentVariable("RUDDER_RESOURCES", RUDDER_TEST_DATA "/../resources");
+        const QString tok = tmp.filePath("llama3-like-tok");
+        QDir().mkpath(tok);
+        {
+            QFile in(res + "/models/demo-lm/tokenizer.json");
+            QVERIFY(in.open(QIODevice::ReadOnly));
+            auto t = nlohmann::json::parse(in.readAll().toStdString());
+            int id = 2048;
+            for (const char* s : {"<|eot_id|>", "<|start_header_id|>", "<|end_header_id|>"})
+                t["added_tokens"].push_back({{"id", id++}, {"content", s}, {"single_word", false}, {"lstrip", false},
+                                             {"rstrip", false}, {"normalized", false}, {"special", true}});
+            writeFile(tok + "/tokenizer.json", QByteArray::fromStdString(t.dump()));
+            QFile cin(res + "/models/demo-lm/tokenizer_config.json");
+            QVERIFY(cin.open(QIODevice::ReadOnly));
+            auto c = nlohmann::json::parse(cin.readAll().toStdString());
+            c.erase("added_tokens_decoder");
+            c["chat_template"] = "{% for m in messages %}<|start_header_id|>{{ m['role'] }}<|end_header_id|>\n\n"
+                                 "{{ m['content'] }}<|eot_id|>{% endfor %}";
+            writeFile(tok + "/tokenizer_config.json", QByteArray::fromStdString(c.dump()));
+        }
+        const QString cfg = writeFile(tmp.filePath("armo-e2e.json"),
+                                      R"({"model_type": "llama", "architectures": ["LlamaForRewardModelWithGating"],
+                                          "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+                                          "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 2056,
+                                          "max_position_embeddings": 256, "rms_norm_eps": 1e-5, "bos_token_id": 0,
+                                          "eos_token_id": 1, "pad_token_id": 2,
+                                          "num_objectives": 19, "gating_hidden_dim": 8, "gating_n_hidden": 3})");
+        const QString armo = tmp.filePath("armo-e2e");
+        auto w = cli({"random-model", "--config", cfg, "--out", armo, "--head", "armo_gating", "--tokenizer", tok});
+        QVERIFY2(w.code == 0, qPrintable(w.err));
+        QVERIFY2(cli({"inspect", armo}).out.contains("llama3"), "the RM's template is Llama 3's");
+        const QString db = tmp.filePath("armo.sqlite");
+        for (const QStringList& m : {QStringList{"--method", "bon", "--set", "n=3"},
+                                     QStringList{"--method", "qalign", "--set", "chains=2", "--set", "steps=3",
+                                                 "--set", "scale=0", "--set", "beta=1"}}) {
+            auto r = cli(QStringList{"run", "--db", db, "--reward", armo, "--gold", "none", "--set", "max_new_tokens=6"} + m);
+            QVERIFY2(r.code == 0, qPrintable(r.err));
+        }
+        auto e = cli({"export", "--db", db, "--format", "json", "--out", "-"});
+        QVERIFY2(e.code == 0, qPrintable(e.err));
+        const auto doc = e.json();
+        QCOMPARE(int(doc["runs"].size()), 2);
+        for (const auto& run : doc["runs"]) {
+            QVERIFY(!run["samples"].empty());
+            for (const auto& s : run["samples"]) {
+                QVERIFY2(s["reward_objectives"].is_array() && s["reward_objectives"].size() == 19, s.dump().c_str());
+                QVERIFY(std::isfinite(s["reward"].get<double>()));
+            }
+        }
     }
 
     void inspectDemoModels()

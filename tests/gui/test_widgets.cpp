@@ -438,6 +438,16 @@ private slots:
         QCOMPARE(*insp.selected(), best);
         QVERIFY(insp.text()->toPlainText().contains(QString::fromStdString(run.sample(best).text)));
         QVERIFY(insp.text()->toPlainText().contains("final answer"));
+        QVERIFY(!insp.text()->toPlainText().contains("reward objectives"));   // a scalar reward
+        // A multi-objective reward's components (ArmoRM) are listed with the sample.
+        auto multi = events;
+        for (auto& e : multi)
+            for (auto& smp : e.samples) smp.reward_objectives = {0.125, -2.5, 3.0};
+        RunData run2 = makeRun("bon", multi);
+        insp.setRun(&run2);
+        insp.select(best);
+        const QString t = insp.text()->toPlainText();
+        QVERIFY2(t.contains("reward objectives (3") && t.contains("-2.500") && t.contains("0.125"), qPrintable(t));
     }
 
     void exportPdfAndPng()

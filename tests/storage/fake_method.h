@@ -58,6 +58,7 @@ inline rudder::IterationEvent iteration(uint64_t seed, int k, int K, double u)
         if (i % 2 == 0) s.accepted = (i % 4 == 0);
         if (i % 5 == 0) s.cut_index = i % 11;
         if (i > 0 && i % 4 == 1) s.parent = i - 1;
+        if (i % 6 == 0) s.reward_objectives = {x[size_t(i)], -0.25, 1e-3 * i};   // a multi-objective reward
         unext += w * x[size_t(i)];
         z2 += w * w;
         e.samples.push_back(std::move(s));

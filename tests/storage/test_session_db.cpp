@@ -302,18 +302,24 @@ private slots:
             const json doc = db.exportJson({});
             QCOMPARE(doc["runs"][0]["summary"], summary);
         }
-        QCOMPARE(SessionDb::currentSchemaVersion(), 2);
+        QCOMPARE(SessionDb::currentSchemaVersion(), 3);
         {   // Turn it into what a format-1 build wrote.
             Raw raw(file, false);
-            QVERIFY(raw.exec("ALTER TABLE runs DROP COLUMN summary; PRAGMA user_version = 1"));
+            QVERIFY(raw.exec("ALTER TABLE runs DROP COLUMN summary; ALTER TABLE samples DROP COLUMN objectives; "
+                             "PRAGMA user_version = 1"));
         }
         QVERIFY_THROWS_EXCEPTION(rudder::Error, SessionDb::open(file, SessionDb::Mode::ReadOnly));
         {
             auto db = SessionDb::open(file);
-            QCOMPARE(Raw(file).text("PRAGMA user_version"), std::string("2"));
+            QCOMPARE(Raw(file).text("PRAGMA user_version"), std::string("3"));
             rudder::StoredRun r = db.loadRun(run);
             QCOMPARE(r.iterations.size(), size_t(2));
             QVERIFY(r.summary.is_null());
+            for (const auto& e : r.iterations)
+                for (const auto& s : e.samples) QVERIFY(s.reward_objectives.empty());   // format 1 had none
+            // The upgraded file takes new runs with objectives.
+            const int64_t again = writeRun(db, 4, 1, 7);
+            QCOMPARE(db.loadRun(again).iterations[0].samples[6].reward_objectives.size(), size_t(3));
         }
     }
 
@@ -432,6 +438,7 @@ private slots:
             {"UPDATE runs SET seed = 'zero'", "runs.seed"},
             {"UPDATE prompts SET prompt_index = 3", "prompts.prompt_index"},
             {"UPDATE finals SET token_ids = x'ff'", "finals.token_ids"},
+            {"UPDATE samples SET objectives = x'0102'", "samples.objectives"},
             {"UPDATE finals SET prompt_index = 9", "finals.prompt_index"},
         };
         int n = 0;
@@ -695,7 +702,10 @@ private slots:
         QCOMPARE(r["samples"].size(), size_t(6));
         QCOMPARE(keys(r["samples"][0]),
                  (std::set<std::string>{"prompt_index", "iteration", "index", "text", "token_ids", "reward",
-                                        "gold_reward", "weight", "accepted", "cut_index", "parent"}));
+                                        "gold_reward", "weight", "accepted", "cut_index", "parent",
+                                        "reward_objectives"}));
+        QCOMPARE(r["samples"][0]["reward_objectives"].size(), size_t(3));   // i = 0: a multi-objective reward
+        QVERIFY(r["samples"][1]["reward_objectives"].is_null());
         const json& s1 = r["samples"][1];   // i = 1: no gold, not accepted/rejected, no cut, parent 0
         QVERIFY(s1["gold_reward"].is_null() && s1["accepted"].is_null() && s1["cut_index"].is_null());
         QCOMPARE(s1["parent"], json(0));
@@ -717,7 +727,7 @@ private slots:
         QCOMPARE(s.size(), size_t(1 + 3 * 8 + 2 * 5));
         QCOMPARE(s[0], (std::vector<std::string>{"run_id", "method", "prompt_index", "iteration", "index", "reward",
                                                  "gold_reward", "weight", "accepted", "cut_index", "parent",
-                                                 "num_tokens", "token_ids", "text"}));
+                                                 "num_tokens", "token_ids", "text", "reward_objectives"}));
         for (const auto& row : s) QCOMPARE(row.size(), s[0].size());
         auto first = fake::iteration(1, 0, 8, 0);
         QCOMPARE(s[1][13], first.samples[0].text);

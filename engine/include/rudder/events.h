@@ -31,6 +31,9 @@ struct Sample {
     std::optional<bool> accepted;        // QAlign: was this proposal accepted; absent on a chain's starting state (step 0)
     std::optional<int> cut_index;        // QAlign: where the suffix was resampled
     std::optional<int> parent;           // QAlign: index (within the chain) of the state it came from
+    // The reward's own components when it has several (ArmoRM's 19 objectives, before its gate
+    // mixes them into `reward`); empty for a scalar reward.
+    std::vector<double> reward_objectives;
 };
 
 struct IterationEvent {

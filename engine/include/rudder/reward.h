@@ -29,6 +29,9 @@ public:
     // Tokens the last scorePartial call actually ran through a model (-1: not tracked, count
     // the texts' full length), so FLOP budgets reflect the prefix reuse.
     virtual int64_t lastPartialTokens() const { return -1; }
+    // A reward with several components (ArmoRM's objectives): those of each response of the
+    // last score() call, in order; empty for a scalar reward.
+    virtual std::vector<std::vector<double>> lastObjectives() const { return {}; }
 
     // A scorer that can wait long (an external command) polls this flag and, once it is set,
     // stops and throws rudder::Cancelled, so Stop and window close are not held up by it.  The
