@@ -6,6 +6,8 @@
 //   aisp-kl-vs-reward        AISP Table 3 analogue: KL to the base model vs final reward per (λ, α)
 //   qalign-gold-vs-compute   QAlign's headline: gold (and proxy) of the answer vs samples for BoN,
 //                            WMV, MV and QAlign, against the weak proxy demo-rm-small
+//   qalign-gold-vs-flops     the same against FLOPs per prompt (the runs' budget meters: a QAlign
+//                            step proposes a suffix, cheaper than a whole sample)
 //   beta-curve               β(n) from the mixture fit, with its a_n against the empirical BoN curve
 #include <QApplication>
 
@@ -48,6 +50,24 @@ std::map<int, std::vector<Sample>> byPrompt(const RunData& run)
     std::map<int, std::vector<Sample>> out;
     for (const auto& e : run.events())
         for (const auto& s : e.samples) out[s.prompt_index].push_back(s);
+    return out;
+}
+
+// FLOPs (the run's own budget meter: LM and RM forward passes) spent on each prompt up to each of
+// its iterations.  Budgets are cumulative over the run; an event's share is the step from the
+// previous event, in emission order.
+std::map<std::pair<int, int>, double> flopsByPromptIteration(const RunData& run)
+{
+    std::map<std::pair<int, int>, double> out;
+    std::map<int, double> cum;
+    double prev = 0;
+    for (const auto& e : run.events()) {
+        const double inc = e.budget.flops - prev;
+        prev = e.budget.flops;
+        if (e.prompt_index < 0) continue;
+        cum[e.prompt_index] += inc;
+        out[{e.prompt_index, e.iteration}] = cum[e.prompt_index];
+    }
     return out;
 }
 
@@ -219,11 +239,21 @@ int main(int argc, char** argv)
             const auto prompts = byPrompt(*run);
             std::unique_ptr<RunData> q = qalignSmall ? load(db, qalignSmall) : nullptr;
             QCustomPlot gold, proxy;
-            struct Curve { QString name; QColor color; QVector<double> x, g, p; };
-            std::vector<Curve> curves = {{"BoN", QColor(214, 39, 40), {}, {}, {}},
-                                         {"WMV", QColor(31, 119, 180), {}, {}, {}},
-                                         {"MV", QColor(127, 127, 127), {}, {}, {}},
-                                         {"QAlign", QColor(44, 160, 44), {}, {}, {}}};
+            struct Curve { QString name; QColor color; QVector<double> x, g, p, f; };   // f: FLOPs per prompt
+            std::vector<Curve> curves = {{"BoN", QColor(214, 39, 40), {}, {}, {}, {}},
+                                         {"WMV", QColor(31, 119, 180), {}, {}, {}, {}},
+                                         {"MV", QColor(127, 127, 127), {}, {}, {}, {}},
+                                         {"QAlign", QColor(44, 160, 44), {}, {}, {}, {}}};
+            // BoN, WMV and MV select among the same i.i.d. samples: n of them cost n times the
+            // run's mean FLOPs per sample (prompt prefill included).
+            double flopsPerSample = 0;
+            {
+                double total = 0;
+                size_t count = 0;
+                for (const auto& [p, s] : prompts) count += s.size();
+                if (!run->events().empty()) total = run->events().back().budget.flops;
+                flopsPerSample = count ? total / double(count) : NAN;
+            }
             const char* rules[] = {"bon", "wmv", "mv"};
             size_t nMax = SIZE_MAX;
             for (const auto& [p, s] : prompts) nMax = std::min(nMax, s.size());
@@ -242,6 +272,7 @@ int main(int argc, char** argv)
                         if (a.gold_reward) gs.push_back(*a.gold_reward);
                     }
                     curves[size_t(k)].x << double(n);
+                    curves[size_t(k)].f << double(n) * flopsPerSample;
                     curves[size_t(k)].g << mean(gs);
                     curves[size_t(k)].p << mean(ps);
                 }
@@ -249,9 +280,13 @@ int main(int argc, char** argv)
                 const auto& c = q->meta().config;
                 const int chains = c.value("chains", 4), burn = c.value("burn_in", 8), steps = c.value("steps", 64);
                 const double extra = c.value("scale", 0) ? std::max(0, c.value("pilot", 16) - chains) : 0;
-                for (int t = 1; t <= steps; t = t * 2 >= steps && t != steps ? steps : t * 2) {
-                    std::vector<double> gs, ps;
+                const auto qFlops = flopsByPromptIteration(*q);
+                // Iterations are 0..steps-1 (step 0 starts the chains): t is the last one included.
+                const int last = steps - 1;
+                for (int t = 1; t <= last; t = t * 2 >= last && t != last ? last : t * 2) {
+                    std::vector<double> gs, ps, fs;
                     for (const auto& [p, s] : byPrompt(*q)) {
+                        if (auto it = qFlops.find({p, t}); it != qFlops.end()) fs.push_back(it->second);
                         std::vector<Sample> keep;
                         if (const Sample* a = qalignAnswer(*q, p, t, std::min(burn, t), keep)) {
                             ps.push_back(a->reward);
@@ -259,27 +294,35 @@ int main(int argc, char** argv)
                         }
                     }
                     curves[3].x << double(chains) * (t + 1) + extra;
+                    curves[3].f << mean(fs);   // suffix proposals cost less than whole samples
                     curves[3].g << mean(gs);
                     curves[3].p << mean(ps);
                 }
             }
             md << "## qalign-gold-vs-compute (BoN: expected over n-subsets of run " << bonSmall
                << "'s samples; WMV/MV: its first n samples; QAlign: run " << qalignSmall << " after t steps; reward = demo-rm-small, gold = lexicon)\n\n"
-               << "| method | samples per prompt | mean gold | mean proxy |\n| --- | --- | --- | --- |\n";
+               << "| method | samples per prompt | FLOPs per prompt | mean gold | mean proxy |\n| --- | --- | --- | --- | --- |\n";
+            QCustomPlot goldF, proxyF;
             for (auto& c : curves) {
                 if (c.x.isEmpty()) continue;
                 line(&gold, c.name, c.x, c.g, c.color);
                 line(&proxy, c.name, c.x, c.p, c.color);
+                line(&goldF, c.name, c.f, c.g, c.color);
+                line(&proxyF, c.name, c.f, c.p, c.color);
                 for (int i = 0; i < c.x.size(); ++i)
-                    md << "| " << c.name.toStdString() << " | " << c.x[i] << " | " << c.g[i] << " | " << c.p[i] << " |\n";
+                    md << "| " << c.name.toStdString() << " | " << c.x[i] << " | " << c.f[i] << " | " << c.g[i] << " | "
+                       << c.p[i] << " |\n";
             }
             md << "\n";
-            for (auto [plot, label, name] : {std::tuple{&gold, "gold (lexicon)", "qalign-gold-vs-compute"},
-                                            std::tuple{&proxy, "proxy (demo-rm-small)", "qalign-proxy-vs-compute"}}) {
+            for (auto [plot, label, name, xLabel] :
+                 {std::tuple{&gold, "gold (lexicon)", "qalign-gold-vs-compute", "samples per prompt"},
+                  std::tuple{&proxy, "proxy (demo-rm-small)", "qalign-proxy-vs-compute", "samples per prompt"},
+                  std::tuple{&goldF, "gold (lexicon)", "qalign-gold-vs-flops", "FLOPs per prompt (LM + RM forward passes)"},
+                  std::tuple{&proxyF, "proxy (demo-rm-small)", "qalign-proxy-vs-flops", "FLOPs per prompt (LM + RM forward passes)"}}) {
                 plot->resize(800, 500);
                 plot->xAxis->setScaleType(QCPAxis::stLogarithmic);
                 plot->xAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
-                plot->xAxis->setLabel("samples per prompt");
+                plot->xAxis->setLabel(xLabel);
                 plot->yAxis->setLabel(label);
                 plot->legend->setVisible(true);
                 plot->legend->setFont(QFont(plot->font().family(), 6));
