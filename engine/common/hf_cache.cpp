@@ -1,6 +1,7 @@
 #include "rudder/hf_cache.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -150,7 +151,9 @@ std::vector<CachedModel> listCachedModels()
 {
     std::vector<CachedModel> out;
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(hubCacheDir(), ec)) {
+    fs::directory_iterator it(hubCacheDir(), ec), end;
+    for (; !ec && it != end; it.increment(ec)) try {
+        const fs::directory_entry& e = *it;
         const std::string name = e.path().filename().string();
         if (name.rfind("models--", 0) != 0) continue;
         const std::string rest = name.substr(8);
@@ -160,11 +163,12 @@ std::vector<CachedModel> listCachedModels()
         m.repo = rest.substr(0, sep) + "/" + rest.substr(sep + 2);
         m.revision = "main";
         m.commit = firstLine(e.path() / "refs" / "main");
-        if (!isCommitHash(m.commit) || !fs::is_directory(e.path() / "snapshots" / m.commit, ec)) {
+        std::error_code inner;   // not `ec`, which ends the outer loop
+        if (!isCommitHash(m.commit) || !fs::is_directory(e.path() / "snapshots" / m.commit, inner)) {
             // No main ref (e.g. downloaded by commit): the newest snapshot.
             m.commit.clear();
             fs::file_time_type newest{};
-            for (const auto& s : fs::directory_iterator(e.path() / "snapshots", ec)) {
+            for (const auto& s : fs::directory_iterator(e.path() / "snapshots", inner)) {
                 std::error_code e2;
                 auto t = s.last_write_time(e2);
                 if (s.is_directory(e2) && (m.commit.empty() || t > newest)) m.commit = s.path().filename().string(), newest = t;
@@ -184,6 +188,8 @@ std::vector<CachedModel> listCachedModels()
         }
         m.kind = modelKind(m.architecture);
         out.push_back(std::move(m));
+    } catch (const std::exception&) {
+        // An entry that vanished or cannot be read while we look: not listed.
     }
     std::sort(out.begin(), out.end(), [](const CachedModel& a, const CachedModel& b) { return a.repo < b.repo; });
     return out;

@@ -342,17 +342,24 @@ private Q_SLOTS:
             }
         } restore{oldHome, oldCache, oldHfHome};
 
+        // Downloaded by commit (no refs/main): listed by its snapshot; an empty entry is skipped,
+        // and neither stops the listing of the others.
+        const fs::path byCommit = add("rudder-test/by-commit", res + "/models/demo-rm", std::string(40, 'd'), "main");
+        fs::remove(byCommit / "refs" / "main");
+        fs::create_directories(hub / "models--rudder-test--empty");
         auto r = cli({"models", "--json"});
         QVERIFY2(r.code == 0, qPrintable(r.err));
         auto list = r.json();
-        QCOMPARE(int(list.size()), 2);
-        QCOMPARE(list[0]["repo"].get<std::string>(), std::string("rudder-test/demo-lm"));
-        QCOMPARE(list[0]["kind"].get<std::string>(), std::string("causal LM"));
-        QCOMPARE(list[0]["commit"].get<std::string>(), c1);
-        QCOMPARE(list[1]["kind"].get<std::string>(), std::string("reward model"));
+        QCOMPARE(int(list.size()), 3);
+        QCOMPARE(list[0]["repo"].get<std::string>(), std::string("rudder-test/by-commit"));
+        QCOMPARE(list[0]["revision"].get<std::string>(), std::string(40, 'd'));
+        QCOMPARE(list[1]["repo"].get<std::string>(), std::string("rudder-test/demo-lm"));
+        QCOMPARE(list[1]["kind"].get<std::string>(), std::string("causal LM"));
+        QCOMPARE(list[1]["commit"].get<std::string>(), c1);
+        QCOMPARE(list[2]["kind"].get<std::string>(), std::string("reward model"));
         uint64_t bytes = 0;
         for (const auto& f : fs::directory_iterator((res + "/models/demo-rm").toStdString())) bytes += f.file_size();
-        QCOMPARE(list[1]["bytes"].get<uint64_t>(), bytes);
+        QCOMPARE(list[2]["bytes"].get<uint64_t>(), bytes);
 
         r = cli({"inspect", "rudder-test/demo-lm@v1", "--json"});
         QVERIFY2(r.code == 0, qPrintable(r.err));
