@@ -131,6 +131,9 @@ std::unique_ptr<RunData> runFromStore(const StoredRun& s)
     m.reward = s.row.reward_model;
     if (s.info.gold.is_object()) m.gold = s.info.gold.value("name", std::string());
     m.title = s.row.method + " #" + std::to_string(s.row.id);
+    if (s.info.reward_model.is_object() && s.info.reward_model.contains("objectives"))
+        for (const auto& n : s.info.reward_model["objectives"])
+            if (n.is_string()) m.objectiveNames.push_back(n.get<std::string>());
     for (const auto& p : s.prompts) m.prompts.push_back(p.text);
     run->setMeta(m);
     for (const auto& e : s.iterations) run->append(e);

@@ -41,6 +41,7 @@ struct RunMeta {
     uint64_t seed = 0;
     std::string base, reward, gold;
     std::vector<std::string> prompts;
+    std::vector<std::string> objectiveNames;   // the reward's components (ArmoRM), when named
 };
 
 // A run's events on the GUI thread, and the plots' series computed from them by rudder/analysis.h.

@@ -174,12 +174,14 @@ void SampleInspector::showSample(SampleRef ref)
     // A multi-objective reward (ArmoRM): its components, numbered as the model orders them.
     if (!s.reward_objectives.empty()) {
         QStringList cells;
+        const auto& names = run_->meta().objectiveNames;
+        const bool named = names.size() == s.reward_objectives.size();
         for (size_t k = 0; k < s.reward_objectives.size(); ++k)
             cells << QString("<td style='color:gray'>%1:</td><td align=right>%2&nbsp;&nbsp;</td>")
-                         .arg(k + 1)
+                         .arg(named ? QString::fromStdString(names[k]).toHtmlEscaped() : QString::number(k + 1))
                          .arg(s.reward_objectives[k], 0, 'f', 3);
         QString rows;
-        const int perRow = 5;   // objective/value pairs per table row
+        const int perRow = named ? 2 : 5;   // objective/value pairs per table row
         for (int i = 0; i < cells.size(); i += perRow) rows += "<tr>" + cells.mid(i, perRow).join("") + "</tr>";
         head += QString("<br><small>reward objectives (%1; the reward mixes them with its gate):</small>"
                         "<table cellspacing=0 cellpadding=2 style='font-size:small'>%2</table>")

@@ -86,6 +86,18 @@ public:
     }
     int64_t lastPartialTokens() const override { return lastPartial_; }
     std::vector<std::vector<double>> lastObjectives() const override { return rm_->lastObjectives(); }
+    std::vector<std::string> objectiveNames() const override
+    {
+        // ArmoRM-Llama3-8B-v0.1's attributes, in its regression layer's order (its model card);
+        // the checkpoint itself does not name them.
+        static const std::vector<std::string> armo19 = {
+            "helpsteer-helpfulness", "helpsteer-correctness", "helpsteer-coherence", "helpsteer-complexity",
+            "helpsteer-verbosity", "ultrafeedback-overall_score", "ultrafeedback-instruction_following",
+            "ultrafeedback-truthfulness", "ultrafeedback-honesty", "ultrafeedback-helpfulness", "beavertails-is_safe",
+            "prometheus-score", "argilla-overall_quality", "argilla-judge_lm", "code-complexity", "code-style",
+            "code-explanation", "code-instruction-following", "code-readability"};
+        return rm_->headKind() == "armo_gating" && rm_->objectives() == 19 ? armo19 : std::vector<std::string>();
+    }
 
     std::string name() const override { return name_; }
     double flopsPerToken() const override { return 2.0 * double(rm_->config().num_parameters); }
@@ -190,6 +202,7 @@ struct Workbench::Impl {
             j["spec"] = spec;
         }
         j["name"] = fn.name();
+        if (const auto names = fn.objectiveNames(); !names.empty()) j["objectives"] = names;
         return j;
     }
 

@@ -447,6 +447,8 @@ private Q_SLOTS:
         const auto doc = e.json();
         QCOMPARE(int(doc["runs"].size()), 2);
         for (const auto& run : doc["runs"]) {
+            QCOMPARE(run["reward_model"]["objectives"].size(), size_t(19));   // ArmoRM's attribute names
+            QCOMPARE(run["reward_model"]["objectives"][10].get<std::string>(), std::string("beavertails-is_safe"));
             QVERIFY(!run["samples"].empty());
             for (const auto& s : run["samples"]) {
                 QVERIFY2(s["reward_objectives"].is_array() && s["reward_objectives"].size() == 19, s.dump().c_str());

@@ -448,6 +448,12 @@ private slots:
         insp.select(best);
         const QString t = insp.text()->toPlainText();
         QVERIFY2(t.contains("reward objectives (3") && t.contains("-2.500") && t.contains("0.125"), qPrintable(t));
+        // Named when the run recorded the names (ArmoRM's attributes).
+        RunMeta named = run2.meta();
+        named.objectiveNames = {"helpfulness", "correctness", "safety"};
+        run2.setMeta(named);
+        insp.select(best);
+        QVERIFY2(insp.text()->toPlainText().contains("correctness:"), qPrintable(insp.text()->toPlainText()));
     }
 
     void exportPdfAndPng()

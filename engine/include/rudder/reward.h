@@ -32,6 +32,8 @@ public:
     // A reward with several components (ArmoRM's objectives): those of each response of the
     // last score() call, in order; empty for a scalar reward.
     virtual std::vector<std::vector<double>> lastObjectives() const { return {}; }
+    // Their names, in the same order (recorded with the run; empty when unnamed or scalar).
+    virtual std::vector<std::string> objectiveNames() const { return {}; }
 
     // A scorer that can wait long (an external command) polls this flag and, once it is set,
     // stops and throws rudder::Cancelled, so Stop and window close are not held up by it.  The
