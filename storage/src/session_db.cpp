@@ -125,38 +125,6 @@ Stmt& Stmt::check(int rc)
     return *this;
 }
 
-std::vector<int32_t> Stmt::ids(int c) const
-{
-    auto p = static_cast<const unsigned char*>(sqlite3_column_blob(s_, c));
-    size_t n = size_t(sqlite3_column_bytes(s_, c)) / 4;
-    std::vector<int32_t> out(n);
-    for (size_t i = 0; i < n; ++i)
-        out[i] = int32_t(uint32_t(p[4 * i]) | uint32_t(p[4 * i + 1]) << 8 | uint32_t(p[4 * i + 2]) << 16 |
-                         uint32_t(p[4 * i + 3]) << 24);
-    return out;
-}
-
-std::string blobFromIds(const std::vector<int32_t>& ids)
-{
-    std::string b(ids.size() * 4, '\0');
-    for (size_t i = 0; i < ids.size(); ++i) {
-        uint32_t v = uint32_t(ids[i]);
-        for (int k = 0; k < 4; ++k) b[4 * i + k] = char((v >> (8 * k)) & 0xff);
-    }
-    return b;
-}
-
-std::string blobFromDoubles(const std::vector<double>& v)
-{
-    std::string b(v.size() * 8, '\0');
-    for (size_t i = 0; i < v.size(); ++i) {
-        uint64_t u;
-        std::memcpy(&u, &v[i], 8);
-        for (int k = 0; k < 8; ++k) b[8 * i + k] = char((u >> (8 * k)) & 0xff);
-    }
-    return b;
-}
-
 std::string dumpJson(const nlohmann::json& j)
 {
     // Decoded text may end inside a UTF-8 sequence: replace, never throw and lose the row.
@@ -224,21 +192,13 @@ struct Cell {
     {
         if (s.type(c) != SQLITE_BLOB && !(s.type(c) == SQLITE_TEXT && s.text(c).empty())) bad(col, "not a blob");
         if (sqlite3_column_bytes(s.raw(), c) % 4 != 0) bad(col, "not a whole number of int32 token ids");
-        return s.ids(c);
+        return s.blob<int32_t>(c);
     }
     std::vector<double> doubles(int c, const char* col) const
     {
         if (s.type(c) != SQLITE_BLOB) bad(col, "not a blob");
-        const int n = sqlite3_column_bytes(s.raw(), c);
-        if (n % 8 != 0) bad(col, "not a whole number of float64 values");
-        auto p = static_cast<const unsigned char*>(sqlite3_column_blob(s.raw(), c));
-        std::vector<double> v(size_t(n / 8));
-        for (size_t i = 0; i < v.size(); ++i) {
-            uint64_t u = 0;
-            for (int k = 0; k < 8; ++k) u |= uint64_t(p[8 * i + k]) << (8 * k);
-            std::memcpy(&v[i], &u, 8);
-        }
-        return v;
+        if (sqlite3_column_bytes(s.raw(), c) % 8 != 0) bad(col, "not a whole number of float64 values");
+        return s.blob<double>(c);
     }
     nlohmann::json json(int c, const char* col) const
     {
@@ -465,12 +425,12 @@ int64_t SessionDb::Impl::insertIteration(int64_t runId, const IterationEvent& e)
                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
     for (size_t pos = 0; pos < e.samples.size(); ++pos) {
         const Sample& x = e.samples[pos];
-        std::string blob = blobFromIds(x.token_ids);
+        std::string blob = toBlob(x.token_ids);
         s.bind(1, iterId).bind(2, int64_t(pos)).bind(3, runId).bind(4, x.prompt_index).bind(5, x.iteration)
             .bind(6, x.index).bind(7, x.text).bindBlob(8, blob.data(), blob.size()).bind(9, x.reward)
             .bind(10, x.gold_reward).bind(11, x.weight).bind(12, x.accepted).bind(13, x.cut_index)
             .bind(14, x.parent);
-        const std::string obj = blobFromDoubles(x.reward_objectives);
+        const std::string obj = toBlob(x.reward_objectives);
         if (x.reward_objectives.empty()) s.bindNull(15); else s.bindBlob(15, obj.data(), obj.size());
         s.run();
     }
@@ -718,7 +678,7 @@ void SessionDb::setFinal(int64_t runId, const std::vector<FinalAnswer>& final)
     auto s = d->stmt("INSERT OR REPLACE INTO finals (run_id, prompt_index, text, token_ids, reward, gold_reward) "
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     for (const FinalAnswer& f : final) {
-        std::string blob = blobFromIds(f.token_ids);
+        std::string blob = toBlob(f.token_ids);
         s.bind(1, runId).bind(2, f.prompt_index).bind(3, f.text).bindBlob(4, blob.data(), blob.size())
             .bind(5, f.reward).bind(6, f.gold_reward);
         s.run();

@@ -225,17 +225,24 @@ struct Reader {
         if (!v->is_number_integer()) throw Error(source, ctx + "." + key, "must be an integer or null");
         return v->get<int64_t>();
     }
-    std::vector<int32_t> ids(const json& o, const char* key, const std::string& ctx) const
+    // An optional array whose elements all pass `is` (absent or null: empty).
+    template <class T>
+    std::vector<T> list(const json& o, const char* key, const std::string& ctx, bool (json::*is)() const noexcept,
+                        const char* must) const
     {
         const json* v = opt(o, key);
-        std::vector<int32_t> out;
+        std::vector<T> out;
         if (!v) return out;
-        if (!v->is_array()) throw Error(source, ctx + "." + key, "must be an array of token ids");
+        if (!v->is_array()) throw Error(source, ctx + "." + key, must);
         for (const json& x : *v) {
-            if (!x.is_number_integer()) throw Error(source, ctx + "." + key, "must be an array of token ids");
-            out.push_back(x.get<int32_t>());
+            if (!(x.*is)()) throw Error(source, ctx + "." + key, must);
+            out.push_back(x.get<T>());
         }
         return out;
+    }
+    std::vector<int32_t> ids(const json& o, const char* key, const std::string& ctx) const
+    {
+        return list<int32_t>(o, key, ctx, &json::is_number_integer, "must be an array of token ids");
     }
     const json& array(const json& o, const char* key, const std::string& ctx) const
     {
@@ -338,13 +345,8 @@ ImportedRun readRun(const Reader& rd, const json& j, const std::string& ctx)
         }
         if (auto c = rd.optInteger(sj, "cut_index", sc)) s.cut_index = int(*c);
         if (auto p = rd.optInteger(sj, "parent", sc)) s.parent = int(*p);
-        if (const json* o = rd.opt(sj, "reward_objectives")) {
-            if (!o->is_array()) throw Error(rd.source, sc + ".reward_objectives", "must be an array of numbers or null");
-            for (const auto& v : *o) {
-                if (!v.is_number()) throw Error(rd.source, sc + ".reward_objectives", "must be an array of numbers or null");
-                s.reward_objectives.push_back(v.get<double>());
-            }
-        }
+        s.reward_objectives =
+            rd.list<double>(sj, "reward_objectives", sc, &json::is_number, "must be an array of numbers or null");
         auto fits = [&](const IterationEvent& e) {
             return e.iteration == s.iteration && (e.prompt_index < 0 || e.prompt_index == s.prompt_index);
         };
@@ -409,7 +411,7 @@ std::vector<int64_t> SessionDb::importJson(const json& doc, const std::string& s
         }
         for (const IterationEvent& e : r.iterations) d->insertIteration(id, e);
         for (const FinalAnswer& f : r.final) {
-            std::string blob = blobFromIds(f.token_ids);
+            std::string blob = toBlob(f.token_ids);
             auto fs = d->stmt("INSERT OR REPLACE INTO finals (run_id, prompt_index, text, token_ids, reward, gold_reward) "
                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
             fs.bind(1, id).bind(2, f.prompt_index).bind(3, f.text).bindBlob(4, blob.data(), blob.size())

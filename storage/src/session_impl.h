@@ -1,10 +1,12 @@
 // Internals shared by session_db.cpp (schema, writing, reading) and session_export.cpp.
 #pragma once
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <sqlite3.h>
@@ -13,6 +15,36 @@
 #include "rudder/session_db.h"
 
 namespace rudder {
+
+// Numbers stored as BLOBs (token ids as int32, reward objectives as float64): little-endian
+// whatever the host, so a session file moves between machines.
+template <class T>
+std::string toBlob(const std::vector<T>& v)
+{
+    using U = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+    static_assert(sizeof(T) == sizeof(U) && std::is_trivially_copyable_v<T>);
+    std::string b(v.size() * sizeof(T), '\0');
+    for (size_t i = 0; i < v.size(); ++i) {
+        U u;
+        std::memcpy(&u, &v[i], sizeof(T));
+        for (size_t k = 0; k < sizeof(T); ++k) b[sizeof(T) * i + k] = char((u >> (8 * k)) & 0xff);
+    }
+    return b;
+}
+template <class T>
+std::vector<T> fromBlob(const void* data, size_t bytes)   // whole elements only (bytes / sizeof(T))
+{
+    using U = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+    static_assert(sizeof(T) == sizeof(U) && std::is_trivially_copyable_v<T>);
+    auto p = static_cast<const unsigned char*>(data);
+    std::vector<T> out(bytes / sizeof(T));
+    for (size_t i = 0; i < out.size(); ++i) {
+        U u = 0;
+        for (size_t k = 0; k < sizeof(T); ++k) u |= U(p[sizeof(T) * i + k]) << (8 * k);
+        std::memcpy(&out[i], &u, sizeof(T));
+    }
+    return out;
+}
 
 // A prepared statement, reset on scope exit so the cached one can be reused.
 class Stmt {
@@ -65,9 +97,11 @@ public:
         auto p = reinterpret_cast<const char*>(sqlite3_column_text(s_, c));
         return p ? std::string(p, size_t(sqlite3_column_bytes(s_, c))) : std::string();
     }
-    std::optional<double> optF64(int c) const { return isNull(c) ? std::nullopt : std::optional<double>(f64(c)); }
-    std::optional<int64_t> optI64(int c) const { return isNull(c) ? std::nullopt : std::optional<int64_t>(i64(c)); }
-    std::vector<int32_t> ids(int c) const;   // token ids blob (little-endian int32)
+    template <class T>
+    std::vector<T> blob(int c) const   // a toBlob() column
+    {
+        return fromBlob<T>(sqlite3_column_blob(s_, c), size_t(sqlite3_column_bytes(s_, c)));
+    }
 
 private:
     Stmt& check(int rc);
@@ -132,8 +166,6 @@ struct SessionDb::Impl {
     int64_t insertIteration(int64_t runId, const IterationEvent& e);
 };
 
-std::string blobFromIds(const std::vector<int32_t>& ids);
-std::string blobFromDoubles(const std::vector<double>& v);   // little-endian float64
 std::string nowIso8601();
 std::string dumpJson(const nlohmann::json& j);
 
