@@ -204,9 +204,9 @@ std::vector<double> RewardModel::scoreIds(const std::vector<std::vector<int32_t>
         if (kind_ == "armo_gating") {
             std::vector<int64_t> gate(static_cast<size_t>(rows));
             for (int64_t r = 0; r < rows; ++r) gate[r] = gatePosition(seqs[i + r], i + r);
-            const at::Tensor hLast = at_(last);
-            x = armoHead(hLast, at_(gate));
-            const at::Tensor obj = at::linear(hLast.to(at::kFloat), regression_).to(at::kDouble).cpu().contiguous();
+            const at::Tensor rewards = at::linear(at_(last).to(at::kFloat), regression_);   // [rows, K]
+            x = armoHead(rewards, at_(gate));
+            const at::Tensor obj = rewards.to(at::kDouble).cpu().contiguous();
             for (int64_t r = 0; r < rows; ++r)
                 lastObjectives_.emplace_back(obj[r].data_ptr<double>(), obj[r].data_ptr<double>() + obj.size(1));
         } else {
@@ -229,9 +229,8 @@ int64_t RewardModel::gatePosition(const std::vector<int32_t>& seq, size_t row) c
                      "(the reward model's chat template must be Llama 3's)");
 }
 
-at::Tensor RewardModel::armoHead(at::Tensor last, at::Tensor gate) const
+at::Tensor RewardModel::armoHead(const at::Tensor& rewards, at::Tensor gate) const
 {
-    const at::Tensor rewards = at::linear(last.to(at::kFloat), regression_);   // [rows, K]
     at::Tensor g = gate.to(at::kFloat);
     for (size_t l = 0; l < w_.size(); ++l) {
         g = at::linear(g, w_[l], b_[l]);

@@ -60,7 +60,9 @@ private:
     double gateTemperature_ = 10.0, logitScale_ = 1.0;
     std::vector<int32_t> gatePattern_;
     std::vector<std::vector<double>> lastObjectives_;
-    at::Tensor armoHead(at::Tensor last, at::Tensor gate) const;   // -> [rows] fp64 on the CPU
+    // rewards: the objectives [rows, K] (regression_layer at the last token); gate: the hidden
+    // state at the gate position.  -> [rows] fp64 on the CPU.
+    at::Tensor armoHead(const at::Tensor& rewards, at::Tensor gate) const;
     int64_t gatePosition(const std::vector<int32_t>& seq, size_t row) const;
 };
 
