@@ -51,7 +51,9 @@ void addInspectCommand(CLI::App& app)
             // A model directory that cannot be read is the user's input at fault: exit 2.
             throw UsageError(e.what());
         }
-        const std::string kind = modelKind(s.architecture);
+        // The roles the Workbench accepts it in: a base LM unless its architecture names a reward
+        // model (loadBase), a reward when it has a reward head.
+        const bool asBase = modelKind(s.architecture) != "reward model", asReward = !s.reward_head.empty();
         // Where a reward head reads the sequence (all as transformers does: the last real token).
         const std::string pooling = s.reward_head.empty() ? ""
                                     : s.reward_head == "armo_gating"
@@ -78,20 +80,15 @@ void addInspectCommand(CLI::App& app)
         row("reward head       ", s.reward_head.empty() ? "none (causal LM)" : s.reward_head);
         if (!pooling.empty()) row("pooling           ", pooling);
         // Said plainly: a reward model given as the base LM (or the reverse) is a common slip.
-        if (s.reward_head.empty() && kind == "reward model")
-            row("note              ", "the architecture names a reward model but no reward head was found");
-        if (!s.reward_head.empty())
-            row("use as            ", "--reward (a reward model; as --model it would be refused)");
-        else
-            row("use as            ", "--model (a causal LM; as --reward it would be refused)");
+        row("use as            ", asBase && asReward ? "--model or --reward (a causal LM that carries a value head)"
+                                  : asReward          ? "--reward (a reward model; as --model it would be refused)"
+                                  : asBase            ? "--model (a causal LM; as --reward it would be refused)"
+                                                      : "neither: the architecture names a reward model but no reward "
+                                                        "head was found");
         row("config sha256     ", s.config_sha256);
         row("weights fingerprint", s.weights_fingerprint);
     });
 }
-
-} // namespace rudder::cli
-
-namespace rudder::cli {
 
 void addModelsCommand(CLI::App& app)
 {

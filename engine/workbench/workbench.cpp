@@ -142,6 +142,7 @@ public:
     }
     int64_t lastPartialTokens() const override { return inner_.lastPartialTokens(); }
     std::vector<std::vector<double>> lastObjectives() const override { return inner_.lastObjectives(); }
+    std::vector<std::string> objectiveNames() const override { return inner_.objectiveNames(); }
     std::string name() const override { return inner_.name(); }
     double flopsPerToken() const override { return inner_.flopsPerToken(); }
 
@@ -174,7 +175,7 @@ private:
 
 struct Workbench::Impl {
     ModelSummary base;
-    nlohmann::json baseHub;          // {"repo", "revision", "commit"} when loaded by repo id
+    std::optional<HubModel> baseHub;   // when loaded by repo id
     std::unique_ptr<CausalLM> lm;
     std::shared_ptr<Tokenizer> tok;
     std::string templ = "raw";       // detected chat template of the base model
@@ -188,32 +189,25 @@ struct Workbench::Impl {
         return hub ? hub->repo + "@" + hub->commit : spec;
     }
 
-    // A reward as a session records it: the spec (so a resume can load it again), its display
-    // name, and for a model directory its identity (fingerprints), checked on resume.
-    static nlohmann::json rewardIdentity(const std::string& spec, const RewardFunction& fn)
+    // A reward and its identity as a session records it: the spec (so a resume can load it
+    // again), its display name, and for a model directory its identity (fingerprints, checked on
+    // resume) and objective names.  The directory is resolved and inspected once.
+    struct LoadedReward {
+        std::shared_ptr<RewardFunction> fn;
+        nlohmann::json identity;
+    };
+    static LoadedReward loadReward(const std::string& spec, const LoadOptions& opt)
     {
-        nlohmann::json j = nlohmann::json::object();
-        if (spec != "lexicon" && spec.rfind("cmd:", 0) != 0) {
-            std::optional<HubModel> hub;
-            j = inspectModel(resolveModelSpec(spec, &hub)).toJson();
-            j["spec"] = reloadSpec(spec, hub);
-            if (hub) j["hub"] = hub->toJson();
-        } else {
-            j["spec"] = spec;
+        LoadedReward r;
+        if (spec == "lexicon" || spec.rfind("cmd:", 0) == 0) {
+            if (spec == "lexicon") r.fn = makeLexiconReward();
+            else if (spec.size() == 4) throw UsageError("reward", spec, "cmd: needs a command after the colon");
+            else r.fn = makeCommandReward(spec.substr(4));
+            r.identity = {{"spec", spec}, {"name", r.fn->name()}};
+            return r;
         }
-        j["name"] = fn.name();
-        if (const auto names = fn.objectiveNames(); !names.empty()) j["objectives"] = names;
-        return j;
-    }
-
-    std::shared_ptr<RewardFunction> makeReward(const std::string& spec, const LoadOptions& opt)
-    {
-        if (spec == "lexicon") return makeLexiconReward();
-        if (spec.rfind("cmd:", 0) == 0) {
-            if (spec.size() == 4) throw UsageError("reward", spec, "cmd: needs a command after the colon");
-            return makeCommandReward(spec.substr(4));
-        }
-        const std::string dir = resolveModelSpec(spec);   // a repo id in the HF cache, or as is
+        std::optional<HubModel> hub;
+        const std::string dir = resolveModelSpec(spec, &hub);   // a repo id in the HF cache, or as is
         if (!fs::is_directory(dir))
             throw UsageError(spec, "", "is neither a reward-model directory, a Hugging Face repo id (ORG/NAME), "
                                        "'lexicon' nor 'cmd:COMMAND'");
@@ -222,7 +216,13 @@ struct Workbench::Impl {
         if (s.reward_head.empty() && modelKind(s.architecture) != "reward model")
             throw UsageError(spec, "", "is a causal LM (" + s.architecture +
                                            ") with no reward head: use it as the base model, not as a reward");
-        return std::make_shared<NeuralReward>(dir, opt);
+        r.fn = std::make_shared<NeuralReward>(dir, opt);
+        r.identity = s.toJson();
+        r.identity["spec"] = reloadSpec(spec, hub);
+        if (hub) r.identity["hub"] = hub->toJson();
+        r.identity["name"] = r.fn->name();
+        if (const auto names = r.fn->objectiveNames(); !names.empty()) r.identity["objectives"] = names;
+        return r;
     }
 
     // A method's context over the loaded model and tokenizer, optimising `reward`.
@@ -267,8 +267,7 @@ ModelSummary Workbench::loadBase(const std::string& spec, const LoadOptions& opt
     d->lm = std::move(lm);
     d->tok = std::move(tok);
     d->base = s;
-    d->baseHub = hub ? hub->toJson() : nlohmann::json(nullptr);
-    if (hub) d->baseHub["spec"] = Impl::reloadSpec(spec, hub);
+    d->baseHub = hub;
     return s;
 }
 
@@ -277,8 +276,9 @@ const ModelSummary& Workbench::base() const { return d->base; }
 
 std::string Workbench::setReward(const std::string& spec, const LoadOptions& opt)
 {
-    d->reward = d->makeReward(spec, opt);
-    d->rewardId = Impl::rewardIdentity(spec, *d->reward);
+    auto r = Impl::loadReward(spec, opt);
+    d->reward = std::move(r.fn);
+    d->rewardId = std::move(r.identity);
     return d->reward->name();
 }
 
@@ -289,8 +289,9 @@ std::string Workbench::setGold(const std::string& spec, const LoadOptions& opt)
         d->goldId = nullptr;
         return "";
     }
-    d->gold = d->makeReward(spec, opt);
-    d->goldId = Impl::rewardIdentity(spec, *d->gold);
+    auto r = Impl::loadReward(spec, opt);
+    d->gold = std::move(r.fn);
+    d->goldId = std::move(r.identity);
     return d->gold->name();
 }
 
@@ -302,11 +303,8 @@ nlohmann::json Workbench::provenance() const
     nlohmann::json base = nlohmann::json::object();
     if (hasBase()) {
         base = d->base.toJson();
-        base["spec"] = d->base.directory;
-        if (d->baseHub.is_object()) {
-            base["spec"] = d->baseHub["spec"];
-            base["hub"] = {{"repo", d->baseHub["repo"]}, {"revision", d->baseHub["revision"]}, {"commit", d->baseHub["commit"]}};
-        }
+        base["spec"] = Impl::reloadSpec(d->base.directory, d->baseHub);
+        if (d->baseHub) base["hub"] = d->baseHub->toJson();
     }
     return {{"base_model", base},
             {"reward_model", d->reward ? d->rewardId : nlohmann::json::object()},
