@@ -61,6 +61,25 @@ struct Chain {
     std::vector<double> objectives;   // the reward's components, when it has several
     int origin = 0;                // step whose proposal this state is
     int64_t handle = -1;           // the completion backend's kept state of y^t (-1: none)
+
+    // The chain moves to the scored response `s`, proposed at step `step`.
+    void take(const Sample& s, int step)
+    {
+        tokens = s.token_ids;
+        text = s.text;
+        reward = s.reward;
+        gold = s.gold_reward;
+        objectives = s.reward_objectives;
+        origin = step;
+    }
+    // The chain's state after step t, as its events record it.
+    Sample stateAt(int prompt, int t, int c) const
+    {
+        Sample st = makeSample(prompt, t, c, tokens, text, reward, gold);
+        st.reward_objectives = objectives;
+        st.parent = origin;
+        return st;
+    }
 };
 
 } // namespace
@@ -97,15 +116,9 @@ RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std:
                 if (s.index < 0 || s.index >= C) continue;
                 Chain& c = ch[s.index];
                 const bool a = t == 0 || s.accepted.value_or(false);
-                if (a) {
-                    c.tokens = s.token_ids; c.text = s.text; c.reward = s.reward; c.gold = s.gold_reward;
-                    c.objectives = s.reward_objectives; c.origin = t;
-                }
+                if (a) c.take(s, t);
                 if (t > 0) { acc.push_back(a); accepted += a; ++proposals; }
-                Sample st = makeSample(p, t, s.index, c.tokens, c.text, c.reward, c.gold);
-                st.reward_objectives = c.objectives;
-                st.parent = c.origin;
-                states[s.index].push_back(st);
+                states[s.index].push_back(c.stateAt(p, t, s.index));
             }
             if (t > 0) acceptedHistory.push_back(acc);
         }
@@ -167,12 +180,10 @@ RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std:
                 for (int c = 0; c < C; ++c) ch[c].handle = y0.handles.empty() ? -1 : y0.handles[size_t(c)];
                 Scored sc = scoreResponses(ctx, meter, prompts[p], L, y);
                 for (int c = 0; c < C; ++c) {
-                    ch[c].tokens = y[c]; ch[c].text = sc.texts[c]; ch[c].reward = sc.rewards[c]; ch[c].gold = sc.gold[c];
-                    ch[c].objectives = sc.objectivesOf(size_t(c));
-                    ch[c].origin = 0;
                     // A starting state is no proposal: no accepted flag (events.h), so the GUI's
                     // acceptance rate counts the same proposals as the engine's.
                     e.samples.push_back(makeSample(p, 0, c, y[c], sc, size_t(c)));
+                    ch[c].take(e.samples.back(), 0);
                 }
                 e.stats = {{"tokens_generated", generated}};
                 if (o.scale) {
@@ -255,8 +266,7 @@ RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std:
                     s.parent = ch[c].origin;
                     e.samples.push_back(s);
                     if (a) {
-                        ch[c].tokens = prop[c]; ch[c].text = sc.texts[c]; ch[c].reward = sc.rewards[c];
-                        ch[c].gold = sc.gold[c]; ch[c].objectives = sc.objectivesOf(size_t(c)); ch[c].origin = t;
+                        ch[c].take(s, t);
                         std::swap(ch[c].handle, propHandle[c]);
                     }
                     backend.release({propHandle[c]});   // the rejected proposal, or the replaced state
@@ -279,10 +289,7 @@ RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std:
             std::vector<double> sr;
             double sum = 0, best = -INFINITY;
             for (int c = 0; c < C; ++c) {
-                Sample st = makeSample(p, t, c, ch[c].tokens, ch[c].text, ch[c].reward, ch[c].gold);
-                st.reward_objectives = ch[c].objectives;
-                st.parent = ch[c].origin;
-                states[c].push_back(st);
+                states[c].push_back(ch[c].stateAt(p, t, c));
                 sr.push_back(ch[c].reward);
                 sum += ch[c].reward;
                 best = std::max(best, ch[c].reward);
