@@ -205,10 +205,7 @@ QString PromptPanel::openDataset(const QString& path, const QString& field)
         loadField();
         return useDataset_->isEnabled() ? QString() : datasetLabel_->text();
     } catch (const std::exception& e) {
-        datasetLabel_->setText(QString::fromStdString(e.what()));
-        rows_->clear();
-        useDataset_->setEnabled(false);
-        useEditor_->setChecked(true);
+        showDatasetProblem(QString::fromStdString(e.what()));
         return datasetLabel_->text();
     }
 }
@@ -231,10 +228,16 @@ void PromptPanel::loadField()
                                    .arg(prompts.size()));
         useDataset_->setEnabled(true);
     } catch (const std::exception& e) {
-        datasetLabel_->setText(QString::fromStdString(e.what()));
-        useDataset_->setEnabled(false);
-        useEditor_->setChecked(true);
+        showDatasetProblem(QString::fromStdString(e.what()));
     }
+}
+
+void PromptPanel::showDatasetProblem(const QString& message)
+{
+    rows_->clear();
+    datasetLabel_->setText(message);
+    useDataset_->setEnabled(false);
+    useEditor_->setChecked(true);
 }
 
 void PromptPanel::selectDatasetRows(const std::vector<int>& rows)

@@ -53,6 +53,7 @@ signals:
 
 private:
     void loadField();
+    void showDatasetProblem(const QString& message);   // in place, on the dataset tab; rows cleared
     QPlainTextEdit* editor_;
     QComboBox* templ_;
     QPlainTextEdit* preview_;

@@ -119,6 +119,15 @@ Histogram histogram(const std::vector<double>& v, bool density, int maxBins)
     return h;
 }
 
+std::vector<std::string> objectiveNamesOf(const nlohmann::json& rewardIdentity)
+{
+    std::vector<std::string> names;
+    if (rewardIdentity.is_object() && rewardIdentity.contains("objectives") && rewardIdentity["objectives"].is_array())
+        for (const auto& n : rewardIdentity["objectives"])
+            if (n.is_string()) names.push_back(n.get<std::string>());
+    return names;
+}
+
 std::unique_ptr<RunData> runFromStore(const StoredRun& s)
 {
     auto run = std::make_unique<RunData>();
@@ -131,9 +140,7 @@ std::unique_ptr<RunData> runFromStore(const StoredRun& s)
     m.reward = s.row.reward_model;
     if (s.info.gold.is_object()) m.gold = s.info.gold.value("name", std::string());
     m.title = s.row.method + " #" + std::to_string(s.row.id);
-    if (s.info.reward_model.is_object() && s.info.reward_model.contains("objectives"))
-        for (const auto& n : s.info.reward_model["objectives"])
-            if (n.is_string()) m.objectiveNames.push_back(n.get<std::string>());
+    m.objectiveNames = objectiveNamesOf(s.info.reward_model);
     for (const auto& p : s.prompts) m.prompts.push_back(p.text);
     run->setMeta(m);
     for (const auto& e : s.iterations) run->append(e);

@@ -85,5 +85,7 @@ Histogram histogram(const std::vector<double>& v, bool density, int maxBins = 60
 
 // A run read back from a session (reopen, overlays, figures): meta, events and result.
 std::unique_ptr<RunData> runFromStore(const StoredRun& s);
+// The objective names a reward's recorded identity lists ({} when it has none).
+std::vector<std::string> objectiveNamesOf(const nlohmann::json& rewardIdentity);
 
 } // namespace rudder::widgets

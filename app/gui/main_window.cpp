@@ -311,10 +311,7 @@ void MainWindow::beginRun(const RunJob& job)
     m.config = job.request.config;
     m.seed = job.request.seed;
     m.prompts = job.request.prompts;
-    const auto& rm = ctl_->provenance().value("reward_model", nlohmann::json::object());
-    if (rm.is_object() && rm.contains("objectives") && rm["objectives"].is_array())
-        for (const auto& n : rm["objectives"])
-            if (n.is_string()) m.objectiveNames.push_back(n.get<std::string>());
+    m.objectiveNames = objectiveNamesOf(ctl_->provenance().value("reward_model", nlohmann::json::object()));
     run->setMeta(m);
     setCurrent(std::move(run));
     expectedSamples_ = expectedSamples();

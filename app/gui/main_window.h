@@ -109,8 +109,8 @@ private:
     std::unique_ptr<widgets::RunData> current_;
     std::vector<std::unique_ptr<widgets::RunData>> overlays_;
     int64_t currentRunId_ = -1;
-    int64_t pendingResume_ = -1;
-    bool tuning_ = false;          // the worker is running β pilot chains   // run to resume once the models being loaded are ready
+    int64_t pendingResume_ = -1;   // run to resume once the models being loaded are ready
+    bool tuning_ = false;          // the worker is running β pilot chains
     int64_t expectedSamples_ = 0;
     bool running_ = false;
     bool rerunWhenStopped_ = false;
