@@ -246,14 +246,8 @@ int main(int argc, char** argv)
                                          {"QAlign", QColor(44, 160, 44), {}, {}, {}, {}}};
             // BoN, WMV and MV select among the same i.i.d. samples: n of them cost n times the
             // run's mean FLOPs per sample (prompt prefill included).
-            double flopsPerSample = 0;
-            {
-                double total = 0;
-                size_t count = 0;
-                for (const auto& [p, s] : prompts) count += s.size();
-                if (!run->events().empty()) total = run->events().back().budget.flops;
-                flopsPerSample = count ? total / double(count) : NAN;
-            }
+            const Budget spent = run->events().empty() ? Budget{} : run->events().back().budget;
+            const double flopsPerSample = spent.samples ? spent.flops / double(spent.samples) : NAN;
             const char* rules[] = {"bon", "wmv", "mv"};
             size_t nMax = SIZE_MAX;
             for (const auto& [p, s] : prompts) nMax = std::min(nMax, s.size());
