@@ -8,6 +8,8 @@ find_package(CLI11 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+# cpp-httplib (Debian's build, with OpenSSL): the remote backends' client and `rudder-cli serve`.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 find_package(Threads REQUIRED)
 
 message(STATUS "Rudder: libtorch ${Torch_VERSION}  (TORCH_CXX_FLAGS='${TORCH_CXX_FLAGS}')")

@@ -352,10 +352,25 @@ const char* kDemoPrompt = "In the beginning";
 void addModelOptions(CLI::App* cmd, ModelOptions& m)
 {
     cmd->add_option("--model", m.model,
-                    "Base model: a directory, or a repo id ORG/NAME[@REVISION] in the local Hugging Face cache "
-                    "(see `rudder-cli models`; nothing is downloaded) (default: the embedded demo LM)");
+                    "Base model: a directory, a repo id ORG/NAME[@REVISION] in the local Hugging Face cache "
+                    "(see `rudder-cli models`; nothing is downloaded), or a serving engine "
+                    "http(s)://HOST:PORT/v1[#SERVED_NAME] (vLLM, any OpenAI-compatible server, rudder-cli serve; "
+                    "needs --tokenizer) (default: the embedded demo LM)");
+    cmd->add_option("--tokenizer", m.load.tokenizer,
+                    "With a remote --model: its tokenizer here, a model directory (config.json + tokenizer files, "
+                    "no weights) or a cached repo id");
+    cmd->add_option("--max-in-flight", m.load.remote.max_in_flight, "Remote models: concurrent requests per server")
+        ->capture_default_str()->check(CLI::Range(1, 4096));
+    cmd->add_option("--request-timeout", m.load.remote.timeout_s, "Remote models: seconds one request may take")
+        ->capture_default_str()->check(CLI::Range(0.1, 86400.0));
+    cmd->add_option("--retries", m.load.remote.retries, "Remote models: retries on 429, 5xx and refused connections")
+        ->capture_default_str()->check(CLI::Range(0, 100));
+    cmd->add_option("--api-key-env", m.load.remote.api_key_env,
+                    "Remote models: environment variable holding the API key (never stored in the session)")
+        ->capture_default_str();
     cmd->add_option("--reward", m.reward,
-                    "Reward: a reward-model directory or cached repo id, 'lexicon' (AFINN-165 valence), 'cmd:COMMAND', or "
+                    "Reward: a reward-model directory or cached repo id, 'lexicon' (AFINN-165 valence), 'cmd:COMMAND', "
+                    "a server (http://HOST:PORT/pooling[#NAME] = vLLM's pooling API; any other URL = plain JSON), or "
                     "demo-rm / demo-rm-small (the embedded demo RM, default, and its weak proxy trained on few labels)");
     cmd->add_option("--gold", m.gold,
                     "Second reward, only observed (same forms as --reward; default: lexicon when the reward "
@@ -488,6 +503,7 @@ void addRunCommand(CLI::App& app)
             m.reward = src.reward;
             m.gold = src.gold.empty() ? "none" : src.gold;
             m.templ = src.promptTemplate;
+            if (m.load.tokenizer.empty()) m.load.tokenizer = src.tokenizer;
             Workbench wb;
             loadModels(wb, m);
             RunSpec spec;   // method, config, seed and prompts come from the session

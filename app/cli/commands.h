@@ -12,4 +12,5 @@ void addRunCommand(CLI::App& app);      // also registers `compare`
 void addExportCommand(CLI::App& app);
 void addBenchCommand(CLI::App& app);
 void addLogprobsCommand(CLI::App& app);
+void addServeCommand(CLI::App& app);      // OpenAI-compatible server over the engine
 } // namespace rudder::cli

@@ -35,6 +35,9 @@ int main(int argc, char** argv)
 #ifdef RUDDER_CLI_HAS_LOGPROBS
     rudder::cli::addLogprobsCommand(app);
 #endif
+#ifdef RUDDER_CLI_HAS_SERVE
+    rudder::cli::addServeCommand(app);
+#endif
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

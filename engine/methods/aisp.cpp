@@ -107,12 +107,12 @@ struct PromptState {
 GenerateResult perturbedDecode(const MethodContext& ctx, KVCache& cache, const at::Tensor& last, const at::Tensor& V,
                                const AispOptions& o, std::vector<double>* klOut)
 {
-    const at::Tensor Vd = V.to(ctx.lm.device());
+    const at::Tensor Vd = V.to(ctx.lm->device());
     at::Tensor kl = at::zeros({V.size(0)}, at::TensorOptions().dtype(at::kDouble));
     GenerateOptions go;
     go.max_new_tokens = o.maxNew;
     go.sampling.greedy = true;
-    go.stop_ids = stopIds(ctx.lm);
+    go.stop_ids = stopIds(*ctx.lm);
     go.cancel = ctx.cancel;
     go.perturb = [&](int64_t step, at::Tensor& pre, const at::Tensor& rows) {
         if (step >= o.tau) return;   // no control after the window
@@ -120,15 +120,15 @@ GenerateResult perturbedDecode(const MethodContext& ctx, KVCache& cache, const a
         const at::Tensor v = Vd.index_select(0, idx).select(1, step).to(pre.scalar_type());
         at::Tensor perturbed = pre + v;
         if (klOut) {
-            const at::Tensor lp1 = at::log_softmax(ctx.lm.lmHead(perturbed).to(at::kDouble), -1);
-            const at::Tensor lp0 = at::log_softmax(ctx.lm.lmHead(pre).to(at::kDouble), -1);
+            const at::Tensor lp1 = at::log_softmax(ctx.lm->lmHead(perturbed).to(at::kDouble), -1);
+            const at::Tensor lp0 = at::log_softmax(ctx.lm->lmHead(pre).to(at::kDouble), -1);
             const at::Tensor k = (lp1.exp() * (lp1 - lp0)).sum(-1).to(at::kCPU);
             kl.index_add_(0, idx.to(at::kCPU), k);
         }
         pre = perturbed;
     };
     auto gens = rowGenerators(ctx.seed, 0, 0, V.size(0));   // unused by greedy decoding
-    GenerateResult g = generate(ctx.lm, cache, last, go, gens);
+    GenerateResult g = generate(*ctx.lm, cache, last, go, gens);
     if (klOut) {
         klOut->resize(V.size(0));
         for (int64_t r = 0; r < V.size(0); ++r) (*klOut)[r] = kl[r].item<double>();
@@ -151,6 +151,7 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
                   bool batched)
 {
     const std::string method = batched ? "aisp-batched" : "aisp";
+    localModel(ctx, method.c_str());   // pre-logits: the model must run here
     AispOptions o;
     o.n = getInt(config, "n");
     o.K = getInt(config, "iterations");
@@ -162,7 +163,7 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
     o.scaleFree = config.contains("scale") && getInt(config, "scale") != 0;
     o.tau = (o.tau == 0) ? o.maxNew : std::min(o.tau, o.maxNew);
     const int64_t P = batched ? getInt(config, "prompts_per_batch") : 1;
-    const int64_t d = ctx.lm.config().hidden_size;
+    const int64_t d = ctx.lm->config().hidden_size;
 
     BudgetMeter meter(ctx);
     meter.restore(resumedBudget(ctx));
@@ -177,7 +178,7 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
         for (int64_t j = 0; j < G; ++j) {
             st[j].index = static_cast<int>(g0 + j);
             st[j].ids = ctx.encode(prompts[g0 + j]);
-            if (o.scaleFree) st[j].rms = prelogitRms(ctx.lm, st[j].ids);
+            if (o.scaleFree) st[j].rms = prelogitRms(*ctx.lm, st[j].ids);
             st[j].sigma = o.scaleFree ? o.sigma * st[j].rms : o.sigma;
             st[j].U = at::zeros({o.tau, d}, at::TensorOptions().dtype(at::kFloat));
             kStart = std::min<int64_t>(kStart, resumedEvents(ctx, method, st[j].index).size());
@@ -208,12 +209,12 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
         KVCache cache;
         at::Tensor last;
         if (kStart < o.K) {
-            cache = ctx.lm.newCache(G * o.n, longest + o.maxNew + 1);
+            cache = ctx.lm->newCache(G * o.n, longest + o.maxNew + 1);
             if (G == 1) {
-                last = prefillShared(ctx.lm, cache, st[0].ids);
+                last = prefillShared(*ctx.lm, cache, st[0].ids);
                 meter.lmTokens(st[0].ids.size());
             } else {
-                last = prefillRows(ctx.lm, cache, rowPrompts);
+                last = prefillRows(*ctx.lm, cache, rowPrompts);
                 for (const auto& r : rowPrompts) meter.lmTokens(r.size());
             }
         }
@@ -284,12 +285,12 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
         GenerateResult fin;
         bool haveFinal = false;
         if (!stopped) {
-            KVCache fc = ctx.lm.newCache(G, longest + o.maxNew + 1);
+            KVCache fc = ctx.lm->newCache(G, longest + o.maxNew + 1);
             at::Tensor flast;
             std::vector<std::vector<int32_t>> ps;
             for (const auto& s : st) ps.push_back(s.ids);
-            if (G == 1) flast = prefillShared(ctx.lm, fc, ps[0]);
-            else flast = prefillRows(ctx.lm, fc, ps);
+            if (G == 1) flast = prefillShared(*ctx.lm, fc, ps[0]);
+            else flast = prefillRows(*ctx.lm, fc, ps);
             for (const auto& p : ps) meter.lmTokens(p.size());
             std::vector<at::Tensor> U;
             for (const auto& s : st) U.push_back(s.U);

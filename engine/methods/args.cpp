@@ -20,11 +20,12 @@ using namespace methods;
 
 RunResult runARGS(const MethodContext& ctx, const nlohmann::json& config, const std::vector<std::string>& prompts)
 {
+    localModel(ctx, "args");   // full next-token distributions: the model must run here
     const int64_t k = getInt(config, "top_k");
     const double w = getDouble(config, "w");
     const double temperature = getDouble(config, "temperature");
     const int64_t maxNew = getInt(config, "max_new_tokens");
-    const std::vector<int64_t> stop = stopIds(ctx.lm);
+    const std::vector<int64_t> stop = stopIds(*ctx.lm);
 
     BudgetMeter meter(ctx);
     meter.restore(resumedBudget(ctx));
@@ -43,8 +44,8 @@ RunResult runARGS(const MethodContext& ctx, const nlohmann::json& config, const 
         }
         const std::vector<int32_t> ids = ctx.encode(prompts[p]);
         const int64_t L = static_cast<int64_t>(ids.size());
-        KVCache cache = ctx.lm.newCache(1, L + maxNew + 1);
-        at::Tensor pre = prefillShared(ctx.lm, cache, ids);
+        KVCache cache = ctx.lm->newCache(1, L + maxNew + 1);
+        at::Tensor pre = prefillShared(*ctx.lm, cache, ids);
         meter.lmTokens(L);
         std::vector<int32_t> y;   // the response so far (the candidates extend it)
         double kl = 0.0, chosenRewardSum = 0.0;
@@ -90,7 +91,7 @@ RunResult runARGS(const MethodContext& ctx, const nlohmann::json& config, const 
             return at::full({1}, tok, at::kLong);
         };
         std::vector<at::Generator> unused;
-        const GenerateResult g = generate(ctx.lm, cache, pre, go, unused);
+        const GenerateResult g = generate(*ctx.lm, cache, pre, go, unused);
         if (g.cancelled) { stopped = true; break; }
         meter.generated(g.generated_tokens);
         Scored fin = scoreResponses(ctx, meter, prompts[p], L, {y});

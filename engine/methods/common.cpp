@@ -4,10 +4,20 @@
 
 #include "rudder/error.h"
 
+namespace rudder {
+CausalLM& localModel(const MethodContext& ctx, const char* method)
+{
+    if (!ctx.lm)
+        throw UsageError(method, "", "needs the base model in this process (pre-logits or full next-token "
+                                     "distributions); a serving engine's completions API cannot give them");
+    return *ctx.lm;
+}
+} // namespace rudder
+
 namespace rudder::methods {
 
 BudgetMeter::BudgetMeter(const MethodContext& ctx)
-    : params_(ctx.lm.config().num_parameters),
+    : params_(ctx.lm ? ctx.lm->config().num_parameters : ctx.baseParameters),
       rmFlops_(ctx.rewardFlopsPerToken >= 0 ? ctx.rewardFlopsPerToken : ctx.reward.flopsPerToken()),
       start_(std::chrono::steady_clock::now())
 {
@@ -124,9 +134,10 @@ std::vector<at::Generator> rowGenerators(uint64_t seed, int64_t prompt, int64_t 
 CompletionBackend& completionsFor(const MethodContext& ctx, std::unique_ptr<CompletionBackend>& local)
 {
     if (ctx.completions) return *ctx.completions;
-    local = localCompletions(ctx.lm);
+    local = localCompletions(localModel(ctx, "sampling"));
     return *local;
 }
+
 
 RunResult finish(RunResult r, const MethodContext&, const BudgetMeter& meter, bool wasCancelled)
 {

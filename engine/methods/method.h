@@ -2,7 +2,8 @@
 //
 // How to call (the Workbench facade, the CLI, tests):
 //
-//     MethodContext ctx{lm, encode, decode, *reward};      // lm: a loaded CausalLM
+//     MethodContext ctx{&lm, encode, decode, *reward};     // lm: a loaded CausalLM, or nullptr with a remote
+//                                                          // ctx.completions (sampling-only methods)
 //     ctx.gold = goldOrNull;  ctx.cancel = &flag;  ctx.onEvent = sink;  ctx.seed = 7;  ctx.resume = &state;
 //     RunResult r = runMethod("aisp", ctx, config, renderedPrompts);
 //
@@ -40,7 +41,7 @@ namespace rudder {
 class CausalLM;
 
 struct MethodContext {
-    CausalLM& lm;                                                     // base model
+    CausalLM* lm;                                                     // base model; nullptr when it is remote
     std::function<std::vector<int32_t>(const std::string&)> encode;   // rendered prompt -> ids
     std::function<std::string(const std::vector<int32_t>&)> decode;   // response ids -> text (skip special)
     RewardFunction& reward;                                           // optimised
@@ -53,7 +54,12 @@ struct MethodContext {
     // Where the sampling-only methods get their completions; nullptr = the local model `lm`
     // (localCompletions()).  A remote engine plugs in here.
     CompletionBackend* completions = nullptr;
+    int64_t baseParameters = 0;        // a remote base model's size (FLOPs = 2·params·tokens); else lm's
 };
+
+// The local model a method that needs pre-logits or logits runs on; UsageError when the base
+// model is remote (the Workbench refuses such runs first, with the way out).
+CausalLM& localModel(const MethodContext& ctx, const char* method);
 
 // The local completion backend over `lm`: the prefix is prefilled once into one row and its
 // KV cache copied to the n rows (or reused as is when the next request has the same prefix).

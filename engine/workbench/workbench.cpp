@@ -4,8 +4,11 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <initializer_list>
+#include <iterator>
 #include <map>
 
 #include "methods/method.h"
@@ -15,8 +18,11 @@
 #include "rudder/analysis.h"
 #include "rudder/error.h"
 #include "rudder/hf_cache.h"
+#include "rudder/json_file.h"
 #include "rudder/methods.h"
+#include "rudder/remote.h"
 #include "rudder/runtime_init.h"
+#include "rudder/sha256.h"
 #include "rudder/templates.h"
 #include "rudder/tokenizer.h"
 
@@ -171,6 +177,70 @@ private:
     std::vector<RewardFunction*> fns_;
 };
 
+// What a remote base model's local directory tells about it (any architecture the server runs,
+// so no family table): EOS ids, positions, vocabulary, and a parameter count for the FLOPs axis
+// estimated from the shapes in config.json (dense transformer; a MoE's active share is not known).
+struct RemoteModelFacts {
+    std::vector<int64_t> eos;
+    int64_t positions = 0, vocab = 0, params = 0, hidden = 0, layers = 0;
+    std::string architecture, modelType, configSha;
+};
+
+RemoteModelFacts readRemoteFacts(const std::string& dir, const Tokenizer& tok)
+{
+    RemoteModelFacts f;
+    auto ids = [&](const nlohmann::json& j) {
+        if (!j.contains("eos_token_id")) return;
+        const auto& v = j["eos_token_id"];
+        for (const auto& x : v.is_array() ? v : nlohmann::json::array({v}))
+            if (x.is_number_integer() && std::find(f.eos.begin(), f.eos.end(), x.get<int64_t>()) == f.eos.end())
+                f.eos.push_back(x.get<int64_t>());
+    };
+    auto num = [](const nlohmann::json& j, std::initializer_list<const char*> keys) -> int64_t {
+        for (const char* k : keys)
+            if (j.contains(k) && j[k].is_number_integer()) return j[k].get<int64_t>();
+        return 0;
+    };
+    const fs::path cfgPath = fs::path(dir) / "config.json";
+    if (fs::exists(cfgPath)) {
+        std::ifstream in(cfgPath, std::ios::binary);
+        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        f.configSha = sha256Hex(text);
+        const nlohmann::json root = parseJsonText(text, cfgPath.string());
+        if (!root.is_object()) throw UsageError(cfgPath.string(), "", "not a JSON object");
+        nlohmann::json c = root.contains("text_config") && root["text_config"].is_object() ? root["text_config"] : root;
+        if (root.contains("architectures") && root["architectures"].is_array() && !root["architectures"].empty() &&
+            root["architectures"][0].is_string())
+            f.architecture = root["architectures"][0].get<std::string>();
+        f.modelType = root.value("model_type", std::string());
+        ids(root);
+        ids(c);
+        f.positions = num(c, {"max_position_embeddings", "n_positions", "max_seq_len"});
+        f.vocab = num(c, {"vocab_size"});
+        const int64_t H = num(c, {"hidden_size", "n_embd", "d_model"}), L = num(c, {"num_hidden_layers", "n_layer"});
+        const int64_t heads = std::max<int64_t>(1, num(c, {"num_attention_heads", "n_head"}));
+        const int64_t kv = num(c, {"num_key_value_heads"}) > 0 ? num(c, {"num_key_value_heads"}) : heads;
+        const int64_t hd = num(c, {"head_dim"}) > 0 ? num(c, {"head_dim"}) : H / heads;
+        const int64_t I = num(c, {"intermediate_size", "n_inner"}) > 0 ? num(c, {"intermediate_size", "n_inner"}) : 4 * H;
+        const bool gated = f.modelType != "gpt2";   // SwiGLU/GeGLU: three matrices
+        const bool tied = root.value("tie_word_embeddings", c.value("tie_word_embeddings", f.modelType == "gpt2"));
+        f.hidden = H;
+        f.layers = L;
+        f.params = f.vocab * H * (tied ? 1 : 2) +
+                   L * (H * heads * hd + 2 * H * kv * hd + heads * hd * H + (gated ? 3 : 2) * H * I);
+    }
+    const fs::path gen = fs::path(dir) / "generation_config.json";
+    if (fs::exists(gen)) ids(readJsonFile(gen.string()));
+    // Weights beside the config (a full local copy): count them exactly, as for a local model.
+    try {
+        if (const int64_t exact = inspectCheckpoint(dir).config.num_parameters; exact > 0) f.params = exact;
+    } catch (const std::exception&) {
+    }
+    if (f.eos.empty() && tok.eosId()) f.eos.push_back(*tok.eosId());
+    if (f.vocab == 0) f.vocab = tok.vocabSize();
+    return f;
+}
+
 } // namespace
 
 struct Workbench::Impl {
@@ -181,6 +251,11 @@ struct Workbench::Impl {
     std::string templ = "raw";       // detected chat template of the base model
     std::shared_ptr<RewardFunction> reward, gold;
     nlohmann::json rewardId, goldId = nullptr;   // identities as provenance() reports them
+    // A remote base model: its server's completions, and what its local tokenizer directory says.
+    std::unique_ptr<CompletionBackend> remote;
+    nlohmann::json remoteId;                      // {"server", "model", "tokenizer"} as recorded
+    std::unique_ptr<CompletionBackend> local;     // completions() over lm, made on first use
+    int64_t positions = 0, vocab = 0, baseParams = 0;
 
     // What a session records to load a model again: a repo id pinned to the commit it resolved
     // to (so a resume never picks up a newer download), else the path as given.
@@ -206,11 +281,23 @@ struct Workbench::Impl {
             r.identity = {{"spec", spec}, {"name", r.fn->name()}};
             return r;
         }
+        if (isRemoteSpec(spec)) {
+            RemoteEndpoint ep = parseRemoteSpec(spec);
+            const bool pooling = ep.path.size() >= 8 && ep.path.compare(ep.path.size() - 8, 8, "/pooling") == 0;
+            if (pooling && ep.model.empty()) {   // vLLM wants the served name: ask for it now
+                const auto ids = remoteModelIds(ep, opt.remote);
+                if (ids.empty()) throw UsageError(spec, "model", "the server lists no model (GET /v1/models)");
+                ep.model = ids.front();
+            }
+            r.fn = makeRemoteReward(ep, opt.remote);
+            r.identity = {{"spec", spec}, {"name", r.fn->name()}, {"remote", {{"server", ep.url()}, {"model", ep.model}}}};
+            return r;
+        }
         std::optional<HubModel> hub;
         const std::string dir = resolveModelSpec(spec, &hub);   // a repo id in the HF cache, or as is
         if (!fs::is_directory(dir))
             throw UsageError(spec, "", "is neither a reward-model directory, a Hugging Face repo id (ORG/NAME), "
-                                       "'lexicon' nor 'cmd:COMMAND'");
+                                       "a server (http://HOST:PORT/pooling), 'lexicon' nor 'cmd:COMMAND'");
         // Said plainly: a causal LM given as the reward is a common slip.
         const ModelSummary s = inspectModel(dir);
         if (s.reward_head.empty() && modelKind(s.architecture) != "reward model")
@@ -229,10 +316,12 @@ struct Workbench::Impl {
     MethodContext context(RewardFunction& reward, const std::atomic<bool>* cancel, uint64_t seed) const
     {
         auto t = tok;
-        MethodContext ctx{*lm, [t](const std::string& s) { return t->encode(s, true); },
+        MethodContext ctx{lm.get(), [t](const std::string& s) { return t->encode(s, true); },
                           [t](const std::vector<int32_t>& ids) { return t->decode(ids, true); }, reward};
         ctx.cancel = cancel;
         ctx.seed = seed;
+        ctx.completions = remote.get();
+        ctx.baseParameters = baseParams;
         return ctx;
     }
 
@@ -249,6 +338,7 @@ Workbench::~Workbench() = default;
 
 ModelSummary Workbench::loadBase(const std::string& spec, const LoadOptions& opt)
 {
+    if (isRemoteSpec(spec)) return loadRemoteBase(spec, opt);
     std::optional<HubModel> hub;
     const std::string dir = resolveModelSpec(spec, &hub);   // a repo id in the HF cache, or a path
     ModelSummary s = inspectModel(dir);
@@ -264,6 +354,12 @@ ModelSummary Workbench::loadBase(const std::string& spec, const LoadOptions& opt
     s.tokenizer_type = tok->type();
     d->templ = detectTemplate(tok->tokenizerConfig());
     s.chat_template = d->templ;
+    d->positions = lm->config().max_positions;
+    d->vocab = lm->config().vocab_size;
+    d->baseParams = lm->config().num_parameters;
+    d->local.reset();
+    d->remote.reset();
+    d->remoteId = nullptr;
     d->lm = std::move(lm);
     d->tok = std::move(tok);
     d->base = s;
@@ -271,7 +367,83 @@ ModelSummary Workbench::loadBase(const std::string& spec, const LoadOptions& opt
     return s;
 }
 
-bool Workbench::hasBase() const { return d->lm != nullptr; }
+// A serving engine as the base model: generation happens there; the tokenizer, the chat template
+// and the text metrics stay here (opt.tokenizer), so ids and prompts are exactly as for a local run.
+ModelSummary Workbench::loadRemoteBase(const std::string& spec, const LoadOptions& opt)
+{
+    RemoteEndpoint ep = parseRemoteSpec(spec);
+    if (opt.tokenizer.empty())
+        throw UsageError(spec, "tokenizer",
+                         "a remote base model needs its tokenizer here (--tokenizer DIR or ORG/NAME: the model's "
+                         "directory with config.json and tokenizer files; no weights needed)");
+    std::optional<HubModel> hub;
+    const std::string dir = resolveModelSpec(opt.tokenizer, &hub);
+    if (!fs::is_directory(dir))
+        throw UsageError(opt.tokenizer, "", "is not a directory or a cached repo id (the remote model's tokenizer)");
+    auto tok = Tokenizer::fromDirectory(dir);
+    const RemoteModelFacts f = readRemoteFacts(dir, *tok);
+    // Reachable, and serving what was asked for: said now, not after the first prompt.
+    const auto ids = remoteModelIds(ep, opt.remote);
+    if (ep.model.empty()) {
+        if (ids.empty()) throw UsageError(spec, "model", "the server lists no model (GET /v1/models)");
+        ep.model = ids.front();
+    } else if (std::find(ids.begin(), ids.end(), ep.model) == ids.end()) {
+        std::string list;
+        for (const auto& i : ids) list += (list.empty() ? "" : ", ") + i;
+        throw UsageError(spec, "model", "'" + ep.model + "' is not served there (it serves: " + list + ")");
+    }
+    ModelSummary s;
+    s.directory = ep.origin + ep.path + "#" + ep.model;
+    s.architecture = f.architecture.empty() ? "remote" : f.architecture;
+    s.model_type = f.modelType;
+    s.parameters = f.params;
+    s.hidden_size = f.hidden;
+    s.vocab_size = f.vocab;
+    s.layers = f.layers;
+    s.device = "remote " + ep.origin;
+    s.dtype = "server";
+    s.tokenizer_type = tok->type();
+    s.config_sha256 = f.configSha;
+    d->templ = detectTemplate(tok->tokenizerConfig());
+    s.chat_template = d->templ;
+    d->remote = makeRemoteCompletions(ep, opt.remote, f.eos);
+    d->remoteId = {{"server", ep.url()}, {"model", ep.model},
+                   {"tokenizer", hub ? hub->repo + "@" + hub->commit : opt.tokenizer}};
+    d->local.reset();
+    d->lm.reset();
+    d->tok = std::move(tok);
+    d->positions = f.positions;
+    d->vocab = f.vocab;
+    d->baseParams = f.params;
+    d->base = s;
+    d->baseHub.reset();
+    return s;
+}
+
+bool Workbench::baseIsRemote() const { return d->remote != nullptr; }
+int64_t Workbench::contextLength() const { return d->positions; }
+
+CompletionBackend& Workbench::completions()
+{
+    if (d->remote) return *d->remote;
+    if (!d->lm) throw UsageError("model", "", "no base model loaded");
+    if (!d->local) d->local = localCompletions(*d->lm);
+    return *d->local;
+}
+
+std::vector<int32_t> Workbench::encode(const std::string& text, bool addSpecial) const
+{
+    if (!d->tok) throw UsageError("model", "", "no base model loaded");
+    return d->tok->encode(text, addSpecial);
+}
+
+std::string Workbench::decode(const std::vector<int32_t>& ids, bool skipSpecial) const
+{
+    if (!d->tok) throw UsageError("model", "", "no base model loaded");
+    return d->tok->decode(ids, skipSpecial);
+}
+
+bool Workbench::hasBase() const { return d->lm != nullptr || d->remote != nullptr; }
 const ModelSummary& Workbench::base() const { return d->base; }
 
 std::string Workbench::setReward(const std::string& spec, const LoadOptions& opt)
@@ -305,6 +477,10 @@ nlohmann::json Workbench::provenance() const
         base = d->base.toJson();
         base["spec"] = Impl::reloadSpec(d->base.directory, d->baseHub);
         if (d->baseHub) base["hub"] = d->baseHub->toJson();
+        if (d->remote) {
+            base["remote"] = d->remoteId;
+            base["tokenizer"] = d->remoteId["tokenizer"];   // what a resume loads again with the spec
+        }
     }
     return {{"base_model", base},
             {"reward_model", d->reward ? d->rewardId : nlohmann::json::object()},
@@ -333,10 +509,16 @@ RunResult Workbench::run(const RunRequest& request, const EventSink& onEvent, co
     // Model loaded, prompts given, each prompt within the model's positions.
     checkPrompts(request.prompts, request.prompt_template, config.value("max_new_tokens", int64_t(0)));
     if (!d->reward) throw UsageError("reward", "", "no reward chosen");
+    if (d->remote && methodInfo(request.method).needsLocalModel())
+        throw UsageError(request.method, d->base.directory,
+                         "needs the base model's " +
+                             std::string(methodInfo(request.method).needsPrelogits ? "pre-logits" : "full next-token distributions") +
+                             ", which an OpenAI-compatible server does not return; run the model here (--model DIR) "
+                             "or use bon, wmv or qalign with the server");
     // A resumed run feeds its stored tokens back into the model: an id outside the vocabulary
     // (a damaged session) is refused here, not left to an embedding lookup.
     if (resume) {
-        const int64_t vocab = d->lm->config().vocab_size;
+        const int64_t vocab = d->vocab;
         for (const auto& e : resume->completed)
             for (const auto& s : e.samples)
                 for (int32_t id : s.token_ids)
@@ -401,13 +583,13 @@ double Workbench::tuneQAlignBeta(const RunRequest& request, double target, int p
 void Workbench::checkPrompts(const std::vector<std::string>& prompts, const std::string& promptTemplate,
                              int64_t maxNew) const
 {
-    if (!d->lm) throw UsageError("model", "", "no base model loaded");
+    if (!hasBase()) throw UsageError("model", "", "no base model loaded");
     if (prompts.empty()) throw UsageError("prompts", "", "no prompt given");
     // A prompt the model cannot hold is refused before anything runs: past its positions a RoPE
     // model degrades silently and a learned-position one cannot go at all, and a prompt pasted
     // from a 10 MB dataset line would otherwise end in an out-of-memory KV cache.
     const std::string templ = d->templateFor(promptTemplate);
-    const int64_t context = d->lm->config().max_positions;
+    const int64_t context = d->positions;
     for (size_t i = 0; i < prompts.size() && context > 0; ++i) {
         const int64_t n = static_cast<int64_t>(d->tok->encode(rudder::renderPrompt(templ, prompts[i]), true).size());
         if (n + maxNew > context) {
@@ -425,14 +607,15 @@ void Workbench::checkPrompts(const std::vector<std::string>& prompts, const std:
 // Diversity and coherence of the final answers (AISP paper, App. C.4), into result.summary.
 void Workbench::addTextMetrics(RunResult& result, const std::vector<std::string>& prompts) const
 {
-    if (result.final.empty() || !d->lm) return;
+    if (result.final.empty() || !d->tok) return;
     nlohmann::json per = nlohmann::json::array();
     double sd = 0, sc = 0;
     int nc = 0;
     for (const auto& f : result.final) {
         nlohmann::json m = {{"prompt_index", f.prompt_index}, {"diversity", analysis::diversity(f.token_ids)}};
         sd += m["diversity"].get<double>();
-        if (f.prompt_index >= 0 && f.prompt_index < static_cast<int>(prompts.size()) && !f.token_ids.empty()) {
+        // Coherence needs hidden states: a remote base model reports diversity only.
+        if (d->lm && f.prompt_index >= 0 && f.prompt_index < static_cast<int>(prompts.size()) && !f.token_ids.empty()) {
             const auto p = meanPooledEmbedding(*d->lm, d->tok->encode(prompts[f.prompt_index], true));
             const auto r = meanPooledEmbedding(*d->lm, d->tok->encode(f.text, true));
             m["coherence"] = analysis::cosineSimilarity(p, r);
@@ -445,7 +628,8 @@ void Workbench::addTextMetrics(RunResult& result, const std::vector<std::string>
         {"per_prompt", per},
         {"mean_diversity", sd / static_cast<double>(result.final.size())},
         {"mean_coherence", nc ? nlohmann::json(sc / nc) : nlohmann::json(nullptr)},
-        {"coherence_encoder", "base LM (" + d->base.architecture + "), mean-pooled final hidden state"}};
+        {"coherence_encoder", d->lm ? "base LM (" + d->base.architecture + "), mean-pooled final hidden state"
+                                    : "none (the base model is remote)"}};
 }
 
 } // namespace rudder

@@ -65,6 +65,7 @@ RunSources RunRecorder::sources(const RunInfo& stored)
     RunSources s;
     s.base = str(stored.base_model, "spec");
     if (s.base.empty()) s.base = str(stored.base_model, "directory");
+    s.tokenizer = str(stored.base_model, "tokenizer");
     s.reward = str(stored.reward_model, "spec");
     s.gold = str(stored.gold, "spec");
     s.promptTemplate = stored.prompt_template.empty() ? "auto" : stored.prompt_template;

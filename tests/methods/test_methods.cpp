@@ -43,7 +43,7 @@ std::string llamaDecode(const std::vector<int32_t>& ids)
 
 MethodContext makeCtx(ToyLM& lm, RewardFunction& reward, std::vector<IterationEvent>* sink, uint64_t seed = 5)
 {
-    MethodContext ctx{lm, [&lm](const std::string& s) { return lm.encode(s); },
+    MethodContext ctx{&lm, [&lm](const std::string& s) { return lm.encode(s); },
                       [&lm](const std::vector<int32_t>& ids) { return lm.decode(ids); }, reward};
     ctx.seed = seed;
     if (sink) ctx.onEvent = [sink](const IterationEvent& e) { sink->push_back(e); };
@@ -681,7 +681,7 @@ private Q_SLOTS:
         toy::writeTinyLlama(tmp.path().toStdString());
         auto lm = loadCausalLM(tmp.path().toStdString(), "cpu", "fp32");
         TableReward reward;
-        MethodContext ctx{*lm, llamaEncode, llamaDecode, reward};
+        MethodContext ctx{lm.get(), llamaEncode, llamaDecode, reward};
         ctx.seed = 31;
         const std::vector<std::pair<std::string, nlohmann::json>> cases = {
             {"bon", {{"n", 6}, {"batch", 4}, {"max_new_tokens", 6}, {"top_p", 0.9}}},

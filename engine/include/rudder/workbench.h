@@ -11,7 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rudder/completion.h"
 #include "rudder/events.h"
+#include "rudder/remote.h"
 #include "rudder/reward.h"
 
 namespace rudder {
@@ -19,6 +21,10 @@ namespace rudder {
 struct LoadOptions {
     std::string device = "auto";  // "auto" (CUDA if available, else CPU), "cpu", "cuda", "cuda:N"
     std::string dtype = "auto";   // "auto" (bf16 on CUDA, fp32 on CPU), "fp32", "bf16", "fp16"
+    // A remote base model (http://HOST:PORT/v1[#MODEL]) keeps its tokenizer here: a model
+    // directory (config.json and tokenizer files, no weights needed) or a cached repo id.
+    std::string tokenizer;
+    RemoteOptions remote;         // connection settings for remote models and rewards
 };
 
 // What `rudder-cli inspect` prints and sessions record as model identity.
@@ -56,12 +62,21 @@ public:
     Workbench(const Workbench&) = delete;
     Workbench& operator=(const Workbench&) = delete;
 
-    // `spec`: a model directory, or a Hugging Face repo id ORG/NAME[@REVISION] in the local cache.
+    // `spec`: a model directory, a Hugging Face repo id ORG/NAME[@REVISION] in the local cache, or
+    // a serving engine http(s)://HOST:PORT/v1[#MODEL] (then opt.tokenizer names the tokenizer).
     ModelSummary loadBase(const std::string& spec, const LoadOptions& opt = {});
     bool hasBase() const;
+    bool baseIsRemote() const;
     const ModelSummary& base() const;
+    int64_t contextLength() const;   // the base model's positions (0 = unknown)
+    // The base model's completions (what `rudder-cli serve` answers with): the local model, or
+    // the remote server.  Valid until the next loadBase.
+    CompletionBackend& completions();
+    std::vector<int32_t> encode(const std::string& text, bool addSpecial = true) const;
+    std::string decode(const std::vector<int32_t>& ids, bool skipSpecial = true) const;
 
-    // reward: a model directory, "lexicon", or "cmd:COMMAND".  Returns its display name.
+    // reward: a model directory, "lexicon", "cmd:COMMAND", or a server (http://HOST:PORT/pooling
+    // for vLLM's pooling API, any other URL for a plain JSON reward).  Returns its display name.
     std::string setReward(const std::string& spec, const LoadOptions& opt = {});
     std::string setGold(const std::string& spec, const LoadOptions& opt = {});   // "" clears it
     std::shared_ptr<RewardFunction> reward() const;
@@ -94,6 +109,7 @@ public:
                       int64_t maxNewTokens) const;
 
 private:
+    ModelSummary loadRemoteBase(const std::string& spec, const LoadOptions& opt);
     void addTextMetrics(RunResult& result, const std::vector<std::string>& prompts) const;
     struct Impl;
     std::unique_ptr<Impl> d;

@@ -24,6 +24,7 @@ namespace rudder {
 // to resume it).  Empty reward: the run predates recorded specs (an older GUI run).
 struct RunSources {
     std::string base, reward, gold;   // gold "" = none
+    std::string tokenizer;            // a remote base model's local tokenizer ("" for a local model)
     std::string promptTemplate = "auto";
 };
 

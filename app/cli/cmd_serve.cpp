@@ -1,0 +1,361 @@
+// `rudder-cli serve`: Rudder's engine behind the subset of the OpenAI-compatible API that its own
+// remote backend uses (and vLLM speaks), so a GUI on a laptop can drive a model on a GPU box:
+//   GET  /health, /v1/models
+//   POST /v1/completions    prompt as token ids (or text), n, max_tokens, temperature, top_p, top_k,
+//                           seed, logprobs, return_token_ids; Rudder's rudder_seeds (one per completion)
+//   POST /pooling           vLLM's pooling API for the reward: {"messages":[user, assistant]}
+//   POST /rudder/v1/reward  plain JSON reward: [{"prompt","response"}, ...] -> [numbers]
+// One request runs the model at a time (a lock); concurrent connections wait their turn.
+#include <httplib.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "commands.h"
+#include "rudder/error.h"
+#include "rudder/paths.h"
+#include "rudder/workbench.h"
+
+using nlohmann::json;
+
+namespace rudder::cli {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+extern "C" void onStopSignal(int) { g_stop = true; }
+
+// An OpenAI-shaped error body.
+void fail(httplib::Response& res, int status, const std::string& message)
+{
+    const char* type = status == 401 ? "AuthenticationError" : status == 404 ? "NotFoundError"
+                                                           : status < 500    ? "BadRequestError"
+                                                                             : "InternalServerError";
+    res.status = status;
+    res.set_content(json{{"error", {{"message", message}, {"type", type}, {"code", status}}}}.dump(), "application/json");
+}
+
+struct BadRequest : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+template <class T>
+T num(const json& b, const char* key, T fallback)
+{
+    if (!b.contains(key) || b[key].is_null()) return fallback;
+    if (!b[key].is_number()) throw BadRequest(std::string(key) + " must be a number");
+    return b[key].get<T>();
+}
+
+class Server {
+public:
+    Server(Workbench& wb, std::string baseName, std::string rewardName)
+        : wb_(wb), baseName_(std::move(baseName)), rewardName_(std::move(rewardName))
+    {
+    }
+
+    json models() const
+    {
+        json data = json::array();
+        data.push_back({{"id", baseName_}, {"object", "model"}, {"created", 0}, {"owned_by", "rudder"},
+                        {"max_model_len", wb_.contextLength()}});
+        if (!rewardName_.empty())
+            data.push_back({{"id", rewardName_}, {"object", "model"}, {"created", 0}, {"owned_by", "rudder"}});
+        return {{"object", "list"}, {"data", data}};
+    }
+
+    json completions(const json& b)
+    {
+        if (b.contains("model") && b["model"].is_string() && b["model"].get<std::string>() != baseName_)
+            throw std::out_of_range("The model `" + b["model"].get<std::string>() + "` does not exist (this server: " +
+                                    baseName_ + ")");
+        if (!b.contains("prompt")) throw BadRequest("prompt is missing");
+        const json& p = b["prompt"];
+        CompletionRequest r;
+        if (p.is_string()) {
+            std::lock_guard<std::mutex> lock(model_);
+            r.prefix = wb_.encode(p.get<std::string>(), true);
+        } else if (p.is_array() && !p.empty() && p[0].is_number_integer()) {
+            for (const auto& t : p) {
+                if (!t.is_number_integer()) throw BadRequest("prompt mixes token ids with other values");
+                const int64_t id = t.get<int64_t>();
+                if (id < 0 || id >= wb_.base().vocab_size)
+                    throw BadRequest("prompt token id " + std::to_string(id) + " is outside the vocabulary");
+                r.prefix.push_back(static_cast<int32_t>(id));
+            }
+        } else {
+            throw BadRequest("prompt must be a string or one list of token ids (one prompt per request)");
+        }
+        if (r.prefix.empty()) throw BadRequest("prompt is empty");
+        const int64_t n = num<int64_t>(b, "n", 1);
+        if (n < 1 || n > 4096) throw BadRequest("n must be in [1, 4096]");
+        r.max_new_tokens = num<int64_t>(b, "max_tokens", 16);
+        if (r.max_new_tokens < 1) throw BadRequest("max_tokens must be at least 1");
+        const int64_t ctx = wb_.contextLength();
+        if (ctx > 0 && static_cast<int64_t>(r.prefix.size()) + r.max_new_tokens > ctx)
+            throw BadRequest("prompt (" + std::to_string(r.prefix.size()) + " tokens) + max_tokens " +
+                             std::to_string(r.max_new_tokens) + " exceed the model's " + std::to_string(ctx) + " positions");
+        r.temperature = num<double>(b, "temperature", 1.0);
+        r.top_p = num<double>(b, "top_p", 1.0);
+        r.top_k = std::max<int64_t>(0, num<int64_t>(b, "top_k", 0));   // -1 and 0 both mean off
+        if (r.temperature < 0 || r.top_p <= 0 || r.top_p > 1) throw BadRequest("temperature >= 0 and 0 < top_p <= 1");
+        r.logprobs = b.contains("logprobs") && !b["logprobs"].is_null();
+        // Seeds: Rudder's one-per-completion list reproduces a local run exactly; else vLLM's rule
+        // (completion i of a seeded request uses seed + i); else fresh randomness.
+        if (b.contains("rudder_seeds") && b["rudder_seeds"].is_array() && b["rudder_seeds"].size() == size_t(n)) {
+            for (const auto& s : b["rudder_seeds"]) {
+                if (!s.is_number_unsigned()) throw BadRequest("rudder_seeds must hold non-negative integers");
+                r.seeds.push_back(s.get<uint64_t>());
+            }
+        } else {
+            std::random_device rd;
+            const uint64_t s0 = b.contains("seed") && b["seed"].is_number_integer()
+                                    ? static_cast<uint64_t>(b["seed"].get<int64_t>())
+                                    : (uint64_t(rd()) << 32) ^ rd();
+            for (int64_t i = 0; i < n; ++i) r.seeds.push_back(s0 + uint64_t(i));
+        }
+        const bool skipSpecial = b.value("skip_special_tokens", true);
+        Completions c;
+        json choices = json::array();
+        {
+            std::lock_guard<std::mutex> lock(model_);
+            c = wb_.completions().complete(r, nullptr);
+            for (size_t i = 0; i < c.tokens.size(); ++i) {
+                json ch = {{"index", i},
+                           {"text", wb_.decode(c.tokens[i], skipSpecial)},
+                           {"logprobs", nullptr},
+                           {"finish_reason", c.finished[i] ? "stop" : "length"},
+                           {"stop_reason", nullptr},
+                           {"token_ids", b.value("return_token_ids", false) ? json(c.tokens[i]) : json(nullptr)}};
+                if (r.logprobs) {
+                    json toks = json::array();
+                    for (int32_t t : c.tokens[i]) toks.push_back(wb_.decode({t}, false));
+                    ch["logprobs"] = {{"tokens", toks}, {"token_logprobs", c.logprobs[i]}, {"top_logprobs", nullptr},
+                                      {"text_offset", json::array()}};
+                }
+                choices.push_back(std::move(ch));
+            }
+        }
+        const int64_t L = static_cast<int64_t>(r.prefix.size());
+        json out = {{"id", "cmpl-rudder-" + std::to_string(++counter_)},
+                    {"object", "text_completion"},
+                    {"created", static_cast<int64_t>(std::time(nullptr))},
+                    {"model", baseName_},
+                    {"choices", choices},
+                    {"usage",
+                     {{"prompt_tokens", L},
+                      {"completion_tokens", c.generated_tokens},
+                      {"total_tokens", L + c.generated_tokens},
+                      {"prompt_tokens_details", {{"cached_tokens", L - std::min(L, c.prefill_tokens)}}}}}};
+        if (b.value("return_token_ids", false)) out["prompt_token_ids"] = r.prefix;
+        return out;
+    }
+
+    double scoreOne(const std::string& prompt, const std::string& response)
+    {
+        std::lock_guard<std::mutex> lock(model_);
+        return wb_.reward()->score(prompt, {response}).at(0);
+    }
+
+    std::vector<double> scoreMany(const std::vector<std::pair<std::string, std::string>>& items)
+    {
+        std::vector<double> out;
+        std::lock_guard<std::mutex> lock(model_);
+        for (const auto& [p, r] : items) out.push_back(wb_.reward()->score(p, {r}).at(0));
+        return out;
+    }
+
+    json pooling(const json& b)
+    {
+        if (!wb_.reward()) throw BadRequest("this server has no reward model (start it with --reward)");
+        if (b.contains("model") && b["model"].is_string() && b["model"].get<std::string>() != rewardName_)
+            throw std::out_of_range("The model `" + b["model"].get<std::string>() + "` does not exist (reward: " +
+                                    rewardName_ + ")");
+        std::vector<std::pair<std::string, std::string>> items;
+        if (b.contains("messages")) {
+            // The conversation's last user turn is the prompt, its last assistant turn the response.
+            std::string prompt, response;
+            if (!b["messages"].is_array()) throw BadRequest("messages must be a list");
+            for (const auto& m : b["messages"]) {
+                if (!m.is_object() || !m.contains("role") || !m.contains("content") || !m["content"].is_string())
+                    throw BadRequest("each message needs a role and a string content");
+                if (m["role"] == "user") prompt = m["content"].get<std::string>();
+                if (m["role"] == "assistant") response = m["content"].get<std::string>();
+            }
+            items.emplace_back(prompt, response);
+        } else if (b.contains("input")) {
+            // Plain text input has no prompt/response split: scored as a response to an empty prompt.
+            const json& in = b["input"];
+            if (in.is_string()) items.emplace_back("", in.get<std::string>());
+            else if (in.is_array())
+                for (const auto& x : in) {
+                    if (!x.is_string()) throw BadRequest("input must be a string or a list of strings");
+                    items.emplace_back("", x.get<std::string>());
+                }
+            else throw BadRequest("input must be a string or a list of strings");
+        } else {
+            throw BadRequest("give messages (a user and an assistant turn) or input");
+        }
+        const auto scores = scoreMany(items);
+        json data = json::array();
+        for (size_t i = 0; i < scores.size(); ++i)
+            data.push_back({{"index", i}, {"object", "pooling"}, {"data", json::array({scores[i]})}});
+        return {{"id", "pool-rudder-" + std::to_string(++counter_)},
+                {"object", "list"},
+                {"created", static_cast<int64_t>(std::time(nullptr))},
+                {"model", rewardName_},
+                {"data", data},
+                {"usage", {{"prompt_tokens", 0}, {"total_tokens", 0}}}};
+    }
+
+    json plainReward(const json& b)
+    {
+        if (!wb_.reward()) throw BadRequest("this server has no reward model (start it with --reward)");
+        if (!b.is_array()) throw BadRequest("the body must be a JSON array of {\"prompt\", \"response\"} objects");
+        std::vector<std::pair<std::string, std::string>> items;
+        for (const auto& x : b) {
+            if (!x.is_object() || !x.contains("prompt") || !x.contains("response") || !x["prompt"].is_string() ||
+                !x["response"].is_string())
+                throw BadRequest("each item needs string fields prompt and response");
+            items.emplace_back(x["prompt"].get<std::string>(), x["response"].get<std::string>());
+        }
+        return scoreMany(items);
+    }
+
+private:
+    Workbench& wb_;
+    std::string baseName_, rewardName_;
+    std::mutex model_;
+    std::atomic<int64_t> counter_{0};
+};
+
+std::string lastPathPart(std::string s)
+{
+    while (!s.empty() && s.back() == '/') s.pop_back();
+    const auto slash = s.find_last_of('/');
+    return slash == std::string::npos ? s : s.substr(slash + 1);
+}
+
+} // namespace
+
+void addServeCommand(CLI::App& app)
+{
+    struct Opts {
+        std::string model, reward, name, host = "127.0.0.1", apiKey, apiKeyEnv;
+        LoadOptions load;
+        int port = 8000, threads = 64;
+    };
+    auto o = std::make_shared<Opts>();
+    CLI::App* cmd = app.add_subcommand(
+        "serve", "Serve a model (and a reward) over the OpenAI-compatible API that Rudder's remote backend and vLLM "
+                 "speak, so the GUI or CLI elsewhere can drive it (--model http://HOST:PORT/v1).\nPrints "
+                 "'listening on http://HOST:PORT' on stderr once ready; Ctrl-C stops it.");
+    cmd->add_option("--model", o->model, "Base model: a directory or cached repo id (default: the embedded demo LM)");
+    cmd->add_option("--reward", o->reward,
+                    "Reward served at /pooling and /rudder/v1/reward: a reward-model directory, repo id, 'lexicon' or "
+                    "demo-rm (default: the demo RM with the demo LM, else none)");
+    cmd->add_option("--served-model-name", o->name, "Name the base model is served under (default: its directory name)");
+    cmd->add_option("--host", o->host, "Address to listen on (loopback unless told otherwise)")->capture_default_str();
+    cmd->add_option("--port", o->port, "Port (0 = any free port, printed at start)")->capture_default_str()
+        ->check(CLI::Range(0, 65535));
+    cmd->add_option("--api-key", o->apiKey, "Refuse requests without 'Authorization: Bearer KEY'");
+    cmd->add_option("--api-key-env", o->apiKeyEnv, "Read that key from this environment variable instead");
+    cmd->add_option("--threads", o->threads, "Connections served at once (requests still run the model one by one)")
+        ->capture_default_str()->check(CLI::Range(1, 1024));
+    cmd->add_option("--device", o->load.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+    cmd->add_option("--dtype", o->load.dtype, "auto | fp32 | bf16 | fp16")->capture_default_str();
+    cmd->callback([o] {
+        std::string key = o->apiKey;
+        if (!o->apiKeyEnv.empty()) {
+            const char* k = std::getenv(o->apiKeyEnv.c_str());
+            if (!k || !*k) throw UsageError("--api-key-env", o->apiKeyEnv, "is not set in the environment");
+            key = k;
+        }
+        const bool demo = o->model.empty();
+        if (demo) o->model = demoModelDir();
+        if (o->reward.empty() && demo) o->reward = demoRewardDir();
+        if (isRemoteSpec(o->model)) throw UsageError("--model", o->model, "serve runs a local model (a directory or repo id)");
+        Workbench wb;
+        try {
+            wb.loadBase(o->model, o->load);
+            if (!o->reward.empty()) wb.setReward(resolveDemoReward(o->reward), o->load);
+        } catch (const Error& e) {
+            throw UsageError(std::string("serve: ") + e.what());
+        }
+        const std::string name = o->name.empty() ? lastPathPart(o->model) : o->name;
+        const std::string rewardName = wb.reward() ? wb.reward()->name() : "";
+        Server server(wb, name, rewardName);
+
+        httplib::Server svr;
+        const int threads = o->threads;
+        svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+        svr.set_keep_alive_max_count(100000);
+        svr.set_keep_alive_timeout(30);
+        svr.set_payload_max_length(64u << 20);
+        svr.set_pre_routing_handler([key](const httplib::Request& req, httplib::Response& res) {
+            if (key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+            if (req.get_header_value("Authorization") == "Bearer " + key) return httplib::Server::HandlerResponse::Unhandled;
+            fail(res, 401, "missing or wrong API key (send 'Authorization: Bearer KEY')");
+            return httplib::Server::HandlerResponse::Handled;
+        });
+        // Every JSON endpoint: parse, answer, map errors onto HTTP statuses with a message.
+        auto jsonRoute = [&svr](const char* path, std::function<json(const json&)> f) {
+            svr.Post(path, [f](const httplib::Request& req, httplib::Response& res) {
+                json body;
+                try {
+                    body = json::parse(req.body);
+                } catch (const json::parse_error& e) {
+                    return fail(res, 400, std::string("the body is not valid JSON: ") + e.what());
+                }
+                try {
+                    res.set_content(f(body).dump(), "application/json");
+                } catch (const BadRequest& e) {
+                    fail(res, 400, e.what());
+                } catch (const std::out_of_range& e) {
+                    fail(res, 404, e.what());
+                } catch (const json::exception& e) {
+                    fail(res, 400, std::string("bad field: ") + e.what());
+                } catch (const UsageError& e) {
+                    fail(res, 400, e.what());
+                } catch (const std::exception& e) {
+                    fail(res, 500, e.what());
+                }
+            });
+        };
+        jsonRoute("/v1/completions", [&server](const json& b) { return server.completions(b); });
+        jsonRoute("/pooling", [&server](const json& b) { return server.pooling(b); });
+        jsonRoute("/rudder/v1/reward", [&server](const json& b) { return server.plainReward(b); });
+        svr.Get("/health", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
+        svr.Get("/v1/models", [&server](const httplib::Request&, httplib::Response& res) {
+            res.set_content(server.models().dump(), "application/json");
+        });
+
+        int port = o->port;
+        if (port == 0) port = svr.bind_to_any_port(o->host);
+        else if (!svr.bind_to_port(o->host.c_str(), port)) port = -1;
+        if (port <= 0)
+            throw UsageError("--port", std::to_string(o->port), "cannot listen on " + o->host + " (in use, or not allowed)");
+        struct sigaction sa {};
+        sa.sa_handler = onStopSignal;
+        sigaction(SIGINT, &sa, nullptr);
+        sigaction(SIGTERM, &sa, nullptr);
+        std::thread watcher([&svr] {
+            while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            svr.stop();
+        });
+        std::cerr << "rudder-cli serve: listening on http://" << o->host << ":" << port << " (model " << name
+                  << (rewardName.empty() ? "" : ", reward " + rewardName) << (key.empty() ? "" : ", API key required")
+                  << ")" << std::endl;
+        svr.listen_after_bind();
+        g_stop = true;
+        watcher.join();
+        std::cerr << "rudder-cli serve: stopped\n";
+    });
+}
+
+} // namespace rudder::cli

@@ -1,0 +1,287 @@
+// Serving engines behind the CompletionBackend and RewardFunction interfaces (rudder/remote.h).
+// Wire format: vLLM's OpenAI-compatible API (what Rudder sends and reads is listed in the README,
+// "Scaling out"); `rudder-cli serve` answers the same.
+#include "rudder/remote.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "remote/http_pool.h"
+#include "rudder/error.h"
+
+using nlohmann::json;
+
+namespace rudder {
+
+using remote::HttpPool;
+
+bool isRemoteSpec(const std::string& spec) { return spec.rfind("http://", 0) == 0 || spec.rfind("https://", 0) == 0; }
+
+RemoteEndpoint parseRemoteSpec(const std::string& spec)
+{
+    if (!isRemoteSpec(spec)) throw UsageError(spec, "", "is not a server address (http://HOST:PORT/PATH[#MODEL])");
+    RemoteEndpoint e;
+    e.spec = spec;
+    std::string rest = spec;
+    if (const auto hash = rest.find('#'); hash != std::string::npos) {
+        e.model = rest.substr(hash + 1);
+        rest = rest.substr(0, hash);
+    }
+    const size_t schemeEnd = rest.find("://") + 3;
+    const size_t slash = rest.find('/', schemeEnd);
+    e.origin = rest.substr(0, slash);
+    e.path = slash == std::string::npos ? "" : rest.substr(slash);
+    while (!e.path.empty() && e.path.back() == '/') e.path.pop_back();
+    const std::string host = e.origin.substr(schemeEnd);
+    if (host.empty() || host.front() == ':')
+        throw UsageError(spec, "host", "is missing (write http://HOST:PORT/v1)");
+    if (e.path.find('?') != std::string::npos)
+        throw UsageError(spec, "path", "has a query string; give the API root (e.g. /v1) and the model after '#'");
+    return e;
+}
+
+namespace {
+
+// The API root of a base-model endpoint ("/v1" unless the path names another).
+std::string apiRoot(const RemoteEndpoint& e) { return e.path.empty() ? "/v1" : e.path; }
+
+const json& field(const json& j, const char* key, const std::string& where)
+{
+    if (!j.is_object() || !j.contains(key)) throw Error(where, key, "missing in the server's answer");
+    return j[key];
+}
+
+// Seeds go on the wire as non-negative int64: vLLM validates `seed` against torch.long.
+int64_t wireSeed(uint64_t s) { return static_cast<int64_t>(s & 0x7fffffffffffffffULL); }
+
+class RemoteCompletions : public CompletionBackend {
+public:
+    RemoteCompletions(const RemoteEndpoint& server, const RemoteOptions& options, std::vector<int64_t> stop)
+        : pool_(server, options), stop_(std::move(stop))
+    {
+    }
+
+    std::string name() const override { return pool_.server().url() + "#" + pool_.server().model; }
+
+    Completions complete(const CompletionRequest& r, const std::atomic<bool>* cancel) override
+    {
+        return completeMany({r}, cancel).front();
+    }
+
+    // One HTTP request per CompletionRequest, all in flight together (QAlign: one per chain).
+    // keep/reuse are hints for a local KV cache; the server's prefix cache does that job.
+    std::vector<Completions> completeMany(const std::vector<CompletionRequest>& reqs,
+                                          const std::atomic<bool>* cancel) override
+    {
+        std::vector<Completions> out(reqs.size());
+        std::vector<json> bodies;
+        std::vector<size_t> sent;
+        for (size_t i = 0; i < reqs.size(); ++i) {
+            const auto& r = reqs[i];
+            if (r.seeds.empty()) {   // a priming request: nothing to generate, no state to keep
+                if (r.keep) out[i].handles.push_back(-1);
+                continue;
+            }
+            json b = {{"model", pool_.server().model},
+                      {"prompt", r.prefix},
+                      {"n", r.seeds.size()},
+                      {"max_tokens", r.max_new_tokens},
+                      {"temperature", r.temperature},
+                      {"top_p", r.top_p},
+                      {"seed", wireSeed(r.seeds.front())},
+                      {"stop_token_ids", stop_},
+                      {"return_token_ids", true},
+                      {"skip_special_tokens", false},
+                      // Rudder's own: one seed per completion.  vLLM ignores it (and seeds
+                      // completion i with seed + i); `rudder-cli serve` reproduces a local run.
+                      {"rudder_seeds", r.seeds}};
+            if (r.top_k > 0) b["top_k"] = r.top_k;
+            if (r.logprobs) b["logprobs"] = 0;   // the sampled token's own log-probability only
+            bodies.push_back(std::move(b));
+            sent.push_back(i);
+        }
+        std::vector<json> answers;
+        try {
+            answers = pool_.postMany(apiRoot(pool_.server()) + "/completions", bodies, cancel);
+        } catch (const Cancelled&) {
+            for (auto& c : out) c.cancelled = true;
+            return out;
+        }
+        for (size_t k = 0; k < sent.size(); ++k) out[sent[k]] = parse(answers[k], reqs[sent[k]]);
+        return out;
+    }
+
+private:
+    Completions parse(const json& a, const CompletionRequest& r) const
+    {
+        const std::string where = pool_.server().url() + "/completions";
+        Completions c;
+        const json& choices = field(a, "choices", where);
+        if (!choices.is_array() || choices.size() != r.seeds.size())
+            throw Error(where, "choices", "has " + std::to_string(choices.is_array() ? choices.size() : 0) +
+                                              " entries for n = " + std::to_string(r.seeds.size()));
+        std::vector<const json*> byIndex(choices.size(), nullptr);
+        for (size_t i = 0; i < choices.size(); ++i) {
+            const json& ch = choices[i];
+            const size_t idx = ch.is_object() && ch.contains("index") && ch["index"].is_number_unsigned()
+                                   ? ch["index"].get<size_t>()
+                                   : i;
+            if (idx >= byIndex.size() || byIndex[idx])
+                throw Error(where, "choices[" + std::to_string(i) + "].index", "is out of range or repeated");
+            byIndex[idx] = &ch;
+        }
+        for (const json* ch : byIndex) {
+            const json& ids = field(*ch, "token_ids", where + " choices[]");
+            if (!ids.is_array() || ids.is_null())
+                throw Error(where, "choices[].token_ids",
+                            "missing: the server must return token ids (vLLM >= 0.10.2 with return_token_ids, "
+                            "or rudder-cli serve)");
+            std::vector<int32_t> toks;
+            for (const auto& t : ids) {
+                if (!t.is_number_integer()) throw Error(where, "choices[].token_ids", "holds a non-integer");
+                toks.push_back(t.get<int32_t>());
+            }
+            const std::string reason = ch->value("finish_reason", std::string());
+            const bool stopped = reason == "stop";
+            // An EOS stop keeps its token (as the local backend does); add it if a server left it out.
+            if (stopped && !stop_.empty() &&
+                (toks.empty() || std::find(stop_.begin(), stop_.end(), int64_t(toks.back())) == stop_.end())) {
+                const json sr = ch->value("stop_reason", json());
+                toks.push_back(sr.is_number_integer() ? sr.get<int32_t>() : static_cast<int32_t>(stop_.front()));
+            }
+            if (static_cast<int64_t>(toks.size()) > r.max_new_tokens)
+                throw Error(where, "choices[].token_ids", "is longer than max_tokens");
+            if (r.logprobs) {
+                const json& lp = field(*ch, "logprobs", where + " choices[]");
+                const json& tl = field(lp, "token_logprobs", where + " choices[].logprobs");
+                std::vector<float> v;
+                for (const auto& x : tl) v.push_back(x.is_number() ? x.get<float>() : 0.0f);
+                v.resize(toks.size(), 0.0f);
+                c.logprobs.push_back(std::move(v));
+            }
+            c.generated_tokens += static_cast<int64_t>(toks.size());
+            c.tokens.push_back(std::move(toks));
+            c.finished.push_back(stopped);
+            if (r.keep) c.handles.push_back(-1);
+        }
+        // Prefill cost: the prompt tokens the server did not find in its prefix cache (vLLM
+        // reports them with --enable-prompt-tokens-details; without it every prompt token counts).
+        int64_t prompt = static_cast<int64_t>(r.prefix.size()), cached = 0;
+        if (a.contains("usage") && a["usage"].is_object()) {
+            const json& u = a["usage"];
+            if (u.contains("prompt_tokens") && u["prompt_tokens"].is_number_integer()) prompt = u["prompt_tokens"].get<int64_t>();
+            if (u.contains("prompt_tokens_details") && u["prompt_tokens_details"].is_object())
+                cached = u["prompt_tokens_details"].value("cached_tokens", int64_t(0));
+        }
+        c.prefill_tokens = std::max<int64_t>(0, prompt - cached);
+        return c;
+    }
+
+    mutable HttpPool pool_;
+    std::vector<int64_t> stop_;
+};
+
+class RemoteReward : public RewardFunction {
+public:
+    RemoteReward(const RemoteEndpoint& server, const RemoteOptions& options) : pool_(server, options)
+    {
+        const std::string& p = server.path;
+        vllm_ = p.size() >= 8 && p.compare(p.size() - 8, 8, "/pooling") == 0;
+    }
+
+    std::string name() const override
+    {
+        return pool_.server().model.empty() ? pool_.server().url() : pool_.server().model;
+    }
+
+    std::vector<double> score(const std::string& prompt, const std::vector<std::string>& responses) override
+    {
+        if (responses.empty()) return {};
+        try {
+            return vllm_ ? pooling(prompt, responses) : plain(prompt, responses);
+        } catch (const Cancelled&) {
+            throw Cancelled(pool_.server().url(), "", "reward stopped");
+        }
+    }
+
+private:
+    // vLLM's pooling API, one conversation per response: the server applies the reward model's
+    // own chat template, and use_activation=false returns the head's raw score (a softmax or
+    // sigmoid would squash the reward scale the methods' temperatures work on).
+    std::vector<double> pooling(const std::string& prompt, const std::vector<std::string>& responses)
+    {
+        std::vector<json> bodies;
+        for (const auto& r : responses)
+            bodies.push_back({{"model", pool_.server().model},
+                              {"messages", json::array({{{"role", "user"}, {"content", prompt}},
+                                                        {{"role", "assistant"}, {"content", r}}})},
+                              {"use_activation", false}});
+        const auto answers = pool_.postMany(pool_.server().path, bodies, cancel_);
+        std::vector<double> out;
+        const std::string where = pool_.server().url();
+        for (const auto& a : answers) {
+            const json& data = field(a, "data", where);
+            if (!data.is_array() || data.empty()) throw Error(where, "data", "is empty");
+            const json* x = &field(data[0], "data", where + " data[0]");
+            while (x->is_array() && !x->empty()) x = &(*x)[0];   // [score] or [[score]]
+            if (!x->is_number()) throw Error(where, "data[0].data", "holds no number");
+            out.push_back(x->get<double>());
+        }
+        return out;
+    }
+
+    std::vector<double> plain(const std::string& prompt, const std::vector<std::string>& responses)
+    {
+        json items = json::array();
+        for (const auto& r : responses) items.push_back({{"prompt", prompt}, {"response", r}});
+        const json a = pool_.post(pool_.server().path.empty() ? "/" : pool_.server().path, items, cancel_);
+        const std::string where = pool_.server().url();
+        const json& list = a.is_object() && a.contains("rewards") ? a["rewards"] : a;
+        if (!list.is_array() || list.size() != responses.size())
+            throw Error(where, "response", "must be a JSON array of " + std::to_string(responses.size()) +
+                                               " numbers (or {\"rewards\": [...]})");
+        std::vector<double> out;
+        for (const auto& x : list) {
+            if (!x.is_number()) throw Error(where, "response", "holds a non-number: " + x.dump().substr(0, 60));
+            out.push_back(x.get<double>());
+        }
+        return out;
+    }
+
+    HttpPool pool_;
+    bool vllm_ = false;
+};
+
+} // namespace
+
+std::vector<std::string> remoteModelIds(const RemoteEndpoint& server, const RemoteOptions& options)
+{
+    RemoteOptions quick = options;
+    quick.timeout_s = std::min(options.timeout_s, 30.0);
+    quick.retries = std::min(options.retries, 1);
+    HttpPool pool(server, quick);
+    const std::string path = (server.path.empty() || server.path == "/pooling" ? std::string("/v1") : server.path);
+    const std::string root = path.size() >= 8 && path.compare(path.size() - 8, 8, "/pooling") == 0
+                                 ? path.substr(0, path.size() - 8) + "/v1"
+                                 : path;
+    const json a = pool.get(root + "/models", nullptr);
+    std::vector<std::string> ids;
+    const json& data = field(a, "data", server.origin + root + "/models");
+    if (data.is_array())
+        for (const auto& m : data)
+            if (m.is_object() && m.contains("id") && m["id"].is_string()) ids.push_back(m["id"].get<std::string>());
+    return ids;
+}
+
+std::unique_ptr<CompletionBackend> makeRemoteCompletions(const RemoteEndpoint& server, const RemoteOptions& options,
+                                                         std::vector<int64_t> stopIds)
+{
+    return std::make_unique<RemoteCompletions>(server, options, std::move(stopIds));
+}
+
+std::unique_ptr<RewardFunction> makeRemoteReward(const RemoteEndpoint& server, const RemoteOptions& options)
+{
+    return std::make_unique<RemoteReward>(server, options);
+}
+
+} // namespace rudder
