@@ -82,8 +82,7 @@ public:
                 if (r.keep) out[i].handles.push_back(-1);
                 continue;
             }
-            json b = {{"model", pool_.server().model},
-                      {"prompt", r.prefix},
+            json b = {{"prompt", r.prefix},
                       {"n", r.seeds.size()},
                       {"max_tokens", r.max_new_tokens},
                       {"temperature", r.temperature},
@@ -95,6 +94,7 @@ public:
                       // Rudder's own: one seed per completion.  vLLM ignores it (and seeds
                       // completion i with seed + i); `rudder-cli serve` reproduces a local run.
                       {"rudder_seeds", r.seeds}};
+            if (!pool_.server().model.empty()) b["model"] = pool_.server().model;   // else the server's default
             if (r.top_k > 0) b["top_k"] = r.top_k;
             if (r.logprobs) b["logprobs"] = 0;   // the sampled token's own log-probability only
             bodies.push_back(std::move(b));
@@ -131,11 +131,11 @@ private:
             byIndex[idx] = &ch;
         }
         for (const json* ch : byIndex) {
-            const json& ids = field(*ch, "token_ids", where + " choices[]");
-            if (!ids.is_array() || ids.is_null())
+            if (!ch->is_object() || !ch->contains("token_ids") || !(*ch)["token_ids"].is_array())
                 throw Error(where, "choices[].token_ids",
                             "missing: the server must return token ids (vLLM >= 0.10.2 with return_token_ids, "
                             "or rudder-cli serve)");
+            const json& ids = (*ch)["token_ids"];
             std::vector<int32_t> toks;
             for (const auto& t : ids) {
                 if (!t.is_number_integer()) throw Error(where, "choices[].token_ids", "holds a non-integer");
@@ -211,11 +211,13 @@ private:
     std::vector<double> pooling(const std::string& prompt, const std::vector<std::string>& responses)
     {
         std::vector<json> bodies;
-        for (const auto& r : responses)
-            bodies.push_back({{"model", pool_.server().model},
-                              {"messages", json::array({{{"role", "user"}, {"content", prompt}},
-                                                        {{"role", "assistant"}, {"content", r}}})},
-                              {"use_activation", false}});
+        for (const auto& r : responses) {
+            json b = {{"messages", json::array({{{"role", "user"}, {"content", prompt}},
+                                                {{"role", "assistant"}, {"content", r}}})},
+                      {"use_activation", false}};
+            if (!pool_.server().model.empty()) b["model"] = pool_.server().model;
+            bodies.push_back(std::move(b));
+        }
         const auto answers = pool_.postMany(pool_.server().path, bodies, cancel_);
         std::vector<double> out;
         const std::string where = pool_.server().url();

@@ -282,13 +282,7 @@ struct Workbench::Impl {
             return r;
         }
         if (isRemoteSpec(spec)) {
-            RemoteEndpoint ep = parseRemoteSpec(spec);
-            const bool pooling = ep.path.size() >= 8 && ep.path.compare(ep.path.size() - 8, 8, "/pooling") == 0;
-            if (pooling && ep.model.empty()) {   // vLLM wants the served name: ask for it now
-                const auto ids = remoteModelIds(ep, opt.remote);
-                if (ids.empty()) throw UsageError(spec, "model", "the server lists no model (GET /v1/models)");
-                ep.model = ids.front();
-            }
+            const RemoteEndpoint ep = parseRemoteSpec(spec);   // no #MODEL: the server's default model
             r.fn = makeRemoteReward(ep, opt.remote);
             r.identity = {{"spec", spec}, {"name", r.fn->name()}, {"remote", {{"server", ep.url()}, {"model", ep.model}}}};
             return r;
