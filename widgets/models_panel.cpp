@@ -86,15 +86,21 @@ QWidget* withBrowse(QWidget* parent, QComboBox* combo, const QString& caption, c
 } // namespace
 
 ModelsPanel::ModelsPanel(QWidget* parent)
-    : QWidget(parent), base_(editableCombo(this, "model directory or Hugging Face repo id (ORG/NAME)")),
+    : QWidget(parent), base_(editableCombo(this, "model directory, repo id (ORG/NAME) or http://HOST:PORT/v1")),
+      tokenizer_(editableCombo(this, "the served model's directory or repo id (config + tokenizer)")),
       reward_(editableCombo(this, "model directory, repo id, lexicon, or cmd:COMMAND")),
       gold_(editableCombo(this, "(none)")), device_(new QComboBox(this)), dtype_(new QComboBox(this)),
       load_(new QPushButton("Load models", this)), busy_(new QProgressBar(this)), status_(new QLabel(this))
 {
-    base_->setToolTip("A model directory, or a Hugging Face repo id ORG/NAME[@REVISION] found in the local cache "
-                      "(the \"HF cache\" button lists them)");
-    reward_->setToolTip("A reward model directory or cached repo id, 'lexicon' (built-in AFINN valence), or 'cmd:COMMAND' "
-                        "(an external scorer reading JSON lines on stdin, writing one number per line)");
+    base_->setToolTip("A model directory, a Hugging Face repo id ORG/NAME[@REVISION] found in the local cache "
+                      "(the \"HF cache\" button lists them), or a serving engine http://HOST:PORT/v1[#MODEL] "
+                      "(vLLM, any OpenAI-compatible server, rudder-cli serve; API key from $RUDDER_API_KEY)");
+    tokenizer_->setToolTip("A remote model is tokenized here, so ids, templates and text metrics are exactly as for a "
+                           "local model: its directory (config.json and tokenizer files; no weights needed) or a "
+                           "cached repo id");
+    reward_->setToolTip("A reward model directory or cached repo id, 'lexicon' (built-in AFINN valence), 'cmd:COMMAND' "
+                        "(an external scorer reading JSON lines on stdin, writing one number per line), or a server: "
+                        "http://HOST:PORT/pooling (vLLM's pooling API) or any other URL (plain JSON reward)");
     gold_->setToolTip("An optional second reward that is only observed (never optimised): "
                       "watch it fall while the proxy rises to spot over-optimisation");
     gold_->addItem("");
@@ -110,7 +116,10 @@ ModelsPanel::ModelsPanel(QWidget* parent)
     device_->setToolTip("auto: CUDA when available, else CPU");
     dtype_->setToolTip("auto: bf16 on CUDA, fp32 on CPU");
     auto* form = new QFormLayout;
+    form_ = form;
     form->addRow("base LM", withBrowse(this, base_, "Base language model", "causal LM"));
+    tokenizerRow_ = withBrowse(this, tokenizer_, "The served model's tokenizer", "causal LM");
+    form->addRow("tokenizer", tokenizerRow_);
     form->addRow("reward", withBrowse(this, reward_, "Reward model", "reward model"));
     form->addRow("gold", withBrowse(this, gold_, "Gold reward model", "reward model"));
     auto* dev = new QHBoxLayout;
@@ -138,12 +147,24 @@ ModelsPanel::ModelsPanel(QWidget* parent)
         remember(base_->currentText());
         emit loadRequested();
     });
+    // The tokenizer row only matters for a server: shown while the base field holds a URL.
+    connect(base_, &QComboBox::currentTextChanged, this, [this] { showTokenizerRow(); });
+    showTokenizerRow();
+}
+
+bool ModelsPanel::tokenizerShown() const { return form_->isRowVisible(tokenizerRow_); }
+
+void ModelsPanel::showTokenizerRow()
+{
+    const QString b = base_->currentText().trimmed();
+    form_->setRowVisible(tokenizerRow_, b.startsWith("http://") || b.startsWith("https://"));
 }
 
 ModelChoice ModelsPanel::choice() const
 {
     ModelChoice c;
     c.baseDir = base_->currentText().trimmed();
+    c.tokenizer = tokenizer_->currentText().trimmed();
     c.reward = reward_->currentText().trimmed();
     c.gold = gold_->currentText().trimmed();
     c.device = device_->currentText();
@@ -154,6 +175,7 @@ ModelChoice ModelsPanel::choice() const
 void ModelsPanel::setChoice(const ModelChoice& c)
 {
     base_->setCurrentText(c.baseDir);
+    tokenizer_->setCurrentText(c.tokenizer);
     reward_->setCurrentText(c.reward);
     gold_->setCurrentText(c.gold);
     if (device_->findText(c.device) < 0) device_->addItem(c.device);

@@ -6,6 +6,7 @@
 #include <QWidget>
 
 class QComboBox;
+class QFormLayout;
 class QLabel;
 class QProgressBar;
 class QPushButton;
@@ -13,8 +14,9 @@ class QPushButton;
 namespace rudder::widgets {
 
 struct ModelChoice {
-    QString baseDir;
-    QString reward;   // model directory, "lexicon" or "cmd:COMMAND"
+    QString baseDir;  // a directory, a cached repo id, or a server http(s)://HOST:PORT/v1[#MODEL]
+    QString tokenizer;   // a server's tokenizer here (directory or repo id); ignored for a local model
+    QString reward;   // model directory, "lexicon", "cmd:COMMAND" or a server URL
     QString gold;     // same, "" = none
     QString device = "auto";
     QString dtype = "auto";
@@ -35,6 +37,7 @@ public:
     void setLoaded(const QString& summary);
     void setFailed(const QString& message);
     QString statusText() const;
+    bool tokenizerShown() const;   // the tokenizer row, shown while the base is a server URL
     QPushButton* loadButton() const { return load_; }
 
 signals:
@@ -42,7 +45,11 @@ signals:
 
 private:
     void remember(const QString& entry);
+    void showTokenizerRow();
     QComboBox* base_;
+    QComboBox* tokenizer_;
+    QWidget* tokenizerRow_;
+    QFormLayout* form_;
     QComboBox* reward_;
     QComboBox* gold_;
     QComboBox* device_;

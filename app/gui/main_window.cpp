@@ -288,7 +288,7 @@ void MainWindow::loadModels(bool quiet)
     }
     const ModelChoice c = models_->choice();
     models_->setLoading("loading…");
-    ctl_->loadModels(ModelsSpec{c.baseDir, c.reward, c.gold, c.device, c.dtype});
+    ctl_->loadModels(ModelsSpec{c.baseDir, c.tokenizer, c.reward, c.gold, c.device, c.dtype});
 }
 
 int64_t MainWindow::expectedSamples() const
@@ -537,6 +537,7 @@ QString MainWindow::resumeRun(int64_t runId, bool modelsJustLoaded)
                     .arg(QString::fromStdString(diff));
             ModelChoice c = models_->choice();
             c.baseDir = QString::fromStdString(src.base);
+            c.tokenizer = QString::fromStdString(src.tokenizer);
             c.reward = QString::fromStdString(src.reward);
             c.gold = QString::fromStdString(src.gold);
             if (!s.info.dtype.empty()) c.dtype = QString::fromStdString(s.info.dtype);
@@ -617,6 +618,7 @@ void MainWindow::restoreSettings()
     QSettings s;
     ModelChoice c;
     c.baseDir = s.value("models/base", QString::fromStdString(demoModelDir())).toString();
+    c.tokenizer = s.value("models/tokenizer").toString();
     c.reward = s.value("models/reward", QString::fromStdString(demoRewardDir())).toString();
     c.gold = s.value("models/gold", "lexicon").toString();
     c.device = s.value("models/device", "auto").toString();
@@ -646,6 +648,7 @@ void MainWindow::saveSettings()
     QSettings s;
     const ModelChoice c = models_->choice();
     s.setValue("models/base", c.baseDir);
+    s.setValue("models/tokenizer", c.tokenizer);
     s.setValue("models/reward", c.reward);
     s.setValue("models/gold", c.gold);
     s.setValue("models/device", c.device);

@@ -22,6 +22,7 @@ public:
             LoadOptions opt;
             opt.device = spec.device.toStdString();
             opt.dtype = spec.dtype.toStdString();
+            opt.tokenizer = spec.tokenizer.toStdString();
             emit c_->loadProgress("loading base model " + spec.baseDir + " …");
             const ModelSummary base = wb_.loadBase(spec.baseDir.toStdString(), opt);
             emit c_->loadProgress("loading reward " + spec.reward + " …");

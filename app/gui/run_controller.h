@@ -22,6 +22,7 @@ namespace rudder::gui {
 
 struct ModelsSpec {
     QString baseDir;
+    QString tokenizer;   // a remote base model's tokenizer directory or repo id
     QString reward;   // a model directory, "lexicon" or "cmd:COMMAND"
     QString gold;     // same, "" = none
     QString device = "auto";

@@ -301,6 +301,67 @@ private slots:
         QCOMPARE(after.count(), 1);
     }
 
+    // A serving engine as the base model from the GUI: the URL in the model field shows the
+    // tokenizer row; a BoN run through `rudder-cli serve` has the answers of the local CLI run.
+    void remoteBaseModelRunsInTheGui()
+    {
+        QProcess serve;
+        serve.start(kCli, {"serve", "--port", "0"});
+        int port = 0;
+        QString log;
+        QElapsedTimer t;
+        t.start();
+        while (port == 0 && t.elapsed() < 60000 && serve.state() != QProcess::NotRunning) {
+            serve.waitForReadyRead(100);
+            log += QString::fromUtf8(serve.readAllStandardError());
+            const int at = log.indexOf("127.0.0.1:");
+            if (at >= 0 && log.indexOf(' ', at) > at) port = log.mid(at + 10).section(' ', 0, 0).toInt();
+        }
+        QVERIFY2(port > 0, qPrintable(log));
+        const widgets::ModelChoice local = w_->modelsPanel()->choice();
+        widgets::ModelChoice c = local;
+        QVERIFY(!w_->modelsPanel()->tokenizerShown());
+        c.baseDir = QString("http://127.0.0.1:%1/v1").arg(port);
+        c.tokenizer = QString::fromStdString(demoModelDir());
+        w_->modelsPanel()->setChoice(c);
+        QVERIFY(w_->modelsPanel()->tokenizerShown());
+        QSignalSpy loaded(w_->controller(), &gui::RunController::modelsLoaded);
+        QSignalSpy failed(w_->controller(), &gui::RunController::loadFailed);
+        w_->loadModels();
+        QTRY_VERIFY_WITH_TIMEOUT(loaded.count() + failed.count() > 0, 60000);
+        QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed[0][0].toString()));
+        QTRY_VERIFY_WITH_TIMEOUT(w_->controller()->modelsReady(), 5000);
+
+        auto* m = w_->methodPanel();
+        m->setCurrentMethod("bon");
+        m->setConfig("bon", {{"n", 6}, {"batch", 3}, {"max_new_tokens", 8}});
+        m->setSeed(12);
+        w_->promptPanel()->setPrompt("In the beginning God created");
+        QSignalSpy done(w_.get(), &gui::MainWindow::runDone);
+        m->runButton()->click();
+        QVERIFY(waitFor(done, 120000));
+        QCOMPARE(done[0][1].toInt(), int(RunStatus::Done));
+        QCOMPARE(w_->current().sampleCount(), size_t(6));
+        const Cli whole = cli({"run", "--method", "bon", "--db", dir_.filePath("remote-ref.rudder"), "--seed", "12",
+                               "--prompt", "In the beginning God created", "--set", "n=6", "--set", "batch=3",
+                               "--set", "max_new_tokens=8", "--json"},
+                              {}, 120000);
+        QVERIFY2(whole.code == 0, qPrintable(whole.err));
+        SessionDb db = SessionDb::open(dir_.filePath("s.rudder").toStdString(), SessionDb::Mode::ReadOnly);
+        const StoredRun s = db.loadRun(done[0][0].toLongLong());
+        QCOMPARE(s.final.size(), size_t(1));
+        QCOMPARE(QString::fromStdString(s.final[0].text), QString::fromStdString(whole.json()["final"][0]["text"]));
+        QCOMPARE(QString::fromStdString(s.info.base_model["remote"]["server"].get<std::string>()), c.baseDir);
+
+        serve.terminate();
+        serve.waitForFinished(5000);
+        w_->modelsPanel()->setChoice(local);
+        QSignalSpy back(w_->controller(), &gui::RunController::modelsLoaded);
+        w_->loadModels();
+        QVERIFY(waitFor(back, 120000));
+        QTRY_VERIFY_WITH_TIMEOUT(w_->controller()->modelsReady(), 5000);
+    }
+
     void cleanupTestCase() { w_.reset(); }
 
 private:
