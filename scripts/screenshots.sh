@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the README's screenshots (docs/*.png): the real window on the demo models, drawn
 # by an X server (Xvfb), at each stage of a session.
-#   scripts/screenshots.sh [OUTDIR]     (default: docs)
+#   scripts/screenshots.sh [OUTDIR] [remote]   (default: docs; 'remote': only the served-model shot)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-docs}
@@ -11,4 +11,4 @@ Xvfb :97 -screen 0 1600x1000x24 >/dev/null 2>&1 &
 XPID=$!
 trap 'kill $XPID' EXIT
 sleep 1
-DISPLAY=:97 build/tools/screenshots/rudder-screenshots "$OUT"
+DISPLAY=:97 build/tools/screenshots/rudder-screenshots "$OUT" "${2:-}"

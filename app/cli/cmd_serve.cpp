@@ -295,7 +295,7 @@ void addServeCommand(CLI::App& app)
         const int threads = o->threads;
         svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
         svr.set_keep_alive_max_count(100000);
-        svr.set_keep_alive_timeout(30);
+        svr.set_keep_alive_timeout(5);
         svr.set_payload_max_length(64u << 20);
         svr.set_pre_routing_handler([key](const httplib::Request& req, httplib::Response& res) {
             if (key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
@@ -344,14 +344,23 @@ void addServeCommand(CLI::App& app)
         sa.sa_handler = onStopSignal;
         sigaction(SIGINT, &sa, nullptr);
         sigaction(SIGTERM, &sa, nullptr);
-        std::thread watcher([&svr] {
+        std::atomic<bool> returned{false};
+        std::thread watcher([&svr, &returned] {
             while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
             svr.stop();
+            // listen() joins its workers, and a worker holding an idle keep-alive connection waits
+            // for that connection's timeout: Ctrl-C should not.  The model holds nothing to save.
+            for (int i = 0; i < 20 && !returned.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            if (!returned.load()) {
+                std::cerr << "rudder-cli serve: stopped\n";
+                std::_Exit(0);
+            }
         });
         std::cerr << "rudder-cli serve: listening on http://" << o->host << ":" << port << " (model " << name
                   << (rewardName.empty() ? "" : ", reward " + rewardName) << (key.empty() ? "" : ", API key required")
                   << ")" << std::endl;
         svr.listen_after_bind();
+        returned = true;
         g_stop = true;
         watcher.join();
         std::cerr << "rudder-cli serve: stopped\n";

@@ -8,6 +8,7 @@
 #include <QElapsedTimer>
 #include <QEventLoop>
 #include <QPixmap>
+#include <QProcess>
 #include <QSettings>
 #include <QTemporaryDir>
 #include <QTimer>
@@ -16,6 +17,7 @@
 
 #include "main_window.h"
 #include "method_panel.h"
+#include "models_panel.h"
 #include "prompt_panel.h"
 
 using rudder::gui::MainWindow;
@@ -56,6 +58,42 @@ void raiseDock(MainWindow& w, const char* objectName)
     if (auto* d = w.findChild<QDockWidget*>(objectName)) d->raise();
 }
 
+// The base model and the reward behind `rudder-cli serve` (as a GPU box would serve them), a BoN
+// run through it.  False when the server does not start or the run fails.
+bool remoteStage(MainWindow& w, const QString& out, int& runs)
+{
+    QProcess serve;
+    serve.start(RUDDER_CLI_PATH, {"serve", "--port", "0"});
+    QString log;
+    int port = 0;
+    waitFor([&] {
+        log += QString::fromUtf8(serve.readAllStandardError());
+        const int at = log.indexOf("127.0.0.1:");
+        if (at >= 0 && log.indexOf(' ', at) > at) port = log.mid(at + 10).section(' ', 0, 0).toInt();
+        return port > 0 || serve.state() == QProcess::NotRunning;
+    }, 60000);
+    if (port <= 0) return std::fprintf(stderr, "serve: %s\n", qPrintable(log)), false;
+    rudder::widgets::ModelChoice c = w.modelsPanel()->choice();
+    c.tokenizer = c.baseDir;
+    c.baseDir = QString("http://127.0.0.1:%1/v1").arg(port);
+    c.reward = QString("http://127.0.0.1:%1/pooling").arg(port);
+    w.modelsPanel()->setChoice(c);
+    bool loaded = false;
+    auto conn = QObject::connect(w.controller(), &rudder::gui::RunController::modelsLoaded, [&] { loaded = true; });
+    w.loadModels(false);
+    waitFor([&] { return loaded && w.controller()->modelsReady(); }, 60000);
+    QObject::disconnect(conn);
+    w.methodPanel()->setCurrentMethod("bon");
+    w.methodPanel()->setConfig("bon", {{"n", 64}, {"max_new_tokens", 32}});
+    const int before = runs;
+    w.startRun();
+    const bool ok = waitFor([&] { return runs > before; }, 300000);
+    shot(w, out, "workbench-remote.png");
+    serve.terminate();
+    serve.waitForFinished(5000);
+    return ok;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -65,9 +103,10 @@ int main(int argc, char** argv)
     QApplication::setApplicationName("rudder-screenshots");
     QSettings().clear();
     if (argc < 2) {
-        std::fprintf(stderr, "usage: rudder-screenshots OUTDIR\n");
+        std::fprintf(stderr, "usage: rudder-screenshots OUTDIR [remote]\n");
         return 2;
     }
+    const bool onlyRemote = argc > 2 && QString(argv[2]) == "remote";
     const QString out = QString::fromLocal8Bit(argv[1]);
     QDir().mkpath(out);
     QTemporaryDir tmp;
@@ -89,6 +128,7 @@ int main(int argc, char** argv)
 
     int runs = 0;
     QObject::connect(&w, &MainWindow::runDone, [&] { ++runs; });
+    if (onlyRemote) return remoteStage(w, out, runs) ? 0 : 1;
     auto run = [&](const std::string& method, const nlohmann::json& cfg) {
         w.methodPanel()->setCurrentMethod(method);
         w.methodPanel()->setConfig(method, cfg);
@@ -123,5 +163,5 @@ int main(int argc, char** argv)
     const QString err = w.overlayRuns({bonRun});
     if (!err.isEmpty()) std::fprintf(stderr, "overlay: %s\n", qPrintable(err));
     shot(w, out, "workbench-overlay.png");
-    return 0;
+    return remoteStage(w, out, runs) ? 0 : 1;
 }
