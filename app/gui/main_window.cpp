@@ -123,8 +123,11 @@ MainWindow::MainWindow(const QString& sessionPath, QWidget* parent)
             });
     connect(ctl_, &RunController::loadProgress, models_, &ModelsPanel::setLoading);
     connect(ctl_, &RunController::modelsLoaded, this, [this](QString base, QString reward, QString gold, QString) {
+        // A served model reads "NAME at http://HOST:PORT/v1"; a directory by its name.
+        const bool remote = base.startsWith("http://") || base.startsWith("https://");
+        const QString baseName = remote ? base.section('#', 1) + " at " + base.section('#', 0, 0) : QFileInfo(base).fileName();
         models_->setLoaded(QString("ready: %1 · reward %2%3 · %4 threads")
-                               .arg(QFileInfo(base).fileName(), reward,
+                               .arg(baseName, reward,
                                     gold.isEmpty() ? QString() : " · gold " + gold)
                                .arg(initTorchRuntime()));
         statusBar()->showMessage("models loaded", 4000);
