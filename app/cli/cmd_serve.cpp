@@ -105,6 +105,9 @@ public:
         r.top_k = std::max<int64_t>(0, num<int64_t>(b, "top_k", 0));   // -1 and 0 both mean off
         if (r.temperature < 0 || r.top_p <= 0 || r.top_p > 1) throw BadRequest("temperature >= 0 and 0 < top_p <= 1");
         r.logprobs = b.contains("logprobs") && !b["logprobs"].is_null();
+        const int64_t topK = r.logprobs ? num<int64_t>(b, "logprobs", 0) : 0;   // top_logprobs per position
+        if (topK < 0 || topK > 256) throw BadRequest("logprobs must be in [0, 256]");
+        const bool idsAsTokens = b.value("return_tokens_as_token_ids", false);
         // Seeds: Rudder's one-per-completion list reproduces a local run exactly; else vLLM's rule
         // (completion i of a seeded request uses seed + i); else fresh randomness.
         if (b.contains("rudder_seeds") && b["rudder_seeds"].is_array() && b["rudder_seeds"].size() == size_t(n)) {
@@ -133,9 +136,22 @@ public:
                            {"stop_reason", nullptr},
                            {"token_ids", b.value("return_token_ids", false) ? json(c.tokens[i]) : json(nullptr)}};
                 if (r.logprobs) {
-                    json toks = json::array();
-                    for (int32_t t : c.tokens[i]) toks.push_back(wb_.decode({t}, false));
-                    ch["logprobs"] = {{"tokens", toks}, {"token_logprobs", c.logprobs[i]}, {"top_logprobs", nullptr},
+                    auto tokenName = [&](int32_t t) {
+                        return idsAsTokens ? "token_id:" + std::to_string(t) : wb_.decode({t}, false);
+                    };
+                    json toks = json::array(), top = topK > 0 ? json::array() : json(nullptr);
+                    std::vector<int32_t> prefix = r.prefix;
+                    for (int32_t t : c.tokens[i]) {
+                        toks.push_back(tokenName(t));
+                        if (topK > 0) {   // the k most likely tokens at this position (ARGS reads them)
+                            const NextTokens nt = wb_.completions().nextTokens(prefix, topK, nullptr);
+                            json d = json::object();
+                            for (size_t j = 0; j < nt.ids.size(); ++j) d[tokenName(nt.ids[j])] = nt.logprobs[j];
+                            top.push_back(std::move(d));
+                        }
+                        prefix.push_back(t);
+                    }
+                    ch["logprobs"] = {{"tokens", toks}, {"token_logprobs", c.logprobs[i]}, {"top_logprobs", top},
                                       {"text_offset", json::array()}};
                 }
                 choices.push_back(std::move(ch));

@@ -20,12 +20,15 @@ using namespace methods;
 
 RunResult runARGS(const MethodContext& ctx, const nlohmann::json& config, const std::vector<std::string>& prompts)
 {
-    localModel(ctx, "args");   // full next-token distributions: the model must run here
     const int64_t k = getInt(config, "top_k");
     const double w = getDouble(config, "w");
     const double temperature = getDouble(config, "temperature");
     const int64_t maxNew = getInt(config, "max_new_tokens");
-    const std::vector<int64_t> stop = stopIds(*ctx.lm);
+    // Local model: the candidates come from generate()'s own decode loop over one KV cache.  A
+    // served model: from one-token completions with top-k log-probabilities, one request a step.
+    CompletionBackend* remote = ctx.completions;
+    if (!remote) localModel(ctx, "args");
+    const std::vector<int64_t> stop = remote ? ctx.baseStopIds : stopIds(*ctx.lm);
 
     BudgetMeter meter(ctx);
     meter.restore(resumedBudget(ctx));
@@ -44,28 +47,19 @@ RunResult runARGS(const MethodContext& ctx, const nlohmann::json& config, const 
         }
         const std::vector<int32_t> ids = ctx.encode(prompts[p]);
         const int64_t L = static_cast<int64_t>(ids.size());
-        KVCache cache = ctx.lm->newCache(1, L + maxNew + 1);
-        at::Tensor pre = prefillShared(*ctx.lm, cache, ids);
-        meter.lmTokens(L);
         std::vector<int32_t> y;   // the response so far (the candidates extend it)
         double kl = 0.0, chosenRewardSum = 0.0;
-        GenerateOptions go;
-        go.max_new_tokens = maxNew;
-        go.stop_ids = stop;
-        go.cancel = ctx.cancel;
-        // generate()'s decode loop with the token chosen here instead of sampled.
-        go.choose = [&](int64_t t, const at::Tensor& logitsIn, const std::vector<int64_t>&) {
-            const at::Tensor logits = logitsIn.to(at::kCPU, at::kDouble).view({-1});
-            const at::Tensor logp = at::log_softmax(logits, 0);
-            const auto top = at::topk(logits, std::min<int64_t>(k, logits.size(0)));
-            const at::Tensor topLogit = std::get<0>(top), topIdx = std::get<1>(top);
+        // One step: score the candidates (most likely first, with their base log-probabilities)
+        // as  log p + w·r(x, y_<t ⊕ token)  — the paper's logit + w·r, shifted by log Z, which
+        // is the same for every candidate — and pick.
+        auto pick = [&](int64_t t, const std::vector<int32_t>& cand, const std::vector<double>& logp) {
             // r(x, y_<t ⊕ token) for the k candidates (partial responses: RM FLOPs, not samples;
             // the gold reward is only applied to the finished response).
             std::vector<std::string> texts;
-            for (int64_t j = 0; j < topIdx.size(0); ++j) {
-                std::vector<int32_t> cand = y;
-                cand.push_back(static_cast<int32_t>(topIdx[j].item<int64_t>()));
-                texts.push_back(ctx.decode(cand));
+            for (int32_t c : cand) {
+                std::vector<int32_t> ext = y;
+                ext.push_back(c);
+                texts.push_back(ctx.decode(ext));
             }
             const std::vector<double> partial = ctx.reward.scorePartial(prompts[p], texts);
             if (partial.size() != texts.size())
@@ -73,27 +67,63 @@ RunResult runARGS(const MethodContext& ctx, const nlohmann::json& config, const 
             // RM FLOPs: what it actually computed when it reuses the prefix, else full re-reads.
             const int64_t rmRan = ctx.reward.lastPartialTokens();
             meter.rmTokens(rmRan >= 0 ? rmRan : static_cast<int64_t>(texts.size()) * (L + static_cast<int64_t>(y.size()) + 1));
-            at::Tensor score = topLogit + w * at::tensor(partial, at::kDouble);
-            int64_t pick = 0;
+            const at::Tensor lp = at::tensor(logp, at::kDouble);
+            const at::Tensor score = lp + w * at::tensor(partial, at::kDouble);
+            int64_t j = 0;
             if (temperature <= 0) {
-                pick = score.argmax().item<int64_t>();
-                kl += -logp[topIdx[pick]].item<double>();   // KL(δ_token ‖ p_base)
+                j = score.argmax().item<int64_t>();
+                kl += -logp[size_t(j)];   // KL(δ_token ‖ p_base)
             } else {
                 const at::Tensor pi = at::softmax(score / temperature, 0);
                 at::Generator g = at::make_generator<at::CPUGeneratorImpl>(rowSeed(ctx.seed, p, t, 0));
-                pick = at::multinomial(pi, 1, false, g).item<int64_t>();
+                j = at::multinomial(pi, 1, false, g).item<int64_t>();
                 // KL(π_ARGS ‖ p_base) over the k candidates at this step.
-                kl += (pi * (pi.clamp_min(1e-300).log() - logp.index_select(0, topIdx))).sum().item<double>();
+                kl += (pi * (pi.clamp_min(1e-300).log() - lp)).sum().item<double>();
             }
-            const int64_t tok = topIdx[pick].item<int64_t>();
-            chosenRewardSum += partial[pick];
-            y.push_back(static_cast<int32_t>(tok));
-            return at::full({1}, tok, at::kLong);
+            chosenRewardSum += partial[size_t(j)];
+            y.push_back(cand[size_t(j)]);
+            return cand[size_t(j)];
         };
-        std::vector<at::Generator> unused;
-        const GenerateResult g = generate(*ctx.lm, cache, pre, go, unused);
-        if (g.cancelled) { stopped = true; break; }
-        meter.generated(g.generated_tokens);
+        if (!remote) {
+            KVCache cache = ctx.lm->newCache(1, L + maxNew + 1);
+            at::Tensor pre = prefillShared(*ctx.lm, cache, ids);
+            meter.lmTokens(L);
+            GenerateOptions go;
+            go.max_new_tokens = maxNew;
+            go.stop_ids = stop;
+            go.cancel = ctx.cancel;
+            // generate()'s decode loop with the token chosen here instead of sampled.
+            go.choose = [&](int64_t t, const at::Tensor& logitsIn, const std::vector<int64_t>&) {
+                const at::Tensor logp = at::log_softmax(logitsIn.to(at::kCPU, at::kDouble).view({-1}), 0);
+                const auto top = at::topk(logp, std::min<int64_t>(k, logp.size(0)));
+                const at::Tensor v = std::get<0>(top).contiguous(), ix = std::get<1>(top).contiguous();
+                std::vector<int32_t> cand(size_t(ix.size(0)));
+                std::vector<double> lps(size_t(ix.size(0)));
+                for (int64_t j = 0; j < ix.size(0); ++j) {
+                    cand[size_t(j)] = static_cast<int32_t>(ix[j].item<int64_t>());
+                    lps[size_t(j)] = v[j].item<double>();
+                }
+                return at::full({1}, int64_t(pick(t, cand, lps)), at::kLong);
+            };
+            std::vector<at::Generator> unused;
+            const GenerateResult g = generate(*ctx.lm, cache, pre, go, unused);
+            if (g.cancelled) { stopped = true; break; }
+            meter.generated(g.generated_tokens);
+        } else {
+            for (int64_t t = 0; t < maxNew; ++t) {
+                if (cancelled(ctx)) { stopped = true; break; }
+                std::vector<int32_t> prefix = ids;
+                prefix.insert(prefix.end(), y.begin(), y.end());
+                const NextTokens nt = remote->nextTokens(prefix, k, ctx.cancel);
+                if (nt.cancelled) { stopped = true; break; }
+                if (nt.ids.empty()) throw Error("args", remote->name(), "the server returned no candidate tokens");
+                meter.lmTokens(nt.prefill_tokens);
+                meter.generated(1);
+                const int32_t tok = pick(t, nt.ids, nt.logprobs);
+                if (std::find(stop.begin(), stop.end(), int64_t(tok)) != stop.end()) break;
+            }
+            if (stopped) break;
+        }
         Scored fin = scoreResponses(ctx, meter, prompts[p], L, {y});
         IterationEvent e;
         e.method = "args";

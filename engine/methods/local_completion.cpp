@@ -40,6 +40,36 @@ public:
         return pool(reqs, cancel);
     }
 
+    // Top-k of log softmax(logits) after `prefix`; a prefix that extends the previous one (ARGS's
+    // growing response) feeds only the new tokens through the kept cache.
+    NextTokens nextTokens(const std::vector<int32_t>& prefix, int64_t k, const std::atomic<bool>*) override
+    {
+        at::NoGradGuard ng;
+        NextTokens out;
+        if (prefix.empty()) throw Error("completions", "prefix", "is empty (needs at least one token, e.g. BOS)");
+        const bool extends = !nextIds_.empty() && prefix.size() > nextIds_.size() &&
+                             std::equal(nextIds_.begin(), nextIds_.end(), prefix.begin()) &&
+                             static_cast<int64_t>(prefix.size()) < nextCache_.capacity();
+        size_t from = extends ? nextIds_.size() : 0;
+        if (!extends) {
+            nextCache_ = lm_.newCache(1, static_cast<int64_t>(prefix.size()) + 256);
+            nextIds_.clear();
+        }
+        std::vector<int64_t> feed(prefix.begin() + static_cast<std::ptrdiff_t>(from), prefix.end());
+        const int64_t T = static_cast<int64_t>(feed.size());
+        const at::Tensor pre = lm_.forward(nextCache_, at::tensor(feed, at::kLong).view({1, T}).to(lm_.device()));
+        nextIds_ = prefix;
+        out.prefill_tokens = T;
+        const at::Tensor logp = at::log_softmax(lm_.lmHead(pre[0][T - 1]).to(at::kCPU, at::kDouble).view({-1}), 0);
+        const auto top = at::topk(logp, std::min<int64_t>(k, logp.size(0)));
+        const at::Tensor v = std::get<0>(top).contiguous(), ix = std::get<1>(top).contiguous();
+        for (int64_t j = 0; j < ix.size(0); ++j) {
+            out.ids.push_back(static_cast<int32_t>(ix[j].item<int64_t>()));
+            out.logprobs.push_back(v[j].item<double>());
+        }
+        return out;
+    }
+
     void release(const std::vector<int64_t>& handles) override
     {
         for (int64_t h : handles)
@@ -231,6 +261,9 @@ private:
     KVCache pool_;
     std::vector<bool> used_;
     std::vector<std::vector<int32_t>> ids_;
+    // nextTokens(): the last prefix and its cache.
+    KVCache nextCache_;
+    std::vector<int32_t> nextIds_;
 };
 
 } // namespace

@@ -55,6 +55,7 @@ struct MethodContext {
     // (localCompletions()).  A remote engine plugs in here.
     CompletionBackend* completions = nullptr;
     int64_t baseParameters = 0;        // a remote base model's size (FLOPs = 2·params·tokens); else lm's
+    std::vector<int64_t> baseStopIds;  // a remote base model's EOS ids; else lm's config
 };
 
 // The local model a method that needs pre-logits or logits runs on; UsageError when the base

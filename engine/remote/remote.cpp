@@ -15,6 +15,11 @@ namespace rudder {
 
 using remote::HttpPool;
 
+NextTokens CompletionBackend::nextTokens(const std::vector<int32_t>&, int64_t, const std::atomic<bool>*)
+{
+    throw UsageError(name(), "", "cannot give next-token distributions");
+}
+
 bool isRemoteSpec(const std::string& spec) { return spec.rfind("http://", 0) == 0 || spec.rfind("https://", 0) == 0; }
 
 RemoteEndpoint parseRemoteSpec(const std::string& spec)
@@ -108,6 +113,53 @@ public:
             return out;
         }
         for (size_t k = 0; k < sent.size(); ++k) out[sent[k]] = parse(answers[k], reqs[sent[k]]);
+        return out;
+    }
+
+    // A one-token completion with the top-k log-probabilities, tokens named by id
+    // (vLLM's return_tokens_as_token_ids writes them as "token_id:N").  vLLM reports raw
+    // log-probabilities (before temperature), and may add the sampled token as a (k+1)-th entry.
+    NextTokens nextTokens(const std::vector<int32_t>& prefix, int64_t k, const std::atomic<bool>* cancel) override
+    {
+        json b = {{"prompt", prefix}, {"n", 1}, {"max_tokens", 1}, {"temperature", 1.0}, {"seed", 0},
+                  {"logprobs", k}, {"return_tokens_as_token_ids", true}, {"return_token_ids", true},
+                  {"stop_token_ids", stop_}};
+        if (!pool_.server().model.empty()) b["model"] = pool_.server().model;
+        NextTokens out;
+        json a;
+        try {
+            a = pool_.post(apiRoot(pool_.server()) + "/completions", b, cancel);
+        } catch (const Cancelled&) {
+            out.cancelled = true;
+            return out;
+        }
+        const std::string where = pool_.server().url() + "/completions";
+        const json& choices = field(a, "choices", where);
+        if (!choices.is_array() || choices.empty()) throw Error(where, "choices", "is empty");
+        const json& lp = field(choices[0], "logprobs", where + " choices[0]");
+        const json& top = field(lp, "top_logprobs", where + " choices[0].logprobs");
+        if (!top.is_array() || top.empty() || !top[0].is_object())
+            throw Error(where, "choices[0].logprobs.top_logprobs", "holds no distribution (is logprobs supported?)");
+        std::vector<std::pair<double, int32_t>> cands;
+        for (const auto& [key, v] : top[0].items()) {
+            if (key.rfind("token_id:", 0) != 0 || !v.is_number())
+                throw Error(where, "top_logprobs", "names tokens by text ('" + key.substr(0, 20) +
+                                                       "'): the server must support return_tokens_as_token_ids (vLLM)");
+            cands.emplace_back(v.get<double>(), static_cast<int32_t>(std::stol(key.substr(9))));
+        }
+        std::sort(cands.begin(), cands.end(), [](const auto& x, const auto& y) {
+            return x.first != y.first ? x.first > y.first : x.second < y.second;
+        });
+        cands.resize(std::min<size_t>(cands.size(), static_cast<size_t>(k)));
+        for (const auto& [l, id] : cands) out.ids.push_back(id), out.logprobs.push_back(l);
+        int64_t prompt = static_cast<int64_t>(prefix.size()), cached = 0;
+        if (a.contains("usage") && a["usage"].is_object()) {
+            const json& u = a["usage"];
+            if (u.contains("prompt_tokens") && u["prompt_tokens"].is_number_integer()) prompt = u["prompt_tokens"].get<int64_t>();
+            if (u.contains("prompt_tokens_details") && u["prompt_tokens_details"].is_object())
+                cached = u["prompt_tokens_details"].value("cached_tokens", int64_t(0));
+        }
+        out.prefill_tokens = std::max<int64_t>(0, prompt - cached);
         return out;
     }
 

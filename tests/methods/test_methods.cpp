@@ -476,7 +476,7 @@ private Q_SLOTS:
         ToyLM lm(6, 9, 1.0);
         TableReward reward(3.0, 4);
         for (const MethodInfo& m : allMethods()) {
-            if (m.needsLocalModel()) continue;
+            if (m.needsLocalModel() || m.needsLogits) continue;   // ARGS's top-k path: test_remote
             Fake fake;
             std::vector<IterationEvent> ev;
             MethodContext ctx = makeCtx(lm, reward, &ev, 7);

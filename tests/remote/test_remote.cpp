@@ -233,6 +233,33 @@ private slots:
         QCOMPARE(c.prefill_tokens, int64_t(1));   // 5 prompt tokens, 4 found in the prefix cache
         QVERIFY(s.auths.at(0).empty());           // no key in the environment: none sent
 
+        // ARGS's candidates: a one-token completion with top-k log-probabilities named by id; the
+        // sampled token may come as a (k+1)-th entry, which is dropped.
+        s.set([](const httplib::Request&, httplib::Response& res) {
+            json j = fixture("vllm_completions.json");
+            j["choices"] = json::array({j["choices"][1]});
+            j["choices"][0]["index"] = 0;
+            j["choices"][0]["token_ids"] = {9};
+            j["choices"][0]["logprobs"]["top_logprobs"] =
+                json::array({{{"token_id:5", -0.25}, {"token_id:9", -3.0}, {"token_id:7", -1.5}}});
+            answer(res, j);
+        });
+        const NextTokens nt = backend->nextTokens({1, 2, 3}, 2, nullptr);
+        QCOMPARE(nt.ids, (std::vector<int32_t>{5, 7}));
+        QCOMPARE(nt.logprobs, (std::vector<double>{-0.25, -1.5}));
+        QCOMPARE(nt.prefill_tokens, int64_t(1));
+        const json asked = json::parse(s.bodies.at(0));
+        QCOMPARE(asked["logprobs"], json(2));
+        QCOMPARE(asked["max_tokens"], json(1));
+        QCOMPARE(asked["return_tokens_as_token_ids"], json(true));
+        s.set([](const httplib::Request&, httplib::Response& res) {
+            json j = fixture("vllm_completions.json");
+            j["choices"][0]["logprobs"]["top_logprobs"] = json::array({{{" the", -0.25}}});
+            answer(res, j);
+        });
+        const QString byText = errorOf([&] { backend->nextTokens({1, 2, 3}, 2, nullptr); });
+        QVERIFY2(byText.contains("return_tokens_as_token_ids"), qPrintable(byText));
+
         // vLLM's pooling API for the reward: one conversation per response, raw scores.
         s.set([](const httplib::Request&, httplib::Response& res) { answer(res, fixture("vllm_pooling.json")); });
         auto rm = makeRemoteReward(parseRemoteSpec(s.url("/pooling#Skywork/Skywork-Reward-V2-Llama-3.1-8B")), quick());
@@ -388,9 +415,10 @@ private slots:
                                     "--set", "max_new_tokens=10", "--json"};
         const QString local = tmp.filePath("local.sqlite"), remote = tmp.filePath("remote.sqlite");
         int64_t run = 0;
-        for (const QString m : {"bon", "wmv", "qalign"}) {
+        for (const QString m : {"bon", "wmv", "qalign", "args"}) {
             QStringList extra = {"--method", m};
             if (m == "qalign") extra << "--set" << "steps=6";
+            if (m == "args") extra << "--set" << "top_k=6";   // candidates from top-k log-probabilities
             const auto a = cli(QStringList{"run", "--db", local} + extra + common);
             const auto b = cli(QStringList{"run", "--db", remote, "--model", srv.url(), "--tokenizer", demoLm()} + extra +
                                common);
@@ -413,6 +441,7 @@ private slots:
         const auto aisp = cli({"run", "--db", remote, "--method", "aisp", "--model", srv.url(), "--tokenizer", demoLm()});
         QCOMPARE(aisp.code, 2);
         QVERIFY2(aisp.err.contains("pre-logits") && aisp.err.contains("--model DIR"), qPrintable(aisp.err));
+        QVERIFY(storedSamples(remote, 4).size() == 2);   // ARGS: one response per prompt
         const auto noTok = cli({"run", "--db", remote, "--method", "bon", "--model", srv.url()});
         QCOMPARE(noTok.code, 2);
         QVERIFY2(noTok.err.contains("--tokenizer"), qPrintable(noTok.err));

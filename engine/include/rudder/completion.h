@@ -3,7 +3,7 @@
 // per-completion seeds.  The local implementation runs the model in this process over its KV
 // cache; a serving engine (vLLM, any OpenAI-compatible server) can implement the same interface
 // without touching the methods.  Torch-free.  Methods whose descriptor says needsLocalModel()
-// (AISP: pre-logits; ARGS: full next-token distributions) cannot use it.
+// (AISP: pre-logits) cannot use it; ARGS takes its candidates from nextTokens().
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -39,6 +39,14 @@ struct Completions {
     std::vector<int64_t> handles;               // request.keep: per completion (or one for a priming request), -1 if none
 };
 
+// The most likely next tokens after a prefix under the unmodified model (ARGS's candidates).
+struct NextTokens {
+    std::vector<int32_t> ids;       // most likely first
+    std::vector<double> logprobs;   // log p(id | prefix), same order
+    int64_t prefill_tokens = 0;     // prefix tokens the model had to run (not cached)
+    bool cancelled = false;
+};
+
 class CompletionBackend {
 public:
     virtual ~CompletionBackend() = default;
@@ -56,6 +64,10 @@ public:
         }
         return out;
     }
+    // The k most likely next tokens (a serving engine: top-k log-probabilities of a one-token
+    // completion).  Throws UsageError when the backend cannot tell.
+    virtual NextTokens nextTokens(const std::vector<int32_t>& /*prefix*/, int64_t /*k*/,
+                                  const std::atomic<bool>* /*cancel*/);
     // Kept completions the caller no longer extends (a rejected proposal, a replaced state).
     virtual void release(const std::vector<int64_t>& /*handles*/) {}
     virtual std::string name() const = 0;   // "local", or the server's address

@@ -58,10 +58,11 @@ struct MethodInfo {
     bool drawsFromBase = false;   // every sample is an independent draw from the base model (BoN):
                                   // its own best-so-far is the best-of-n reference curve
     bool needsPrelogits = false;  // perturbs or reads the final hidden states (AISP)
-    bool needsLogits = false;     // reads the full next-token distribution (ARGS)
-    // Needs the model in this process; the others take every sample from the completion backend
+    bool needsLogits = false;     // reads next-token distributions (ARGS: the top-k log-probabilities,
+                                  // which a serving engine gives through CompletionBackend::nextTokens)
+    // Needs the model in this process; the others take everything from the completion backend
     // (rudder/completion.h), local or a serving engine.
-    bool needsLocalModel() const { return needsPrelogits || needsLogits; }
+    bool needsLocalModel() const { return needsPrelogits; }
 
     BudgetKnob budgetKnob = BudgetKnob::None;
     // Complete responses one prompt costs under a validated config (progress, budget matching).
