@@ -5,6 +5,8 @@
 //                           seed, logprobs, return_token_ids; Rudder's rudder_seeds (one per completion)
 //   POST /pooling           vLLM's pooling API for the reward: {"messages":[user, assistant]}
 //   POST /rudder/v1/reward  plain JSON reward: [{"prompt","response"}, ...] -> [numbers]
+//   GET  /rudder/v1/info, POST /rudder/v1/prelogit, /rudder/v1/perturbed: the pre-logit
+//                           extension AISP runs through (README, "Scaling out")
 // One request runs the model at a time (a lock); concurrent connections wait their turn.
 #include <httplib.h>
 
@@ -54,6 +56,38 @@ T num(const json& b, const char* key, T fallback)
 
 class Server {
 public:
+    // The request's prompt as token ids: a list of ids (checked against the vocabulary) or text.
+    std::vector<int32_t> ids(const json& b)
+    {
+        if (!b.contains("prompt")) throw BadRequest("prompt is missing");
+        const json& p = b["prompt"];
+        std::vector<int32_t> out;
+        if (p.is_string()) {
+            std::lock_guard<std::mutex> lock(model_);
+            out = wb_.encode(p.get<std::string>(), true);
+        } else if (p.is_array() && !p.empty() && p[0].is_number_integer()) {
+            for (const auto& t : p) {
+                if (!t.is_number_integer()) throw BadRequest("prompt mixes token ids with other values");
+                const int64_t id = t.get<int64_t>();
+                if (id < 0 || id >= wb_.base().vocab_size)
+                    throw BadRequest("prompt token id " + std::to_string(id) + " is outside the vocabulary");
+                out.push_back(static_cast<int32_t>(id));
+            }
+        } else {
+            throw BadRequest("prompt must be a string or one list of token ids (one prompt per request)");
+        }
+        if (out.empty()) throw BadRequest("prompt is empty");
+        return out;
+    }
+
+    void checkLength(const std::vector<int32_t>& prefix, int64_t maxNew) const
+    {
+        const int64_t ctx = wb_.contextLength();
+        if (ctx > 0 && static_cast<int64_t>(prefix.size()) + maxNew > ctx)
+            throw BadRequest("prompt (" + std::to_string(prefix.size()) + " tokens) + max_tokens " + std::to_string(maxNew) +
+                             " exceed the model's " + std::to_string(ctx) + " positions");
+    }
+
     Server(Workbench& wb, std::string baseName, std::string rewardName)
         : wb_(wb), baseName_(std::move(baseName)), rewardName_(std::move(rewardName))
     {
@@ -74,32 +108,13 @@ public:
         if (b.contains("model") && b["model"].is_string() && b["model"].get<std::string>() != baseName_)
             throw std::out_of_range("The model `" + b["model"].get<std::string>() + "` does not exist (this server: " +
                                     baseName_ + ")");
-        if (!b.contains("prompt")) throw BadRequest("prompt is missing");
-        const json& p = b["prompt"];
         CompletionRequest r;
-        if (p.is_string()) {
-            std::lock_guard<std::mutex> lock(model_);
-            r.prefix = wb_.encode(p.get<std::string>(), true);
-        } else if (p.is_array() && !p.empty() && p[0].is_number_integer()) {
-            for (const auto& t : p) {
-                if (!t.is_number_integer()) throw BadRequest("prompt mixes token ids with other values");
-                const int64_t id = t.get<int64_t>();
-                if (id < 0 || id >= wb_.base().vocab_size)
-                    throw BadRequest("prompt token id " + std::to_string(id) + " is outside the vocabulary");
-                r.prefix.push_back(static_cast<int32_t>(id));
-            }
-        } else {
-            throw BadRequest("prompt must be a string or one list of token ids (one prompt per request)");
-        }
-        if (r.prefix.empty()) throw BadRequest("prompt is empty");
+        r.prefix = ids(b);
         const int64_t n = num<int64_t>(b, "n", 1);
         if (n < 1 || n > 4096) throw BadRequest("n must be in [1, 4096]");
         r.max_new_tokens = num<int64_t>(b, "max_tokens", 16);
         if (r.max_new_tokens < 1) throw BadRequest("max_tokens must be at least 1");
-        const int64_t ctx = wb_.contextLength();
-        if (ctx > 0 && static_cast<int64_t>(r.prefix.size()) + r.max_new_tokens > ctx)
-            throw BadRequest("prompt (" + std::to_string(r.prefix.size()) + " tokens) + max_tokens " +
-                             std::to_string(r.max_new_tokens) + " exceed the model's " + std::to_string(ctx) + " positions");
+        checkLength(r.prefix, r.max_new_tokens);
         r.temperature = num<double>(b, "temperature", 1.0);
         r.top_p = num<double>(b, "top_p", 1.0);
         r.top_k = std::max<int64_t>(0, num<int64_t>(b, "top_k", 0));   // -1 and 0 both mean off
@@ -170,6 +185,46 @@ public:
                       {"prompt_tokens_details", {{"cached_tokens", L - std::min(L, c.prefill_tokens)}}}}}};
         if (b.value("return_token_ids", false)) out["prompt_token_ids"] = r.prefix;
         return out;
+    }
+
+    // Rudder's pre-logit extension (AISP): the control U and the noise seeds in, greedy decodes out.
+    json perturbed(const json& b)
+    {
+        PerturbedRequest r;
+        r.prefix = ids(b);
+        r.max_new_tokens = num<int64_t>(b, "max_tokens", 16);
+        r.tau = num<int64_t>(b, "tau", r.max_new_tokens);
+        r.hidden = num<int64_t>(b, "hidden_size", 0);
+        r.sigma = num<double>(b, "sigma", 0.0);
+        r.kl = b.value("kl", false);
+        if (b.contains("control") && !b["control"].is_null()) r.control = b["control"].get<std::vector<float>>();
+        if (b.contains("noise_seeds")) r.noise_seeds = b["noise_seeds"].get<std::vector<uint64_t>>();
+        if (r.max_new_tokens < 1 || r.noise_seeds.size() > 4096) throw BadRequest("max_tokens >= 1 and at most 4096 rows");
+        checkLength(r.prefix, r.max_new_tokens);
+        PerturbedDecodes pd;
+        {
+            std::lock_guard<std::mutex> lock(model_);
+            pd = wb_.completions().perturbed(r, nullptr);
+        }
+        json choices = json::array();
+        for (size_t i = 0; i < pd.tokens.size(); ++i)
+            choices.push_back({{"index", i}, {"token_ids", pd.tokens[i]}, {"finish_reason", pd.finished[i] ? "stop" : "length"}});
+        return {{"choices", choices},
+                {"kl", r.kl ? json(pd.kl) : json(nullptr)},
+                {"usage", {{"prefill_tokens", pd.prefill_tokens}, {"completion_tokens", pd.generated_tokens}}}};
+    }
+
+    json prelogit(const json& b)
+    {
+        const std::vector<int32_t> p = ids(b);
+        std::lock_guard<std::mutex> lock(model_);
+        const PrelogitInfo info = wb_.completions().prelogitInfo(p, nullptr);
+        return {{"rms", info.rms}, {"hidden_size", info.hidden}};
+    }
+
+    json info() const
+    {
+        return {{"extensions", {"perturbed", "prelogit"}}, {"model", baseName_}, {"hidden_size", wb_.base().hidden_size}};
     }
 
     double scoreOne(const std::string& prompt, const std::string& response)
@@ -346,6 +401,11 @@ void addServeCommand(CLI::App& app)
         jsonRoute("/v1/completions", [&server](const json& b) { return server.completions(b); });
         jsonRoute("/pooling", [&server](const json& b) { return server.pooling(b); });
         jsonRoute("/rudder/v1/reward", [&server](const json& b) { return server.plainReward(b); });
+        jsonRoute("/rudder/v1/perturbed", [&server](const json& b) { return server.perturbed(b); });
+        jsonRoute("/rudder/v1/prelogit", [&server](const json& b) { return server.prelogit(b); });
+        svr.Get("/rudder/v1/info", [&server](const httplib::Request&, httplib::Response& res) {
+            res.set_content(server.info().dump(), "application/json");
+        });
         svr.Get("/health", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
         svr.Get("/v1/models", [&server](const httplib::Request&, httplib::Response& res) {
             res.set_content(server.models().dump(), "application/json");

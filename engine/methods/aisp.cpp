@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "methods/aisp_decode.h"
 #include "methods/common.h"
 #include "rudder/analysis.h"
 #include "rudder/error.h"
@@ -68,21 +69,10 @@ struct AispOptions {
     bool scaleFree;
 };
 
-// E^i ~ N(0, σ²I) of shape [τ, d], on the CPU from its own generator (device independent).
+// E^i ~ N(0, σ²I) of shape [τ, d] for (prompt p, iteration k, row i).
 at::Tensor noise(uint64_t seed, int64_t p, int64_t k, int64_t i, const AispOptions& o, double sigma, int64_t d)
 {
-    at::Generator g = at::make_generator<at::CPUGeneratorImpl>(rowSeed(seed, p, k, i));
-    return at::randn({o.tau, d}, g, at::TensorOptions().dtype(at::kFloat)).mul_(sigma);
-}
-
-// RMS of the pre-logits at the last prompt position (the scale of σ).  A one-row prefill outside
-// the budget: the run prefills the same tokens anyway, and a resumed run must get the same σ
-// before it regenerates its noise.
-double prelogitRms(CausalLM& lm, const std::vector<int32_t>& ids)
-{
-    KVCache c = lm.newCache(1, static_cast<int64_t>(ids.size()));
-    const at::Tensor z = prefillShared(lm, c, ids).select(0, 0).to(at::kDouble);
-    return std::sqrt(z.pow(2).mean().item<double>());
+    return aispNoise(rowSeed(seed, p, k, i), o.tau, d, sigma);
 }
 
 // λ actually used in eq. 19 for one iteration's rewards.
@@ -102,38 +92,10 @@ struct PromptState {
     int iterationsDone = 0;
 };
 
-// One greedy decode of `rows` rows, row r perturbed by V[r] for t < τ.  klOut (optional) receives
-// Σ_t KL(softmax(W(z_t+v_t)) ‖ softmax(W z_t)) per row (the KL to the base model reported beside the reward, AISP Table 3).
 GenerateResult perturbedDecode(const MethodContext& ctx, KVCache& cache, const at::Tensor& last, const at::Tensor& V,
                                const AispOptions& o, std::vector<double>* klOut)
 {
-    const at::Tensor Vd = V.to(ctx.lm->device());
-    at::Tensor kl = at::zeros({V.size(0)}, at::TensorOptions().dtype(at::kDouble));
-    GenerateOptions go;
-    go.max_new_tokens = o.maxNew;
-    go.sampling.greedy = true;
-    go.stop_ids = stopIds(*ctx.lm);
-    go.cancel = ctx.cancel;
-    go.perturb = [&](int64_t step, at::Tensor& pre, const at::Tensor& rows) {
-        if (step >= o.tau) return;   // no control after the window
-        const at::Tensor idx = rows.to(Vd.device(), at::kLong);
-        const at::Tensor v = Vd.index_select(0, idx).select(1, step).to(pre.scalar_type());
-        at::Tensor perturbed = pre + v;
-        if (klOut) {
-            const at::Tensor lp1 = at::log_softmax(ctx.lm->lmHead(perturbed).to(at::kDouble), -1);
-            const at::Tensor lp0 = at::log_softmax(ctx.lm->lmHead(pre).to(at::kDouble), -1);
-            const at::Tensor k = (lp1.exp() * (lp1 - lp0)).sum(-1).to(at::kCPU);
-            kl.index_add_(0, idx.to(at::kCPU), k);
-        }
-        pre = perturbed;
-    };
-    auto gens = rowGenerators(ctx.seed, 0, 0, V.size(0));   // unused by greedy decoding
-    GenerateResult g = generate(*ctx.lm, cache, last, go, gens);
-    if (klOut) {
-        klOut->resize(V.size(0));
-        for (int64_t r = 0; r < V.size(0); ++r) (*klOut)[r] = kl[r].item<double>();
-    }
-    return g;
+    return methods::perturbedDecode(*ctx.lm, cache, last, V, o.tau, o.maxNew, ctx.cancel, klOut);
 }
 
 // The mean update of eq. 14 written as U_{k+1} = Σ_i w_i V_i = U_k + Σ_i w_i E_i (Σ w = 1),
@@ -151,7 +113,9 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
                   bool batched)
 {
     const std::string method = batched ? "aisp-batched" : "aisp";
-    localModel(ctx, method.c_str());   // pre-logits: the model must run here
+    // Pre-logits: the model runs here, or behind a server offering Rudder's extension (serve).
+    CompletionBackend* remote = ctx.lm ? nullptr : ctx.completions;
+    if (!remote) localModel(ctx, method.c_str());
     AispOptions o;
     o.n = getInt(config, "n");
     o.K = getInt(config, "iterations");
@@ -162,8 +126,26 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
     o.tau = getInt(config, "tau");
     o.scaleFree = config.contains("scale") && getInt(config, "scale") != 0;
     o.tau = (o.tau == 0) ? o.maxNew : std::min(o.tau, o.maxNew);
-    const int64_t P = batched ? getInt(config, "prompts_per_batch") : 1;
-    const int64_t d = ctx.lm->config().hidden_size;
+    // A served model decodes prompt by prompt (one request each); same noise, same weights.
+    const int64_t P = batched && !remote ? getInt(config, "prompts_per_batch") : 1;
+    auto prelogits = [&](const std::vector<int32_t>& ids) {
+        return remote ? remote->prelogitInfo(ids, ctx.cancel) : PrelogitInfo{prelogitRms(*ctx.lm, ids), ctx.lm->config().hidden_size};
+    };
+    const int64_t d = remote ? (prompts.empty() ? 0 : prelogits(ctx.encode(prompts[0])).hidden) : ctx.lm->config().hidden_size;
+    // One perturbed decode of a prompt on the server: rows V = U + E from the noise seeds.
+    auto remoteDecode = [&](const PromptState& s, std::vector<uint64_t> seeds, bool kl) {
+        PerturbedRequest req;
+        req.prefix = s.ids;
+        req.max_new_tokens = o.maxNew;
+        req.tau = o.tau;
+        req.hidden = d;
+        const at::Tensor U = s.U.contiguous();
+        req.control.assign(U.data_ptr<float>(), U.data_ptr<float>() + U.numel());
+        req.sigma = s.sigma;
+        req.noise_seeds = std::move(seeds);
+        req.kl = kl;
+        return remote->perturbed(req, ctx.cancel);
+    };
 
     BudgetMeter meter(ctx);
     meter.restore(resumedBudget(ctx));
@@ -178,7 +160,7 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
         for (int64_t j = 0; j < G; ++j) {
             st[j].index = static_cast<int>(g0 + j);
             st[j].ids = ctx.encode(prompts[g0 + j]);
-            if (o.scaleFree) st[j].rms = prelogitRms(*ctx.lm, st[j].ids);
+            if (o.scaleFree) st[j].rms = prelogits(st[j].ids).rms;
             st[j].sigma = o.scaleFree ? o.sigma * st[j].rms : o.sigma;
             st[j].U = at::zeros({o.tau, d}, at::TensorOptions().dtype(at::kFloat));
             kStart = std::min<int64_t>(kStart, resumedEvents(ctx, method, st[j].index).size());
@@ -208,7 +190,7 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
         }
         KVCache cache;
         at::Tensor last;
-        if (kStart < o.K) {
+        if (kStart < o.K && !remote) {
             cache = ctx.lm->newCache(G * o.n, longest + o.maxNew + 1);
             if (G == 1) {
                 last = prefillShared(*ctx.lm, cache, st[0].ids);
@@ -228,8 +210,21 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
                     E[j].push_back(noise(ctx.seed, st[j].index, k, i, o, st[j].sigma, d));
                     V.push_back(st[j].U + E[j].back());
                 }
-            for (int64_t r = 0; r < G * o.n; ++r) cache.setLength(r, rowPrompts[r].size());
-            GenerateResult g = perturbedDecode(ctx, cache, last.clone(), at::stack(V), o, nullptr);
+            GenerateResult g;
+            if (remote) {   // G = 1: the server draws the same E from the same seeds
+                std::vector<uint64_t> seeds;
+                for (int64_t i = 0; i < o.n; ++i) seeds.push_back(rowSeed(ctx.seed, st[0].index, k, i));
+                PerturbedDecodes pd = remoteDecode(st[0], seeds, false);
+                meter.lmTokens(pd.prefill_tokens);
+                g.cancelled = pd.cancelled;
+                g.generated_tokens = pd.generated_tokens;
+                g.tokens = std::move(pd.tokens);
+                if (!g.cancelled && static_cast<int64_t>(g.tokens.size()) != o.n)
+                    throw Error("aisp", remote->name(), "the server returned " + std::to_string(g.tokens.size()) + " rows for n = " + std::to_string(o.n));
+            } else {
+                for (int64_t r = 0; r < G * o.n; ++r) cache.setLength(r, rowPrompts[r].size());
+                g = perturbedDecode(ctx, cache, last.clone(), at::stack(V), o, nullptr);
+            }
             if (g.cancelled) { stopped = true; break; }
             meter.generated(g.generated_tokens);
 
@@ -284,7 +279,18 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
         std::vector<double> kl;
         GenerateResult fin;
         bool haveFinal = false;
-        if (!stopped) {
+        if (!stopped && remote) {
+            PerturbedDecodes pd = remoteDecode(st[0], {}, true);
+            meter.lmTokens(pd.prefill_tokens);
+            if (pd.cancelled) stopped = true;
+            else {
+                meter.generated(pd.generated_tokens);
+                fin.tokens = std::move(pd.tokens);
+                kl = std::move(pd.kl);
+                if (fin.tokens.size() != 1 || kl.size() != 1) throw Error("aisp", remote->name(), "the final decode returned no row");
+                haveFinal = true;
+            }
+        } else if (!stopped) {
             KVCache fc = ctx.lm->newCache(G, longest + o.maxNew + 1);
             at::Tensor flast;
             std::vector<std::vector<int32_t>> ps;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <map>
 
+#include "methods/aisp_decode.h"
 #include "methods/common.h"
 #include "model/generate.h"
 #include "rudder/error.h"
@@ -67,6 +68,51 @@ public:
             out.ids.push_back(static_cast<int32_t>(ix[j].item<int64_t>()));
             out.logprobs.push_back(v[j].item<double>());
         }
+        return out;
+    }
+
+    PrelogitInfo prelogitInfo(const std::vector<int32_t>& prefix, const std::atomic<bool>*) override
+    {
+        at::NoGradGuard ng;
+        if (prefix.empty()) throw Error("completions", "prefix", "is empty (needs at least one token, e.g. BOS)");
+        return {methods::prelogitRms(lm_, prefix), lm_.config().hidden_size};
+    }
+
+    // AISP's decode exactly as the method runs it locally: the prompt prefilled once and its
+    // cache rewound for every iteration of the same prompt and row count.
+    PerturbedDecodes perturbed(const PerturbedRequest& r, const std::atomic<bool>* cancel) override
+    {
+        at::NoGradGuard ng;
+        const int64_t d = lm_.config().hidden_size;
+        if (r.prefix.empty()) throw Error("completions", "prefix", "is empty (needs at least one token, e.g. BOS)");
+        if (r.hidden != d) throw UsageError("perturbed", "hidden", "is " + std::to_string(r.hidden) + "; the model's is " + std::to_string(d));
+        if (r.tau < 1 || r.tau > r.max_new_tokens) throw UsageError("perturbed", "tau", "must be in [1, max_tokens]");
+        if (!r.control.empty() && static_cast<int64_t>(r.control.size()) != r.tau * d)
+            throw UsageError("perturbed", "control", "must hold tau × hidden numbers");
+        at::Tensor U = r.control.empty() ? at::zeros({r.tau, d}, at::kFloat)
+                                         : at::tensor(r.control, at::kFloat).view({r.tau, d});
+        std::vector<at::Tensor> V;
+        if (r.noise_seeds.empty()) V.push_back(U);
+        for (uint64_t s : r.noise_seeds) V.push_back(U + methods::aispNoise(s, r.tau, d, r.sigma));
+        const int64_t rows = static_cast<int64_t>(V.size());
+        const int64_t L = static_cast<int64_t>(r.prefix.size());
+        PerturbedDecodes out;
+        if (r.prefix != aispPrefix_ || rows != aispCache_.rows() || L + r.max_new_tokens + 1 > aispCache_.capacity()) {
+            aispCache_ = lm_.newCache(rows, L + r.max_new_tokens + 1);
+            aispLast_ = prefillShared(lm_, aispCache_, r.prefix);
+            aispPrefix_ = r.prefix;
+            out.prefill_tokens = L;
+        }
+        for (int64_t row = 0; row < rows; ++row) aispCache_.setLength(row, L);
+        std::vector<double> kl;
+        GenerateResult g = methods::perturbedDecode(lm_, aispCache_, aispLast_.clone(), at::stack(V), r.tau,
+                                                    r.max_new_tokens, cancel, r.kl ? &kl : nullptr);
+        out.cancelled = g.cancelled;
+        out.generated_tokens = g.generated_tokens;
+        if (g.cancelled) return out;
+        out.tokens = std::move(g.tokens);
+        out.finished = std::move(g.finished);
+        out.kl = std::move(kl);
         return out;
     }
 
@@ -261,6 +307,10 @@ private:
     KVCache pool_;
     std::vector<bool> used_;
     std::vector<std::vector<int32_t>> ids_;
+    // perturbed(): the last prompt's cache.
+    KVCache aispCache_;
+    at::Tensor aispLast_;
+    std::vector<int32_t> aispPrefix_;
     // nextTokens(): the last prefix and its cache.
     KVCache nextCache_;
     std::vector<int32_t> nextIds_;

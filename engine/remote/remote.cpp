@@ -20,6 +20,16 @@ NextTokens CompletionBackend::nextTokens(const std::vector<int32_t>&, int64_t, c
     throw UsageError(name(), "", "cannot give next-token distributions");
 }
 
+PerturbedDecodes CompletionBackend::perturbed(const PerturbedRequest&, const std::atomic<bool>*)
+{
+    throw UsageError(name(), "", "cannot perturb pre-logits (AISP needs the model here or rudder-cli serve)");
+}
+
+PrelogitInfo CompletionBackend::prelogitInfo(const std::vector<int32_t>&, const std::atomic<bool>*)
+{
+    throw UsageError(name(), "", "cannot report pre-logits (AISP needs the model here or rudder-cli serve)");
+}
+
 bool isRemoteSpec(const std::string& spec) { return spec.rfind("http://", 0) == 0 || spec.rfind("https://", 0) == 0; }
 
 RemoteEndpoint parseRemoteSpec(const std::string& spec)
@@ -163,7 +173,56 @@ public:
         return out;
     }
 
+    // Rudder's pre-logit extension (rudder-cli serve), for AISP.
+    PerturbedDecodes perturbed(const PerturbedRequest& r, const std::atomic<bool>* cancel) override
+    {
+        json b = {{"prompt", r.prefix}, {"max_tokens", r.max_new_tokens}, {"tau", r.tau}, {"hidden_size", r.hidden},
+                  {"control", r.control}, {"sigma", r.sigma}, {"noise_seeds", r.noise_seeds}, {"kl", r.kl}};
+        PerturbedDecodes out;
+        json a;
+        try {
+            a = extension("/rudder/v1/perturbed", b, cancel);
+        } catch (const Cancelled&) {
+            out.cancelled = true;
+            return out;
+        }
+        const std::string where = pool_.server().origin + "/rudder/v1/perturbed";
+        for (const auto& ch : field(a, "choices", where)) {
+            std::vector<int32_t> toks;
+            for (const auto& t : field(ch, "token_ids", where + " choices[]")) toks.push_back(t.get<int32_t>());
+            out.generated_tokens += static_cast<int64_t>(toks.size());
+            out.finished.push_back(ch.value("finish_reason", std::string()) == "stop");
+            out.tokens.push_back(std::move(toks));
+        }
+        if (r.kl) out.kl = field(a, "kl", where).get<std::vector<double>>();
+        out.prefill_tokens = a.contains("usage") ? a["usage"].value("prefill_tokens", int64_t(0)) : 0;
+        return out;
+    }
+
+    PrelogitInfo prelogitInfo(const std::vector<int32_t>& prefix, const std::atomic<bool>* cancel) override
+    {
+        const json a = extension("/rudder/v1/prelogit", {{"prompt", prefix}}, cancel);
+        const std::string where = pool_.server().origin + "/rudder/v1/prelogit";
+        return {field(a, "rms", where).get<double>(), field(a, "hidden_size", where).get<int64_t>()};
+    }
+
 private:
+    // A call to Rudder's own endpoints: a server without them (vLLM) answers 404, said plainly.
+    json extension(const std::string& path, const json& body, const std::atomic<bool>* cancel)
+    {
+        try {
+            return pool_.post(path, body, cancel);
+        } catch (const Cancelled&) {
+            throw;
+        } catch (const UsageError&) {
+            throw;
+        } catch (const Error& e) {
+            if (std::string(e.what()).find("HTTP 404") == std::string::npos) throw;
+            throw UsageError(pool_.server().origin, "", "does not offer Rudder's pre-logit extension (" + path +
+                                                            "): AISP needs the model here (--model DIR) or rudder-cli serve");
+        }
+    }
+
     Completions parse(const json& a, const CompletionRequest& r) const
     {
         const std::string where = pool_.server().url() + "/completions";
@@ -325,6 +384,21 @@ std::vector<std::string> remoteModelIds(const RemoteEndpoint& server, const Remo
         for (const auto& m : data)
             if (m.is_object() && m.contains("id") && m["id"].is_string()) ids.push_back(m["id"].get<std::string>());
     return ids;
+}
+
+bool remoteOffersPrelogits(const RemoteEndpoint& server, const RemoteOptions& options)
+{
+    RemoteOptions quick = options;
+    quick.timeout_s = std::min(options.timeout_s, 10.0);
+    quick.retries = 0;
+    try {
+        HttpPool pool(server, quick);
+        const json a = pool.get("/rudder/v1/info", nullptr);
+        return a.is_object() && a.contains("extensions") && a["extensions"].is_array() &&
+               std::find(a["extensions"].begin(), a["extensions"].end(), json("perturbed")) != a["extensions"].end();
+    } catch (const std::exception&) {
+        return false;
+    }
 }
 
 std::unique_ptr<CompletionBackend> makeRemoteCompletions(const RemoteEndpoint& server, const RemoteOptions& options,

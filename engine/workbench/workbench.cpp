@@ -257,6 +257,7 @@ struct Workbench::Impl {
     std::unique_ptr<CompletionBackend> local;     // completions() over lm, made on first use
     int64_t positions = 0, vocab = 0, baseParams = 0;
     std::vector<int64_t> remoteStop;              // a remote base model's EOS ids
+    bool remotePrelogits = false;                 // the server offers Rudder's pre-logit extension
 
     // What a session records to load a model again: a repo id pinned to the commit it resolved
     // to (so a resume never picks up a newer download), else the path as given.
@@ -404,6 +405,7 @@ ModelSummary Workbench::loadRemoteBase(const std::string& spec, const LoadOption
     s.chat_template = d->templ;
     d->remote = makeRemoteCompletions(ep, opt.remote, f.eos);
     d->remoteStop = f.eos;
+    d->remotePrelogits = remoteOffersPrelogits(ep, opt.remote);
     d->remoteId = {{"server", ep.url()}, {"model", ep.model},
                    {"tokenizer", hub ? hub->repo + "@" + hub->commit : opt.tokenizer}};
     d->local.reset();
@@ -506,11 +508,12 @@ RunResult Workbench::run(const RunRequest& request, const EventSink& onEvent, co
     // Model loaded, prompts given, each prompt within the model's positions.
     checkPrompts(request.prompts, request.prompt_template, config.value("max_new_tokens", int64_t(0)));
     if (!d->reward) throw UsageError("reward", "", "no reward chosen");
-    // ARGS reads top-k log-probabilities, which servers return; pre-logits they do not.
-    if (d->remote && methodInfo(request.method).needsPrelogits)
+    // ARGS reads top-k log-probabilities, which servers return; pre-logits only rudder-cli serve does.
+    if (d->remote && methodInfo(request.method).needsPrelogits && !d->remotePrelogits)
         throw UsageError(request.method, d->base.directory,
                          "needs the base model's pre-logits, which an OpenAI-compatible server does not return; "
-                         "run the model here (--model DIR) or use bon, wmv, qalign or args with the server");
+                         "run the model here (--model DIR), serve it with rudder-cli serve, or use bon, wmv, qalign "
+                         "or args with this server");
     // A resumed run feeds its stored tokens back into the model: an id outside the vocabulary
     // (a damaged session) is refused here, not left to an embedding lookup.
     if (resume) {

@@ -415,8 +415,9 @@ private slots:
                                     "--set", "max_new_tokens=10", "--json"};
         const QString local = tmp.filePath("local.sqlite"), remote = tmp.filePath("remote.sqlite");
         int64_t run = 0;
-        for (const QString m : {"bon", "wmv", "qalign", "args"}) {
+        for (const QString m : {"bon", "wmv", "qalign", "args", "aisp"}) {
             QStringList extra = {"--method", m};
+            if (m == "aisp") extra << "--set" << "n=4" << "--set" << "iterations=2";   // pre-logit extension
             if (m == "qalign") extra << "--set" << "steps=6";
             if (m == "args") extra << "--set" << "top_k=6";   // candidates from top-k log-probabilities
             const auto a = cli(QStringList{"run", "--db", local} + extra + common);
@@ -438,10 +439,15 @@ private slots:
         QCOMPARE(QString::fromStdString(info.base_model["remote"]["server"].get<std::string>()), srv.url());
         QCOMPARE(QString::fromStdString(info.base_model["tokenizer"].get<std::string>()), demoLm());
 
-        const auto aisp = cli({"run", "--db", remote, "--method", "aisp", "--model", srv.url(), "--tokenizer", demoLm()});
-        QCOMPARE(aisp.code, 2);
-        QVERIFY2(aisp.err.contains("pre-logits") && aisp.err.contains("--model DIR"), qPrintable(aisp.err));
         QVERIFY(storedSamples(remote, 4).size() == 2);   // ARGS: one response per prompt
+        // A plain OpenAI-compatible server (no pre-logit extension): AISP is refused with the way out.
+        FakeServer vllm;
+        vllm.set([](const httplib::Request&, httplib::Response& res) { answer(res, fixture("vllm_completions.json")); });
+        const auto aisp = cli({"run", "--db", remote, "--method", "aisp", "--model",
+                               QString::fromStdString(vllm.url("/v1#meta-llama/Llama-3.1-8B")), "--tokenizer", demoLm()});
+        QCOMPARE(aisp.code, 2);
+        QVERIFY2(aisp.err.contains("pre-logits") && aisp.err.contains("--model DIR") && aisp.err.contains("rudder-cli serve"),
+                 qPrintable(aisp.err));
         const auto noTok = cli({"run", "--db", remote, "--method", "bon", "--model", srv.url()});
         QCOMPARE(noTok.code, 2);
         QVERIFY2(noTok.err.contains("--tokenizer"), qPrintable(noTok.err));

@@ -47,6 +47,30 @@ struct NextTokens {
     bool cancelled = false;
 };
 
+// AISP's decode (Rudder's own extension of the API: `rudder-cli serve` answers it, OpenAI-
+// compatible servers do not): greedy decodes whose pre-logits z_t are moved by V = U + E for the
+// first τ tokens, E = σ·N(0, I) drawn from a seed exactly as the method draws it, so a client
+// that sends U and the seeds can rebuild every E itself (eq. 14) without receiving it.
+struct PerturbedRequest {
+    std::vector<int32_t> prefix;
+    int64_t max_new_tokens = 0, tau = 0, hidden = 0;
+    std::vector<float> control;          // U, [tau × hidden] row-major; empty = zeros
+    double sigma = 0;                    // absolute
+    std::vector<uint64_t> noise_seeds;   // one row per seed; empty = one row with V = U
+    bool kl = false;                     // report Σ_t KL(p_V ‖ p_base) per row
+};
+struct PerturbedDecodes {
+    std::vector<std::vector<int32_t>> tokens;
+    std::vector<bool> finished;
+    std::vector<double> kl;              // request.kl
+    int64_t prefill_tokens = 0, generated_tokens = 0;
+    bool cancelled = false;
+};
+struct PrelogitInfo {
+    double rms = 0;                      // RMS of the pre-logits at the prompt's last position
+    int64_t hidden = 0;                  // their width d
+};
+
 class CompletionBackend {
 public:
     virtual ~CompletionBackend() = default;
@@ -68,6 +92,9 @@ public:
     // completion).  Throws UsageError when the backend cannot tell.
     virtual NextTokens nextTokens(const std::vector<int32_t>& /*prefix*/, int64_t /*k*/,
                                   const std::atomic<bool>* /*cancel*/);
+    // AISP's extension (above); UsageError when the backend does not offer it.
+    virtual PerturbedDecodes perturbed(const PerturbedRequest& request, const std::atomic<bool>* cancel);
+    virtual PrelogitInfo prelogitInfo(const std::vector<int32_t>& prefix, const std::atomic<bool>* cancel);
     // Kept completions the caller no longer extends (a rejected proposal, a replaced state).
     virtual void release(const std::vector<int64_t>& /*handles*/) {}
     virtual std::string name() const = 0;   // "local", or the server's address

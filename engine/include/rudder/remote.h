@@ -41,6 +41,10 @@ RemoteEndpoint parseRemoteSpec(const std::string& spec);   // UsageError naming 
 // the server when it cannot be reached or answers nonsense.
 std::vector<std::string> remoteModelIds(const RemoteEndpoint& server, const RemoteOptions& options);
 
+// Whether the server offers Rudder's pre-logit extension (rudder-cli serve does; vLLM does not):
+// GET /rudder/v1/info.  False on any failure.
+bool remoteOffersPrelogits(const RemoteEndpoint& server, const RemoteOptions& options);
+
 // /v1/completions with the prompt as token ids.  `stopIds`: the base model's EOS ids (from the
 // local tokenizer's config), sent as stop_token_ids.  The endpoint's model must be set.
 std::unique_ptr<CompletionBackend> makeRemoteCompletions(const RemoteEndpoint& server, const RemoteOptions& options,

@@ -1,0 +1,28 @@
+// AISP's decoding primitives (internal, torch side), shared by the method (aisp.cpp) and the local
+// completion backend, which serves them to remote clients (`rudder-cli serve`'s pre-logit
+// extension): a client and a server that share these functions draw the same noise and decode
+// the same tokens.
+#pragma once
+#include <ATen/ATen.h>
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "model/causal_lm.h"
+#include "model/generate.h"
+
+namespace rudder::methods {
+
+// E ~ N(0, σ²I) of shape [τ, d], on the CPU from a generator seeded with `seed` (device independent).
+at::Tensor aispNoise(uint64_t seed, int64_t tau, int64_t d, double sigma);
+
+// RMS of the pre-logits at the last prompt position (the unit of scale-free σ).
+double prelogitRms(CausalLM& lm, const std::vector<int32_t>& ids);
+
+// One greedy decode of V.size(0) rows, row r's pre-logits perturbed by V[r][t] for t < τ.  klOut
+// (optional) receives Σ_t KL(softmax(W(z_t+v_t)) ‖ softmax(W z_t)) per row.
+GenerateResult perturbedDecode(CausalLM& lm, KVCache& cache, const at::Tensor& last, const at::Tensor& V, int64_t tau,
+                               int64_t maxNew, const std::atomic<bool>* cancel, std::vector<double>* klOut);
+
+} // namespace rudder::methods
