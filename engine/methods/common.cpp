@@ -184,17 +184,33 @@ bool sampleIndependent(const MethodContext& ctx, BudgetMeter& meter, const std::
     const int64_t promptLen = static_cast<int64_t>(ids.size());
     std::unique_ptr<CompletionBackend> local;
     CompletionBackend& backend = completionsFor(ctx, local);
+    // A server takes several batches at once (its own scheduler batches them); the local model
+    // one at a time, so the plots move after every batch.
+    const int64_t together = std::max<int64_t>(1, backend.concurrency());
+    std::vector<Completions> ready;   // completed batches from `readyFrom` on
+    int64_t readyFrom = 0;
     for (int64_t b = static_cast<int64_t>(done.size()); b < nBatches; ++b) {
         if (cancelled(ctx)) return false;
         const int64_t first = b * opt.batch, rows = std::min(opt.batch, opt.n - first);
-        CompletionRequest req;
-        req.prefix = ids;
-        req.max_new_tokens = opt.max_new_tokens;
-        req.temperature = opt.sampling.temperature;
-        req.top_k = opt.sampling.top_k;
-        req.top_p = opt.sampling.top_p;
-        for (int64_t r = 0; r < rows; ++r) req.seeds.push_back(rowSeed(ctx.seed, p, 0, first + r));
-        Completions g = backend.complete(req, ctx.cancel);
+        if (b - readyFrom >= static_cast<int64_t>(ready.size())) {
+            std::vector<CompletionRequest> reqs;
+            for (int64_t q = b; q < std::min(nBatches, b + together); ++q) {
+                CompletionRequest req;
+                req.prefix = ids;
+                req.max_new_tokens = opt.max_new_tokens;
+                req.temperature = opt.sampling.temperature;
+                req.top_k = opt.sampling.top_k;
+                req.top_p = opt.sampling.top_p;
+                const int64_t f = q * opt.batch, m = std::min(opt.batch, opt.n - f);
+                for (int64_t r = 0; r < m; ++r) req.seeds.push_back(rowSeed(ctx.seed, p, 0, f + r));
+                reqs.push_back(std::move(req));
+            }
+            ready = reqs.size() == 1 ? std::vector<Completions>{backend.complete(reqs[0], ctx.cancel)}
+                                     : backend.completeMany(reqs, ctx.cancel);
+            readyFrom = b;
+            if (ready.empty() || ready.front().cancelled) return false;
+        }
+        Completions g = std::move(ready[size_t(b - readyFrom)]);
         meter.lmTokens(g.prefill_tokens);
         if (g.cancelled) return false;
         meter.generated(g.generated_tokens);

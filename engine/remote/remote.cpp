@@ -66,6 +66,20 @@ const json& field(const json& j, const char* key, const std::string& where)
     return j[key];
 }
 
+// Prefill cost of a completion: the prompt tokens the server did not find in its prefix cache
+// (vLLM reports them with --enable-prompt-tokens-details; without it every prompt token counts).
+int64_t uncachedPromptTokens(const json& a, size_t promptLen)
+{
+    int64_t prompt = static_cast<int64_t>(promptLen), cached = 0;
+    if (a.contains("usage") && a["usage"].is_object()) {
+        const json& u = a["usage"];
+        if (u.contains("prompt_tokens") && u["prompt_tokens"].is_number_integer()) prompt = u["prompt_tokens"].get<int64_t>();
+        if (u.contains("prompt_tokens_details") && u["prompt_tokens_details"].is_object())
+            cached = u["prompt_tokens_details"].value("cached_tokens", int64_t(0));
+    }
+    return std::max<int64_t>(0, prompt - cached);
+}
+
 // Seeds go on the wire as non-negative int64: vLLM validates `seed` against torch.long.
 int64_t wireSeed(uint64_t s) { return static_cast<int64_t>(s & 0x7fffffffffffffffULL); }
 
@@ -77,6 +91,7 @@ public:
     }
 
     std::string name() const override { return pool_.server().url() + "#" + pool_.server().model; }
+    int64_t concurrency() const override { return std::max(1, pool_.options().max_in_flight); }
 
     Completions complete(const CompletionRequest& r, const std::atomic<bool>* cancel) override
     {
@@ -162,14 +177,7 @@ public:
         });
         cands.resize(std::min<size_t>(cands.size(), static_cast<size_t>(k)));
         for (const auto& [l, id] : cands) out.ids.push_back(id), out.logprobs.push_back(l);
-        int64_t prompt = static_cast<int64_t>(prefix.size()), cached = 0;
-        if (a.contains("usage") && a["usage"].is_object()) {
-            const json& u = a["usage"];
-            if (u.contains("prompt_tokens") && u["prompt_tokens"].is_number_integer()) prompt = u["prompt_tokens"].get<int64_t>();
-            if (u.contains("prompt_tokens_details") && u["prompt_tokens_details"].is_object())
-                cached = u["prompt_tokens_details"].value("cached_tokens", int64_t(0));
-        }
-        out.prefill_tokens = std::max<int64_t>(0, prompt - cached);
+        out.prefill_tokens = uncachedPromptTokens(a, prefix.size());
         return out;
     }
 
@@ -275,16 +283,7 @@ private:
             c.finished.push_back(stopped);
             if (r.keep) c.handles.push_back(-1);
         }
-        // Prefill cost: the prompt tokens the server did not find in its prefix cache (vLLM
-        // reports them with --enable-prompt-tokens-details; without it every prompt token counts).
-        int64_t prompt = static_cast<int64_t>(r.prefix.size()), cached = 0;
-        if (a.contains("usage") && a["usage"].is_object()) {
-            const json& u = a["usage"];
-            if (u.contains("prompt_tokens") && u["prompt_tokens"].is_number_integer()) prompt = u["prompt_tokens"].get<int64_t>();
-            if (u.contains("prompt_tokens_details") && u["prompt_tokens_details"].is_object())
-                cached = u["prompt_tokens_details"].value("cached_tokens", int64_t(0));
-        }
-        c.prefill_tokens = std::max<int64_t>(0, prompt - cached);
+        c.prefill_tokens = uncachedPromptTokens(a, r.prefix.size());
         return c;
     }
 

@@ -318,8 +318,13 @@ private slots:
             if (at >= 0 && log.indexOf(' ', at) > at) port = log.mid(at + 10).section(' ', 0, 0).toInt();
         }
         QVERIFY2(port > 0, qPrintable(log));
-        const widgets::ModelChoice local = w_->modelsPanel()->choice();
+        QCOMPARE(w_->openSession(dir_.filePath("s.rudder")), QString());   // earlier tests opened others
+        widgets::ModelChoice local = w_->modelsPanel()->choice();
+        local.baseDir = QString::fromStdString(demoModelDir());
+        local.reward = QString::fromStdString(demoRewardDir());   // the CLI run's defaults
+        local.gold = "lexicon";
         widgets::ModelChoice c = local;
+        w_->modelsPanel()->setChoice(local);
         QVERIFY(!w_->modelsPanel()->tokenizerShown());
         c.baseDir = QString("http://127.0.0.1:%1/v1").arg(port);
         c.tokenizer = QString::fromStdString(demoModelDir());

@@ -98,6 +98,9 @@ public:
     // Kept completions the caller no longer extends (a rejected proposal, a replaced state).
     virtual void release(const std::vector<int64_t>& /*handles*/) {}
     virtual std::string name() const = 0;   // "local", or the server's address
+    // Requests worth sending together (completeMany): 1 for the local model, which decodes one
+    // batch at a time anyway; a server's connection limit, so its own batching sees them all.
+    virtual int64_t concurrency() const { return 1; }
 };
 
 } // namespace rudder
