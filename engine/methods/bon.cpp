@@ -21,6 +21,7 @@ RunResult runBoN(const MethodContext& ctx, const nlohmann::json& config, const s
     nlohmann::json perPrompt = nlohmann::json::array();
     bool stopped = false;
 
+    BatchQueue queue(ctx, "bon", prompts, opt);
     for (int p = 0; p < static_cast<int>(prompts.size()) && !stopped; ++p) {
         std::vector<Sample> all;
         auto decorate = [](const std::vector<Sample>& soFar, std::vector<Sample>& batch) {
@@ -32,7 +33,7 @@ RunResult runBoN(const MethodContext& ctx, const nlohmann::json& config, const s
                                   {"best_so_far", bestSoFar},
                                   {"samples_so_far", soFar.size()}};
         };
-        stopped = !sampleIndependent(ctx, meter, "bon", p, prompts[p], opt, decorate, all);
+        stopped = !sampleIndependent(ctx, meter, queue, "bon", p, prompts[p], opt, decorate, all);
         if (all.empty()) break;
 
         // argmax reward, first sample on ties.

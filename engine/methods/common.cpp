@@ -169,48 +169,81 @@ IndependentOptions independentFromConfig(const nlohmann::json& c)
     return opt;
 }
 
-bool sampleIndependent(const MethodContext& ctx, BudgetMeter& meter, const std::string& method, int p,
+BatchQueue::BatchQueue(const MethodContext& ctx, std::string method, const std::vector<std::string>& prompts,
+                       const IndependentOptions& opt)
+    : ctx_(ctx), method_(std::move(method)), prompts_(prompts), opt_(opt),
+      nBatches_((opt.n + opt.batch - 1) / opt.batch), backend_(&completionsFor(ctx, local_))
+{
+}
+
+int64_t BatchQueue::resumed(int p) const
+{
+    return std::min<int64_t>(nBatches_, static_cast<int64_t>(resumedEvents(ctx_, method_, p).size()));
+}
+
+const std::vector<int32_t>& BatchQueue::ids(int p)
+{
+    auto it = ids_.find(p);
+    if (it == ids_.end()) it = ids_.emplace(p, ctx_.encode(prompts_[size_t(p)])).first;
+    return it->second;
+}
+
+CompletionRequest BatchQueue::request(int p, int64_t b)
+{
+    CompletionRequest req;
+    req.prefix = ids(p);
+    req.max_new_tokens = opt_.max_new_tokens;
+    req.temperature = opt_.sampling.temperature;
+    req.top_k = opt_.sampling.top_k;
+    req.top_p = opt_.sampling.top_p;
+    const int64_t first = b * opt_.batch, rows = std::min(opt_.batch, opt_.n - first);
+    for (int64_t r = 0; r < rows; ++r) req.seeds.push_back(rowSeed(ctx_.seed, p, 0, first + r));
+    return req;
+}
+
+Completions BatchQueue::take(int p, int64_t b)
+{
+    if (auto it = ready_.find({p, b}); it != ready_.end()) {
+        Completions c = std::move(it->second);
+        ready_.erase(it);
+        return c;
+    }
+    // This batch and the ones after it, into the next prompts, up to the backend's concurrency.
+    const int64_t together = std::max<int64_t>(1, backend_->concurrency());
+    std::vector<std::pair<int, int64_t>> keys;
+    std::vector<CompletionRequest> reqs;
+    for (int q = p; q < static_cast<int>(prompts_.size()) && static_cast<int64_t>(keys.size()) < together; ++q)
+        for (int64_t c = q == p ? b : resumed(q); c < nBatches_ && static_cast<int64_t>(keys.size()) < together; ++c) {
+            keys.emplace_back(q, c);
+            reqs.push_back(request(q, c));
+        }
+    std::vector<Completions> got = reqs.size() == 1 ? std::vector<Completions>{backend_->complete(reqs[0], ctx_.cancel)}
+                                                    : backend_->completeMany(reqs, ctx_.cancel);
+    if (got.size() != keys.size() || got.front().cancelled) {
+        Completions c;
+        c.cancelled = true;
+        return c;
+    }
+    for (size_t i = 1; i < keys.size(); ++i) ready_[keys[i]] = std::move(got[i]);
+    return std::move(got[0]);
+}
+
+bool sampleIndependent(const MethodContext& ctx, BudgetMeter& meter, BatchQueue& queue, const std::string& method, int p,
                        const std::string& prompt, const IndependentOptions& opt,
                        const std::function<nlohmann::json(const std::vector<Sample>& all, std::vector<Sample>& batch)>& decorate,
                        std::vector<Sample>& all)
 {
-    const int64_t nBatches = (opt.n + opt.batch - 1) / opt.batch;
+    const int64_t nBatches = queue.batches();
     auto done = resumedEvents(ctx, method, p);
     for (const auto* e : done)
         for (const auto& s : e->samples) all.push_back(s);
     if (static_cast<int64_t>(done.size()) >= nBatches) return true;
 
-    const std::vector<int32_t> ids = ctx.encode(prompt);
-    const int64_t promptLen = static_cast<int64_t>(ids.size());
-    std::unique_ptr<CompletionBackend> local;
-    CompletionBackend& backend = completionsFor(ctx, local);
-    // A server takes several batches at once (its own scheduler batches them); the local model
-    // one at a time, so the plots move after every batch.
-    const int64_t together = std::max<int64_t>(1, backend.concurrency());
-    std::vector<Completions> ready;   // completed batches from `readyFrom` on
-    int64_t readyFrom = 0;
+    const int64_t promptLen = static_cast<int64_t>(queue.ids(p).size());
     for (int64_t b = static_cast<int64_t>(done.size()); b < nBatches; ++b) {
         if (cancelled(ctx)) return false;
-        const int64_t first = b * opt.batch, rows = std::min(opt.batch, opt.n - first);
-        if (b - readyFrom >= static_cast<int64_t>(ready.size())) {
-            std::vector<CompletionRequest> reqs;
-            for (int64_t q = b; q < std::min(nBatches, b + together); ++q) {
-                CompletionRequest req;
-                req.prefix = ids;
-                req.max_new_tokens = opt.max_new_tokens;
-                req.temperature = opt.sampling.temperature;
-                req.top_k = opt.sampling.top_k;
-                req.top_p = opt.sampling.top_p;
-                const int64_t f = q * opt.batch, m = std::min(opt.batch, opt.n - f);
-                for (int64_t r = 0; r < m; ++r) req.seeds.push_back(rowSeed(ctx.seed, p, 0, f + r));
-                reqs.push_back(std::move(req));
-            }
-            ready = reqs.size() == 1 ? std::vector<Completions>{backend.complete(reqs[0], ctx.cancel)}
-                                     : backend.completeMany(reqs, ctx.cancel);
-            readyFrom = b;
-            if (ready.empty() || ready.front().cancelled) return false;
-        }
-        Completions g = std::move(ready[size_t(b - readyFrom)]);
+        const int64_t rows = std::min(opt.batch, opt.n - b * opt.batch);
+        Completions g = queue.take(p, b);
         meter.lmTokens(g.prefill_tokens);
         if (g.cancelled) return false;
         meter.generated(g.generated_tokens);

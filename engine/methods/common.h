@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 
 #include <chrono>
+#include <map>
+#include <memory>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -80,7 +82,33 @@ struct IndependentOptions {
     int64_t n = 1, batch = 1, max_new_tokens = 16;
     SamplingParams sampling;
 };
-bool sampleIndependent(const MethodContext& ctx, BudgetMeter& meter, const std::string& method, int p,
+// The completions of BoN/WMV batches, requested in (prompt, batch) order and
+// backend.concurrency() at a time: a server sees many requests at once (batches of this prompt
+// and the next prompts'), the local model decodes one batch at a time so the plots move after
+// each.  Sample j of prompt p uses rowSeed(seed, p, 0, j) whatever the batching.
+class BatchQueue {
+public:
+    BatchQueue(const MethodContext& ctx, std::string method, const std::vector<std::string>& prompts,
+               const IndependentOptions& opt);
+    int64_t batches() const { return nBatches_; }
+    int64_t resumed(int p) const;                  // batches of prompt p already in ctx.resume
+    const std::vector<int32_t>& ids(int p);        // the prompt's token ids
+    Completions take(int p, int64_t b);            // .cancelled when stopped
+
+private:
+    CompletionRequest request(int p, int64_t b);
+    const MethodContext& ctx_;
+    std::string method_;
+    const std::vector<std::string>& prompts_;
+    IndependentOptions opt_;
+    int64_t nBatches_;
+    std::unique_ptr<CompletionBackend> local_;
+    CompletionBackend* backend_;
+    std::map<int, std::vector<int32_t>> ids_;
+    std::map<std::pair<int, int64_t>, Completions> ready_;
+};
+
+bool sampleIndependent(const MethodContext& ctx, BudgetMeter& meter, BatchQueue& queue, const std::string& method, int p,
                        const std::string& prompt, const IndependentOptions& opt,
                        const std::function<nlohmann::json(const std::vector<Sample>& all, std::vector<Sample>& batch)>& decorate,
                        std::vector<Sample>& all);

@@ -38,6 +38,7 @@ RunResult runWMV(const MethodContext& ctx, const nlohmann::json& config, const s
     nlohmann::json bonN = nullptr;
     if (auto n = bonEquivalentN(betaSetting); scaleFree && n) bonN = *n;
 
+    BatchQueue queue(ctx, "wmv", prompts, opt);
     for (int p = 0; p < static_cast<int>(prompts.size()) && !stopped; ++p) {
         std::vector<Sample> all;
         auto decorate = [&](const std::vector<Sample>& soFar, std::vector<Sample>& batch) {
@@ -61,7 +62,7 @@ RunResult runWMV(const MethodContext& ctx, const nlohmann::json& config, const s
                                   {"scale", scaleFree ? "relative" : "absolute"},
                                   {"bon_equivalent_n", bonN}};
         };
-        stopped = !sampleIndependent(ctx, meter, "wmv", p, prompts[p], opt, decorate, all);
+        stopped = !sampleIndependent(ctx, meter, queue, "wmv", p, prompts[p], opt, decorate, all);
         if (all.empty()) break;
 
         std::vector<double> rewards;

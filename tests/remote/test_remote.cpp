@@ -361,6 +361,43 @@ private slots:
         qunsetenv("RUDDER_TEST_REMOTE_KEY");
     }
 
+    // BoN over several prompts: the batches of this prompt and the next go out together, so a
+    // server's scheduler sees them at once (up to --max-in-flight).
+    void manyRequestsInFlight()
+    {
+        FakeServer s;
+        std::atomic<int> now{0}, most{0};
+        std::mutex m;
+        std::set<std::string> prompts;
+        s.set([&](const httplib::Request& req, httplib::Response& res) {
+            const int in = ++now;
+            for (int x = most.load(); in > x && !most.compare_exchange_weak(x, in);) {
+            }
+            const json b = json::parse(req.body);
+            {
+                std::lock_guard<std::mutex> lock(m);
+                prompts.insert(b["prompt"].dump());
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(150));
+            json choices = json::array();
+            for (int i = 0; i < b["n"].get<int>(); ++i)
+                choices.push_back({{"index", i}, {"text", ""}, {"finish_reason", "length"}, {"token_ids", {300 + i, 301}}});
+            --now;
+            answer(res, {{"choices", choices}, {"usage", {{"prompt_tokens", b["prompt"].size()}}}});
+        });
+        QTemporaryDir tmp;
+        const auto r = cli({"run", "--db", tmp.filePath("f.sqlite"), "--method", "bon", "--model",
+                            QString::fromStdString(s.url("/v1#meta-llama/Llama-3.1-8B")), "--tokenizer", demoLm(),
+                            "--reward", "lexicon", "--prompt", "In the beginning", "--prompt", "And God said", "--prompt",
+                            "Blessed are", "--set", "n=8", "--set", "batch=2", "--set", "max_new_tokens=2",
+                            "--max-in-flight", "16", "--json"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QCOMPARE(s.hits.load(), 12);                 // 3 prompts × 4 batches, each asked once
+        QVERIFY2(most.load() >= 4, qPrintable(QString::number(most.load())));   // the fake serves 8 at once
+        QCOMPARE(prompts.size(), size_t(3));
+        QCOMPARE(r.json()["budget"]["samples"], json(24));
+    }
+
     void stallsTimeOutAndStopIsPrompt()
     {
         auto server = std::make_unique<FakeServer>();
