@@ -372,10 +372,7 @@ std::vector<std::string> remoteModelIds(const RemoteEndpoint& server, const Remo
     quick.timeout_s = std::min(options.timeout_s, 30.0);
     quick.retries = std::min(options.retries, 1);
     HttpPool pool(server, quick);
-    const std::string path = (server.path.empty() || server.path == "/pooling" ? std::string("/v1") : server.path);
-    const std::string root = path.size() >= 8 && path.compare(path.size() - 8, 8, "/pooling") == 0
-                                 ? path.substr(0, path.size() - 8) + "/v1"
-                                 : path;
+    const std::string root = apiRoot(server);
     const json a = pool.get(root + "/models", nullptr);
     std::vector<std::string> ids;
     const json& data = field(a, "data", server.origin + root + "/models");
