@@ -9,7 +9,12 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
 # cpp-httplib (Debian's build, with OpenSSL): the remote backends' client and `rudder-cli serve`.
-pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+# Optional so a GPU box with only PyTorch still builds (server URLs are then refused).
+pkg_check_modules(HTTPLIB IMPORTED_TARGET cpp-httplib)
+set(RUDDER_HAVE_HTTPLIB ${HTTPLIB_FOUND})
+if(NOT RUDDER_HAVE_HTTPLIB)
+  message(STATUS "Rudder: cpp-httplib not found - no remote models, no `rudder-cli serve` (apt-get install libcpp-httplib-dev)")
+endif()
 find_package(Threads REQUIRED)
 
 message(STATUS "Rudder: libtorch ${Torch_VERSION}  (TORCH_CXX_FLAGS='${TORCH_CXX_FLAGS}')")

@@ -62,6 +62,10 @@ void raiseDock(MainWindow& w, const char* objectName)
 // run through it.  False when the server does not start or the run fails.
 bool remoteStage(MainWindow& w, const QString& out, int& runs)
 {
+#ifndef RUDDER_HAS_SERVE
+    std::fprintf(stderr, "rudder-screenshots: built without cpp-httplib, no served-model shot\n");
+    return true;
+#endif
     QProcess serve;
     serve.start(RUDDER_CLI_PATH, {"serve", "--port", "0"});
     QString log;
