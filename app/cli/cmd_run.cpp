@@ -661,7 +661,9 @@ void addCompareCommand(CLI::App& app)
                 if (v.empty()) return std::string("-");
                 auto [m, se] = meanSe(v);
                 char b[64];
-                std::snprintf(b, sizeof b, "%.4f ± %.4f", m, se);
+                // One prompt has no spread to estimate: say so rather than print "± nan".
+                if (std::isnan(se)) std::snprintf(b, sizeof b, "%.4f (1 prompt)", m);
+                else std::snprintf(b, sizeof b, "%.4f ± %.4f", m, se);
                 return std::string(b);
             };
             std::printf("%-13s %-34s %18s %18s %8s %9s %9s %9s %5s\n", "method", "matched config", "reward ± se",
@@ -693,8 +695,9 @@ void addCompareCommand(CLI::App& app)
                     std::vector<double> d;
                     for (size_t j = 0; j < a.size(); ++j) d.push_back(a[j] - b[j]);
                     auto [m, se] = meanSe(d);
-                    std::printf("  %s %+.4f ± %.4f (%.1f se)", key == std::string("reward") ? "reward" : "gold", m, se,
-                                se > 0 ? m / se : 0.0);
+                    const char* name = key == std::string("reward") ? "reward" : "gold";
+                    if (std::isnan(se)) std::printf("  %s %+.4f (1 prompt: no standard error)", name, m);
+                    else std::printf("  %s %+.4f ± %.4f (%.1f se)", name, m, se, se > 0 ? m / se : 0.0);
                 }
                 std::printf("\n");
             }
