@@ -93,6 +93,14 @@ public:
     {
     }
 
+    // A request naming a model this server does not serve is answered 404, as vLLM does.
+    static void requireModel(const json& b, const std::string& served, const char* role)
+    {
+        if (b.contains("model") && b["model"].is_string() && b["model"].get<std::string>() != served)
+            throw std::out_of_range("The model `" + b["model"].get<std::string>() + "` does not exist (" + role + ": " +
+                                    served + ")");
+    }
+
     json models() const
     {
         json data = json::array();
@@ -105,9 +113,7 @@ public:
 
     json completions(const json& b)
     {
-        if (b.contains("model") && b["model"].is_string() && b["model"].get<std::string>() != baseName_)
-            throw std::out_of_range("The model `" + b["model"].get<std::string>() + "` does not exist (this server: " +
-                                    baseName_ + ")");
+        requireModel(b, baseName_, "this server");
         CompletionRequest r;
         r.prefix = ids(b);
         const int64_t n = num<int64_t>(b, "n", 1);
@@ -227,26 +233,28 @@ public:
         return {{"extensions", {"perturbed", "prelogit"}}, {"model", baseName_}, {"hidden_size", wb_.base().hidden_size}};
     }
 
-    double scoreOne(const std::string& prompt, const std::string& response)
-    {
-        std::lock_guard<std::mutex> lock(model_);
-        return wb_.reward()->score(prompt, {response}).at(0);
-    }
-
+    // Scores (prompt, response) items in order; a run of items with the same prompt (a client
+    // sending one prompt's responses) is one batch for the reward model.
     std::vector<double> scoreMany(const std::vector<std::pair<std::string, std::string>>& items)
     {
         std::vector<double> out;
         std::lock_guard<std::mutex> lock(model_);
-        for (const auto& [p, r] : items) out.push_back(wb_.reward()->score(p, {r}).at(0));
+        for (size_t i = 0; i < items.size();) {
+            std::vector<std::string> responses;
+            size_t j = i;
+            for (; j < items.size() && items[j].first == items[i].first; ++j) responses.push_back(items[j].second);
+            const std::vector<double> s = wb_.reward()->score(items[i].first, responses);
+            if (s.size() != responses.size()) throw std::runtime_error("the reward returned the wrong number of scores");
+            out.insert(out.end(), s.begin(), s.end());
+            i = j;
+        }
         return out;
     }
 
     json pooling(const json& b)
     {
         if (!wb_.reward()) throw BadRequest("this server has no reward model (start it with --reward)");
-        if (b.contains("model") && b["model"].is_string() && b["model"].get<std::string>() != rewardName_)
-            throw std::out_of_range("The model `" + b["model"].get<std::string>() + "` does not exist (reward: " +
-                                    rewardName_ + ")");
+        requireModel(b, rewardName_, "reward");
         std::vector<std::pair<std::string, std::string>> items;
         if (b.contains("messages")) {
             // The conversation's last user turn is the prompt, its last assistant turn the response.

@@ -23,8 +23,6 @@
 // weights.  Plain AISP is the P = 1 case.  Noise of (prompt p, iteration k, row i) comes from
 // rowSeed(seed, p, k, i), so batched and plain runs draw the same trajectories, and a resumed run
 // rebuilds U_{k+1} = U_k + Σ_i w_i E_i from the stored weights.
-#include <ATen/CPUGeneratorImpl.h>
-
 #include <algorithm>
 #include <cmath>
 

@@ -128,7 +128,7 @@ json HttpPool::call(httplib::Client& c, bool isPost, const std::string& path, co
                 }
             }
         } else if (res->status >= 300) {
-            throw Error(where, "HTTP " + std::to_string(res->status), serverMessage(res->body));
+            throw HttpError(where, res->status, serverMessage(res->body));
         } else {
             try {
                 return json::parse(res->body);

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rudder/error.h"
 #include "rudder/remote.h"
 
 namespace httplib {
@@ -18,6 +19,16 @@ class Client;
 }
 
 namespace rudder::remote {
+
+// A server's refusal that retrying will not change (a 4xx other than 429 and the key's 401/403):
+// the message names the server, the path and what it said; the status lets a caller tell a
+// missing endpoint (404) from the rest.
+class HttpError : public Error {
+public:
+    HttpError(const std::string& where, int status, const std::string& said)
+        : Error(where, "HTTP " + std::to_string(status), said), status(status) {}
+    int status;
+};
 
 class HttpPool {
 public:

@@ -15,46 +15,6 @@ namespace rudder {
 
 using remote::HttpPool;
 
-NextTokens CompletionBackend::nextTokens(const std::vector<int32_t>&, int64_t, const std::atomic<bool>*)
-{
-    throw UsageError(name(), "", "cannot give next-token distributions");
-}
-
-PerturbedDecodes CompletionBackend::perturbed(const PerturbedRequest&, const std::atomic<bool>*)
-{
-    throw UsageError(name(), "", "cannot perturb pre-logits (AISP needs the model here or rudder-cli serve)");
-}
-
-PrelogitInfo CompletionBackend::prelogitInfo(const std::vector<int32_t>&, const std::atomic<bool>*)
-{
-    throw UsageError(name(), "", "cannot report pre-logits (AISP needs the model here or rudder-cli serve)");
-}
-
-bool isRemoteSpec(const std::string& spec) { return spec.rfind("http://", 0) == 0 || spec.rfind("https://", 0) == 0; }
-
-RemoteEndpoint parseRemoteSpec(const std::string& spec)
-{
-    if (!isRemoteSpec(spec)) throw UsageError(spec, "", "is not a server address (http://HOST:PORT/PATH[#MODEL])");
-    RemoteEndpoint e;
-    e.spec = spec;
-    std::string rest = spec;
-    if (const auto hash = rest.find('#'); hash != std::string::npos) {
-        e.model = rest.substr(hash + 1);
-        rest = rest.substr(0, hash);
-    }
-    const size_t schemeEnd = rest.find("://") + 3;
-    const size_t slash = rest.find('/', schemeEnd);
-    e.origin = rest.substr(0, slash);
-    e.path = slash == std::string::npos ? "" : rest.substr(slash);
-    while (!e.path.empty() && e.path.back() == '/') e.path.pop_back();
-    const std::string host = e.origin.substr(schemeEnd);
-    if (host.empty() || host.front() == ':')
-        throw UsageError(spec, "host", "is missing (write http://HOST:PORT/v1)");
-    if (e.path.find('?') != std::string::npos)
-        throw UsageError(spec, "path", "has a query string; give the API root (e.g. /v1) and the model after '#'");
-    return e;
-}
-
 namespace {
 
 // The API root of a base-model endpoint ("/v1" unless the path names another).
@@ -78,6 +38,13 @@ int64_t uncachedPromptTokens(const json& a, size_t promptLen)
             cached = u["prompt_tokens_details"].value("cached_tokens", int64_t(0));
     }
     return std::max<int64_t>(0, prompt - cached);
+}
+
+// The served model's name on a request body; without one the server's default model answers.
+json withModel(json body, const RemoteEndpoint& server)
+{
+    if (!server.model.empty()) body["model"] = server.model;
+    return body;
 }
 
 // Seeds go on the wire as non-negative int64: vLLM validates `seed` against torch.long.
@@ -124,10 +91,9 @@ public:
                       // Rudder's own: one seed per completion.  vLLM ignores it (and seeds
                       // completion i with seed + i); `rudder-cli serve` reproduces a local run.
                       {"rudder_seeds", r.seeds}};
-            if (!pool_.server().model.empty()) b["model"] = pool_.server().model;   // else the server's default
             if (r.top_k > 0) b["top_k"] = r.top_k;
             if (r.logprobs) b["logprobs"] = 0;   // the sampled token's own log-probability only
-            bodies.push_back(std::move(b));
+            bodies.push_back(withModel(std::move(b), pool_.server()));
             sent.push_back(i);
         }
         std::vector<json> answers;
@@ -146,10 +112,10 @@ public:
     // log-probabilities (before temperature), and may add the sampled token as a (k+1)-th entry.
     NextTokens nextTokens(const std::vector<int32_t>& prefix, int64_t k, const std::atomic<bool>* cancel) override
     {
-        json b = {{"prompt", prefix}, {"n", 1}, {"max_tokens", 1}, {"temperature", 1.0}, {"seed", 0},
-                  {"logprobs", k}, {"return_tokens_as_token_ids", true}, {"return_token_ids", true},
-                  {"stop_token_ids", stop_}};
-        if (!pool_.server().model.empty()) b["model"] = pool_.server().model;
+        const json b = withModel({{"prompt", prefix}, {"n", 1}, {"max_tokens", 1}, {"temperature", 1.0}, {"seed", 0},
+                                  {"logprobs", k}, {"return_tokens_as_token_ids", true}, {"return_token_ids", true},
+                                  {"stop_token_ids", stop_}},
+                                 pool_.server());
         NextTokens out;
         json a;
         try {
@@ -220,12 +186,8 @@ private:
     {
         try {
             return pool_.post(path, body, cancel);
-        } catch (const Cancelled&) {
-            throw;
-        } catch (const UsageError&) {
-            throw;
-        } catch (const Error& e) {
-            if (std::string(e.what()).find("HTTP 404") == std::string::npos) throw;
+        } catch (const remote::HttpError& e) {
+            if (e.status != 404) throw;
             throw UsageError(pool_.server().origin, "", "does not offer Rudder's pre-logit extension (" + path +
                                                             "): AISP needs the model here (--model DIR) or rudder-cli serve");
         }
@@ -321,13 +283,11 @@ private:
     std::vector<double> pooling(const std::string& prompt, const std::vector<std::string>& responses)
     {
         std::vector<json> bodies;
-        for (const auto& r : responses) {
-            json b = {{"messages", json::array({{{"role", "user"}, {"content", prompt}},
-                                                {{"role", "assistant"}, {"content", r}}})},
-                      {"use_activation", false}};
-            if (!pool_.server().model.empty()) b["model"] = pool_.server().model;
-            bodies.push_back(std::move(b));
-        }
+        for (const auto& r : responses)
+            bodies.push_back(withModel({{"messages", json::array({{{"role", "user"}, {"content", prompt}},
+                                                                  {{"role", "assistant"}, {"content", r}}})},
+                                        {"use_activation", false}},
+                                       pool_.server()));
         const auto answers = pool_.postMany(pool_.server().path, bodies, cancel_);
         std::vector<double> out;
         const std::string where = pool_.server().url();

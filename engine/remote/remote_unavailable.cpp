@@ -13,23 +13,6 @@ namespace {
 }
 } // namespace
 
-NextTokens CompletionBackend::nextTokens(const std::vector<int32_t>&, int64_t, const std::atomic<bool>*)
-{
-    throw UsageError(name(), "", "cannot give next-token distributions");
-}
-
-PerturbedDecodes CompletionBackend::perturbed(const PerturbedRequest&, const std::atomic<bool>*)
-{
-    throw UsageError(name(), "", "cannot perturb pre-logits");
-}
-
-PrelogitInfo CompletionBackend::prelogitInfo(const std::vector<int32_t>&, const std::atomic<bool>*)
-{
-    throw UsageError(name(), "", "cannot report pre-logits");
-}
-
-bool isRemoteSpec(const std::string& spec) { return spec.rfind("http://", 0) == 0 || spec.rfind("https://", 0) == 0; }
-RemoteEndpoint parseRemoteSpec(const std::string& spec) { unavailable(spec); }
 std::vector<std::string> remoteModelIds(const RemoteEndpoint& s, const RemoteOptions&) { unavailable(s.spec); }
 bool remoteOffersPrelogits(const RemoteEndpoint&, const RemoteOptions&) { return false; }
 std::unique_ptr<CompletionBackend> makeRemoteCompletions(const RemoteEndpoint& s, const RemoteOptions&, std::vector<int64_t>)
