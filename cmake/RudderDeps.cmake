@@ -5,12 +5,36 @@ find_package(Torch REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(SQLite3 REQUIRED)
 find_package(CLI11 REQUIRED)
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
-pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+# PCRE2 and utf8proc through pkg-config where it exists; a GPU box may lack pkg-config, and then
+# the library and header are looked up directly (CMAKE_PREFIX_PATH: e.g. Debian packages unpacked
+# with dpkg -x, tools/gpu/deps.sh).  Either way the targets are PkgConfig::PCRE2 / ::UTF8PROC.
+find_package(PkgConfig QUIET)
+function(rudder_c_library name pcname header lib)
+  if(PkgConfig_FOUND)
+    pkg_check_modules(${name} QUIET IMPORTED_TARGET GLOBAL ${pcname})
+  endif()
+  if(NOT TARGET PkgConfig::${name})
+    find_path(${name}_INCLUDE_DIR ${header})
+    find_library(${name}_LIBRARY ${lib})
+    if(NOT ${name}_INCLUDE_DIR OR NOT ${name}_LIBRARY)
+      message(FATAL_ERROR "Rudder: ${pcname} not found (${header}, lib${lib}): apt-get install ${ARGN}, "
+                          "or add its prefix to CMAKE_PREFIX_PATH")
+    endif()
+    add_library(PkgConfig::${name} INTERFACE IMPORTED GLOBAL)
+    target_include_directories(PkgConfig::${name} INTERFACE ${${name}_INCLUDE_DIR})
+    target_link_libraries(PkgConfig::${name} INTERFACE ${${name}_LIBRARY})
+  endif()
+  get_target_property(_inc PkgConfig::${name} INTERFACE_INCLUDE_DIRECTORIES)
+  message(STATUS "Rudder: ${pcname}: ${_inc}")
+endfunction()
+rudder_c_library(PCRE2 libpcre2-8 pcre2.h pcre2-8 libpcre2-dev)
+rudder_c_library(UTF8PROC libutf8proc utf8proc.h utf8proc libutf8proc-dev)
 # cpp-httplib (Debian's build, with OpenSSL): the remote backends' client and `rudder-cli serve`.
 # Optional so a GPU box with only PyTorch still builds (server URLs are then refused).
-pkg_check_modules(HTTPLIB IMPORTED_TARGET cpp-httplib)
+set(HTTPLIB_FOUND OFF)
+if(PkgConfig_FOUND)
+  pkg_check_modules(HTTPLIB IMPORTED_TARGET cpp-httplib)
+endif()
 set(RUDDER_HAVE_HTTPLIB ${HTTPLIB_FOUND})
 if(NOT RUDDER_HAVE_HTTPLIB)
   message(STATUS "Rudder: cpp-httplib not found - no remote models, no `rudder-cli serve` (apt-get install libcpp-httplib-dev)")
@@ -27,6 +51,10 @@ endif()
 
 if(RUDDER_CUDA)
   add_compile_definitions(RUDDER_WITH_CUDA=1)
+  # Nothing of ours calls into libtorch_cuda directly; its CUDA kernels register themselves when it
+  # loads.  Linkers that default to --as-needed (Ubuntu's) would drop it, and torch would then
+  # report no CUDA device at all.
+  add_link_options(LINKER:--no-as-needed)
 endif()
 
 set(RUDDER_HAVE_QTTEST OFF)

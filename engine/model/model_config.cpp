@@ -149,6 +149,35 @@ void addIds(const nlohmann::json& j, const std::string& key, std::vector<int64_t
         add(j[key]);
 }
 
+// Transformers 5 writes RoPE as one `rope_parameters` object (rope_theta inside it) or, for models
+// whose layer types differ (Gemma 3), one per layer type; 4.x wrote rope_theta, rope_scaling and
+// rope_local_base_freq.  Rewritten to the 4.x keys so every family reads one form; a key the
+// config also has in 4.x form wins (it is what 4.x-era loaders, and so the checkpoint's author, saw).
+void normaliseRopeParameters(nlohmann::json& cfg, const std::string& file)
+{
+    if (!cfg.contains("rope_parameters") || cfg["rope_parameters"].is_null()) return;
+    const nlohmann::json& rp = cfg["rope_parameters"];
+    if (!rp.is_object()) throw Error(file, "rope_parameters", "must be an object or null");
+    const bool perLayerType = rp.contains("full_attention") || rp.contains("sliding_attention");
+    const nlohmann::json global = perLayerType ? rp.value("full_attention", nlohmann::json::object()) : rp;
+    if (!global.is_object()) throw Error(file, "rope_parameters.full_attention", "must be an object");
+    auto unset = [&](const char* k) { return !cfg.contains(k) || cfg[k].is_null(); };
+    if (global.contains("rope_theta") && unset("rope_theta")) cfg["rope_theta"] = global["rope_theta"];
+    if (unset("rope_scaling")) {
+        nlohmann::json scaling = global;
+        scaling.erase("rope_theta");
+        if (jsonString(scaling, "rope_type", "default", file) != "default") cfg["rope_scaling"] = scaling;
+    }
+    if (perLayerType && rp.contains("sliding_attention")) {
+        const nlohmann::json& local = rp["sliding_attention"];
+        if (!local.is_object()) throw Error(file, "rope_parameters.sliding_attention", "must be an object");
+        if (jsonString(local, "rope_type", "default", file) != "default")
+            throw Error(file, "rope_parameters.sliding_attention.rope_type",
+                        "'" + local["rope_type"].get<std::string>() + "' is not supported for sliding layers (default)");
+        if (local.contains("rope_theta") && unset("rope_local_base_freq")) cfg["rope_local_base_freq"] = local["rope_theta"];
+    }
+}
+
 } // namespace
 
 LoadedConfig readLoadedConfig(const std::string& dir, bool forCausalLM)
@@ -191,6 +220,7 @@ LoadedConfig readLoadedConfig(const std::string& dir, bool forCausalLM)
 
     lc.model.architecture = arch;
     lc.model.model_type = modelType;
+    normaliseRopeParameters(cfg, file);
     lc.family->configure(cfg, file, lc.model, lc.spec);
     const ModelConfig& m = lc.model;
     if (m.num_kv_heads <= 0 || m.num_heads % m.num_kv_heads != 0)

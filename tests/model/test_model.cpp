@@ -21,6 +21,7 @@
 #include "model/safetensors.h"
 #include "rudder/error.h"
 #include "rudder/json_file.h"
+#include "rudder/parity.h"
 #include "rudder/runtime_init.h"
 #include "rudder/tokenizer.h"
 #include "rudder/workbench.h"
@@ -1090,144 +1091,105 @@ private Q_SLOTS:
 
     // Parity with Hugging Face transformers: tests/reference/hf/<name>/ holds a tiny HF model
     // written by tests/reference/make_hf_fixtures.py and expected.safetensors (input_ids,
-    // attention_mask, prelogits, logits or scores computed by transformers in fp32).
+    // attention_mask, prelogits, logits or scores computed by transformers in fp32).  The checks
+    // themselves live in the engine (rudder/parity.h) so `rudder-cli parity` runs them on a GPU box.
     void hfParityFixtures()
     {
-        const fs::path root = fs::path(RUDDER_TEST_DATA) / "reference" / "hf";
-        std::vector<fs::path> dirs;
-        if (fs::is_directory(root))
-            for (const auto& e : fs::directory_iterator(root))
-                if (fs::exists(e.path() / "expected.safetensors")) dirs.push_back(e.path());
+        const std::vector<std::string> dirs = findHfFixtures((fs::path(RUDDER_TEST_DATA) / "reference" / "hf").string());
         if (dirs.empty())
             QFAIL("no parity fixtures under tests/reference/hf/ (they are committed: is the checkout complete?)");
-        std::sort(dirs.begin(), dirs.end());
         int checkedLMs = 0;
         for (const auto& d : dirs) {
-            SafetensorsFile ex((d / "expected.safetensors").string());
-            at::Tensor ids = ex.tensor("input_ids").to(at::kLong), mask = ex.tensor("attention_mask").to(at::kLong);
-            const QString name = QString::fromStdString(d.filename().string());
-            auto rel = [](const at::Tensor& a, const at::Tensor& b) {
-                return maxDiff(a, b) / std::max(1e-6, b.abs().max().item<double>());
-            };
-            if (ex.find("scores")) {
-                auto rm = loadRewardModel(d.string(), "cpu", "fp32");
-                std::vector<double> s = rm->scorePadded(ids, mask);
-                at::Tensor got = at::tensor(s, at::kDouble);
-                const double e = rel(got, ex.tensor("scores"));
-                QVERIFY2(e <= 1e-4, qPrintable(name + QString(": scores rel err %1").arg(e)));
-                qInfo("%s: max relative error %.1e (reward scores, right-padded batch)", qPrintable(name), e);
-                continue;
+            const ParityResult r = checkHfFixture(d, "cpu", "fp32");
+            QStringList bad;
+            for (const auto& c : r.checks)
+                if (!c.pass()) bad << QString("%1: %2 > %3").arg(QString::fromStdString(c.what)).arg(c.relError).arg(c.tolerance);
+            QVERIFY2(r.pass(), qPrintable(QString::fromStdString(r.fixture) + ": " + bad.join("; ")));
+            qInfo("%s: max relative error %.1e over %d checks", r.fixture.c_str(), r.worst(), int(r.checks.size()));
+            if (r.kind == "causal-lm") {
+                QCOMPARE(int(r.checks.size()), 8);   // prefill x2, ragged, incremental, padded x4
+                ++checkedLMs;
             }
-            auto lm = loadCausalLM(d.string(), "cpu", "fp32");
-            const at::Tensor wantPre = ex.tensor("prelogits"), wantLogits = ex.tensor("logits");
-            const int64_t R = ids.size(0), T = ids.size(1);
-            // 1. Prefill of the whole batch (these rows are unpadded, mask all ones).
-            KVCache cache = lm->newCache(R, T);
-            at::Tensor pre = lm->forward(cache, ids);
-            const double ep = rel(pre, wantPre);
-            const double el = rel(lm->lmHead(pre), wantLogits);
-            QVERIFY2(ep <= 1e-4 && el <= 1e-4, qPrintable(name + QString(": prelogits %1 logits %2").arg(ep).arg(el)));
-            double worst = std::max(ep, el);   // over every check of this fixture, for the README's table
-
-            // HF's outputs are causal, so the output at position t of a row is also the reference
-            // for any run that has seen exactly that row's first t+1 tokens.
-            // 2. Ragged rows, right-padded in one prefill (prefillRows, as the methods use it), then
-            //    decoded one token at a time: row r starts from its first len[r] tokens, so row 1's
-            //    padded positions are overwritten by later steps and must never be attended to.
-            std::vector<int64_t> len(static_cast<size_t>(R));
-            for (int64_t r = 0; r < R; ++r) len[size_t(r)] = std::max<int64_t>(1, T / 2 - 2 * r);
-            std::vector<std::vector<int32_t>> rows(static_cast<size_t>(R));
-            for (int64_t r = 0; r < R; ++r)
-                for (int64_t t = 0; t < len[size_t(r)]; ++t) rows[size_t(r)].push_back(int32_t(ids[r][t].item<int64_t>()));
-            KVCache rc = lm->newCache(R, T);
-            at::Tensor last = prefillRows(*lm, rc, rows);
-            double eRag = 0;
-            for (int64_t r = 0; r < R; ++r)
-                eRag = std::max(eRag, rel(last[r], wantPre[r][len[size_t(r)] - 1]));
-            int64_t minLen = *std::min_element(len.begin(), len.end());
-            for (int64_t s = 0; s < T - *std::max_element(len.begin(), len.end()); ++s) {
-                at::Tensor tok = at::empty({R, 1}, at::kLong);
-                for (int64_t r = 0; r < R; ++r) tok[r][0] = ids[r][len[size_t(r)] + s];
-                at::Tensor step = lm->forward(rc, tok).select(1, 0);
-                for (int64_t r = 0; r < R; ++r) {
-                    const int64_t t = len[size_t(r)] + s;
-                    eRag = std::max(eRag, rel(lm->lmHead(step[r]), wantLogits[r][t]));
-                }
-            }
-            QVERIFY2(eRag <= 1e-4, qPrintable(name + QString(": right-padded + incremental rel err %1").arg(eRag)));
-            worst = std::max(worst, eRag);
-            QVERIFY(minLen < T / 2);   // the rows really were ragged
-            // 3. Incremental decoding of the whole batch: prefill the first half, then one token
-            //    at a time through the KV cache.
-            KVCache ic = lm->newCache(R, T);
-            lm->forward(ic, ids.narrow(1, 0, T / 2));
-            double eInc = 0;
-            for (int64_t t = T / 2; t < T; ++t) {
-                at::Tensor step = lm->forward(ic, ids.narrow(1, t, 1));
-                eInc = std::max(eInc, rel(lm->lmHead(step.select(1, 0)), wantLogits.select(1, t)));
-            }
-            QVERIFY2(eInc <= 1e-4, qPrintable(name + QString(": incremental rel err %1").arg(eInc)));
-            worst = std::max(worst, eInc);
-            // 4. Ragged rows that transformers computed padded (right, and left with positions from
-            //    the mask): each row alone at every position, then Rudder's own ragged path — the
-            //    first half of every row in one padded prefill, the rest one token at a time for the
-            //    rows still running (forwardRows on a subset).
-            QVERIFY2(ex.find("right_logits") && ex.find("left_logits"),
-                     qPrintable(name + ": fixture lacks the padded batches (regenerate with make_hf_fixtures.py)"));
-            for (const std::string side : {"right", "left"}) {
-                at::Tensor pid = ex.tensor(side + "_input_ids").to(at::kLong), pm = ex.tensor(side + "_attention_mask").to(at::kLong);
-                at::Tensor pl = ex.tensor(side + "_logits");
-                const int64_t PR = pid.size(0), PT = pid.size(1);
-                std::vector<std::vector<int32_t>> seqs(static_cast<size_t>(PR)), halves(static_cast<size_t>(PR));
-                std::vector<int64_t> off(static_cast<size_t>(PR), -1);
-                for (int64_t r = 0; r < PR; ++r)
-                    for (int64_t t = 0; t < PT; ++t)
-                        if (pm[r][t].item<int64_t>() == 1) {
-                            if (off[size_t(r)] < 0) off[size_t(r)] = t;
-                            seqs[size_t(r)].push_back(int32_t(pid[r][t].item<int64_t>()));
-                        }
-                double eAlone = 0, eRagged = 0;
-                for (int64_t r = 0; r < PR; ++r) {
-                    const auto& sq = seqs[size_t(r)];
-                    const int64_t n = int64_t(sq.size());
-                    KVCache c = lm->newCache(1, n);
-                    at::Tensor row = at::tensor(std::vector<int64_t>(sq.begin(), sq.end()), at::kLong).view({1, n});
-                    eAlone = std::max(eAlone, rel(lm->lmHead(lm->forward(c, row))[0], pl[r].narrow(0, off[size_t(r)], n)));
-                    halves[size_t(r)].assign(sq.begin(), sq.begin() + std::max<int64_t>(1, n / 2));
-                }
-                KVCache rc2 = lm->newCache(PR, PT);
-                at::Tensor lastH = prefillRows(*lm, rc2, halves);
-                for (int64_t r = 0; r < PR; ++r) {
-                    const int64_t h = int64_t(halves[size_t(r)].size());
-                    eRagged = std::max(eRagged, rel(lm->lmHead(lastH[r]), pl[r][off[size_t(r)] + h - 1]));
-                }
-                for (int64_t s = 0;; ++s) {
-                    std::vector<int64_t> active, toks;
-                    for (int64_t r = 0; r < PR; ++r) {
-                        const int64_t t = int64_t(halves[size_t(r)].size()) + s;
-                        if (t < int64_t(seqs[size_t(r)].size())) {
-                            active.push_back(r);
-                            toks.push_back(seqs[size_t(r)][size_t(t)]);
-                        }
-                    }
-                    if (active.empty()) break;
-                    const int64_t m = int64_t(active.size());
-                    at::Tensor out = lm->forwardRows(rc2, at::tensor(toks, at::kLong).view({m, 1}), at::tensor(active, at::kLong));
-                    for (int64_t i = 0; i < m; ++i) {
-                        const int64_t r = active[size_t(i)], t = int64_t(halves[size_t(r)].size()) + s;
-                        eRagged = std::max(eRagged, rel(lm->lmHead(out[i][0]), pl[r][off[size_t(r)] + t]));
-                    }
-                }
-                QVERIFY2(eAlone <= 1e-4 && eRagged <= 1e-4,
-                         qPrintable(name + QString(": %1-padded batch: rows alone %2, ragged prefill + decode %3")
-                                               .arg(QString::fromStdString(side)).arg(eAlone).arg(eRagged)));
-                worst = std::max({worst, eAlone, eRagged});
-            }
-            qInfo("%s: max relative error %.1e (prefill, incremental, ragged, right- and left-padded)", qPrintable(name), worst);
-            ++checkedLMs;
         }
         // Every family the runtime supports has a fixture (a missing directory must not pass quietly).
         QVERIFY2(checkedLMs >= 8, qPrintable(QString("only %1 causal-LM fixtures").arg(checkedLMs)));
+    }
+
+    // bf16 against the same fp32 references: every check within the blanket bf16 tolerance, and the
+    // prefill within twice transformers' own bf16 error (bf16_logits in the fixture).  Negative
+    // control: Gemma 3 with a wrong local RoPE base (it moves the fp32 logits by 2.7e-2) fails the
+    // second bound (2x transformers' 3.0e-3).
+    void hfParityBf16()
+    {
+        const fs::path root = fs::path(RUDDER_TEST_DATA) / "reference" / "hf";
+        int sharp = 0;
+        for (const auto& d : findHfFixtures(root.string())) {
+            const ParityResult r = checkHfFixture(d, "cpu", "bf16");
+            QStringList bad;
+            for (const auto& c : r.checks)
+                if (!c.pass()) bad << QString("%1: %2 > %3").arg(QString::fromStdString(c.what)).arg(c.relError).arg(c.tolerance);
+            QVERIFY2(r.pass(), qPrintable(QString::fromStdString(r.fixture) + ": " + bad.join("; ")));
+            if (r.kind == "causal-lm") {
+                QVERIFY2(r.referenceBf16Error > 0, qPrintable(QString::fromStdString(r.fixture) + " lacks bf16_logits"));
+                QCOMPARE(int(r.checks.size()), 9);
+                ++sharp;
+            }
+        }
+        QVERIFY(sharp >= 8);
+        const std::string broken = dir("bf16-gemma3-broken");
+        fs::create_directories(broken);
+        for (const auto& e : fs::directory_iterator(root / "gemma3")) fs::copy_file(e.path(), fs::path(broken) / e.path().filename());
+        nlohmann::json cfg = readJsonFile((fs::path(broken) / "config.json").string());
+        cfg["rope_local_base_freq"] = 1e6;
+        std::ofstream(fs::path(broken) / "config.json", std::ios::trunc) << cfg.dump(2);
+        const ParityResult r = checkHfFixture(broken, "cpu", "bf16");
+        QVERIFY2(!r.pass(), "bf16: a wrong local RoPE base went unnoticed");
+        const auto sharpCheck = std::find_if(r.checks.begin(), r.checks.end(), [](const ParityCheck& c) {
+            return c.what.find("transformers' own bf16") != std::string::npos;
+        });
+        QVERIFY(sharpCheck != r.checks.end());
+        QVERIFY2(!sharpCheck->pass(), qPrintable(QString("prefill %1 within %2").arg(sharpCheck->relError).arg(sharpCheck->tolerance)));
+        qInfo("broken gemma3 in bf16: prefill %.1e against a bound of %.1e, worst check %.1e", sharpCheck->relError,
+              sharpCheck->tolerance, r.worst());
+    }
+
+    // Transformers 5 saves RoPE as `rope_parameters` (per layer type for Gemma 3) instead of
+    // rope_theta / rope_scaling / rope_local_base_freq.  The same fixtures rewritten in that form
+    // must load to the same logits; a wrong local base in the new form must show (negative control).
+    void transformers5RopeParameters()
+    {
+        const fs::path root = fs::path(RUDDER_TEST_DATA) / "reference" / "hf";
+        auto rewrite = [&](const std::string& name, const std::function<void(nlohmann::json&)>& edit) {
+            static int serial = 0;
+            const std::string d = dir("v5-" + name + "-" + std::to_string(serial++));
+            fs::create_directories(d);
+            for (const auto& e : fs::directory_iterator(root / name)) fs::copy_file(e.path(), fs::path(d) / e.path().filename());
+            nlohmann::json cfg = readJsonFile((fs::path(d) / "config.json").string());
+            edit(cfg);
+            std::ofstream(fs::path(d) / "config.json", std::ios::trunc) << cfg.dump(2);
+            return d;
+        };
+        const std::string llama3 = rewrite("llama3", [](nlohmann::json& c) {
+            nlohmann::json rp = c["rope_scaling"];
+            rp["rope_theta"] = c["rope_theta"];
+            c["rope_parameters"] = rp;
+            c.erase("rope_scaling");
+            c.erase("rope_theta");
+        });
+        QVERIFY(checkHfFixture(llama3).pass());
+        auto gemma3v5 = [](double localTheta) {
+            return [localTheta](nlohmann::json& c) {
+                nlohmann::json full = c["rope_scaling"];
+                full["rope_theta"] = c["rope_theta"];
+                c["rope_parameters"] = {{"full_attention", full},
+                                        {"sliding_attention", {{"rope_type", "default"}, {"rope_theta", localTheta}}}};
+                for (const char* k : {"rope_scaling", "rope_theta", "rope_local_base_freq"}) c.erase(k);
+            };
+        };
+        const double local = readJsonFile((root / "gemma3" / "config.json").string())["rope_local_base_freq"].get<double>();
+        QVERIFY(checkHfFixture(rewrite("gemma3", gemma3v5(local))).pass());
+        const ParityResult wrong = checkHfFixture(rewrite("gemma3", gemma3v5(local * 100)));
+        QVERIFY2(!wrong.pass(), "a wrong local RoPE base in rope_parameters.sliding_attention went unnoticed");
     }
 };
 

@@ -13,6 +13,11 @@ Causal LMs also get the same rows as ragged batches computed *with padding* by t
 Every family's quirks are checked to matter: the generator rebuilds the model with each quirk
 switched off (same weights) and fails unless the logits move by more than 100x the test's
 tolerance (1e-4 relative), so a bug in that quirk could not pass.
+--bf16 adds bf16_logits to each causal-LM fixture: transformers' own prefill of the unpadded rows
+with the model cast to bfloat16, the yardstick for Rudder's bf16 error (`rudder-cli parity --dtype
+bf16` prints both).  Runs with transformers 4.4x and 5.x: 5.x takes RoPE as `rope_parameters`
+(per layer type for Gemma 3) and Gemma 3's layer types as `layer_types`; the configs are written
+in the form the installed version takes, and Rudder reads both.
 tests/model/test_model.cpp (hfParityFixtures) compares Rudder against every such directory
 (max relative error 1e-4) and skips while none is committed.  Needs torch, transformers and
 safetensors (pip install torch transformers safetensors); no network.  The set stays < 10 MB.
@@ -33,6 +38,61 @@ COMMON = dict(hidden_size=HIDDEN, intermediate_size=160, num_hidden_layers=LAYER
               bos_token_id=1, eos_token_id=2, pad_token_id=0, tie_word_embeddings=False)
 
 
+V5 = int(transformers.__version__.split(".")[0]) >= 5
+
+
+def config(cls, **kw):
+    """A config in the installed transformers' form (5.x: rope_parameters, layer_types)."""
+    if V5:
+        theta = kw.pop("rope_theta", 10000.0)
+        scaling = kw.pop("rope_scaling", None) or {"rope_type": "default"}
+        glob = {**scaling, "rope_theta": theta}
+        if "rope_local_base_freq" in kw:   # Gemma 3: one RoPE per layer type
+            local = kw.pop("rope_local_base_freq")
+            kw["rope_parameters"] = {"full_attention": glob,
+                                     "sliding_attention": {"rope_type": "default", "rope_theta": local}}
+            pattern = kw.pop("sliding_window_pattern", 6)
+            kw["layer_types"] = ["full_attention" if (i + 1) % pattern == 0 else "sliding_attention"
+                                 for i in range(kw["num_hidden_layers"])]
+        elif cls is not transformers.GPT2Config:
+            kw["rope_parameters"] = glob
+    return cls(**kw)
+
+
+def switch_off(cfg_dict, change):
+    """The config with one quirk switched off; 5.x keeps RoPE settings inside rope_parameters."""
+    d = {**cfg_dict}
+    rp = d.get("rope_parameters")
+    for k, v in change.items():
+        if rp is not None and k == "rope_scaling":      # scaling off, same base
+            per_type = "full_attention" in rp
+            g = rp["full_attention"] if per_type else rp
+            plain = {"rope_type": "default", "rope_theta": g["rope_theta"]}
+            d["rope_parameters"] = {**rp, "full_attention": plain} if per_type else plain
+        elif rp is not None and k == "rope_local_base_freq":
+            d["rope_parameters"] = {**rp, "sliding_attention": {"rope_type": "default", "rope_theta": v}}
+        else:
+            d[k] = v
+        rp = d.get("rope_parameters")
+    return d
+
+
+def build(cls, cfg):
+    """The model with eager attention (the reference path), in either major version."""
+    try:
+        return cls._from_config(cfg, attn_implementation="eager").eval().float()
+    except (TypeError, ValueError, AttributeError):
+        cfg._attn_implementation = "eager"
+        return cls(cfg).eval().float()
+
+
+def save(model, d):
+    try:
+        model.save_pretrained(d, safe_serialization=True)
+    except TypeError:   # 5.x: safetensors is the only format, the argument is gone
+        model.save_pretrained(d)
+
+
 def randomize(model, gemma_norms=False):
     """transformers' init (std 0.02) makes tiny models nearly constant: widen it so mistakes show."""
     g = torch.Generator().manual_seed(1234)
@@ -49,25 +109,25 @@ def randomize(model, gemma_norms=False):
 
 def causal_models():
     T = transformers
-    yield "llama", T.LlamaConfig(**COMMON), T.LlamaForCausalLM, False
-    yield "llama3", T.LlamaConfig(**{**COMMON, "rope_theta": 500000.0, "rope_scaling": {
+    yield "llama", config(T.LlamaConfig, **COMMON), T.LlamaForCausalLM, False
+    yield "llama3", config(T.LlamaConfig, **{**COMMON, "rope_theta": 500000.0, "rope_scaling": {
         "rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
         "original_max_position_embeddings": 16}}), T.LlamaForCausalLM, False
-    yield "mistral", T.MistralConfig(**{**COMMON, "sliding_window": 5}), T.MistralForCausalLM, False
-    yield "qwen2", T.Qwen2Config(**{**COMMON, "tie_word_embeddings": True}), T.Qwen2ForCausalLM, False
+    yield "mistral", config(T.MistralConfig, **{**COMMON, "sliding_window": 5}), T.MistralForCausalLM, False
+    yield "qwen2", config(T.Qwen2Config, **{**COMMON, "tie_word_embeddings": True}), T.Qwen2ForCausalLM, False
     if hasattr(T, "Qwen3Config"):
-        yield "qwen3", T.Qwen3Config(**{**COMMON, "head_dim": 32}), T.Qwen3ForCausalLM, False
+        yield "qwen3", config(T.Qwen3Config, **{**COMMON, "head_dim": 32}), T.Qwen3ForCausalLM, False
     yield "gpt2", T.GPT2Config(n_embd=HIDDEN, n_layer=LAYERS, n_head=4, n_positions=128, vocab_size=VOCAB,
                                bos_token_id=2, eos_token_id=2), T.GPT2LMHeadModel, False
     gemma = {**COMMON, "head_dim": 16, "query_pre_attn_scalar": 16, "sliding_window": 4,
              "hidden_activation": "gelu_pytorch_tanh", "tie_word_embeddings": True, "rms_norm_eps": 1e-6}
     # Attention soft-capping at Gemma 2's 50 barely touches a tiny model's scores (1.9e-5 relative):
     # a cap the scores actually reach, so the quirk is tested.
-    yield "gemma2", T.Gemma2Config(**{**gemma, "attn_logit_softcapping": 2.0, "final_logit_softcapping": 30.0}), \
+    yield "gemma2", config(T.Gemma2Config, **{**gemma, "attn_logit_softcapping": 2.0, "final_logit_softcapping": 30.0}), \
         T.Gemma2ForCausalLM, True
     if hasattr(T, "Gemma3TextConfig"):
         # A window of 8 (< 24 positions): long enough that the local RoPE base visibly matters.
-        yield "gemma3", T.Gemma3TextConfig(**{**gemma, "sliding_window": 8, "sliding_window_pattern": 2, "rope_theta": 1e6,
+        yield "gemma3", config(T.Gemma3TextConfig, **{**gemma, "sliding_window": 8, "sliding_window_pattern": 2, "rope_theta": 1e6,
                                                "rope_local_base_freq": 1e4,
                                                "rope_scaling": {"rope_type": "linear", "factor": 8.0}}), \
             T.Gemma3ForCausalLM, True
@@ -102,21 +162,26 @@ def write_expected(path, tensors):
     save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(path, "expected.safetensors"))
 
 
-def make_causal(out):
+def make_causal(out, bf16=False):
     for name, cfg, cls, gemma in causal_models():
-        cfg._attn_implementation = "eager"
         torch.manual_seed(0)
-        model = cls(cfg).eval().float()
+        model = build(cls, cfg)
         randomize(model, gemma)
         d = os.path.join(out, name)
         shutil.rmtree(d, ignore_errors=True)
-        model.save_pretrained(d, safe_serialization=True)
+        save(model, d)
         ids = ids_batch(2, SEQ_LEN, 7)
         mask = torch.ones_like(ids)
         with torch.no_grad():
             o = model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
         out_t = {"input_ids": ids, "attention_mask": mask,
                  "prelogits": o.hidden_states[-1].float(), "logits": o.logits.float()}
+        if bf16:   # transformers' own bf16 error, the yardstick for Rudder's
+            mb = build(cls, cfg)
+            mb.load_state_dict(model.state_dict())
+            with torch.no_grad():
+                out_t["bf16_logits"] = mb.to(torch.bfloat16)(input_ids=ids, attention_mask=mask).logits.float()
+            print(f"  {name}: transformers bf16 vs fp32: {rel(out_t['bf16_logits'], o.logits):.2e} relative")
         # The same ids as ragged rows, padded on the right and on the left, through HF's masked path.
         seqs = [ids_batch(1, n, 11 + i)[0].tolist() for i, n in enumerate(RAGGED)]
         rid, rmask = right_padded(seqs, 0)
@@ -136,9 +201,8 @@ def make_causal(out):
         write_expected(d, out_t)
         # Each quirk must matter: switched off, the logits move by more than 100x the tolerance.
         for quirk, change in QUIRKS.get(name, {}).items():
-            c2 = cls.config_class.from_dict({**cfg.to_dict(), **change})
-            c2._attn_implementation = "eager"
-            m2 = cls(c2).eval().float()
+            c2 = cls.config_class.from_dict(switch_off(cfg.to_dict(), change))
+            m2 = build(cls, c2)
             m2.load_state_dict(model.state_dict())
             with torch.no_grad():
                 moved = rel(m2(input_ids=ids, attention_mask=mask).logits, o.logits)
@@ -175,18 +239,17 @@ def make_reward(out):
     T = transformers
     # HF sequence classifiers (score.weight): Llama (Skywork, Tülu RMs) and GPT-2 RMs.
     for name, cfg, cls in [
-        ("rm-llama-score", T.LlamaConfig(**{**COMMON, "num_labels": 1}), T.LlamaForSequenceClassification),
+        ("rm-llama-score", config(T.LlamaConfig, **{**COMMON, "num_labels": 1}), T.LlamaForSequenceClassification),
         ("rm-gpt2-score", T.GPT2Config(n_embd=HIDDEN, n_layer=LAYERS, n_head=4, n_positions=128, vocab_size=VOCAB,
                                        bos_token_id=2, eos_token_id=2, pad_token_id=0, num_labels=1),
          T.GPT2ForSequenceClassification),
     ]:
-        cfg._attn_implementation = "eager"
         torch.manual_seed(0)
-        model = cls(cfg).eval().float()
+        model = build(cls, cfg)
         randomize(model)
         d = os.path.join(out, name)
         shutil.rmtree(d, ignore_errors=True)
-        model.save_pretrained(d, safe_serialization=True)
+        save(model, d)
         ids, mask = right_padded(SEQS, 0)
         with torch.no_grad():
             scores = model(input_ids=ids, attention_mask=mask).logits[:, 0]
@@ -194,12 +257,11 @@ def make_reward(out):
         print("wrote", d)
 
     # Heads outside transformers: UltraRM/Eurus-RM regression_head, trl/LLaMA-Factory value heads.
-    cfg = T.LlamaConfig(**COMMON)
-    cfg._attn_implementation = "eager"
+    cfg = config(T.LlamaConfig, **COMMON)
     for name, head in [("rm-llama-regression", "regression_head"), ("rm-llama-vhead", "v_head"),
                        ("rm-llama-vhead-mlp", "v_head_mlp")]:
         torch.manual_seed(0)
-        backbone = T.LlamaModel(cfg).eval().float()
+        backbone = build(T.LlamaModel, cfg)
         randomize(backbone)
         g = torch.Generator().manual_seed(99)
         tensors = {"model." + k: v.contiguous() for k, v in backbone.state_dict().items()}
@@ -219,7 +281,7 @@ def make_reward(out):
         d = os.path.join(out, name)
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
-        c = cfg.to_dict()
+        c = backbone.config.to_dict()   # as the model saw it (eager attention)
         c["architectures"] = ["LlamaRewardModel" if head == "regression_head" else "LlamaForCausalLM"]
         with open(os.path.join(d, "config.json"), "w") as f:
             import json
@@ -243,10 +305,11 @@ def make_reward(out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "hf"))
+    ap.add_argument("--bf16", action="store_true", help="also store transformers' bf16 prefill logits (bf16_logits)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.set_grad_enabled(False)
-    make_causal(a.out)
+    make_causal(a.out, a.bf16)
     make_reward(a.out)
     print("transformers", transformers.__version__, "torch", torch.__version__)
 

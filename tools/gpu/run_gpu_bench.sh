@@ -17,7 +17,7 @@
 #   hf:W,W  the hf phase for some workloads only, e.g. hf:decode,bon  hf:aisp  hf:qalign
 #   report  both sides' JSON -> docs/gpu-benchmark-results.md (and $OUT/ when set)
 #
-# Knobs (environment): BUILD_DIR (build-cuda), RESULTS ($BUILD_DIR/gpu-bench), WORK (where the
+# Knobs (environment): DEVICE (cuda) and DTYPE (bf16) of Rudder's side, MD (the report's path), BUILD_DIR (build-cuda), RESULTS ($BUILD_DIR/gpu-bench), WORK (where the
 # models go, /tmp/rudder-gpu-bench: ~16 GB for the LM, ~27 GB more for the RM), RM (auto|on|off),
 # PYTHON (python3), JOBS (nproc), RUDDER_SOURCE (saved | random-config), sizes: PROMPT_TOKENS 64,
 # NEW_TOKENS 128, BON_N 1024, BON_BATCH 1024, AISP_N 32, AISP_K 32, QALIGN_CHAINS 64,
@@ -46,7 +46,9 @@ DECODE_STEPS=${DECODE_STEPS:-32}
 HF_WORKLOADS=${HF_WORKLOADS:-decode,bon,aisp,qalign}
 CLI=$BUILD_DIR/app/cli/rudder-cli
 BENCH_PY=tools/gpu/bench_vs_hf.py
-MD=docs/gpu-benchmark-results.md
+MD=${MD:-docs/gpu-benchmark-results.md}
+DEVICE=${DEVICE:-cuda}
+DTYPE=${DTYPE:-bf16}
 
 say() { printf '\n==> %s\n' "$*"; }
 warn() { printf 'run_gpu_bench: %s\n' "$*" >&2; }
@@ -137,7 +139,7 @@ rudder_method() {
   t0=$(now)
   rm -f "$RESULTS/rudder-$m.sqlite"*
   "$CLI" run --method "$m" --model "$WORK/lm" --reward "$reward" --gold none --template none \
-    --device cuda --dtype bf16 --prompt "$PROMPT" --seed 1 --db "$RESULTS/rudder-$m.sqlite" --json \
+    --device "$DEVICE" --dtype "$DTYPE" --prompt "$PROMPT" --seed 1 --db "$RESULTS/rudder-$m.sqlite" --json \
     --set max_new_tokens="$NEW_TOKENS" "$@" > "$RESULTS/rudder-$m.json"
   rc=$?
   secs=$(since "$t0")
@@ -169,7 +171,7 @@ phase_rudder() {
   # --random-config makes Rudder write its own random model first: all tensors fp32 on the CPU,
   # 32 GB in memory and on disk for an 8B model, every invocation; the saved bf16 one is reused.
   [ "$RUDDER_SOURCE" = random-config ] && src=(--random-config "$WORK/llama3-8b.config.json" --tokenizer "$WORK/lm")
-  "$CLI" bench "${src[@]}" --device cuda --dtype bf16 --batches "$DECODE_BATCHES" \
+  "$CLI" bench "${src[@]}" --device "$DEVICE" --dtype "$DTYPE" --batches "$DECODE_BATCHES" \
     --prompt-tokens "$PROMPT_TOKENS" --decode-tokens "$DECODE_STEPS" --json > "$RESULTS/rudder-decode.json" \
     || warn "rudder bench exited $?"
   cat "$RESULTS/rudder-decode.json"
@@ -204,7 +206,7 @@ phase_report() {
   commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
   [ -n "$(git status --porcelain 2>/dev/null)" ] && commit="$commit (+ uncommitted changes)"
   "$PY" "$BENCH_PY" report --results "$RESULTS" --md "$MD" --commit "$commit" || return 1
-  cp "$MD" "$RESULTS/"
+  [ "$(cd "$(dirname "$MD")" && pwd)" = "$(cd "$RESULTS" && pwd)" ] || cp "$MD" "$RESULTS/"
   if [ -n "${OUT:-}" ]; then   # the GPU machine's hand-back folder
     mkdir -p "$OUT/gpu-bench" && cp "$RESULTS"/*.json "$RESULTS"/*.md "$OUT/gpu-bench/" 2>/dev/null
     cp "$MD" "$OUT/"
