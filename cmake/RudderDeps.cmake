@@ -42,6 +42,11 @@ endif()
 find_package(Threads REQUIRED)
 
 message(STATUS "Rudder: libtorch ${Torch_VERSION}  (TORCH_CXX_FLAGS='${TORCH_CXX_FLAGS}')")
+# ATen's headers require C++20 from PyTorch 2.13 on (#error otherwise).
+if(Torch_VERSION VERSION_GREATER_EQUAL 2.13 AND CMAKE_CXX_STANDARD LESS 20)
+  set(CMAKE_CXX_STANDARD 20)
+  message(STATUS "Rudder: libtorch ${Torch_VERSION} needs C++20: building as C++20")
+endif()
 
 # Torch's exported flags carry the C++ ABI choice; everything we build must agree with it.
 if(TORCH_CXX_FLAGS)

@@ -233,8 +233,10 @@ at::Tensor TransformerLM::attention(const at::Tensor& q, const at::Tensor& k, co
     if (spec_.attn_softcap <= 0 && dtype_ != at::kDouble) {
         // The default SDPA scale is 1/sqrt(hd): fold any other scale into q.
         const double pre = scale * std::sqrt(static_cast<double>(hd));
-        out = at::scaled_dot_product_attention(pre == 1.0 ? qg : qg * pre, k, v,
-                                               mg.defined() ? c10::optional<at::Tensor>(mg) : c10::nullopt);
+        const at::Tensor qs = pre == 1.0 ? qg : qg * pre;
+        // A Tensor converts to the optional mask argument in every 2.x (c10::optional became
+        // std::optional in 2.4; naming either would pin a version).
+        out = mg.defined() ? at::scaled_dot_product_attention(qs, k, v, mg) : at::scaled_dot_product_attention(qs, k, v);
     }
 #endif
     if (!out.defined()) {
