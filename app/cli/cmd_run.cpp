@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "run_common.h"
 #include "rudder/json_file.h"
 #include "rudder/error.h"
 #include "rudder/methods.h"
@@ -22,36 +23,14 @@
 #include "rudder/run_recorder.h"
 #include "rudder/runtime_init.h"
 #include "rudder/session_db.h"
+#include "rudder/sweep.h"
 #include "rudder/workbench.h"
 
 using nlohmann::json;
 
 namespace rudder::cli {
 
-namespace {
-
-struct ModelOptions {
-    std::string model, reward, gold, templ = "auto";
-    LoadOptions load;
-};
-
-struct PromptOptions {
-    std::vector<std::string> prompts;
-    std::string dataset, field = "prompt";
-    int64_t limit = 0;
-    bool shuffle = false, skipBad = false;
-};
-
-struct RunSpec {
-    RunRequest request;
-    std::vector<PromptRecord> prompts;   // text, dataset file and line, as stored in the session
-};
-
-struct RunOutcome {
-    int64_t run_id = -1;
-    RunResult result;
-    nlohmann::json doc;   // what --json prints
-};
+// Shared with cmd_sweep.cpp through run_common.h.
 
 class CancelGuard {
 public:
@@ -287,7 +266,7 @@ RunOutcome executeRun(Workbench& wb, SessionDb& db, const RunSpec& spec, std::op
                 throw UsageError(p.source, "line " + std::to_string(p.row.value_or(0) + 1), e.what());
             }
         }
-        rec.emplace(RunRecorder::start(db, spec.request, wb.provenance(), spec.prompts));
+        rec.emplace(RunRecorder::start(db, spec.request, wb.provenance(), spec.prompts, spec.tags));
         if (!quietStart)
             std::cerr << "rudder-cli: run " << rec->id() << " (" << spec.request.method << ") in " << db.path()
                       << "; continue it after an interruption with: rudder-cli run --db " << db.path()
@@ -347,7 +326,7 @@ void printAnswers(const RunOutcome& o)
 // `run`
 // ---------------------------------------------------------------------------------------------
 
-const char* kDemoPrompt = "In the beginning";
+static const char* kDemoPrompt = "In the beginning";
 
 void addModelOptions(CLI::App* cmd, ModelOptions& m)
 {
@@ -457,7 +436,7 @@ void reportEnd(const RunOutcome& o)
 void addCompareCommand(CLI::App& app);
 void addTuneBetaCommand(CLI::App& app);
 
-} // namespace
+
 
 void addRunCommand(CLI::App& app)
 {
@@ -537,7 +516,7 @@ void addRunCommand(CLI::App& app)
 
 namespace rudder::cli {
 
-namespace {
+
 
 std::vector<std::string> splitList(const std::string& s)
 {
@@ -650,16 +629,9 @@ void addCompareCommand(CLI::App& app)
                     if (f.contains(key) && f[key].is_number()) v.push_back(f[key].get<double>());
                 return v;
             };
-            auto meanSe = [](const std::vector<double>& v) {
-                double m = 0, var = 0;
-                for (double x : v) m += x / double(v.size());
-                for (double x : v) var += (x - m) * (x - m);
-                const double se = v.size() > 1 ? std::sqrt(var / double(v.size() - 1) / double(v.size())) : NAN;
-                return std::pair{m, se};
-            };
             auto cell = [&](const std::vector<double>& v) {
                 if (v.empty()) return std::string("-");
-                auto [m, se] = meanSe(v);
+                const auto [m, se, n] = meanSe(v);
                 char b[64];
                 // One prompt has no spread to estimate: say so rather than print "± nan".
                 if (std::isnan(se)) std::snprintf(b, sizeof b, "%.4f (1 prompt)", m);
@@ -692,12 +664,10 @@ void addCompareCommand(CLI::App& app)
                 for (const char* key : {"reward", "gold_reward"}) {
                     const auto a = perPrompt(all[i], key), b = perPrompt(all[ref], key);
                     if (a.empty() || a.size() != b.size()) continue;
-                    std::vector<double> d;
-                    for (size_t j = 0; j < a.size(); ++j) d.push_back(a[j] - b[j]);
-                    auto [m, se] = meanSe(d);
+                    const PairedDiff d = pairedDifference(a, b);
                     const char* name = key == std::string("reward") ? "reward" : "gold";
-                    if (std::isnan(se)) std::printf("  %s %+.4f (1 prompt: no standard error)", name, m);
-                    else std::printf("  %s %+.4f ± %.4f (%.1f se)", name, m, se, se > 0 ? m / se : 0.0);
+                    if (std::isnan(d.se)) std::printf("  %s %+.4f (1 prompt: no standard error)", name, d.mean);
+                    else std::printf("  %s %+.4f ± %.4f (%.1f se)", name, d.mean, d.se, d.se > 0 ? d.z : 0.0);
                 }
                 std::printf("\n");
             }
@@ -753,6 +723,6 @@ void addTuneBetaCommand(CLI::App& app)
     });
 }
 
-} // namespace
+
 
 } // namespace rudder::cli

@@ -12,6 +12,7 @@ void addRunCommand(CLI::App& app);      // also registers `compare`
 void addExportCommand(CLI::App& app);
 void addBenchCommand(CLI::App& app);
 void addLogprobsCommand(CLI::App& app);
+void addSweepCommand(CLI::App& app);      // a parameter grid against a reference, tagged runs
 void addParityCommand(CLI::App& app);     // the runtime against transformers' fixtures
 void addServeCommand(CLI::App& app);      // OpenAI-compatible server over the engine
 } // namespace rudder::cli

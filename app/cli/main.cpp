@@ -35,6 +35,9 @@ int main(int argc, char** argv)
 #ifdef RUDDER_CLI_HAS_LOGPROBS
     rudder::cli::addLogprobsCommand(app);
 #endif
+#ifdef RUDDER_CLI_HAS_SWEEP
+    rudder::cli::addSweepCommand(app);
+#endif
 #ifdef RUDDER_CLI_HAS_PARITY
     rudder::cli::addParityCommand(app);
 #endif

@@ -84,7 +84,7 @@ RunRequest RunRecorder::storedRequest(const StoredRun& run)
 }
 
 RunRecorder RunRecorder::start(SessionDb& db, const RunRequest& request, const json& provenance,
-                               std::vector<PromptRecord> prompts)
+                               std::vector<PromptRecord> prompts, const json& tags)
 {
     if (prompts.empty())
         for (size_t i = 0; i < request.prompts.size(); ++i)
@@ -100,6 +100,7 @@ RunRecorder RunRecorder::start(SessionDb& db, const RunRequest& request, const j
     info.dtype = str(provenance, "dtype");
     info.versions = provenance.value("versions", json::object());
     info.prompt_template = request.prompt_template;
+    if (tags.is_object()) info.tags = tags;
     RunRecorder r(db);
     r.request_ = request;
     r.id_ = db.createRun(info);

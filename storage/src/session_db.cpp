@@ -103,6 +103,10 @@ ALTER TABLE runs ADD COLUMN summary TEXT;   -- JSON RunResult::summary, NULL unt
     R"sql(
 ALTER TABLE samples ADD COLUMN objectives BLOB;   -- little-endian float64 each; NULL for a scalar reward
 )sql",
+    // 3 -> 4: free-form labels of a run (a sweep's name, grid point and role).
+    R"sql(
+ALTER TABLE runs ADD COLUMN tags TEXT;   -- JSON object, NULL = none
+)sql",
 };
 static constexpr int kSchemaVersion = int(sizeof(kMigrations) / sizeof(kMigrations[0]));
 
@@ -377,7 +381,7 @@ RunRow SessionDb::Impl::runRow(int64_t runId) const
         "SELECT id, method, status, message, base_model, reward_model, seed, started, finished, config, "
         "writer_host, writer_boot, writer_pid, writer_start, "
         "(SELECT max(reward) FROM finals f WHERE f.run_id = runs.id), "
-        "(SELECT count(*) FROM iterations i WHERE i.run_id = runs.id) "
+        "(SELECT count(*) FROM iterations i WHERE i.run_id = runs.id), tags "
         "FROM runs WHERE id = ?1");
     s.bind(1, runId);
     if (!s.step()) throw UsageError(path, "run", "no run with id " + std::to_string(runId));
@@ -401,6 +405,9 @@ RunRow SessionDb::Impl::runRow(int64_t runId) const
     if (!r.config.is_object()) c.bad("config", "not a JSON object");
     r.best_final_reward = c.optNumber(14, "(best final reward)");
     r.iterations = s.i64(15);
+    r.tags = c.json(16, "tags");
+    if (r.tags.is_null()) r.tags = nlohmann::json::object();
+    if (!r.tags.is_object()) c.bad("tags", "not a JSON object");
     if (r.status == RunStatus::Running && !owned.count(r.id)) {
         Writer w{s.text(10), s.text(11), s.isNull(12) ? 0 : s.i64(12), s.isNull(13) ? 0 : s.i64(13)};
         if (!writerAlive(w)) {
@@ -632,13 +639,14 @@ int64_t SessionDb::createRun(const RunInfo& info)
     d->requireWritable("createRun");
     const Writer& me = self();
     auto s = d->stmt("INSERT INTO runs (method, config, seed, base_model, reward_model, gold_model, device, dtype, "
-                     "versions, prompt_template, started, status, writer_host, writer_boot, writer_pid, writer_start) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'running', ?12, ?13, ?14, ?15)");
+                     "versions, prompt_template, started, status, writer_host, writer_boot, writer_pid, writer_start, tags) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'running', ?12, ?13, ?14, ?15, ?16)");
     s.bind(1, info.method).bind(2, dumpJson(info.config)).bind(3, int64_t(info.seed)).bind(4, dumpJson(info.base_model))
         .bind(5, dumpJson(info.reward_model));
     if (info.gold.is_null()) s.bindNull(6); else s.bind(6, dumpJson(info.gold));
     s.bind(7, info.device).bind(8, info.dtype).bind(9, dumpJson(info.versions)).bind(10, info.prompt_template)
         .bind(11, nowIso8601()).bind(12, me.host).bind(13, me.boot).bind(14, me.pid).bind(15, me.start);
+    if (!info.tags.is_object() || info.tags.empty()) s.bindNull(16); else s.bind(16, dumpJson(info.tags));
     s.run();
     int64_t id = sqlite3_last_insert_rowid(d->db);
     d->owned.insert(id);
@@ -790,6 +798,7 @@ StoredRun SessionDb::loadRun(int64_t runId, bool withSamples) const
             }
         }
         r.summary = c.json(11, "summary");
+        r.info.tags = r.row.tags;
     }
     {
         auto s = d->stmt("SELECT prompt_index, text, source, source_row FROM prompts WHERE run_id = ?1 "

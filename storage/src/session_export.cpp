@@ -69,6 +69,7 @@ json SessionDb::exportJson(const std::vector<int64_t>& runIds) const
                         {"dtype", r.info.dtype},
                         {"versions", r.info.versions},
                         {"prompt_template", r.info.prompt_template},
+                        {"tags", r.info.tags},
                         {"started", r.row.started},
                         {"finished", ended ? json(r.row.finished) : json(nullptr)},
                         {"budget", ended ? json(r.budget) : json(nullptr)},
@@ -281,6 +282,10 @@ ImportedRun readRun(const Reader& rd, const json& j, const std::string& ctx)
     r.info.dtype = rd.str(j, "dtype", ctx, false);
     r.info.versions = rd.object(j, "versions");
     r.info.prompt_template = rd.str(j, "prompt_template", ctx, false);
+    if (j.contains("tags") && !j["tags"].is_null()) {   // absent before format 4
+        if (!j["tags"].is_object()) throw Error(rd.source, ctx + ".tags", "must be an object");
+        r.info.tags = j["tags"];
+    }
     r.status = rd.str(j, "status", ctx);
     try {
         // A run exported while running has no writer here any more.
@@ -389,8 +394,8 @@ std::vector<int64_t> SessionDb::importJson(const json& doc, const std::string& s
     Impl::Tx tx(*d);
     for (const ImportedRun& r : parsed) {
         auto s = d->stmt("INSERT INTO runs (method, config, seed, base_model, reward_model, gold_model, device, dtype, "
-                         "versions, prompt_template, started, finished, status, message, budget, summary) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
+                         "versions, prompt_template, started, finished, status, message, budget, summary, tags) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
         s.bind(1, r.info.method).bind(2, dumpJson(r.info.config)).bind(3, int64_t(r.info.seed))
             .bind(4, dumpJson(r.info.base_model)).bind(5, dumpJson(r.info.reward_model));
         if (r.info.gold.is_null()) s.bindNull(6); else s.bind(6, dumpJson(r.info.gold));
@@ -400,6 +405,7 @@ std::vector<int64_t> SessionDb::importJson(const json& doc, const std::string& s
         s.bind(13, r.status).bind(14, r.message);
         if (r.budget.is_null()) s.bindNull(15); else s.bind(15, dumpJson(r.budget));
         if (r.summary.is_null()) s.bindNull(16); else s.bind(16, dumpJson(r.summary));
+        if (r.info.tags.empty()) s.bindNull(17); else s.bind(17, dumpJson(r.info.tags));
         s.run();
         int64_t id = sqlite3_last_insert_rowid(d->db);
         ids.push_back(id);

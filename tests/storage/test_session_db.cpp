@@ -302,16 +302,17 @@ private slots:
             const json doc = db.exportJson({});
             QCOMPARE(doc["runs"][0]["summary"], summary);
         }
-        QCOMPARE(SessionDb::currentSchemaVersion(), 3);
+        QCOMPARE(SessionDb::currentSchemaVersion(), 4);
         {   // Turn it into what a format-1 build wrote.
             Raw raw(file, false);
             QVERIFY(raw.exec("ALTER TABLE runs DROP COLUMN summary; ALTER TABLE samples DROP COLUMN objectives; "
-                             "PRAGMA user_version = 1"));
+                             "ALTER TABLE runs DROP COLUMN tags; PRAGMA user_version = 1"));
         }
         QVERIFY_THROWS_EXCEPTION(rudder::Error, SessionDb::open(file, SessionDb::Mode::ReadOnly));
         {
             auto db = SessionDb::open(file);
-            QCOMPARE(Raw(file).text("PRAGMA user_version"), std::string("3"));
+            QCOMPARE(Raw(file).text("PRAGMA user_version"), std::string("4"));
+            QVERIFY(db.loadRun(run).info.tags.empty());   // format 1 had none
             rudder::StoredRun r = db.loadRun(run);
             QCOMPARE(r.iterations.size(), size_t(2));
             QVERIFY(r.summary.is_null());
@@ -321,6 +322,29 @@ private slots:
             const int64_t again = writeRun(db, 4, 1, 7);
             QCOMPARE(db.loadRun(again).iterations[0].samples[6].reward_objectives.size(), size_t(3));
         }
+    }
+
+    // Tags (format 4): stored with the run, listed, exported and imported; a damaged value is refused.
+    void tagsRoundTrip()
+    {
+        const std::string file = path("tags.rsession");
+        auto db = SessionDb::open(file);
+        auto info = fakeInfo(5);
+        info.tags = {{"sweep", {{"name", "s1"}, {"params", {{"sigma", 2.0}}}, {"role", "point"}}}};
+        const int64_t run = db.createRun(info);
+        const int64_t plain = db.createRun(fakeInfo(6));
+        QCOMPARE(db.loadRun(run).info.tags, info.tags);
+        QVERIFY(db.loadRun(plain).info.tags.empty());
+        QCOMPARE(db.listRuns()[0].tags, info.tags);
+        const json doc = db.exportJson({run});
+        QCOMPARE(doc["runs"][0]["tags"], info.tags);
+        const auto ids = db.importJson(doc);
+        QCOMPARE(db.loadRun(ids[0]).info.tags, info.tags);
+        json bad = doc;
+        bad["runs"][0]["tags"] = "sweep";
+        QVERIFY_THROWS_EXCEPTION(rudder::Error, db.importJson(bad));
+        { Raw raw(file, false); QVERIFY(raw.exec("UPDATE runs SET tags = '[1]' WHERE id = " + std::to_string(plain))); }
+        QVERIFY_THROWS_EXCEPTION(rudder::UsageError, db.loadRun(plain));
     }
 
     void seedKeepsAll64Bits()
@@ -687,7 +711,7 @@ private slots:
         const json& r = doc["runs"][0];
         QCOMPARE(keys(r), (std::set<std::string>{"id", "method", "status", "message", "config", "seed", "base_model",
                                                  "reward_model", "gold_model", "device", "dtype", "versions",
-                                                 "prompt_template", "started", "finished", "budget", "summary", "prompts",
+                                                 "prompt_template", "tags", "started", "finished", "budget", "summary", "prompts",
                                                  "prompt_sources", "iterations", "samples", "final"}));
         QCOMPARE(r["id"].get<int64_t>(), a);
         QCOMPARE(r["status"], json("done"));

@@ -31,9 +31,10 @@ struct RunSources {
 class RunRecorder {
 public:
     // Records a new run (method, full config, seed, template, model provenance, prompts with their
-    // dataset file and row) with status `running`.  `prompts` default to request.prompts, typed.
+    // dataset file and row) with status `running`.  `prompts` default to request.prompts, typed;
+    // `tags` label the run (RunInfo::tags: a sweep's name and grid point).
     static RunRecorder start(SessionDb& db, const RunRequest& request, const nlohmann::json& provenance,
-                             std::vector<PromptRecord> prompts = {});
+                             std::vector<PromptRecord> prompts = {}, const nlohmann::json& tags = nlohmann::json::object());
     // Reopens an interrupted/cancelled/failed run.  Throws UsageError naming the session, the run
     // and what differs when the loaded models (provenance) are not the ones the run was started
     // with, or when the run is already done.

@@ -31,6 +31,8 @@ struct RunInfo {
     std::string device, dtype;
     nlohmann::json versions = nlohmann::json::object();  // {"rudder": ..., "torch": ..., ...}
     std::string prompt_template;
+    // Free-form labels (format 4+): {"sweep": {"name", "params", "role", ...}} for a sweep's runs.
+    nlohmann::json tags = nlohmann::json::object();
 };
 
 struct PromptRecord {
@@ -52,6 +54,7 @@ struct RunRow {
     std::optional<double> best_final_reward;
     int64_t iterations = 0;              // completed iteration events stored
     nlohmann::json config;
+    nlohmann::json tags = nlohmann::json::object();   // RunInfo::tags
 };
 
 struct StoredRun {

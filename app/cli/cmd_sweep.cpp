@@ -1,0 +1,282 @@
+// rudder-cli sweep: a grid over method parameters (and seeds) against a reference method at the
+// same budget, every point a normal run in the session tagged with its sweep, then one table:
+// mean proxy/gold ± standard error per point and the paired difference to the reference — "which
+// settings win, by how much, and is it noise?".  Rerunning the same command continues the sweep:
+// finished points are reused, interrupted ones resumed.
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include "commands.h"
+#include "run_common.h"
+#include "rudder/error.h"
+#include "rudder/sweep.h"
+
+using nlohmann::json;
+
+namespace rudder::cli {
+
+namespace {
+
+SweepRunData runData(const StoredRun& r)
+{
+    SweepRunData d;
+    d.id = r.row.id;
+    d.tags = r.info.tags;
+    std::map<int, const FinalAnswer*> byPrompt;
+    for (const auto& f : r.final) byPrompt[f.prompt_index] = &f;
+    bool allGold = !byPrompt.empty();
+    for (const auto& [i, f] : byPrompt) {
+        d.proxy.push_back(f->reward);
+        allGold = allGold && f->gold_reward.has_value();
+    }
+    if (allGold)
+        for (const auto& [i, f] : byPrompt) d.gold.push_back(*f->gold_reward);
+    return d;
+}
+
+std::string fmt(const MeanSe& m)
+{
+    if (m.n == 0) return "-";
+    char b[64];
+    if (std::isnan(m.se)) std::snprintf(b, sizeof b, "%.4f", m.mean);
+    else std::snprintf(b, sizeof b, "%.4f ± %.4f", m.mean, m.se);
+    return b;
+}
+
+std::string fmt(const std::optional<PairedDiff>& d)
+{
+    if (!d) return "-";
+    char b[64];
+    if (std::isnan(d->se)) std::snprintf(b, sizeof b, "%+.4f", d->mean);
+    else std::snprintf(b, sizeof b, "%+.4f ± %.4f (%+.1f)", d->mean, d->se, std::isfinite(d->z) ? d->z : 0.0);
+    return b;
+}
+
+json cellJson(const SweepCell& c)
+{
+    auto ms = [](const MeanSe& m) {
+        return m.n ? json{{"mean", m.mean}, {"se", std::isnan(m.se) ? json(nullptr) : json(m.se)}, {"n", m.n}} : json(nullptr);
+    };
+    auto pd = [](const std::optional<PairedDiff>& d) {
+        return d ? json{{"mean", d->mean}, {"se", std::isnan(d->se) ? json(nullptr) : json(d->se)}, {"z", std::isfinite(d->z) ? json(d->z) : json(nullptr)},
+                        {"n", d->n}}
+                 : json(nullptr);
+    };
+    return {{"params", c.params}, {"runs", c.runs},        {"proxy", ms(c.proxyStats)},       {"gold", ms(c.goldStats)},
+            {"proxy_vs_reference", pd(c.proxyVsRef)}, {"gold_vs_reference", pd(c.goldVsRef)}, {"beats_reference", c.beatsReference()}};
+}
+
+json summaryJson(const SweepSummary& s)
+{
+    json cells = json::array();
+    for (const auto& c : s.cells) cells.push_back(cellJson(c));
+    return {{"name", s.name}, {"method", s.method}, {"reference", s.reference.empty() ? json(nullptr) : json(s.reference)},
+            {"keys", s.keys}, {"cells", cells}, {"reference_cell", s.referenceCell ? cellJson(*s.referenceCell) : json(nullptr)}};
+}
+
+void printSummary(const SweepSummary& s, const std::string& db)
+{
+    size_t pairs = 0;
+    for (const auto& c : s.cells) pairs = std::max(pairs, c.proxy.size());
+    std::printf("sweep \"%s\" in %s: %s over %zu grid points, %zu prompt x seed answers per point%s\n", s.name.c_str(),
+                db.c_str(), s.method.c_str(), s.cells.size(), pairs,
+                s.reference.empty() ? "" : (", reference " + s.reference).c_str());
+    std::string head;
+    for (const auto& k : s.keys) head += k + " ";
+    std::printf("%-26s %19s %19s %26s %26s  %s\n", head.empty() ? "point" : head.c_str(), "proxy ± se", "gold ± se",
+                ("proxy − " + (s.reference.empty() ? std::string("ref") : s.reference) + " (z)").c_str(),
+                ("gold − " + (s.reference.empty() ? std::string("ref") : s.reference) + " (z)").c_str(), "runs");
+    auto runs = [](const std::vector<int64_t>& ids) {
+        std::string r;
+        for (auto id : ids) r += (r.empty() ? "" : ",") + std::to_string(id);
+        return r;
+    };
+    int winners = 0;
+    for (const auto& c : s.cells) {
+        std::string label;
+        for (const auto& k : s.keys) label += (c.params.contains(k) ? (c.params[k].is_string() ? c.params[k].get<std::string>() : c.params[k].dump()) : "-") + " ";
+        if (c.beatsReference()) {
+            label += "*";
+            ++winners;
+        }
+        std::printf("%-26s %19s %19s %26s %26s  %s\n", label.c_str(), fmt(c.proxyStats).c_str(), fmt(c.goldStats).c_str(),
+                    fmt(c.proxyVsRef).c_str(), fmt(c.goldVsRef).c_str(), runs(c.runs).c_str());
+    }
+    if (s.referenceCell)
+        std::printf("%-26s %19s %19s %26s %26s  %s\n", (s.reference + " (reference)").c_str(), fmt(s.referenceCell->proxyStats).c_str(),
+                    fmt(s.referenceCell->goldStats).c_str(), "", "", runs(s.referenceCell->runs).c_str());
+    if (s.referenceCell)
+        std::printf("* proxy above the reference by more than 2 standard errors of the paired difference "
+                    "(same prompt, same seed): %d of %zu points\n",
+                    winners, s.cells.size());
+}
+
+SweepSummary loadSummary(const SessionDb& db, const std::string& name)
+{
+    std::vector<SweepRunData> data;
+    for (const auto& row : db.listRuns()) {
+        if (!row.tags.contains("sweep") || row.tags["sweep"].value("name", "") != name) continue;
+        if (row.status != RunStatus::Done) continue;   // unfinished points are left out of the table
+        data.push_back(runData(db.loadRun(row.id, false)));
+    }
+    return summarizeSweep(name, data);
+}
+
+} // namespace
+
+void addSweepCommand(CLI::App& app)
+{
+    struct Opts {
+        ModelOptions m;
+        PromptOptions p;
+        std::string method = "aisp", reference = "bon", axis = "samples", db = "rudder-session.sqlite", name;
+        std::vector<std::string> grid, sets;
+        double budget = 0;
+        int seeds = 1;
+        uint64_t seed = 0;
+        bool json = false, reportOnly = false;
+    };
+    auto o = std::make_shared<Opts>();
+    CLI::App* cmd = app.add_subcommand(
+        "sweep", "Run a grid over one or more method parameters (x seeds) and a reference method at the same budget, "
+                 "each point a run in the session tagged with the sweep, and print mean proxy/gold ± standard error "
+                 "per point with the paired difference to the reference.  The same command again continues an "
+                 "interrupted sweep; the GUI's Sweep view opens it.");
+    cmd->add_option("--method", o->method, "Method to sweep")->capture_default_str();
+    cmd->add_option("--grid", o->grid,
+                    "KEY=v1,v2,... | KEY=log:LO:HI:N | KEY=lin:LO:HI:N, a parameter of the method (repeatable: the "
+                    "grid is every combination)");
+    cmd->add_option("--seeds", o->seeds, "Seeds per point: --seed, --seed+1, ...")->capture_default_str()->check(CLI::Range(1, 100));
+    cmd->add_option("--reference", o->reference, "Method at the same budget to compare against ('none': no reference)")
+        ->capture_default_str();
+    cmd->add_option("--budget-axis", o->axis, "samples | tokens | flops")->capture_default_str();
+    cmd->add_option("--budget", o->budget, "Budget per prompt on that axis (see `rudder-cli compare --help`)");
+    cmd->add_option("--name", o->name, "Sweep name in the session (default: METHOD KEYxKEY AXIS=BUDGET)");
+    addModelOptions(cmd, o->m);
+    addPromptOptions(cmd, o->p);
+    cmd->add_option("--db", o->db, "Session file (SQLite); created if missing")->capture_default_str();
+    cmd->add_option("--seed", o->seed, "First seed")->capture_default_str();
+    cmd->add_option("--set", o->sets, "key=value for the swept method and the reference, or method.key=value");
+    cmd->add_flag("--json", o->json, "Print the table as JSON on stdout");
+    cmd->add_flag("--report-only", o->reportOnly, "Run nothing: print the table of sweep --name from the session");
+    cmd->callback([o] {
+        if (o->reportOnly) {
+            if (o->name.empty()) throw UsageError("--name", "", "--report-only needs the sweep's --name");
+            SessionDb db = SessionDb::open(o->db, SessionDb::Mode::ReadOnly);
+            const SweepSummary s = loadSummary(db, o->name);
+            if (s.cells.empty() && !s.referenceCell) throw UsageError(o->db, "--name", "no finished run of a sweep named \"" + o->name + "\"");
+            if (o->json) std::cout << summaryJson(s).dump(2) << "\n";
+            else printSummary(s, o->db);
+            return;
+        }
+        const MethodInfo& info = methodInfo(o->method);
+        if (o->grid.empty()) throw UsageError("--grid", "", "give at least one KEY=values");
+        std::vector<SweepAxis> axes;
+        std::vector<std::string> keys;
+        for (const auto& g : o->grid) {
+            SweepAxis a = parseSweepAxis(g);
+            bool has = false;
+            for (const auto& p : info.params) has = has || p.key == a.key;
+            if (!has) throw UsageError("--grid", g, "'" + a.key + "' is not a parameter of " + o->method);
+            if (std::find(keys.begin(), keys.end(), a.key) != keys.end()) throw UsageError("--grid", g, "sweeps " + a.key + " twice");
+            keys.push_back(a.key);
+            axes.push_back(std::move(a));
+        }
+        const bool withRef = o->reference != "none";
+        if (withRef) methodInfo(o->reference);   // unknown -> UsageError
+        if (!(o->budget > 0)) throw UsageError("--budget", std::to_string(o->budget), "must be positive: the points and the reference spend the same budget");
+        if (o->axis != "samples" && o->axis != "tokens" && o->axis != "flops")
+            throw UsageError("--budget-axis", o->axis, "must be samples, tokens or flops");
+        std::string name = o->name;
+        if (name.empty()) {
+            name = o->method + " ";
+            for (size_t i = 0; i < keys.size(); ++i) name += (i ? "×" : "") + keys[i];
+            char b[64];
+            std::snprintf(b, sizeof b, " %s=%g", o->axis.c_str(), o->budget);
+            name += b;
+        }
+        const auto points = sweepPoints(axes);
+        const auto prompts = collectPrompts(o->p, o->seed);
+
+        Workbench wb;
+        loadModels(wb, o->m);
+        const double flopsPerToken = 2.0 * double(wb.base().parameters) + (wb.reward() ? wb.reward()->flopsPerToken() : 0.0);
+        // Every configuration first, so a bad value stops the sweep before its first run.
+        auto pointConfig = [&](const json& params) {
+            std::vector<std::string> sets = o->sets;
+            for (const auto& [k, v] : params.items()) sets.push_back(o->method + "." + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump()));
+            json cfg;
+            try {
+                cfg = matchBudget(o->method, compareConfig(o->method, sets), o->axis, o->budget, flopsPerToken);
+            } catch (const UsageError& e) {
+                throw UsageError("--grid", sweepPointLabel(params, keys), e.what());
+            }
+            for (const auto& [k, v] : params.items())
+                if (cfg[k] != v && !(cfg[k].is_number() && v.is_number() && cfg[k].get<double>() == v.get<double>()))
+                    throw UsageError("--grid", k, "is set by the matched budget (" + cfg[k].dump() + "): sweep another parameter, "
+                                                  "or the budget itself with separate sweeps");
+            return cfg;
+        };
+        std::vector<json> configs;
+        for (const auto& p : points) configs.push_back(pointConfig(p));
+        json refConfig;
+        if (withRef) refConfig = matchBudget(o->reference, compareConfig(o->reference, o->sets), o->axis, o->budget, flopsPerToken);
+
+        struct Job {
+            std::string method, role;
+            json params, config;
+            uint64_t seed;
+        };
+        std::vector<Job> jobs;
+        for (int s = 0; s < o->seeds; ++s) {
+            const uint64_t seed = o->seed + uint64_t(s);
+            if (withRef) jobs.push_back({o->reference, "reference", json::object(), refConfig, seed});
+            for (size_t i = 0; i < points.size(); ++i) jobs.push_back({o->method, "point", points[i], configs[i], seed});
+        }
+        SessionDb db = SessionDb::open(o->db);
+        // What the session already holds of this sweep: (role, params, seed) -> run.
+        std::vector<RunRow> existing;
+        for (const auto& row : db.listRuns())
+            if (row.tags.contains("sweep") && row.tags["sweep"].value("name", "") == name) existing.push_back(row);
+        std::vector<RunOutcome> outs;
+        size_t done = 0;
+        for (const auto& job : jobs) {
+            ++done;
+            const json tag = {{"sweep", sweepTag(name, job.role, job.method, job.params, job.seed, keys)}};
+            const RunRow* prior = nullptr;
+            for (const auto& row : existing) {
+                const json& t = row.tags["sweep"];
+                if (t.value("role", "") == job.role && t.value("params", json::object()) == job.params && t.value("seed", uint64_t(0)) == job.seed)
+                    prior = &row;   // the latest wins
+            }
+            std::fprintf(stderr, "rudder-cli: sweep [%zu/%zu] %s %s, seed %llu", done, jobs.size(), job.method.c_str(),
+                         sweepPointLabel(job.params, keys).c_str(), static_cast<unsigned long long>(job.seed));
+            if (prior && prior->config != job.config)
+                throw UsageError(o->db, "--name", "sweep \"" + name + "\" already has run " + std::to_string(prior->id) + " for " +
+                                                      sweepPointLabel(job.params, keys) + " with another config; choose another --name");
+            if (prior && prior->status == RunStatus::Done) {
+                std::fprintf(stderr, ": already in the session (run %lld)\n", static_cast<long long>(prior->id));
+                continue;
+            }
+            std::fprintf(stderr, "\n");
+            if (prior && prior->status == RunStatus::Running)
+                throw UsageError(o->db, "--name", "run " + std::to_string(prior->id) + " of sweep \"" + name +
+                                                      "\" is being written by another process");
+            RunSpec spec = makeSpec(o->m, job.method, job.config, job.seed, prompts);
+            spec.tags = tag;
+            std::optional<int64_t> resume;
+            if (prior) resume = prior->id;   // interrupted, cancelled or failed: continued where it stopped
+            outs.push_back(executeRun(wb, db, spec, resume, true));
+            if (outs.back().result.status != RunStatus::Done) break;
+        }
+        const SweepSummary s = loadSummary(db, name);
+        if (o->json) std::cout << summaryJson(s).dump(2) << "\n";
+        else printSummary(s, o->db);
+        for (const auto& out : outs) reportEnd(out);
+    });
+}
+
+} // namespace rudder::cli

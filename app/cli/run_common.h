@@ -1,0 +1,56 @@
+// What `run`, `compare` and `sweep` share (cmd_run.cpp): model and prompt options, one recorded
+// run, budget-matched configs.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "rudder/methods.h"
+#include "rudder/session_db.h"
+#include "rudder/workbench.h"
+
+namespace rudder::cli {
+
+struct ModelOptions {
+    std::string model, reward, gold, templ = "auto";
+    LoadOptions load;
+};
+
+struct PromptOptions {
+    std::vector<std::string> prompts;
+    std::string dataset, field = "prompt";
+    int64_t limit = 0;
+    bool shuffle = false, skipBad = false;
+};
+
+struct RunSpec {
+    RunRequest request;
+    std::vector<PromptRecord> prompts;   // text, dataset file and line, as stored in the session
+    nlohmann::json tags = nlohmann::json::object();   // RunInfo::tags (a sweep's point)
+};
+
+struct RunOutcome {
+    int64_t run_id = -1;
+    RunResult result;
+    nlohmann::json doc;   // what --json prints
+};
+
+void addModelOptions(CLI::App* cmd, ModelOptions& m);
+void addPromptOptions(CLI::App* cmd, PromptOptions& p);
+std::vector<PromptRecord> collectPrompts(const PromptOptions& p, uint64_t seed);
+void loadModels(Workbench& wb, ModelOptions& m);
+RunSpec makeSpec(const ModelOptions& m, const std::string& method, const nlohmann::json& config, uint64_t seed,
+                 const std::vector<PromptRecord>& prompts);
+// Records and runs one run (or resumes resumeId); Ctrl-C stops it at the next decode step.
+RunOutcome executeRun(Workbench& wb, SessionDb& db, const RunSpec& spec, std::optional<int64_t> resumeId, bool quietStart);
+// Throws rudder::Error (exit 1) for a cancelled or failed run.
+void reportEnd(const RunOutcome& o);
+// --set key=value for every method having key, or method.key=value for one; validated.
+nlohmann::json compareConfig(const std::string& method, const std::vector<std::string>& sets);
+std::vector<std::string> splitList(const std::string& s);
+
+} // namespace rudder::cli
