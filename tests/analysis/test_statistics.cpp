@@ -7,6 +7,7 @@
 
 #include "rudder/analysis.h"
 #include "rudder/error.h"
+#include "rudder/sweep.h"
 
 using namespace rudder;
 using namespace rudder::analysis;
@@ -257,6 +258,73 @@ private slots:
 
     // One chain: start (no flag), then T F T T F.  Running rate over proposals, windowed over
     // the proposals of the last 2 steps, and the chain's current reward after each step.
+    // Sweep grids: lists, log and linear ranges, the cartesian order, and bad specs refused.
+    void sweepGrids()
+    {
+        auto a = parseSweepAxis("lambda=log:0.001:1:4");
+        QCOMPARE(a.key, std::string("lambda"));
+        QCOMPARE(a.values.size(), size_t(4));
+        const double want[] = {0.001, 0.01, 0.1, 1.0};
+        for (int i = 0; i < 4; ++i) QVERIFY(std::abs(a.values[size_t(i)].get<double>() - want[i]) < 1e-12);
+        auto b = parseSweepAxis("n=8,16,32");
+        QVERIFY(b.values[0].is_number_integer());   // typed integers stay integers (method configs check them)
+        QCOMPARE(parseSweepAxis("sigma=lin:1:4:4").values[1].get<double>(), 2.0);
+        const auto pts = sweepPoints({parseSweepAxis("sigma=1,2"), parseSweepAxis("lambda=0.1,0.2,0.3")});
+        QCOMPARE(pts.size(), size_t(6));
+        QCOMPARE(pts[1], (nlohmann::json{{"sigma", 1}, {"lambda", 0.2}}));   // first axis slowest
+        QCOMPARE(sweepPointLabel(pts[1], {"sigma", "lambda"}), std::string("sigma=1 lambda=0.2"));
+        for (const char* bad : {"sigma", "sigma=", "=1,2", "sigma=1,,2", "sigma=1,1", "l=log:0:1:3", "l=lin:1:2:1", "l=log:1:2"})
+            QVERIFY_THROWS_EXCEPTION(UsageError, parseSweepAxis(bad));
+    }
+
+    // Mean ± se and the paired difference against hand-computed values; a sweep's summary pairs
+    // points with the reference on (seed, prompt) and calls a win only beyond 2 se.
+    void sweepStatistics()
+    {
+        const MeanSe m = meanSe({1, 2, 3, 4});
+        QCOMPARE(m.mean, 2.5);
+        QVERIFY(std::abs(m.se - std::sqrt(1.6666666666666667 / 4)) < 1e-12);
+        QVERIFY(std::isnan(meanSe({7}).se));
+        const PairedDiff d = pairedDifference({3, 5, 7}, {1, 2, 3});   // differences 2, 3, 4
+        QCOMPARE(d.mean, 3.0);
+        QVERIFY(std::abs(d.se - 1.0 / std::sqrt(3.0)) < 1e-12);
+        QVERIFY(std::abs(d.z - 3.0 * std::sqrt(3.0)) < 1e-9);
+        QVERIFY_THROWS_EXCEPTION(Error, pairedDifference({1}, {1, 2}));
+
+        auto tag = [](const std::string& role, const nlohmann::json& params, uint64_t seed) {
+            return nlohmann::json{{"sweep", sweepTag("s", role, role == "point" ? "aisp" : "bon", params, seed, {"sigma"})}};
+        };
+        const nlohmann::json p1 = {{"sigma", 1}}, p2 = {{"sigma", 2}};
+        // Reference: 0.5 everywhere.  sigma=1: +0.1 on every (seed, prompt) with a little spread
+        // (a real win); sigma=2: the reference's values shuffled between prompts (same mean, no win).
+        std::vector<SweepRunData> runs = {
+            {1, tag("reference", nlohmann::json::object(), 0), {0.5, 0.4, 0.6}, {}},
+            {2, tag("point", p1, 0), {0.61, 0.5, 0.7}, {}},
+            {3, tag("point", p2, 0), {0.4, 0.6, 0.5}, {}},
+            {4, tag("reference", nlohmann::json::object(), 1), {0.3, 0.5, 0.7}, {}},
+            {5, tag("point", p1, 1), {0.4, 0.61, 0.8}, {}},
+            {6, tag("point", p2, 1), {0.7, 0.3, 0.5}, {}},
+            {7, nlohmann::json{{"sweep", sweepTag("other", "point", "aisp", p1, 0, {"sigma"})}}, {9, 9, 9}, {}},
+        };
+        const SweepSummary s = summarizeSweep("s", runs);
+        QCOMPARE(s.cells.size(), size_t(2));
+        QCOMPARE(s.keys, std::vector<std::string>{"sigma"});
+        QCOMPARE(s.method, std::string("aisp"));
+        QCOMPARE(s.reference, std::string("bon"));
+        QVERIFY(s.referenceCell && s.referenceCell->runs == (std::vector<int64_t>{1, 4}));
+        const SweepCell& win = s.cells[0];
+        QCOMPARE(win.runs, (std::vector<int64_t>{2, 5}));
+        QCOMPARE(win.proxy.size(), size_t(6));
+        QVERIFY(win.proxyVsRef && std::abs(win.proxyVsRef->mean - 0.10333333333333333) < 1e-12);
+        QVERIFY(win.beatsReference());
+        QVERIFY(!win.goldVsRef);   // no gold in these runs
+        const SweepCell& noise = s.cells[1];
+        QVERIFY(noise.proxyVsRef && std::abs(noise.proxyVsRef->mean) < 1e-12);
+        QVERIFY(!noise.beatsReference());   // negative control
+        QCOMPARE(sweepNames({runs[0].tags, runs[6].tags, nlohmann::json::object(), runs[1].tags}),
+                 (std::vector<std::string>{"s", "other"}));
+    }
+
     void acceptanceRates()
     {
         const std::vector<std::pair<std::optional<bool>, double>> steps = {

@@ -3,6 +3,7 @@
 // SHA-256 (QCryptographicHash), and on the demo models: a small BoN run into a temp session,
 // SIGKILL mid-run then --resume reproducing the uninterrupted result, Ctrl-C marking a run cancelled.
 #include <QtTest>
+#include <map>
 #include <QDir>
 
 #include <signal.h>
@@ -671,6 +672,63 @@ private Q_SLOTS:
         for (auto& run : runs) QCOMPARE(run["config"]["max_new_tokens"].get<int>(), 6);
         auto s = SessionDb::open(db.toStdString(), SessionDb::Mode::ReadOnly);
         QCOMPARE(s.listRuns().size(), size_t(2));
+    }
+
+    // A sweep, end to end: every point x seed and the reference are runs tagged in the session,
+    // the table's paired differences agree with the stored answers, a rerun adds nothing, and
+    // bad grids are refused before any run.
+    void sweepGridIntoTheSession()
+    {
+        REQUIRE_DEMO_MODELS();
+        const QString db = tmp.filePath("sweep.sqlite");
+        const QStringList args = {"sweep", "--method", "aisp", "--grid", "sigma=1,4", "--seeds", "2", "--budget", "8",
+                                  "--set", "aisp.n=4", "--set", "max_new_tokens=6", "--reward", "lexicon", "--gold", "none",
+                                  "--prompt", "In the beginning", "--prompt", "And the LORD said", "--prompt", "Blessed are",
+                                  "--db", db, "--name", "s1", "--json"};
+        auto r = cli(args);
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const auto doc = parseJson(r.out);
+        QCOMPARE(str(doc["reference"]), QString("bon"));
+        QCOMPARE(doc["cells"].size(), size_t(2));
+        auto s = SessionDb::open(db.toStdString(), SessionDb::Mode::ReadOnly);
+        const auto rows = s.listRuns();
+        QCOMPARE(rows.size(), size_t(6));   // (bon + 2 points) x 2 seeds
+        std::map<std::pair<std::string, uint64_t>, std::vector<double>> finals;   // (point label, seed) -> rewards
+        for (const auto& row : rows) {
+            const auto& t = row.tags["sweep"];
+            QCOMPARE(t["name"].get<std::string>(), std::string("s1"));
+            const std::string label = t["role"] == "reference" ? "ref" : t["params"].dump();
+            if (t["role"] == "point") QCOMPARE(row.config["iterations"].get<int>(), 2);   // 8 samples = 4 x 2
+            else QCOMPARE(row.config["n"].get<int>(), 8);
+            std::vector<double> v;
+            for (const auto& f : s.loadRun(row.id, false).final) v.push_back(f.reward);
+            finals[{label, t["seed"].get<uint64_t>()}] = v;
+        }
+        for (const auto& cell : doc["cells"]) {
+            double sum = 0;
+            int n = 0;
+            for (uint64_t seed : {0, 1})
+                for (size_t i = 0; i < 3; ++i, ++n)
+                    sum += finals[{cell["params"].dump(), seed}][i] - finals[{"ref", seed}][i];
+            QVERIFY(std::abs(cell["proxy_vs_reference"]["mean"].get<double>() - sum / n) < 1e-9);
+            QCOMPARE(cell["proxy_vs_reference"]["n"].get<int>(), 6);
+        }
+        r = cli(args);   // again: everything is already there
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QCOMPARE(r.err.count("already in the session"), 6);
+        QCOMPARE(SessionDb::open(db.toStdString(), SessionDb::Mode::ReadOnly).listRuns().size(), size_t(6));
+        r = cli({"sweep", "--report-only", "--name", "s1", "--db", db});
+        QVERIFY2(r.code == 0 && r.out.contains("bon (reference)"), qPrintable(r.out + r.err));
+        r = cli({"sweep", "--report-only", "--name", "nope", "--db", db});
+        QCOMPARE(r.code, 2);
+        // Refused before any run: the budget's own knob, a foreign key, a malformed grid.
+        for (const auto& [grid, says] : std::vector<std::pair<QString, QString>>{
+                 {"iterations=2,3", "matched budget"}, {"beta=1,2", "not a parameter"}, {"sigma=", "KEY="}}) {
+            r = cli({"sweep", "--method", "aisp", "--grid", grid, "--budget", "8", "--reward", "lexicon", "--db", db});
+            QCOMPARE(r.code, 2);
+            QVERIFY2(r.err.contains(says), qPrintable(r.err));
+        }
+        QCOMPARE(SessionDb::open(db.toStdString(), SessionDb::Mode::ReadOnly).listRuns().size(), size_t(6));
     }
 };
 
