@@ -64,7 +64,7 @@ endif()
 
 set(RUDDER_HAVE_QTTEST OFF)
 if(RUDDER_GUI)
-  find_package(Qt6 REQUIRED COMPONENTS Core Gui Widgets PrintSupport Test)
+  find_package(Qt6 REQUIRED COMPONENTS Core Gui Widgets PrintSupport Svg Test)
   find_package(QCustomPlotQt6 REQUIRED)
   set(RUDDER_HAVE_QTTEST ON)
 elseif(RUDDER_TESTS)

@@ -17,6 +17,7 @@ ExportDialog::ExportDialog(const QStringList& plotNames, int current, QWidget* p
     what_->addItem("Whole dashboard (all plots)", -1);
     what_->setCurrentIndex(std::max(0, current));
     format_->addItem("PDF (vector)", Pdf);
+    format_->addItem("SVG (vector)", Svg);
     format_->addItem("PNG", Png);
     format_->addItem("CSV, all plotted data", CsvAll);
     format_->addItem("CSV, visible range only", CsvVisible);
@@ -70,6 +71,7 @@ QString ExportDialog::suffix() const
     switch (format()) {
     case Pdf: return "pdf";
     case Png: return "png";
+    case Svg: return "svg";
     default: return "csv";
     }
 }

@@ -1,5 +1,5 @@
 // Export dialog: which plot (or the whole dashboard), paper width, DPI, font size, and format
-// (PDF vector, PNG, CSV of all or the visible data).
+// (PDF or SVG vector, PNG, CSV of all or the visible data).
 #pragma once
 #include <QDialog>
 #include <QStringList>
@@ -15,7 +15,7 @@ namespace rudder::widgets {
 class ExportDialog : public QDialog {
     Q_OBJECT
 public:
-    enum Format { Pdf, Png, CsvAll, CsvVisible };
+    enum Format { Pdf, Png, CsvAll, CsvVisible, Svg };
     ExportDialog(const QStringList& plotNames, int current, QWidget* parent = nullptr);
 
     int plotIndex() const;   // -1 = the whole dashboard

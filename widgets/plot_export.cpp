@@ -5,6 +5,7 @@
 #include <QPageSize>
 #include <QPainter>
 #include <QPdfWriter>
+#include <QSvgGenerator>
 
 #include <cmath>
 
@@ -104,7 +105,7 @@ QString exportDashboard(const std::vector<QCustomPlot*>& plots, const QString& p
 {
     if (plots.empty()) return "nothing to export";
     const QString suffix = suffixOf(path);
-    if (suffix != "pdf" && suffix != "png") return path + ": unsupported format (use .pdf or .png)";
+    if (suffix != "pdf" && suffix != "png" && suffix != "svg") return path + ": unsupported format (use .pdf, .svg or .png)";
     columns = std::max(1, std::min(columns, int(plots.size())));
     const int rows = int((plots.size() + columns - 1) / columns);
     // The whole figure is `widthIn` wide; each cell keeps the single-plot aspect.
@@ -138,6 +139,22 @@ QString exportDashboard(const std::vector<QCustomPlot*>& plots, const QString& p
         painter.setMode(QCPPainter::pmNoCaching);
         drawGrid(painter);
         painter.end();
+    } else if (suffix == "svg") {
+        // Vector, editable in Inkscape/Illustrator; sized in points like the PDF.
+        const QSize pt(int(std::lround(o.widthIn * 72)), int(std::lround(figH * 72)));
+        QSvgGenerator svg;
+        svg.setFileName(path);
+        svg.setTitle("Rudder");
+        svg.setResolution(72);
+        svg.setSize(pt);
+        svg.setViewBox(QRect(QPoint(0, 0), pt));
+        QCPPainter painter;
+        if (!painter.begin(&svg)) return path + ": cannot write the SVG";
+        painter.setMode(QCPPainter::pmVectorized);
+        painter.setMode(QCPPainter::pmNoCaching);
+        drawGrid(painter);
+        painter.end();
+        if (!QFileInfo(path).exists() || QFileInfo(path).size() == 0) return path + ": cannot write the SVG";
     } else {
         const QSize px = QSize(int(std::lround(o.widthIn * o.dpi)), int(std::lround(figH * o.dpi)));
         QImage img(px, QImage::Format_ARGB32);

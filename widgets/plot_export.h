@@ -22,7 +22,7 @@ struct ExportOptions {
 // The PNG's pixel size for these options (width × dpi, height × dpi, rounded).
 QSize exportPixelSize(const ExportOptions& o);
 
-// Writes by the file's suffix: .pdf (vector) or .png.  Returns an error message ("" on success).
+// Writes by the file's suffix: .pdf or .svg (vector) or .png.  Returns an error message ("" on success).
 QString exportPlot(QCustomPlot* plot, const QString& path, const ExportOptions& o);
 // Several plots on one page, in a grid with `columns` columns.
 QString exportDashboard(const std::vector<QCustomPlot*>& plots, const QString& path, const ExportOptions& o,

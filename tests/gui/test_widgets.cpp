@@ -494,6 +494,16 @@ private slots:
         QCOMPARE(exportDashboard({plot.plot(), w.plot()}, dash, o, 2), QString());
         QCOMPARE(QImage(dash).width(), int(std::lround(6.75 * 150)));
         QVERIFY(!exportPlot(plot.plot(), dir.filePath("x.bmp"), o).isEmpty());   // refused, with a message
+        // SVG: vector, sized in points like the PDF, with the axis labels as text (editable).
+        o.widthIn = ExportOptions::kSingleColumn;
+        const QString svg = dir.filePath("curves.svg");
+        QCOMPARE(exportPlot(plot.plot(), svg, o), QString());
+        QFile sf(svg);
+        QVERIFY(sf.open(QIODevice::ReadOnly));
+        const QByteArray xml = sf.readAll();
+        QVERIFY2(xml.contains("<svg") && xml.contains("viewBox=\"0 0 234 145\""), xml.left(600).constData());
+        QVERIFY2(xml.contains(plot.plot()->xAxis->label().split(' ').first().toUtf8()), "the x-axis label is not text in the SVG");
+        QVERIFY(xml.count("<path") + xml.count("<polyline") > 5);
     }
 };
 
