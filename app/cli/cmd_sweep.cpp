@@ -172,70 +172,27 @@ void addSweepCommand(CLI::App& app)
             else printSummary(s, o->db);
             return;
         }
-        const MethodInfo& info = methodInfo(o->method);
-        if (o->grid.empty()) throw UsageError("--grid", "", "give at least one KEY=values");
         std::vector<SweepAxis> axes;
-        std::vector<std::string> keys;
-        for (const auto& g : o->grid) {
-            SweepAxis a = parseSweepAxis(g);
-            bool has = false;
-            for (const auto& p : info.params) has = has || p.key == a.key;
-            if (!has) throw UsageError("--grid", g, "'" + a.key + "' is not a parameter of " + o->method);
-            if (std::find(keys.begin(), keys.end(), a.key) != keys.end()) throw UsageError("--grid", g, "sweeps " + a.key + " twice");
-            keys.push_back(a.key);
-            axes.push_back(std::move(a));
-        }
-        const bool withRef = o->reference != "none";
-        if (withRef) methodInfo(o->reference);   // unknown -> UsageError
-        if (!(o->budget > 0)) throw UsageError("--budget", std::to_string(o->budget), "must be positive: the points and the reference spend the same budget");
-        if (o->axis != "samples" && o->axis != "tokens" && o->axis != "flops")
-            throw UsageError("--budget-axis", o->axis, "must be samples, tokens or flops");
-        std::string name = o->name;
-        if (name.empty()) {
-            name = o->method + " ";
-            for (size_t i = 0; i < keys.size(); ++i) name += (i ? "×" : "") + keys[i];
-            char b[64];
-            std::snprintf(b, sizeof b, " %s=%g", o->axis.c_str(), o->budget);
-            name += b;
-        }
-        const auto points = sweepPoints(axes);
+        for (const auto& g : o->grid) axes.push_back(parseSweepAxis(g));
         const auto prompts = collectPrompts(o->p, o->seed);
-
         Workbench wb;
         loadModels(wb, o->m);
-        const double flopsPerToken = 2.0 * double(wb.base().parameters) + (wb.reward() ? wb.reward()->flopsPerToken() : 0.0);
-        // Every configuration first, so a bad value stops the sweep before its first run.
-        auto pointConfig = [&](const json& params) {
-            std::vector<std::string> sets = o->sets;
-            for (const auto& [k, v] : params.items()) sets.push_back(o->method + "." + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump()));
-            json cfg;
-            try {
-                cfg = matchBudget(o->method, compareConfig(o->method, sets), o->axis, o->budget, flopsPerToken);
-            } catch (const UsageError& e) {
-                throw UsageError("--grid", sweepPointLabel(params, keys), e.what());
-            }
-            for (const auto& [k, v] : params.items())
-                if (cfg[k] != v && !(cfg[k].is_number() && v.is_number() && cfg[k].get<double>() == v.get<double>()))
-                    throw UsageError("--grid", k, "is set by the matched budget (" + cfg[k].dump() + "): sweep another parameter, "
-                                                  "or the budget itself with separate sweeps");
-            return cfg;
-        };
-        std::vector<json> configs;
-        for (const auto& p : points) configs.push_back(pointConfig(p));
-        json refConfig;
-        if (withRef) refConfig = matchBudget(o->reference, compareConfig(o->reference, o->sets), o->axis, o->budget, flopsPerToken);
-
-        struct Job {
-            std::string method, role;
-            json params, config;
-            uint64_t seed;
-        };
-        std::vector<Job> jobs;
-        for (int s = 0; s < o->seeds; ++s) {
-            const uint64_t seed = o->seed + uint64_t(s);
-            if (withRef) jobs.push_back({o->reference, "reference", json::object(), refConfig, seed});
-            for (size_t i = 0; i < points.size(); ++i) jobs.push_back({o->method, "point", points[i], configs[i], seed});
-        }
+        SweepRequest req;
+        req.method = o->method;
+        req.baseConfig = compareConfig(o->method, o->sets);
+        req.axes = axes;
+        req.reference = o->reference == "none" ? "" : o->reference;
+        if (!req.reference.empty()) req.referenceConfig = compareConfig(req.reference, o->sets);
+        req.budgetAxis = o->axis;
+        req.budget = o->budget;
+        req.flopsPerToken = 2.0 * double(wb.base().parameters) + (wb.reward() ? wb.reward()->flopsPerToken() : 0.0);
+        req.firstSeed = o->seed;
+        req.seeds = o->seeds;
+        req.name = o->name;
+        const SweepPlan plan = planSweep(req);
+        const std::string& name = plan.name;
+        const std::vector<std::string>& keys = plan.keys;
+        const std::vector<SweepJob>& jobs = plan.jobs;
         SessionDb db = SessionDb::open(o->db);
         // What the session already holds of this sweep: (role, params, seed) -> run.
         std::vector<RunRow> existing;
@@ -245,7 +202,6 @@ void addSweepCommand(CLI::App& app)
         size_t done = 0;
         for (const auto& job : jobs) {
             ++done;
-            const json tag = {{"sweep", sweepTag(name, job.role, job.method, job.params, job.seed, keys)}};
             const RunRow* prior = nullptr;
             for (const auto& row : existing) {
                 const json& t = row.tags["sweep"];
@@ -266,7 +222,7 @@ void addSweepCommand(CLI::App& app)
                 throw UsageError(o->db, "--name", "run " + std::to_string(prior->id) + " of sweep \"" + name +
                                                       "\" is being written by another process");
             RunSpec spec = makeSpec(o->m, job.method, job.config, job.seed, prompts);
-            spec.tags = tag;
+            spec.tags = job.tags;
             std::optional<int64_t> resume;
             if (prior) resume = prior->id;   // interrupted, cancelled or failed: continued where it stopped
             outs.push_back(executeRun(wb, db, spec, resume, true));

@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <sstream>
 
 #include "rudder/error.h"
+#include "rudder/methods.h"
 
 namespace rudder {
 
@@ -106,6 +108,65 @@ nlohmann::json sweepTag(const std::string& name, const std::string& role, const 
                         const nlohmann::json& params, uint64_t seed, const std::vector<std::string>& keys)
 {
     return {{"name", name}, {"role", role}, {"method", method}, {"params", params}, {"seed", seed}, {"keys", keys}};
+}
+
+std::string defaultSweepName(const std::string& method, const std::vector<std::string>& keys, const std::string& axis,
+                             double budget)
+{
+    std::string name = method + " ";
+    for (size_t i = 0; i < keys.size(); ++i) name += (i ? "×" : "") + keys[i];
+    char b[64];
+    std::snprintf(b, sizeof b, " %s=%g", axis.c_str(), budget);
+    return name + b;
+}
+
+SweepPlan planSweep(const SweepRequest& r)
+{
+    const MethodInfo& info = methodInfo(r.method);
+    if (r.axes.empty()) throw UsageError("--grid", "", "give at least one KEY=values");
+    SweepPlan plan;
+    for (const auto& a : r.axes) {
+        bool has = false;
+        for (const auto& p : info.params) has = has || p.key == a.key;
+        if (!has) throw UsageError("--grid", a.key, "is not a parameter of " + r.method);
+        if (std::find(plan.keys.begin(), plan.keys.end(), a.key) != plan.keys.end())
+            throw UsageError("--grid", a.key, "is swept twice");
+        plan.keys.push_back(a.key);
+    }
+    if (!(r.budget > 0)) throw UsageError("--budget", std::to_string(r.budget), "must be positive: the points and the reference spend the same budget");
+    if (r.budgetAxis != "samples" && r.budgetAxis != "tokens" && r.budgetAxis != "flops")
+        throw UsageError("--budget-axis", r.budgetAxis, "must be samples, tokens or flops");
+    if (r.seeds < 1) throw UsageError("--seeds", std::to_string(r.seeds), "must be at least 1");
+    plan.name = r.name.empty() ? defaultSweepName(r.method, plan.keys, r.budgetAxis, r.budget) : r.name;
+    // Every configuration first, so a bad value stops the sweep before its first run.
+    const auto points = sweepPoints(r.axes);
+    std::vector<nlohmann::json> configs;
+    for (const auto& params : points) {
+        nlohmann::json cfg = r.baseConfig;
+        for (const auto& [k, v] : params.items()) cfg[k] = v;
+        try {
+            cfg = matchBudget(r.method, cfg, r.budgetAxis, r.budget, r.flopsPerToken);
+        } catch (const UsageError& e) {
+            throw UsageError("--grid", sweepPointLabel(params, plan.keys), e.what());
+        }
+        for (const auto& [k, v] : params.items())
+            if (cfg[k] != v && !(cfg[k].is_number() && v.is_number() && cfg[k].get<double>() == v.get<double>()))
+                throw UsageError("--grid", k, "is set by the matched budget (" + cfg[k].dump() +
+                                                  "): sweep another parameter, or the budget itself with separate sweeps");
+        configs.push_back(cfg);
+    }
+    nlohmann::json refConfig;
+    if (!r.reference.empty()) refConfig = matchBudget(r.reference, r.referenceConfig, r.budgetAxis, r.budget, r.flopsPerToken);
+    for (int s = 0; s < r.seeds; ++s) {
+        const uint64_t seed = r.firstSeed + uint64_t(s);
+        if (!r.reference.empty())
+            plan.jobs.push_back({r.reference, "reference", nlohmann::json::object(), refConfig,
+                                 {{"sweep", sweepTag(plan.name, "reference", r.reference, nlohmann::json::object(), seed, plan.keys)}}, seed});
+        for (size_t i = 0; i < points.size(); ++i)
+            plan.jobs.push_back({r.method, "point", points[i], configs[i],
+                                 {{"sweep", sweepTag(plan.name, "point", r.method, points[i], seed, plan.keys)}}, seed});
+    }
+    return plan;
 }
 
 MeanSe meanSe(const std::vector<double>& v)

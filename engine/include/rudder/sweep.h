@@ -29,6 +29,38 @@ std::string sweepPointLabel(const nlohmann::json& params, const std::vector<std:
 nlohmann::json sweepTag(const std::string& name, const std::string& role, const std::string& method,
                         const nlohmann::json& params, uint64_t seed, const std::vector<std::string>& keys);
 
+// The runs a sweep makes: for each seed the reference (when there is one) and every grid point,
+// each config budget-matched (rudder/methods.h matchBudget) and tagged.  baseConfig and
+// referenceConfig are the two methods' configs before the grid; a grid key the matched budget
+// overrides (the budget's own knob) is refused.  Throws UsageError naming the point or key.
+struct SweepJob {
+    std::string method, role;              // role: "point" | "reference"
+    nlohmann::json params, config, tags;
+    uint64_t seed = 0;
+};
+struct SweepPlan {
+    std::string name;
+    std::vector<std::string> keys;
+    std::vector<SweepJob> jobs;
+};
+struct SweepRequest {
+    std::string method;
+    nlohmann::json baseConfig = nlohmann::json::object();
+    std::vector<SweepAxis> axes;
+    std::string reference = "bon";         // "" = none
+    nlohmann::json referenceConfig = nlohmann::json::object();
+    std::string budgetAxis = "samples";
+    double budget = 0;
+    double flopsPerToken = 0;              // for the flops axis
+    uint64_t firstSeed = 0;
+    int seeds = 1;
+    std::string name;                      // "" = defaultSweepName
+};
+SweepPlan planSweep(const SweepRequest& r);
+// "aisp sigma×lambda samples=256"
+std::string defaultSweepName(const std::string& method, const std::vector<std::string>& keys, const std::string& axis,
+                             double budget);
+
 // Mean and standard error of the mean (se: NaN below two values).
 struct MeanSe {
     double mean = 0, se = 0;
