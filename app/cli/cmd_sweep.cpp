@@ -13,29 +13,13 @@
 #include "run_common.h"
 #include "rudder/error.h"
 #include "rudder/sweep.h"
+#include "rudder/sweep_store.h"
 
 using nlohmann::json;
 
 namespace rudder::cli {
 
 namespace {
-
-SweepRunData runData(const StoredRun& r)
-{
-    SweepRunData d;
-    d.id = r.row.id;
-    d.tags = r.info.tags;
-    std::map<int, const FinalAnswer*> byPrompt;
-    for (const auto& f : r.final) byPrompt[f.prompt_index] = &f;
-    bool allGold = !byPrompt.empty();
-    for (const auto& [i, f] : byPrompt) {
-        d.proxy.push_back(f->reward);
-        allGold = allGold && f->gold_reward.has_value();
-    }
-    if (allGold)
-        for (const auto& [i, f] : byPrompt) d.gold.push_back(*f->gold_reward);
-    return d;
-}
 
 std::string fmt(const MeanSe& m)
 {
@@ -114,17 +98,6 @@ void printSummary(const SweepSummary& s, const std::string& db)
                     winners, s.cells.size());
 }
 
-SweepSummary loadSummary(const SessionDb& db, const std::string& name)
-{
-    std::vector<SweepRunData> data;
-    for (const auto& row : db.listRuns()) {
-        if (!row.tags.contains("sweep") || row.tags["sweep"].value("name", "") != name) continue;
-        if (row.status != RunStatus::Done) continue;   // unfinished points are left out of the table
-        data.push_back(runData(db.loadRun(row.id, false)));
-    }
-    return summarizeSweep(name, data);
-}
-
 } // namespace
 
 void addSweepCommand(CLI::App& app)
@@ -166,7 +139,7 @@ void addSweepCommand(CLI::App& app)
         if (o->reportOnly) {
             if (o->name.empty()) throw UsageError("--name", "", "--report-only needs the sweep's --name");
             SessionDb db = SessionDb::open(o->db, SessionDb::Mode::ReadOnly);
-            const SweepSummary s = loadSummary(db, o->name);
+            const SweepSummary s = loadSweep(db, o->name);
             if (s.cells.empty() && !s.referenceCell) throw UsageError(o->db, "--name", "no finished run of a sweep named \"" + o->name + "\"");
             if (o->json) std::cout << summaryJson(s).dump(2) << "\n";
             else printSummary(s, o->db);
@@ -194,25 +167,14 @@ void addSweepCommand(CLI::App& app)
         const std::vector<std::string>& keys = plan.keys;
         const std::vector<SweepJob>& jobs = plan.jobs;
         SessionDb db = SessionDb::open(o->db);
-        // What the session already holds of this sweep: (role, params, seed) -> run.
-        std::vector<RunRow> existing;
-        for (const auto& row : db.listRuns())
-            if (row.tags.contains("sweep") && row.tags["sweep"].value("name", "") == name) existing.push_back(row);
+        const std::vector<RunRow> existing = db.listRuns();
         std::vector<RunOutcome> outs;
         size_t done = 0;
         for (const auto& job : jobs) {
             ++done;
-            const RunRow* prior = nullptr;
-            for (const auto& row : existing) {
-                const json& t = row.tags["sweep"];
-                if (t.value("role", "") == job.role && t.value("params", json::object()) == job.params && t.value("seed", uint64_t(0)) == job.seed)
-                    prior = &row;   // the latest wins
-            }
+            const std::optional<RunRow> prior = findSweepRun(existing, job, o->db);
             std::fprintf(stderr, "rudder-cli: sweep [%zu/%zu] %s %s, seed %llu", done, jobs.size(), job.method.c_str(),
                          sweepPointLabel(job.params, keys).c_str(), static_cast<unsigned long long>(job.seed));
-            if (prior && prior->config != job.config)
-                throw UsageError(o->db, "--name", "sweep \"" + name + "\" already has run " + std::to_string(prior->id) + " for " +
-                                                      sweepPointLabel(job.params, keys) + " with another config; choose another --name");
             if (prior && prior->status == RunStatus::Done) {
                 std::fprintf(stderr, ": already in the session (run %lld)\n", static_cast<long long>(prior->id));
                 continue;
@@ -228,7 +190,7 @@ void addSweepCommand(CLI::App& app)
             outs.push_back(executeRun(wb, db, spec, resume, true));
             if (outs.back().result.status != RunStatus::Done) break;
         }
-        const SweepSummary s = loadSummary(db, name);
+        const SweepSummary s = loadSweep(db, name);
         if (o->json) std::cout << summaryJson(s).dump(2) << "\n";
         else printSummary(s, o->db);
         for (const auto& out : outs) reportEnd(out);
