@@ -17,7 +17,7 @@ namespace rudder::widgets {
 
 MethodPanel::MethodPanel(QWidget* parent)
     : QWidget(parent), tabs_(new QTabWidget(this)), run_(new QPushButton("Run", this)),
-      stop_(new QPushButton("Stop", this)), live_(new QCheckBox("Live tuning", this)), seed_(new QSpinBox(this))
+      stop_(new QPushButton("Stop", this)), sweep_(new QPushButton("Sweep…", this)), live_(new QCheckBox("Live tuning", this)), seed_(new QSpinBox(this))
 {
     for (const MethodInfo& m : allMethods()) {
         ids_.push_back(m.id);
@@ -91,6 +91,9 @@ MethodPanel::MethodPanel(QWidget* parent)
     bar->addWidget(seed_);
     bar->addWidget(live_);
     bar->addStretch(1);
+    sweep_->setToolTip("Run a grid of this method's settings (one or two parameters, several seeds) against "
+                       "best-of-n at the same budget; results in the Sweep view");
+    bar->addWidget(sweep_);
     bar->addWidget(run_);
     bar->addWidget(stop_);
     auto* l = new QVBoxLayout(this);
@@ -99,6 +102,7 @@ MethodPanel::MethodPanel(QWidget* parent)
     l->addLayout(bar);
     connect(run_, &QPushButton::clicked, this, &MethodPanel::runRequested);
     connect(stop_, &QPushButton::clicked, this, &MethodPanel::stopRequested);
+    connect(sweep_, &QPushButton::clicked, this, &MethodPanel::sweepRequested);
 }
 
 std::string MethodPanel::currentMethod() const { return ids_[size_t(std::max(0, tabs_->currentIndex()))]; }
@@ -150,6 +154,7 @@ void MethodPanel::setRunning(bool running)
 {
     for (QPushButton* b : tuneButtons_) b->setEnabled(!running);
     run_->setEnabled(!running);
+    sweep_->setEnabled(!running);
     stop_->setEnabled(running);
 }
 

@@ -41,9 +41,11 @@ public:
 
     QPushButton* runButton() const { return run_; }
     QPushButton* stopButton() const { return stop_; }
+    QPushButton* sweepButton() const { return sweep_; }
 
 signals:
     void runRequested();
+    void sweepRequested();   // "Sweep…": a grid of this method's settings against best-of-n
     void stopRequested();
     void liveTuneRequested();   // a slider was released with live tuning on
     void tuneBetaRequested(double targetAcceptance);   // QAlign's "Tune β" button
@@ -52,6 +54,7 @@ private:
     QTabWidget* tabs_;
     QPushButton* run_;
     QPushButton* stop_;
+    QPushButton* sweep_;
     QCheckBox* live_;
     QSpinBox* seed_;
     std::map<std::string, std::map<std::string, ParamSlider*>> sliders_;

@@ -40,6 +40,9 @@
 #include "rudder/session_db.h"
 #include "sample_inspector.h"
 #include "sessions_panel.h"
+#include "sweep_dialog.h"
+#include "sweep_view.h"
+#include "rudder/sweep_store.h"
 #include "weight_histogram_plot.h"
 
 namespace rudder::gui {
@@ -80,7 +83,7 @@ MainWindow::MainWindow(const QString& sessionPath, QWidget* parent)
     : QMainWindow(parent), ctl_(new RunController(this)), models_(new ModelsPanel), prompt_(new PromptPanel),
       method_(new MethodPanel), sessions_(new SessionsPanel), inspector_(new SampleInspector),
       rewardPlot_(new RewardCurvePlot), acceptPlot_(new AcceptancePlot), weightPlot_(new WeightHistogramPlot),
-      distPlot_(new RewardDistributionPlot), betaPlot_(new BetaCurvePlot), progress_(new QProgressBar),
+      distPlot_(new RewardDistributionPlot), betaPlot_(new BetaCurvePlot), sweepView_(new SweepView), progress_(new QProgressBar),
       rate_(new QLabel), refreshTimer_(new QTimer(this)), current_(std::make_unique<RunData>())
 {
     setWindowTitle("Rudder — test-time alignment workbench");
@@ -154,6 +157,15 @@ MainWindow::MainWindow(const QString& sessionPath, QWidget* parent)
     connect(models_, &ModelsPanel::loadRequested, this, [this] { loadModels(false); });
     connect(method_, &MethodPanel::runRequested, this, [this] { startRun(false); });
     connect(method_, &MethodPanel::stopRequested, this, &MainWindow::stopRun);
+    connect(method_, &MethodPanel::sweepRequested, this, &MainWindow::sweepInteractive);
+    connect(sweepView_, &SweepView::exportRequested, this, &MainWindow::exportSweepInteractive);
+    connect(sweepView_, &SweepView::runsRequested, this, [this](std::vector<int64_t> ids) {
+        // A grid point's runs (and the reference's) overlaid on the reward curves.
+        if (running_) return;
+        const QString e = overlayRuns(ids);
+        if (!e.isEmpty()) showError("Cannot overlay the runs", e);
+        else if (curvesDock_) curvesDock_->raise();
+    });
     connect(method_, &MethodPanel::tuneBetaRequested, this, [this](double target) {
         const QString e = tuneBeta(target);
         if (!e.isEmpty()) statusBar()->showMessage(e, 6000);
@@ -235,6 +247,9 @@ void MainWindow::buildDocks()
     auto* dBeta = dock(betaPlot_, "BoN-equivalent β(n)", "dock-beta");
     auto* dSamples = dock(inspector_, "Samples", "dock-samples");
     auto* dSessions = dock(sessions_, "Session", "dock-sessions");
+    auto* dSweep = dock(sweepView_, "Sweep", "dock-sweep");
+    sweepDock_ = dSweep;
+    curvesDock_ = dCurves;
     // Left column: what to run.  Right: plots over the sample table and run list.
     addDockWidget(Qt::LeftDockWidgetArea, dModels);
     splitDockWidget(dModels, dPrompt, Qt::Vertical);
@@ -244,8 +259,10 @@ void MainWindow::buildDocks()
     splitDockWidget(dCurves, dWeights, Qt::Vertical);
     splitDockWidget(dWeights, dAccept, Qt::Horizontal);
     tabifyDockWidget(dAccept, dBeta);
+    tabifyDockWidget(dCurves, dSweep);
     splitDockWidget(dDist, dSamples, Qt::Vertical);
     tabifyDockWidget(dSamples, dSessions);
+    dCurves->raise();
     dSamples->raise();
     dAccept->raise();
     resizeDocks({dModels, dCurves}, {430, 1100}, Qt::Horizontal);
@@ -260,12 +277,14 @@ void MainWindow::buildMenus()
     file->addAction("&Open session…", QKeySequence::Open, sessions_, &SessionsPanel::openSessionRequested);
     file->addSeparator();
     file->addAction("&Export figure or data…", QKeySequence("Ctrl+E"), this, &MainWindow::exportInteractive);
+    file->addAction("Export the &sweep…", this, &MainWindow::exportSweepInteractive);
     file->addSeparator();
     file->addAction("&Quit", QKeySequence::Quit, this, &QWidget::close);
     QMenu* run = menuBar()->addMenu("&Run");
     run->addAction("&Load models", this, [this] { loadModels(false); });
     run->addAction("&Run", QKeySequence("Ctrl+R"), this, [this] { startRun(false); });
     run->addAction("&Stop", QKeySequence("Ctrl+."), this, &MainWindow::stopRun);
+    run->addAction("S&weep…", QKeySequence("Ctrl+Shift+R"), this, &MainWindow::sweepInteractive);
     QMenu* view = menuBar()->addMenu("&View");
     for (QDockWidget* d : docks_) view->addAction(d->toggleViewAction());
     view->addSeparator();
@@ -388,6 +407,7 @@ void MainWindow::stopRun()
         return;
     }
     if (!running_) return;
+    if (sweepActive_) sweepQueue_.clear();   // the sweep ends with the run in progress
     ctl_->stop();
     statusBar()->showMessage("stopping…");
 }
@@ -460,6 +480,14 @@ void MainWindow::onRunFinished(qint64 runId, const RunResult& r)
     }
     if (r.status == RunStatus::Failed && !rerunWhenStopped_) showError("The run failed", QString::fromStdString(r.message));
     emit runDone(runId, int(r.status));
+    if (sweepActive_) {
+        sweepView_->reload();
+        if (r.status != RunStatus::Done)
+            endSweep(r.status == RunStatus::Cancelled ? QString("stopped") : QString::fromStdString(r.message));
+        else
+            QMetaObject::invokeMethod(this, &MainWindow::nextSweepJob, Qt::QueuedConnection);
+        return;
+    }
     if (rerunWhenStopped_) {
         rerunWhenStopped_ = false;
         startRun(true);
@@ -473,6 +501,7 @@ QString MainWindow::openSession(const QString& path)
         if (!QFileInfo::exists(path)) SessionDb::open(path.toStdString());
         const QString e = sessions_->setSession(path);
         if (!e.isEmpty()) return e;
+        sweepView_->setSession(path);
         QSettings().setValue("session/path", path);
         return {};
     } catch (const std::exception& e) {
@@ -588,21 +617,9 @@ void MainWindow::exportInteractive()
     for (size_t i = 0; i < plots_.size(); ++i)
         if (plots_[i]->isAncestorOf(QApplication::focusWidget())) current = int(i);
     ExportDialog dlg(names, current, this);
-    QSettings s;
     ExportOptions o;
-    o.widthIn = s.value("export/width", o.widthIn).toDouble();
-    o.dpi = s.value("export/dpi", o.dpi).toInt();
-    o.fontPt = s.value("export/font", o.fontPt).toDouble();
-    dlg.setOptions(o);
-    if (dlg.exec() != QDialog::Accepted) return;
-    o = dlg.options();
-    s.setValue("export/width", o.widthIn);
-    s.setValue("export/dpi", o.dpi);
-    s.setValue("export/font", o.fontPt);
-    const QString base = s.value("export/dir", QDir::homePath()).toString() + "/rudder-figure." + dlg.suffix();
-    const QString path = QFileDialog::getSaveFileName(this, "Export to", base, "*." + dlg.suffix());
-    if (path.isEmpty()) return;
-    s.setValue("export/dir", QFileInfo(path).path());
+    QString path;
+    if (!askExport(dlg, o, path)) return;
     QString err;
     if (dlg.format() == ExportDialog::CsvAll || dlg.format() == ExportDialog::CsvVisible) {
         const int i = dlg.plotIndex() < 0 ? 0 : dlg.plotIndex();
@@ -614,6 +631,179 @@ void MainWindow::exportInteractive()
     }
     if (!err.isEmpty()) showError("Export failed", err);
     else statusBar()->showMessage("exported " + path, 6000);
+}
+
+bool MainWindow::askExport(ExportDialog& dlg, ExportOptions& o, QString& path)
+{
+    QSettings s;
+    o.widthIn = s.value("export/width", o.widthIn).toDouble();
+    o.dpi = s.value("export/dpi", o.dpi).toInt();
+    o.fontPt = s.value("export/font", o.fontPt).toDouble();
+    dlg.setOptions(o);
+    if (dlg.exec() != QDialog::Accepted) return false;
+    o = dlg.options();
+    s.setValue("export/width", o.widthIn);
+    s.setValue("export/dpi", o.dpi);
+    s.setValue("export/font", o.fontPt);
+    const QString base = s.value("export/dir", QDir::homePath()).toString() + "/rudder-figure." + dlg.suffix();
+    path = QFileDialog::getSaveFileName(this, "Export to", base, "*." + dlg.suffix());
+    if (path.isEmpty()) return false;
+    s.setValue("export/dir", QFileInfo(path).path());
+    return true;
+}
+
+// The sweep view's figure (PDF, SVG, PNG) or its table (CSV).
+void MainWindow::exportSweepInteractive()
+{
+    if (sweepView_->summary().cells.empty()) {
+        statusBar()->showMessage("no sweep result to export yet", 5000);
+        return;
+    }
+    ExportDialog dlg({"Sweep: " + sweepView_->currentSweep()}, 0, this);
+    ExportOptions o;
+    QString path;
+    if (!askExport(dlg, o, path)) return;
+    QString err;
+    if (dlg.format() == ExportDialog::CsvAll || dlg.format() == ExportDialog::CsvVisible) {
+        QFile f(path);
+        if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate)) err = path + ": cannot write";
+        else f.write(sweepView_->toCsv().toUtf8());
+    } else {
+        err = exportPlot(sweepView_->plot(), path, o);
+    }
+    if (!err.isEmpty()) showError("Export failed", err);
+    else statusBar()->showMessage("exported " + path, 6000);
+}
+
+void MainWindow::sweepInteractive()
+{
+    if (running_ || tuning_) {
+        statusBar()->showMessage("a run is in progress: stop it first", 5000);
+        return;
+    }
+    SweepDialog dlg(method_->currentMethod(), this);
+    QSettings s;
+    const QString key = "sweep/" + QString::fromStdString(method_->currentMethod());
+    if (s.contains(key)) {
+        try {
+            const auto j = nlohmann::json::parse(s.value(key).toString().toStdString());
+            SweepChoice c;
+            c.grids = j.value("grids", std::vector<std::string>{});
+            c.seeds = j.value("seeds", 1);
+            c.reference = j.value("reference", std::string("bon"));
+            c.budgetAxis = j.value("axis", std::string("samples"));
+            c.budget = j.value("budget", 256.0);
+            dlg.setChoice(c);
+        } catch (...) {   // a damaged setting: the dialog's defaults
+        }
+    }
+    if (dlg.exec() != QDialog::Accepted) return;
+    const SweepChoice c = dlg.choice();
+    s.setValue(key, QString::fromStdString(nlohmann::json{{"grids", c.grids}, {"seeds", c.seeds}, {"reference", c.reference},
+                                                          {"axis", c.budgetAxis}, {"budget", c.budget}}.dump()));
+    const QString e = startSweep(c);
+    if (!e.isEmpty()) showError("Cannot start the sweep", e);
+}
+
+QString MainWindow::startSweep(const SweepChoice& c)
+{
+    if (running_ || tuning_) return "a run is in progress: stop it first";
+    if (!ctl_->modelsReady()) return "load the models first (Models panel)";
+    try {
+        SweepRequest req;
+        req.method = method_->currentMethod();
+        req.baseConfig = validateConfig(req.method, method_->config());
+        for (const auto& g : c.grids) req.axes.push_back(parseSweepAxis(g));
+        req.reference = c.reference;
+        if (!req.reference.empty()) {
+            // The reference as its own tab is set, with the swept method's response length.
+            req.referenceConfig = method_->config(req.reference);
+            req.referenceConfig["max_new_tokens"] = req.baseConfig["max_new_tokens"];
+            req.referenceConfig = validateConfig(req.reference, req.referenceConfig);
+        }
+        req.budgetAxis = c.budgetAxis;
+        req.budget = c.budget;
+        const nlohmann::json& prov = ctl_->provenance();
+        req.flopsPerToken = 2.0 * prov.value("base_model", nlohmann::json::object()).value("parameters", 0.0);
+        if (req.budgetAxis == "flops" && !(req.flopsPerToken > 0)) return "the loaded model's parameter count is unknown: use the samples or tokens axis";
+        req.firstSeed = method_->seed();
+        req.seeds = c.seeds;
+        req.name = c.name;
+        const SweepPlan plan = planSweep(req);
+        SessionDb db = SessionDb::open(sessions_->sessionPath().toStdString(), SessionDb::Mode::ReadOnly);
+        const auto rows = db.listRuns();
+        sweepQueue_.clear();
+        for (SweepJob job : plan.jobs) {
+            const auto prior = findSweepRun(rows, job, sessions_->sessionPath().toStdString());
+            if (prior && prior->status == RunStatus::Done) continue;   // already in the session
+            if (prior && prior->status == RunStatus::Running) return QString("run %1 of this sweep is being written by another process").arg(prior->id);
+            if (prior) job.tags["resume_run"] = prior->id;   // continued where it stopped (not stored: see nextSweepJob)
+            sweepQueue_.push_back(job);
+        }
+        sweepName_ = plan.name;
+        sweepTotal_ = int(plan.jobs.size());
+        sweepRunsMade_ = 0;
+        sweepPrompts_ = prompt_->promptRecords();
+        sweepTemplate_ = prompt_->templateName().toStdString();
+        sweepView_->selectSweep(QString::fromStdString(plan.name));
+        sweepDock_->raise();
+        if (sweepQueue_.empty()) {
+            statusBar()->showMessage(QString("sweep \"%1\": every point is already in the session").arg(QString::fromStdString(plan.name)), 8000);
+            emit sweepDone(QString::fromStdString(plan.name), 0, QString());
+            return {};
+        }
+        sweepActive_ = true;
+        nextSweepJob();
+        return {};
+    } catch (const std::exception& e) {
+        return QString::fromStdString(e.what());
+    }
+}
+
+void MainWindow::nextSweepJob()
+{
+    if (sweepQueue_.empty()) {
+        endSweep({});
+        return;
+    }
+    SweepJob job = sweepQueue_.front();
+    sweepQueue_.pop_front();
+    RunJob rj;
+    rj.sessionPath = sessions_->sessionPath();
+    if (job.tags.contains("resume_run")) {
+        rj.resumeRunId = job.tags["resume_run"].get<int64_t>();
+        job.tags.erase("resume_run");
+    }
+    rj.request.method = job.method;
+    rj.request.config = job.config;
+    rj.request.seed = job.seed;
+    rj.prompts = sweepPrompts_;
+    for (const auto& p : sweepPrompts_) rj.request.prompts.push_back(p.text);
+    rj.request.prompt_template = sweepTemplate_;
+    rj.tags = job.tags;
+    ++sweepRunsMade_;
+    const int done = sweepTotal_ - int(sweepQueue_.size()) - 1;
+    beginRun(rj);
+    statusBar()->showMessage(QString("sweep \"%1\": run %2 of %3 — %4 %5, seed %6")
+                                 .arg(QString::fromStdString(sweepName_))
+                                 .arg(done + 1)
+                                 .arg(sweepTotal_)
+                                 .arg(QString::fromStdString(job.method),
+                                      QString::fromStdString(sweepPointLabel(job.params, job.tags["sweep"].value("keys", std::vector<std::string>{}))))
+                                 .arg(job.seed));
+}
+
+void MainWindow::endSweep(const QString& error)
+{
+    const bool was = sweepActive_;
+    sweepActive_ = false;
+    sweepQueue_.clear();
+    sweepView_->reload();
+    if (!was) return;
+    const QString name = QString::fromStdString(sweepName_);
+    if (error.isEmpty()) statusBar()->showMessage(QString("sweep \"%1\" done: %2 runs").arg(name).arg(sweepRunsMade_), 10000);
+    else statusBar()->showMessage(QString("sweep \"%1\" stopped: %2 (its finished points are kept; Sweep… again continues it)").arg(name, error), 15000);
+    emit sweepDone(name, sweepRunsMade_, error);
 }
 
 void MainWindow::restoreSettings()

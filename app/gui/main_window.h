@@ -3,8 +3,11 @@
 #pragma once
 #include <QMainWindow>
 
+#include <deque>
 #include <memory>
 #include <vector>
+
+#include "rudder/sweep.h"
 
 #include "run_controller.h"
 #include "run_data.h"
@@ -25,6 +28,9 @@ class RewardDistributionPlot;
 class RunPlot;
 class SampleInspector;
 class SessionsPanel;
+class SweepView;
+class ExportDialog;
+struct SweepChoice;
 class WeightHistogramPlot;
 struct ExportOptions;
 } // namespace rudder::widgets
@@ -45,6 +51,8 @@ public:
     widgets::SessionsPanel* sessionsPanel() const { return sessions_; }
     widgets::SampleInspector* inspector() const { return inspector_; }
     widgets::RewardCurvePlot* rewardPlot() const { return rewardPlot_; }
+    widgets::SweepView* sweepView() const { return sweepView_; }
+    bool sweepRunning() const { return sweepActive_; }
     const std::vector<widgets::RunPlot*>& plots() const { return plots_; }
     const widgets::RunData& current() const { return *current_; }
     int64_t currentRunId() const { return currentRunId_; }
@@ -65,10 +73,15 @@ public:
     // QAlign's "Tune β": pilot chains on the worker, then β (absolute) set on the panel.  "" or why not.
     QString tuneBeta(double targetAcceptance = 0.5);
     QString exportFigure(int plotIndex, const QString& path, const widgets::ExportOptions& o);   // -1 = dashboard
+    // A grid of the current method's settings (the method panel's values elsewhere) x seeds against
+    // the reference at the same budget, run one after another on the worker, each a tagged run of the
+    // session; points already done in the session are skipped.  "" or why not.
+    QString startSweep(const widgets::SweepChoice& choice);
     void refreshNow();
 
 signals:
     void runDone(qint64 runId, int status);
+    void sweepDone(QString name, int runsMade, QString error);   // error "" = every point done
     void betaTuned(double beta);
     void resumeAfterLoad(qint64 runId, QString error);   // a resume that first loaded the run's models: "" = resumed
 
@@ -89,6 +102,12 @@ private:
     void setCurrent(std::unique_ptr<widgets::RunData> run);
     int64_t expectedSamples() const;
     void exportInteractive();
+    void exportSweepInteractive();
+    void sweepInteractive();
+    void nextSweepJob();
+    void endSweep(const QString& error);
+    // Runs the export dialog with the remembered options, then asks where; false = cancelled.
+    bool askExport(widgets::ExportDialog& dlg, widgets::ExportOptions& o, QString& path);
 
     RunController* ctl_;
     widgets::ModelsPanel* models_;
@@ -101,6 +120,14 @@ private:
     widgets::WeightHistogramPlot* weightPlot_;
     widgets::RewardDistributionPlot* distPlot_;
     widgets::BetaCurvePlot* betaPlot_;
+    widgets::SweepView* sweepView_;
+    QDockWidget* sweepDock_ = nullptr;
+    QDockWidget* curvesDock_ = nullptr;
+    std::deque<SweepJob> sweepQueue_;
+    std::vector<PromptRecord> sweepPrompts_;
+    std::string sweepTemplate_, sweepName_;
+    bool sweepActive_ = false;
+    int sweepRunsMade_ = 0, sweepTotal_ = 0;
     std::vector<widgets::RunPlot*> plots_;
     std::vector<QDockWidget*> docks_;
     QProgressBar* progress_;

@@ -71,7 +71,7 @@ public:
                 } else {
                     wb_.checkPrompts(job.request.prompts, job.request.prompt_template,
                                      job.request.config.value("max_new_tokens", int64_t(0)));
-                    rec.emplace(RunRecorder::start(*db, job.request, wb_.provenance(), job.prompts));
+                    rec.emplace(RunRecorder::start(*db, job.request, wb_.provenance(), job.prompts, job.tags));
                 }
             }
             const int64_t runId = rec ? rec->id() : -1;

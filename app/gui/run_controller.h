@@ -35,6 +35,7 @@ struct RunJob {
     int64_t resumeRunId = -1;     // >= 0: resume this stored run
     std::vector<IterationEvent> completed;   // filled by the worker when resuming
     std::vector<PromptRecord> prompts;       // the request's prompts with dataset file and row ({} = typed)
+    nlohmann::json tags = nlohmann::json::object();   // RunInfo::tags (a sweep's point)
 };
 
 class Worker;

@@ -22,7 +22,10 @@
 #include "rudder/session_db.h"
 #include "sample_inspector.h"
 #include "sessions_panel.h"
+#include "sweep_dialog.h"
+#include "sweep_view.h"
 #include "weight_histogram_plot.h"
+#include "plot_export.h"
 
 using namespace rudder;
 
@@ -130,6 +133,86 @@ private slots:
         QCOMPARE(w_->reopenRun(done[0][0].toLongLong()), QString());
         for (size_t i = 0; i < csv.size(); ++i) QCOMPARE(w_->plots()[i]->toCsv(false), csv[i]);
         QVERIFY(w_->slowestRefreshMs() < 1000);   // generous: the budget is in the benchmark
+    }
+
+    // A sweep from the GUI: the grid x seeds and the reference run one after another as tagged
+    // runs of the session, the Sweep view pools them (line for one parameter, heatmap for two),
+    // a click asks for a point's runs, the figure exports, and the same sweep again runs nothing.
+    void sweepFromTheGui()
+    {
+        auto* m = w_->methodPanel();
+        m->setCurrentMethod("aisp");
+        m->setConfig("aisp", {{"n", 4}, {"max_new_tokens", 6}});
+        m->setSeed(3);
+        widgets::SweepChoice c;
+        c.grids = {"sigma=1,4"};
+        c.seeds = 2;
+        c.reference = "bon";
+        c.budget = 8;
+        QSignalSpy swept(w_.get(), &gui::MainWindow::sweepDone);
+        QCOMPARE(w_->startSweep(c), QString());
+        QVERIFY(w_->sweepRunning());
+        QVERIFY(!m->sweepButton()->isEnabled());
+        QVERIFY(waitFor(swept, 240000));
+        QCOMPARE(swept[0][2].toString(), QString());
+        QCOMPARE(swept[0][1].toInt(), 6);   // (bon + 2 points) x 2 seeds
+        QVERIFY(m->sweepButton()->isEnabled());
+        auto* v = w_->sweepView();
+        const QString name = v->currentSweep();
+        QCOMPARE(name, QString("aisp sigma samples=8"));
+        QCOMPARE(v->summary().cells.size(), size_t(2));
+        QVERIFY(v->summary().referenceCell.has_value());
+        QCOMPARE(v->summary().cells[0].proxy.size(), size_t(2));   // 1 prompt x 2 seeds
+        QVERIFY(v->summary().cells[0].proxyVsRef.has_value());
+        SessionDb db = SessionDb::open(dir_.filePath("s.rudder").toStdString(), SessionDb::Mode::ReadOnly);
+        int tagged = 0;
+        for (const auto& row : db.listRuns()) {
+            if (!row.tags.contains("sweep") || row.tags["sweep"]["name"] != name.toStdString()) continue;
+            ++tagged;
+            if (row.method == "aisp") QCOMPARE(row.config["iterations"].get<int>(), 2);   // 8 samples = 4 x 2
+            else QCOMPARE(row.config["n"].get<int>(), 8);
+            QCOMPARE(row.config["max_new_tokens"].get<int>(), 6);   // the reference decodes as long
+        }
+        QCOMPARE(tagged, 6);
+        // One parameter: the points with error bars over the reference's band.
+        QCustomPlot* p = v->plot();
+        QVERIFY(p->graphCount() >= 2);
+        QCOMPARE(p->graph(0)->dataCount(), 2);
+        QCOMPARE(v->toCsv().count('\n'), 1 + 2 + 1);   // header, 2 points, the reference
+        // A click on the second point asks for its runs and the reference's.
+        QSignalSpy asked(v, &widgets::SweepView::runsRequested);
+        const QPoint px(int(p->xAxis->coordToPixel(1)), int(p->yAxis->coordToPixel(v->summary().cells[1].proxyStats.mean)));
+        QTest::mouseClick(p, Qt::LeftButton, {}, px);
+        QCOMPARE(asked.count(), 1);
+        QCOMPARE(asked[0][0].value<std::vector<int64_t>>().size(), size_t(4));
+        QCOMPARE(v->cellAt(0, 0), 0);
+        QCOMPARE(v->cellAt(5, 0), -1);
+        for (const char* f : {"sweep.svg", "sweep.pdf", "sweep.png"}) {
+            QCOMPARE(widgets::exportPlot(p, dir_.filePath(f), widgets::ExportOptions{}), QString());
+            QVERIFY(QFileInfo(dir_.filePath(f)).size() > 1000);
+        }
+        // The same sweep again: every point is in the session already.
+        swept.clear();
+        QCOMPARE(w_->startSweep(c), QString());
+        QVERIFY(waitFor(swept, 5000));
+        QCOMPARE(swept[0][1].toInt(), 0);
+        // Two parameters: a heatmap with one labelled cell per point.
+        c.grids = {"sigma=1,4", "lambda=0.01,0.1"};
+        c.seeds = 1;
+        swept.clear();
+        QCOMPARE(w_->startSweep(c), QString());
+        QVERIFY(waitFor(swept, 240000));
+        QCOMPARE(swept[0][1].toInt(), 5);
+        QCOMPARE(v->summary().cells.size(), size_t(4));
+        bool heatmap = false;
+        for (int i = 0; i < p->plottableCount(); ++i) heatmap = heatmap || qobject_cast<QCPColorMap*>(p->plottable(i));
+        QVERIFY(heatmap);
+        QCOMPARE(p->itemCount(), 4);
+        QCOMPARE(v->cellAt(1, 1), 3);   // sigma=4 (row 1), lambda=0.1 (column 1)
+        // A bad grid is refused before anything runs.
+        c.grids = {"sigma=1,,4"};
+        QVERIFY(!w_->startSweep(c).isEmpty());
+        QVERIFY(!w_->sweepRunning());
     }
 
     void stopCancelsWithinASecond()
