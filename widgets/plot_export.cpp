@@ -47,12 +47,31 @@ public:
         p->legend->setIconTextPadding(int(std::lround(pt * 0.5)));
         p->legend->setRowSpacing(0);
         p->legend->setMargins(QMargins(2, 1, 2, 1));
-        for (int i = 0; i < p->plotLayout()->elementCount(); ++i)
+        for (int i = 0; i < p->plotLayout()->elementCount(); ++i) {
             if (auto* t = qobject_cast<QCPTextElement*>(p->plotLayout()->elementAt(i))) {
                 titles_.push_back({t, t->font()});
                 QFont tf = t->font();
                 tf.setPointSizeF(pt);
                 t->setFont(tf);
+            }
+            // A heatmap's colour scale: its axis like the others, its bar as wide as a line of text.
+            if (auto* c = qobject_cast<QCPColorScale*>(p->plotLayout()->elementAt(i))) {
+                scales_.push_back({c, c->axis()->labelFont(), c->axis()->tickLabelFont(), c->barWidth()});
+                QFont f = c->axis()->labelFont();
+                f.setPointSizeF(pt);
+                c->axis()->setLabelFont(f);
+                f.setPointSizeF(pt * 0.9);
+                c->axis()->setTickLabelFont(f);
+                c->setBarWidth(int(std::lround(pt * 1.2)));
+            }
+        }
+        // Labels drawn into the plot (a heatmap's cell values).
+        for (int i = 0; i < p->itemCount(); ++i)
+            if (auto* t = qobject_cast<QCPItemText*>(p->item(i))) {
+                texts_.push_back({t, t->font()});
+                QFont f = t->font();
+                f.setPointSizeF(pt * 0.75);
+                t->setFont(f);
             }
         p->setInteractions(QCP::Interactions());
     }
@@ -71,6 +90,12 @@ public:
         for (int i = 0; i < p_->legend->itemCount() && i < int(itemFonts_.size()); ++i)
             if (auto* it = p_->legend->item(i)) it->setFont(itemFonts_[i]);
         for (auto& [t, f] : titles_) t->setFont(f);
+        for (auto& c : scales_) {
+            c.scale->axis()->setLabelFont(c.label);
+            c.scale->axis()->setTickLabelFont(c.ticks);
+            c.scale->setBarWidth(c.bar);
+        }
+        for (auto& [t, f] : texts_) t->setFont(f);
         p_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom | QCP::iSelectPlottables | QCP::iSelectLegend);
         p_->replot();
     }
@@ -84,6 +109,13 @@ private:
     QMargins legendMargins_;
     std::vector<QFont> itemFonts_;
     std::vector<std::pair<QCPTextElement*, QFont>> titles_;
+    struct Scale {
+        QCPColorScale* scale;
+        QFont label, ticks;
+        int bar;
+    };
+    std::vector<Scale> scales_;
+    std::vector<std::pair<QCPItemText*, QFont>> texts_;
 };
 
 QString suffixOf(const QString& path) { return QFileInfo(path).suffix().toLower(); }

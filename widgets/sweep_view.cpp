@@ -172,6 +172,7 @@ void SweepView::redraw()
     plot_->plotLayout()->simplify();
     coords_.clear();
     if (summary_.cells.empty()) {
+        plot_->legend->setVisible(false);
         caption_->setText(sweepBox_->count() == 0
                               ? "No sweep in this session yet: Run ▸ Sweep… (or `rudder-cli sweep`) runs a grid of settings "
                                 "against best-of-n at the same budget."
@@ -250,20 +251,22 @@ void SweepView::redraw()
         } else {
             g.loadPreset(QCPColorGradient::gpThermal);
         }
-        map->setGradient(g);
-        map->setDataRange(QCPRange(lo, hi > lo ? hi : lo + 1e-9));
         map->setInterpolate(false);
         auto* scale = new QCPColorScale(plot_);
         plot_->plotLayout()->addElement(0, 1, scale);
         scale->setType(QCPAxis::atRight);
         scale->axis()->setLabel(ref ? QString("mean %1 (white = %2)").arg(metricName, QString::fromStdString(s.reference)) : "mean " + metricName);
+        // The map takes its gradient and range from the scale: set them there, after linking.
         map->setColorScale(scale);
+        scale->setGradient(g);
+        scale->setDataRange(QCPRange(lo, hi > lo ? hi : lo + 1e-9));
         auto* group = new QCPMarginGroup(plot_);
         plot_->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, group);
         scale->setMarginGroup(QCP::msBottom | QCP::msTop, group);
         plot_->yAxis->setTicker(ticker(ys));
         plot_->yAxis->setLabel(QString::fromStdString(ky));
         plot_->yAxis->setRange(-0.5, double(ys.size()) - 0.5);
+        plot_->legend->setVisible(false);
         for (size_t i = 0; i < s.cells.size(); ++i) {
             const MeanSe& m = stats(s.cells[i], metric);
             if (!m.n) continue;

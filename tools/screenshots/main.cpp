@@ -18,7 +18,10 @@
 #include "main_window.h"
 #include "method_panel.h"
 #include "models_panel.h"
+#include "plot_export.h"
 #include "prompt_panel.h"
+#include "sweep_dialog.h"
+#include "sweep_view.h"
 
 using rudder::gui::MainWindow;
 
@@ -98,6 +101,39 @@ bool remoteStage(MainWindow& w, const QString& out, int& runs)
     return ok;
 }
 
+// A σ × λ sweep of AISP against best-of-n at the same number of samples, with the Sweep view in
+// front; its heatmap also exported as a paper figure (PDF and SVG).
+bool sweepStage(MainWindow& w, const QString& out)
+{
+    w.methodPanel()->setCurrentMethod("aisp");
+    w.methodPanel()->setConfig("aisp", {{"n", 8}, {"max_new_tokens", 24}});
+    w.methodPanel()->setSeed(1);
+    rudder::widgets::SweepChoice c;
+    c.grids = {"sigma=0.5,2,8", "lambda=0.003,0.03,0.3"};
+    c.seeds = 3;
+    c.budget = 32;
+    bool done = false;
+    QString error;
+    auto conn = QObject::connect(&w, &MainWindow::sweepDone, [&](QString, int, QString e) {
+        done = true;
+        error = e;
+    });
+    if (const QString e = w.startSweep(c); !e.isEmpty()) return std::fprintf(stderr, "sweep: %s\n", qPrintable(e)), false;
+    const bool ok = waitFor([&] { return done; }, 900000) && error.isEmpty();
+    QObject::disconnect(conn);
+    raiseDock(w, "dock-sweep");
+    shot(w, out, "workbench-sweep.png");
+    rudder::widgets::ExportOptions o;
+    o.widthIn = rudder::widgets::ExportOptions::kSingleColumn;
+    o.heightIn = 2.6;
+    for (const char* f : {"figures/sweep-heatmap.pdf", "figures/sweep-heatmap.svg"}) {
+        QDir().mkpath(out + "/figures");
+        const QString e = rudder::widgets::exportPlot(w.sweepView()->plot(), out + "/" + f, o);
+        std::printf("%s %s\n", e.isEmpty() ? "wrote" : qPrintable("FAILED: " + e), qPrintable(out + "/" + f));
+    }
+    return ok;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -107,10 +143,11 @@ int main(int argc, char** argv)
     QApplication::setApplicationName("rudder-screenshots");
     QSettings().clear();
     if (argc < 2) {
-        std::fprintf(stderr, "usage: rudder-screenshots OUTDIR [remote]\n");
+        std::fprintf(stderr, "usage: rudder-screenshots OUTDIR [remote|sweep]\n");
         return 2;
     }
     const bool onlyRemote = argc > 2 && QString(argv[2]) == "remote";
+    const bool onlySweep = argc > 2 && QString(argv[2]) == "sweep";
     const QString out = QString::fromLocal8Bit(argv[1]);
     QDir().mkpath(out);
     QTemporaryDir tmp;
@@ -133,6 +170,7 @@ int main(int argc, char** argv)
     int runs = 0;
     QObject::connect(&w, &MainWindow::runDone, [&] { ++runs; });
     if (onlyRemote) return remoteStage(w, out, runs) ? 0 : 1;
+    if (onlySweep) return sweepStage(w, out) ? 0 : 1;
     auto run = [&](const std::string& method, const nlohmann::json& cfg) {
         w.methodPanel()->setCurrentMethod(method);
         w.methodPanel()->setConfig(method, cfg);
@@ -167,5 +205,6 @@ int main(int argc, char** argv)
     const QString err = w.overlayRuns({bonRun});
     if (!err.isEmpty()) std::fprintf(stderr, "overlay: %s\n", qPrintable(err));
     shot(w, out, "workbench-overlay.png");
+    if (!sweepStage(w, out)) return 1;
     return remoteStage(w, out, runs) ? 0 : 1;
 }
