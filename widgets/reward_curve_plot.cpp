@@ -1,11 +1,16 @@
 #include "reward_curve_plot.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QVBoxLayout>
 
 #include <qcustomplot.h>
+
+#include <map>
+
+#include "rudder/analysis.h"
 
 namespace rudder::widgets {
 
@@ -24,7 +29,8 @@ QCPGraph* addLine(QCustomPlot* p, const QString& name, const std::vector<double>
 }
 } // namespace
 
-RewardCurvePlot::RewardCurvePlot(QWidget* parent) : RunPlot(parent), axisBox_(new QComboBox(this))
+RewardCurvePlot::RewardCurvePlot(QWidget* parent)
+    : RunPlot(parent), axisBox_(new QComboBox(this)), members_(new QCheckBox("runs behind groups", this))
 {
     auto* bar = new QHBoxLayout;
     bar->addWidget(new QLabel("x axis:", this));
@@ -32,6 +38,10 @@ RewardCurvePlot::RewardCurvePlot(QWidget* parent) : RunPlot(parent), axisBox_(ne
         axisBox_->addItem(axisTitle(a), int(a));
     bar->addWidget(axisBox_);
     bar->addStretch(1);
+    members_->setToolTip("Grouped overlays (Session panel): also draw every run of a group, thin, behind its mean ± se band");
+    members_->setVisible(false);   // shown while groups are overlaid
+    bar->addWidget(members_);
+    connect(members_, &QCheckBox::toggled, this, [this] { refresh(); });
     layout_->insertLayout(0, bar);
     connect(axisBox_, &QComboBox::currentIndexChanged, this,
             [this](int i) { setXAxis(XAxis(axisBox_->itemData(i).toInt())); });
@@ -81,8 +91,60 @@ void RewardCurvePlot::rebuild()
         }
     }
     int i = 1;
+    // Grouped overlays: each group's best-so-far as mean ± se over its runs (seeds, prompts).
+    std::vector<std::pair<std::string, std::vector<const RunData*>>> groups;
     for (const RunData* o : overlays_) {
-        if (!o || o == run_ || o->empty()) continue;
+        if (!o || o == run_ || o->empty() || o->meta().group.empty()) continue;
+        auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == o->meta().group; });
+        if (it == groups.end()) groups.push_back({o->meta().group, {o}});
+        else it->second.push_back(o);
+    }
+    members_->setVisible(!groups.empty());
+    for (const auto& [label, runs] : groups) {
+        std::vector<std::pair<std::vector<double>, std::vector<double>>> proxy, goldCurves;
+        const QColor color = palette::series(i);
+        for (const RunData* o : runs) {
+            const RewardCurves c = o->rewardCurves(axis_, prompt_);
+            proxy.push_back({c.x, c.bestSoFar});
+            if (c.hasGold()) goldCurves.push_back({c.x, c.goldOfSelected});
+            if (members_->isChecked()) {
+                QColor thin = color;
+                thin.setAlpha(90);
+                auto* m = addLine(p, "", c.x, c.bestSoFar, QPen(thin, 0.8));
+                m->setLineStyle(QCPGraph::lsStepLeft);
+                m->removeFromLegend();
+            }
+        }
+        const analysis::CurveBand b = analysis::bandOverCurves(proxy);
+        std::vector<double> hi(b.x.size()), lo(b.x.size());
+        for (size_t k = 0; k < b.x.size(); ++k) {
+            const double se = std::isnan(b.se[k]) ? 0.0 : b.se[k];
+            hi[k] = b.mean[k] + se;
+            lo[k] = b.mean[k] - se;
+        }
+        const QString name = QString("%1 (%2 run%3)").arg(QString::fromStdString(label)).arg(runs.size()).arg(runs.size() == 1 ? "" : "s");
+        auto* g = addLine(p, name + ": best so far, mean ± se", b.x, b.mean, QPen(color, 2.2));
+        g->setLineStyle(QCPGraph::lsStepLeft);
+        auto* up = addLine(p, "", b.x, hi, Qt::NoPen);
+        auto* down = addLine(p, "", b.x, lo, Qt::NoPen);
+        for (QCPGraph* e : {up, down}) {
+            e->setLineStyle(QCPGraph::lsStepLeft);
+            e->removeFromLegend();
+        }
+        QColor fill = color;
+        fill.setAlpha(45);
+        up->setBrush(fill);
+        up->setChannelFillGraph(down);
+        if (!goldCurves.empty()) {
+            gold = true;
+            const analysis::CurveBand gb = analysis::bandOverCurves(goldCurves);
+            auto* gl = addLine(p, name + ": gold of best, mean", gb.x, gb.mean, QPen(color, 1.2, Qt::DotLine), p->yAxis2);
+            gl->setLineStyle(QCPGraph::lsStepLeft);
+        }
+        ++i;
+    }
+    for (const RunData* o : overlays_) {
+        if (!o || o == run_ || o->empty() || !o->meta().group.empty()) continue;
         const RewardCurves c = o->rewardCurves(axis_, prompt_);
         const QString name = QString::fromStdString(o->meta().title.empty() ? o->meta().method : o->meta().title);
         auto* g = addLine(p, name + ": best so far", c.x, c.bestSoFar, QPen(palette::series(i), 2.0));
@@ -97,5 +159,7 @@ void RewardCurvePlot::rebuild()
     p->yAxis2->setVisible(gold);
     p->yAxis2->setTickLabels(gold);
 }
+
+void RewardCurvePlot::setShowGroupMembers(bool on) { members_->setChecked(on); }
 
 } // namespace rudder::widgets

@@ -3,6 +3,7 @@
 #pragma once
 #include "run_plot.h"
 
+class QCheckBox;
 class QComboBox;
 
 namespace rudder::widgets {
@@ -14,6 +15,8 @@ public:
     QString title() const override { return "Reward curves"; }
     void setXAxis(XAxis a);
     XAxis xAxisKind() const { return axis_; }
+    // Grouped overlays (RunMeta::group): also draw each run of a group, thin, behind its band.
+    void setShowGroupMembers(bool on);
 
 protected:
     void rebuild() override;
@@ -21,6 +24,7 @@ protected:
 private:
     XAxis axis_ = XAxis::Samples;
     QComboBox* axisBox_;
+    QCheckBox* members_;
 };
 
 } // namespace rudder::widgets

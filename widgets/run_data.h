@@ -42,6 +42,8 @@ struct RunMeta {
     std::string base, reward, gold;
     std::vector<std::string> prompts;
     std::vector<std::string> objectiveNames;   // the reward's components (ArmoRM), when named
+    // Overlays with a group are drawn as their group's mean ± se (runGroupLabel), not one by one.
+    std::string group;
 };
 
 // A run's events on the GUI thread, and the plots' series computed from them by rudder/analysis.h.

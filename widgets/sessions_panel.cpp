@@ -15,6 +15,7 @@
 #include <set>
 
 #include "rudder/methods.h"
+#include "rudder/sweep.h"
 
 namespace rudder::widgets {
 
@@ -52,7 +53,7 @@ QStandardItem* item(const QVariant& v, const QString& text = {})
 
 SessionsPanel::SessionsPanel(QWidget* parent)
     : QWidget(parent), label_(new QLabel("no session open", this)), filter_(new QLineEdit(this)),
-      method_(new QComboBox(this)), model_(new QStandardItemModel(this)), proxy_(new RunFilter(this)),
+      method_(new QComboBox(this)), group_(new QComboBox(this)), model_(new QStandardItemModel(this)), proxy_(new RunFilter(this)),
       table_(new QTableView(this)), resume_(new QPushButton("Resume", this))
 {
     model_->setHorizontalHeaderLabels(
@@ -88,6 +89,9 @@ SessionsPanel::SessionsPanel(QWidget* parent)
     auto* bottom = new QHBoxLayout;
     bottom->addWidget(reopen);
     bottom->addWidget(overlay);
+    group_->setToolTip("Overlay the selected runs one by one, or as each group's mean ± standard error "
+                       "(seeds and prompts pooled), e.g. every point of a sweep against best-of-n");
+    bottom->addWidget(group_);
     bottom->addWidget(resume_);
     bottom->addStretch(1);
     auto* l = new QVBoxLayout(this);
@@ -97,6 +101,9 @@ SessionsPanel::SessionsPanel(QWidget* parent)
     l->addWidget(table_, 1);
     l->addLayout(bottom);
 
+    group_->addItem("runs one by one", QVariant::fromValue(QStringList{"none"}));
+    group_->addItem("grouped by method (mean ± se)", QVariant::fromValue(QStringList{"method"}));
+    group_->addItem("grouped by sweep point (mean ± se)", QVariant::fromValue(QStringList{"sweep"}));
     connect(filter_, &QLineEdit::textChanged, this, &SessionsPanel::setFilter);
     connect(method_, &QComboBox::currentIndexChanged, this, [this] {
         auto* f = static_cast<RunFilter*>(proxy_);
@@ -148,7 +155,8 @@ void SessionsPanel::reload()
                                       : item(QVariant()))
               << item(qlonglong(r.iterations)) << item(QString::fromStdString(r.base_model))
               << item(QString::fromStdString(r.reward_model)) << item(QString::number(r.seed))
-              << item(QString::fromStdString(r.started)) << item(QString::fromStdString(r.config.dump()));
+              << item(QString::fromStdString(r.started))
+              << item(QString::fromStdString(r.config.dump() + (r.tags.empty() ? std::string() : "  " + r.tags.dump())));
         if (!r.message.empty()) items[Status]->setToolTip(QString::fromStdString(r.message));
         if (r.status == RunStatus::Interrupted || r.status == RunStatus::Failed)
             items[Status]->setForeground(QColor(180, 35, 24));
@@ -156,6 +164,18 @@ void SessionsPanel::reload()
     }
     table_->resizeColumnsToContents();
     selectRuns(keep);
+    // "grouped by KEY" for every config key of the session's runs.
+    const QStringList current = group_->currentData().toStringList();
+    std::set<std::string> keys;
+    for (const RunRow& r : rows_)
+        for (const auto& [k, v] : r.config.items()) keys.insert(k);
+    const QSignalBlocker b(group_);
+    while (group_->count() > 3) group_->removeItem(3);
+    for (const auto& k : keys)
+        group_->addItem(QString("grouped by %1 (mean ± se)").arg(QString::fromStdString(k)),
+                        QVariant::fromValue(QStringList{"config", QString::fromStdString(k)}));
+    const int i = group_->findData(QVariant::fromValue(current));
+    group_->setCurrentIndex(i >= 0 ? i : 0);
 }
 
 std::vector<int64_t> SessionsPanel::selectedRuns() const
@@ -186,5 +206,43 @@ void SessionsPanel::setFilter(const QString& text)
 }
 
 int SessionsPanel::visibleRows() const { return proxy_->rowCount(); }
+
+SessionsPanel::GroupBy SessionsPanel::groupBy() const
+{
+    const QString g = group_->currentData().toStringList().value(0);
+    return g == "method" ? ByMethod : g == "sweep" ? BySweepPoint : g == "config" ? ByConfigKey : NoGroups;
+}
+
+std::string SessionsPanel::groupKey() const { return group_->currentData().toStringList().value(1).toStdString(); }
+
+void SessionsPanel::setGroupBy(GroupBy g, const std::string& key)
+{
+    const char* names[] = {"none", "method", "sweep", "config"};
+    for (int i = 0; i < group_->count(); ++i) {
+        const QStringList d = group_->itemData(i).toStringList();
+        if (d.value(0) == names[g] && (g != ByConfigKey || d.value(1).toStdString() == key)) {
+            group_->setCurrentIndex(i);
+            return;
+        }
+    }
+}
+
+std::string SessionsPanel::groupLabel(const RunRow& row, GroupBy g, const std::string& key)
+{
+    switch (g) {
+    case NoGroups: return {};
+    case ByMethod: return row.method;
+    case BySweepPoint: {
+        if (!row.tags.contains("sweep") || !row.tags["sweep"].is_object()) return row.method;
+        const auto& t = row.tags["sweep"];
+        if (t.value("role", "") == "reference") return row.method + " (reference)";
+        return row.method + " " + sweepPointLabel(t.value("params", nlohmann::json::object()),
+                                                  t.value("keys", std::vector<std::string>{}));
+    }
+    case ByConfigKey:
+        return row.method + " " + key + "=" + (row.config.contains(key) ? row.config[key].dump() : std::string("-"));
+    }
+    return {};
+}
 
 } // namespace rudder::widgets

@@ -22,6 +22,8 @@ class SessionsPanel : public QWidget {
     Q_OBJECT
 public:
     enum Column { Id, Method, Status, FinalReward, Iterations, Base, Reward, Seed, Started, Config, ColumnCount };
+    // How "Overlay selected" draws the runs: one by one, or each group's mean ± se.
+    enum GroupBy { NoGroups, ByMethod, BySweepPoint, ByConfigKey };
     explicit SessionsPanel(QWidget* parent = nullptr);
 
     // Lists the runs of `path` (read-only); returns "" or the error.
@@ -33,6 +35,12 @@ public:
     void setFilter(const QString& text);
     int visibleRows() const;
     const std::vector<RunRow>& rows() const { return rows_; }
+    GroupBy groupBy() const;
+    std::string groupKey() const;   // ByConfigKey: the key
+    void setGroupBy(GroupBy g, const std::string& key = {});
+    // A run's group under a grouping: "aisp", "aisp sigma=2 lambda=0.03", "bon (reference)",
+    // "aisp sigma=2"; "" for NoGroups.
+    static std::string groupLabel(const RunRow& row, GroupBy g, const std::string& key = {});
 
 signals:
     void reopenRequested(qint64 runId);
@@ -47,6 +55,7 @@ private:
     QLabel* label_;
     QLineEdit* filter_;
     QComboBox* method_;
+    QComboBox* group_;
     QStandardItemModel* model_;
     QSortFilterProxyModel* proxy_;
     QTableView* table_;

@@ -160,8 +160,10 @@ MainWindow::MainWindow(const QString& sessionPath, QWidget* parent)
     connect(method_, &MethodPanel::sweepRequested, this, &MainWindow::sweepInteractive);
     connect(sweepView_, &SweepView::exportRequested, this, &MainWindow::exportSweepInteractive);
     connect(sweepView_, &SweepView::runsRequested, this, [this](std::vector<int64_t> ids) {
-        // A grid point's runs (and the reference's) overlaid on the reward curves.
+        // A grid point's runs (and the reference's) overlaid on the reward curves, each side as
+        // its mean ± se over seeds and prompts.
         if (running_) return;
+        sessions_->setGroupBy(SessionsPanel::BySweepPoint);
         const QString e = overlayRuns(ids);
         if (!e.isEmpty()) showError("Cannot overlay the runs", e);
         else if (curvesDock_) curvesDock_->raise();
@@ -535,7 +537,12 @@ QString MainWindow::overlayRuns(const std::vector<int64_t>& runIds)
     try {
         SessionDb db = SessionDb::open(sessions_->sessionPath().toStdString(), SessionDb::Mode::ReadOnly);
         overlays_.clear();
-        for (int64_t id : runIds) overlays_.push_back(runFromStore(db.loadRun(id)));
+        const auto g = sessions_->groupBy();
+        for (int64_t id : runIds) {
+            const StoredRun s = db.loadRun(id);
+            overlays_.push_back(runFromStore(s));
+            overlays_.back()->meta().group = SessionsPanel::groupLabel(s.row, g, sessions_->groupKey());
+        }
         std::vector<const RunData*> ptrs;
         for (const auto& o : overlays_) ptrs.push_back(o.get());
         rewardPlot_->setOverlays(ptrs);

@@ -189,6 +189,32 @@ std::vector<double> resampleStep(const std::vector<double>& x, const std::vector
     return out;
 }
 
+CurveBand bandOverCurves(const std::vector<std::pair<std::vector<double>, std::vector<double>>>& curves)
+{
+    CurveBand b;
+    for (const auto& [x, y] : curves) b.x.insert(b.x.end(), x.begin(), x.end());
+    std::sort(b.x.begin(), b.x.end());
+    b.x.erase(std::unique(b.x.begin(), b.x.end()), b.x.end());
+    std::vector<std::vector<double>> at;
+    for (const auto& [x, y] : curves) at.push_back(resampleStep(x, y, b.x));
+    for (size_t g = 0; g < b.x.size(); ++g) {
+        double sum = 0, sq = 0;
+        int n = 0;
+        for (const auto& v : at)
+            if (std::isfinite(v[g])) {
+                sum += v[g];
+                ++n;
+            }
+        const double m = n ? sum / n : std::numeric_limits<double>::quiet_NaN();
+        for (const auto& v : at)
+            if (std::isfinite(v[g])) sq += (v[g] - m) * (v[g] - m);
+        b.mean.push_back(m);
+        b.se.push_back(n > 1 ? std::sqrt(sq / (n - 1) / n) : std::numeric_limits<double>::quiet_NaN());
+        b.n.push_back(n);
+    }
+    return b;
+}
+
 AcceptanceSeries acceptanceSeries(const std::vector<IterationEvent>& events, int window, int promptIndex)
 {
     constexpr double nan = std::numeric_limits<double>::quiet_NaN();

@@ -325,6 +325,22 @@ private slots:
                  (std::vector<std::string>{"s", "other"}));
     }
 
+    // A group's band: step curves on the union of their x, mean ± se where runs have values.
+    void bandOverRuns()
+    {
+        // Run A: 1 at x=1, 3 at x=3.  Run B: 2 at x=2, 4 at x=3.  Run C starts later (x=3: 5).
+        const auto b = bandOverCurves({{{1, 3}, {1, 3}}, {{2, 3}, {2, 4}}, {{3}, {5}}});
+        QCOMPARE(b.x, (std::vector<double>{1, 2, 3}));
+        QCOMPARE(b.n, (std::vector<int>{1, 2, 3}));
+        QCOMPARE(b.mean[0], 1.0);
+        QVERIFY(std::isnan(b.se[0]));   // one run: no spread
+        QCOMPARE(b.mean[1], 1.5);       // A holds 1 (step), B is at 2
+        QVERIFY(std::abs(b.se[1] - 0.5) < 1e-12);
+        QCOMPARE(b.mean[2], 4.0);
+        QVERIFY(std::abs(b.se[2] - std::sqrt(1.0 / 3.0)) < 1e-12);   // sd 1 over 3 runs
+        QVERIFY(bandOverCurves({}).x.empty());
+    }
+
     void acceptanceRates()
     {
         const std::vector<std::pair<std::optional<bool>, double>> steps = {

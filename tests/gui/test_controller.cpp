@@ -185,6 +185,16 @@ private slots:
         QTest::mouseClick(p, Qt::LeftButton, {}, px);
         QCOMPARE(asked.count(), 1);
         QCOMPARE(asked[0][0].value<std::vector<int64_t>>().size(), size_t(4));
+        // ... which the reward curves draw as two groups, each its mean ± se over the 2 seeds.
+        QStringList names;
+        QCustomPlot* rp = w_->rewardPlot()->plot();
+        for (int i = 0; i < rp->graphCount(); ++i) names << rp->graph(i)->name();
+        QVERIFY2(names.contains("aisp sigma=4 (2 runs): best so far, mean ± se"), qPrintable(names.join(" | ")));
+        QVERIFY2(names.contains("bon (reference) (2 runs): best so far, mean ± se"), qPrintable(names.join(" | ")));
+        const int before = rp->graphCount();
+        w_->rewardPlot()->setShowGroupMembers(true);   // every run behind its band
+        QCOMPARE(rp->graphCount(), before + 4);
+        w_->rewardPlot()->setShowGroupMembers(false);
         QCOMPARE(v->cellAt(0, 0), 0);
         QCOMPARE(v->cellAt(5, 0), -1);
         for (const char* f : {"sweep.svg", "sweep.pdf", "sweep.png"}) {

@@ -207,6 +207,15 @@ RunCurves runCurves(const std::vector<IterationEvent>& events, Axis axis, int pr
 // x must be non-decreasing.  Puts two methods' curves on the same axis.
 std::vector<double> resampleStep(const std::vector<double>& x, const std::vector<double>& y,
                                  const std::vector<double>& grid);
+// Several runs' step curves (x non-decreasing) on the union of their x: at each grid point the
+// mean over the runs that have a value there, its standard error (NaN below two runs) and how
+// many runs count.  A group of runs (one method, one sweep point, several seeds or prompts) drawn
+// as mean ± se.
+struct CurveBand {
+    std::vector<double> x, mean, se;
+    std::vector<int> n;
+};
+CurveBand bandOverCurves(const std::vector<std::pair<std::vector<double>, std::vector<double>>>& curves);
 // E[max of n draws with replacement] from the empirical distribution of `pool`:
 // P(max = r_(i)) = (i/m)^n − ((i−1)/m)^n over the m sorted values.  NaN for an empty pool.
 double expectedBestOfWithReplacement(std::vector<double> pool, double n);
