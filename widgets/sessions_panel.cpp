@@ -236,6 +236,7 @@ std::string SessionsPanel::groupLabel(const RunRow& row, GroupBy g, const std::s
         if (!row.tags.contains("sweep") || !row.tags["sweep"].is_object()) return row.method;
         const auto& t = row.tags["sweep"];
         if (t.value("role", "") == "reference") return row.method + " (reference)";
+        if (t.value("keys", std::vector<std::string>{}) == std::vector<std::string>{"method"}) return row.method;   // a comparison
         return row.method + " " + sweepPointLabel(t.value("params", nlohmann::json::object()),
                                                   t.value("keys", std::vector<std::string>{}));
     }

@@ -1,5 +1,6 @@
 #include "sweep_dialog.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDoubleSpinBox>
@@ -103,6 +104,58 @@ void SweepDialog::setChoice(const SweepChoice& c)
 }
 
 QString SweepDialog::problem() const { return problem_; }
+
+CompareDialog::CompareDialog(const std::string& current, int64_t maxNewTokens, QWidget* parent)
+    : QDialog(parent), seeds_(new QSpinBox(this)), axis_(new QComboBox(this)), budget_(new QDoubleSpinBox(this)),
+      name_(new QLineEdit(this))
+{
+    setWindowTitle("Compare methods at the same budget");
+    auto* f = new QFormLayout(this);
+    auto* note = new QLabel(QString("Each method runs with its own tab's settings, at the same budget and with responses of "
+                                    "%1 tokens (the current method's), against best-of-n; every method × seed is a run "
+                                    "of the session, and the reward curves then show each method's mean ± se.")
+                                .arg(maxNewTokens),
+                            this);
+    note->setWordWrap(true);
+    f->addRow(note);
+    for (const auto& m : allMethods()) {
+        if (m.budgetKnob == BudgetKnob::None || m.drawsFromBase) continue;   // no budget knob; the reference
+        auto* b = new QCheckBox(QString::fromStdString(m.title), this);
+        b->setChecked(m.id == current);
+        boxes_.push_back({m.id, b});
+        f->addRow(b);
+    }
+    seeds_->setRange(1, 20);
+    seeds_->setValue(3);
+    axis_->addItem("samples", "samples");
+    axis_->addItem("tokens", "tokens");
+    axis_->addItem("FLOPs", "flops");
+    budget_->setRange(1, 1e18);
+    budget_->setDecimals(0);
+    budget_->setValue(256);
+    name_->setPlaceholderText("default: the methods and the budget");
+    f->addRow("seeds", seeds_);
+    f->addRow("budget axis", axis_);
+    f->addRow("budget per prompt", budget_);
+    f->addRow("name", name_);
+    auto* bb = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
+    bb->button(QDialogButtonBox::Ok)->setText("Run comparison");
+    f->addRow(bb);
+    connect(bb, &QDialogButtonBox::accepted, this, &QDialog::accept);
+    connect(bb, &QDialogButtonBox::rejected, this, &QDialog::reject);
+}
+
+CompareChoice CompareDialog::choice() const
+{
+    CompareChoice c;
+    for (const auto& [id, b] : boxes_)
+        if (b->isChecked()) c.methods.push_back(id);
+    c.seeds = seeds_->value();
+    c.budgetAxis = axis_->currentData().toString().toStdString();
+    c.budget = budget_->value();
+    c.name = name_->text().trimmed().toStdString();
+    return c;
+}
 
 void SweepDialog::validate()
 {

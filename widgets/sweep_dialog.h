@@ -8,10 +8,12 @@
 #include <string>
 #include <vector>
 
+class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
+class QPushButton;
 class QSpinBox;
 
 namespace rudder::widgets {
@@ -23,6 +25,32 @@ struct SweepChoice {
     std::string budgetAxis = "samples";
     double budget = 256;
     std::string name;                 // "" = the default name
+};
+
+// A matched-budget comparison of methods (each with its method-panel settings) against
+// best-of-n, over seeds.
+struct CompareChoice {
+    std::vector<std::string> methods;
+    int seeds = 3;
+    std::string budgetAxis = "samples";
+    double budget = 256;
+    std::string name;
+};
+
+class CompareDialog : public QDialog {
+    Q_OBJECT
+public:
+    // current: the method panel's method (checked at first); maxNewTokens: its response length,
+    // which every method of the comparison uses.
+    CompareDialog(const std::string& current, int64_t maxNewTokens, QWidget* parent = nullptr);
+    CompareChoice choice() const;
+
+private:
+    std::vector<std::pair<std::string, QCheckBox*>> boxes_;
+    QSpinBox* seeds_;
+    QComboBox* axis_;
+    QDoubleSpinBox* budget_;
+    QLineEdit* name_;
 };
 
 class SweepDialog : public QDialog {
@@ -48,7 +76,7 @@ private:
     QDoubleSpinBox* budget_;
     QLineEdit* name_;
     QLabel* status_;
-    class QPushButton* okButton_ = nullptr;
+    QPushButton* okButton_ = nullptr;
     QString problem_;
 };
 

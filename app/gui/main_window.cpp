@@ -287,6 +287,7 @@ void MainWindow::buildMenus()
     run->addAction("&Run", QKeySequence("Ctrl+R"), this, [this] { startRun(false); });
     run->addAction("&Stop", QKeySequence("Ctrl+."), this, &MainWindow::stopRun);
     run->addAction("S&weep…", QKeySequence("Ctrl+Shift+R"), this, &MainWindow::sweepInteractive);
+    run->addAction("&Compare methods…", this, &MainWindow::compareInteractive);
     QMenu* view = menuBar()->addMenu("&View");
     for (QDockWidget* d : docks_) view->addAction(d->toggleViewAction());
     view->addSeparator();
@@ -736,18 +737,73 @@ QString MainWindow::startSweep(const SweepChoice& c)
         req.firstSeed = method_->seed();
         req.seeds = c.seeds;
         req.name = c.name;
-        const SweepPlan plan = planSweep(req);
+        return runPlan(planSweep(req));
+    } catch (const std::exception& e) {
+        return QString::fromStdString(e.what());
+    }
+}
+
+QString MainWindow::startComparison(const CompareChoice& c)
+{
+    if (running_ || tuning_) return "a run is in progress: stop it first";
+    if (!ctl_->modelsReady()) return "load the models first (Models panel)";
+    try {
+        // One response length for all, the current method's: the methods differ only in how they
+        // spend the budget.
+        const int64_t L = validateConfig(method_->currentMethod(), method_->config())["max_new_tokens"].get<int64_t>();
+        std::vector<nlohmann::json> configs;
+        for (const auto& m : c.methods) {
+            nlohmann::json cfg = method_->config(m);
+            cfg["max_new_tokens"] = L;
+            configs.push_back(validateConfig(m, cfg));
+        }
+        nlohmann::json ref = method_->config("bon");
+        ref["max_new_tokens"] = L;
+        const double flops = 2.0 * ctl_->provenance().value("base_model", nlohmann::json::object()).value("parameters", 0.0);
+        if (c.budgetAxis == "flops" && !(flops > 0)) return "the loaded model's parameter count is unknown: use the samples or tokens axis";
+        return runPlan(planComparison(c.methods, configs, "bon", validateConfig("bon", ref), c.budgetAxis, c.budget, flops,
+                                      method_->seed(), c.seeds, c.name));
+    } catch (const std::exception& e) {
+        return QString::fromStdString(e.what());
+    }
+}
+
+void MainWindow::compareInteractive()
+{
+    if (running_ || tuning_) {
+        statusBar()->showMessage("a run is in progress: stop it first", 5000);
+        return;
+    }
+    int64_t L = 0;
+    try {
+        L = validateConfig(method_->currentMethod(), method_->config())["max_new_tokens"].get<int64_t>();
+    } catch (const std::exception& e) {
+        showError("Invalid settings", e.what());
+        return;
+    }
+    CompareDialog dlg(method_->currentMethod(), L, this);
+    if (dlg.exec() != QDialog::Accepted) return;
+    const QString e = startComparison(dlg.choice());
+    if (!e.isEmpty()) showError("Cannot start the comparison", e);
+}
+
+QString MainWindow::runPlan(const SweepPlan& plan)
+{
+    try {
         SessionDb db = SessionDb::open(sessions_->sessionPath().toStdString(), SessionDb::Mode::ReadOnly);
         const auto rows = db.listRuns();
-        sweepQueue_.clear();
+        std::deque<SweepJob> queue;
         for (SweepJob job : plan.jobs) {
             const auto prior = findSweepRun(rows, job, sessions_->sessionPath().toStdString());
             if (prior && prior->status == RunStatus::Done) continue;   // already in the session
-            if (prior && prior->status == RunStatus::Running) return QString("run %1 of this sweep is being written by another process").arg(prior->id);
-            if (prior) job.tags["resume_run"] = prior->id;   // continued where it stopped (not stored: see nextSweepJob)
-            sweepQueue_.push_back(job);
+            if (prior && prior->status == RunStatus::Running)
+                return QString("run %1 of this sweep is being written by another process").arg(prior->id);
+            if (prior) job.tags["resume_run"] = prior->id;   // continued where it stopped (taken off in nextSweepJob)
+            queue.push_back(job);
         }
+        sweepQueue_ = std::move(queue);
         sweepName_ = plan.name;
+        sweepKeys_ = plan.keys;
         sweepTotal_ = int(plan.jobs.size());
         sweepRunsMade_ = 0;
         sweepPrompts_ = prompt_->promptRecords();
@@ -755,8 +811,9 @@ QString MainWindow::startSweep(const SweepChoice& c)
         sweepView_->selectSweep(QString::fromStdString(plan.name));
         sweepDock_->raise();
         if (sweepQueue_.empty()) {
-            statusBar()->showMessage(QString("sweep \"%1\": every point is already in the session").arg(QString::fromStdString(plan.name)), 8000);
-            emit sweepDone(QString::fromStdString(plan.name), 0, QString());
+            statusBar()->showMessage(QString("\"%1\": every run is already in the session").arg(QString::fromStdString(plan.name)), 8000);
+            sweepActive_ = true;   // so that endSweep reports it (and shows a comparison's curves)
+            endSweep({});
             return {};
         }
         sweepActive_ = true;
@@ -808,7 +865,15 @@ void MainWindow::endSweep(const QString& error)
     sweepView_->reload();
     if (!was) return;
     const QString name = QString::fromStdString(sweepName_);
-    if (error.isEmpty()) statusBar()->showMessage(QString("sweep \"%1\" done: %2 runs").arg(name).arg(sweepRunsMade_), 10000);
+    if (error.isEmpty() && sweepKeys_ == std::vector<std::string>{"method"}) {
+        // A comparison: every method's runs, and the reference's, as mean ± se on the reward curves.
+        std::vector<int64_t> ids;
+        for (const auto& c : sweepView_->summary().cells) ids.insert(ids.end(), c.runs.begin(), c.runs.end());
+        if (const auto& r = sweepView_->summary().referenceCell) ids.insert(ids.end(), r->runs.begin(), r->runs.end());
+        sessions_->setGroupBy(SessionsPanel::BySweepPoint);
+        if (overlayRuns(ids).isEmpty() && curvesDock_) curvesDock_->raise();
+    }
+    if (error.isEmpty()) statusBar()->showMessage(QString("\"%1\" done: %2 runs").arg(name).arg(sweepRunsMade_), 10000);
     else statusBar()->showMessage(QString("sweep \"%1\" stopped: %2 (its finished points are kept; Sweep… again continues it)").arg(name, error), 15000);
     emit sweepDone(name, sweepRunsMade_, error);
 }

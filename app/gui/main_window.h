@@ -31,6 +31,7 @@ class SessionsPanel;
 class SweepView;
 class ExportDialog;
 struct SweepChoice;
+struct CompareChoice;
 class WeightHistogramPlot;
 struct ExportOptions;
 } // namespace rudder::widgets
@@ -77,6 +78,9 @@ public:
     // the reference at the same budget, run one after another on the worker, each a tagged run of the
     // session; points already done in the session are skipped.  "" or why not.
     QString startSweep(const widgets::SweepChoice& choice);
+    // Several methods (each with its tab's settings) x seeds at the same budget against best-of-n,
+    // run like a sweep over "method"; when done the reward curves show each method's mean ± se.
+    QString startComparison(const widgets::CompareChoice& choice);
     void refreshNow();
 
 signals:
@@ -104,6 +108,8 @@ private:
     void exportInteractive();
     void exportSweepInteractive();
     void sweepInteractive();
+    void compareInteractive();
+    QString runPlan(const SweepPlan& plan);   // queues the plan's runs not yet in the session
     void nextSweepJob();
     void endSweep(const QString& error);
     // Runs the export dialog with the remembered options, then asks where; false = cancelled.
@@ -126,6 +132,7 @@ private:
     std::deque<SweepJob> sweepQueue_;
     std::vector<PromptRecord> sweepPrompts_;
     std::string sweepTemplate_, sweepName_;
+    std::vector<std::string> sweepKeys_;
     bool sweepActive_ = false;
     int sweepRunsMade_ = 0, sweepTotal_ = 0;
     std::vector<widgets::RunPlot*> plots_;

@@ -169,6 +169,45 @@ SweepPlan planSweep(const SweepRequest& r)
     return plan;
 }
 
+SweepPlan planComparison(const std::vector<std::string>& methods, const std::vector<nlohmann::json>& configs,
+                         const std::string& reference, const nlohmann::json& referenceConfig, const std::string& budgetAxis,
+                         double budget, double flopsPerToken, uint64_t firstSeed, int seeds, std::string name)
+{
+    if (methods.empty()) throw UsageError("--methods", "", "choose at least one method to compare");
+    if (methods.size() != configs.size()) throw Error("planComparison: one config per method");
+    if (!(budget > 0)) throw UsageError("--budget", std::to_string(budget), "must be positive");
+    if (seeds < 1) throw UsageError("--seeds", std::to_string(seeds), "must be at least 1");
+    SweepPlan plan;
+    plan.keys = {"method"};
+    if (name.empty()) {
+        name = "compare ";
+        for (size_t i = 0; i < methods.size(); ++i) name += (i ? "," : "") + methods[i];
+        char b[64];
+        std::snprintf(b, sizeof b, " %s=%g", budgetAxis.c_str(), budget);
+        name += b;
+    }
+    plan.name = name;
+    std::vector<nlohmann::json> matched;
+    for (size_t i = 0; i < methods.size(); ++i) {
+        if (methods[i] == reference) throw UsageError("--methods", methods[i], "is the reference already");
+        matched.push_back(matchBudget(methods[i], configs[i], budgetAxis, budget, flopsPerToken));
+    }
+    nlohmann::json refConfig;
+    if (!reference.empty()) refConfig = matchBudget(reference, referenceConfig, budgetAxis, budget, flopsPerToken);
+    for (int s = 0; s < seeds; ++s) {
+        const uint64_t seed = firstSeed + uint64_t(s);
+        if (!reference.empty())
+            plan.jobs.push_back({reference, "reference", nlohmann::json::object(), refConfig,
+                                 {{"sweep", sweepTag(plan.name, "reference", reference, nlohmann::json::object(), seed, plan.keys)}}, seed});
+        for (size_t i = 0; i < methods.size(); ++i) {
+            const nlohmann::json params = {{"method", methods[i]}};
+            plan.jobs.push_back({methods[i], "point", params, matched[i],
+                                 {{"sweep", sweepTag(plan.name, "point", methods[i], params, seed, plan.keys)}}, seed});
+        }
+    }
+    return plan;
+}
+
 MeanSe meanSe(const std::vector<double>& v)
 {
     MeanSe r;
@@ -267,6 +306,16 @@ SweepSummary summarizeSweep(const std::string& name, const std::vector<SweepRunD
         return c;
     };
     for (const auto& p : points) s.cells.push_back(cellOf(p));
+    // A comparison's points are different methods: name them all.
+    std::vector<std::string> methods;
+    for (const auto& p : points)
+        if (p.params.contains("method") && p.params["method"].is_string() &&
+            std::find(methods.begin(), methods.end(), p.params["method"].get<std::string>()) == methods.end())
+            methods.push_back(p.params["method"]);
+    if (methods.size() > 1) {
+        s.method.clear();
+        for (const auto& m : methods) s.method += (s.method.empty() ? "" : ", ") + m;
+    }
     if (!ref.bySeed.empty()) {
         SweepCell c = cellOf(ref);
         c.proxyVsRef.reset();

@@ -225,6 +225,44 @@ private slots:
         QVERIFY(!w_->sweepRunning());
     }
 
+    // Methods compared at a matched budget over seeds: one run per method x seed plus best-of-n,
+    // then the reward curves show each method's best-so-far mean ± se (the GUI's `compare`).
+    void compareFromTheGui()
+    {
+        auto* m = w_->methodPanel();
+        m->setCurrentMethod("aisp");
+        m->setConfig("aisp", {{"n", 4}, {"max_new_tokens", 6}});
+        m->setSeed(11);
+        widgets::CompareChoice c;
+        c.methods = {"aisp", "wmv"};
+        c.seeds = 2;
+        c.budget = 8;
+        QSignalSpy swept(w_.get(), &gui::MainWindow::sweepDone);
+        QCOMPARE(w_->startComparison(c), QString());
+        QVERIFY(waitFor(swept, 240000));
+        QCOMPARE(swept[0][2].toString(), QString());
+        QCOMPARE(swept[0][1].toInt(), 6);
+        const auto& s = w_->sweepView()->summary();
+        QCOMPARE(s.cells.size(), size_t(2));
+        QCOMPARE(s.method, std::string("aisp, wmv"));
+        QCOMPARE(s.cells[1].params["method"].get<std::string>(), std::string("wmv"));
+        QStringList names;
+        QCustomPlot* rp = w_->rewardPlot()->plot();
+        for (int i = 0; i < rp->graphCount(); ++i) names << rp->graph(i)->name();
+        for (const char* g : {"aisp (2 runs): best so far, mean ± se", "wmv (2 runs): best so far, mean ± se",
+                              "bon (reference) (2 runs): best so far, mean ± se"})
+            QVERIFY2(names.contains(g), qPrintable(names.join(" | ")));
+        // Every method decoded as long, and spent the same budget.
+        SessionDb db = SessionDb::open(dir_.filePath("s.rudder").toStdString(), SessionDb::Mode::ReadOnly);
+        for (const auto& row : db.listRuns())
+            if (row.tags.contains("sweep") && row.tags["sweep"]["name"] == s.name) {
+                QCOMPARE(row.config["max_new_tokens"].get<int>(), 6);
+                QCOMPARE(db.loadRun(row.id, false).budget.samples, int64_t(row.method == "aisp" ? 9 : 8));   // AISP's final decode
+            }
+        c.methods = {"bon"};
+        QVERIFY(!w_->startComparison(c).isEmpty());   // the reference is not compared with itself
+    }
+
     void stopCancelsWithinASecond()
     {
         auto* m = w_->methodPanel();

@@ -57,6 +57,13 @@ struct SweepRequest {
     std::string name;                      // "" = defaultSweepName
 };
 SweepPlan planSweep(const SweepRequest& r);
+// A matched-budget comparison of several methods as a sweep over "method": every method x seed
+// with its own config at the same budget, and the reference (best-of-n) per seed, tagged like a
+// sweep (params {"method": id}, keys {"method"}) so the Sweep view, the grouped overlays and
+// `sweep --report-only` read it.  configs[i] is methods[i]'s config before the budget.
+SweepPlan planComparison(const std::vector<std::string>& methods, const std::vector<nlohmann::json>& configs,
+                         const std::string& reference, const nlohmann::json& referenceConfig, const std::string& budgetAxis,
+                         double budget, double flopsPerToken, uint64_t firstSeed, int seeds, std::string name = "");
 // "aisp sigma×lambda samples=256"
 std::string defaultSweepName(const std::string& method, const std::vector<std::string>& keys, const std::string& axis,
                              double budget);
