@@ -7,6 +7,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QSortFilterProxyModel>
 #include <QStandardItemModel>
 #include <QTableView>
@@ -21,6 +22,8 @@ namespace rudder::widgets {
 
 namespace {
 // Matches every word of the filter against the row's text (all columns), and the method box.
+// A word like reward>0.5, iterations>=8, seed=3 or run<20 compares that column's number instead
+// (a run without a final reward fails every reward comparison).
 class RunFilter : public QSortFilterProxyModel {
 public:
     using QSortFilterProxyModel::QSortFilterProxyModel;
@@ -35,8 +38,25 @@ protected:
         if (!method.isEmpty() && m->index(row, SessionsPanel::Method, parent).data().toString() != method) return false;
         QString all;
         for (int c = 0; c < m->columnCount(); ++c) all += m->index(row, c, parent).data().toString() + " ";
-        for (const QString& w : words)
+        static const QRegularExpression cmp("^(reward|iterations|seed|run)(<=|>=|<|>|=)([-+0-9.eE]+)$");
+        for (const QString& w : words) {
+            if (const auto mt = cmp.match(w); mt.hasMatch()) {
+                const QString col = mt.captured(1), op = mt.captured(2);
+                const int c = col == "reward" ? SessionsPanel::FinalReward : col == "iterations" ? SessionsPanel::Iterations
+                              : col == "seed"  ? SessionsPanel::Seed
+                                               : SessionsPanel::Id;
+                // The exact number (UserRole) where the cell shows a rounded one.
+                const QModelIndex at = m->index(row, c, parent);
+                const QVariant v = at.data(Qt::UserRole).isValid() ? at.data(Qt::UserRole) : at.data(Qt::EditRole);
+                bool ok = false;
+                const double x = v.toDouble(&ok), y = mt.captured(3).toDouble();
+                if (!v.isValid() || !ok) return false;
+                const bool pass = op == "<" ? x < y : op == ">" ? x > y : op == "<=" ? x <= y : op == ">=" ? x >= y : x == y;
+                if (!pass) return false;
+                continue;
+            }
             if (!all.contains(w, Qt::CaseInsensitive)) return false;
+        }
         return true;
     }
 };
@@ -68,7 +88,7 @@ SessionsPanel::SessionsPanel(QWidget* parent)
     table_->verticalHeader()->hide();
     table_->verticalHeader()->setDefaultSectionSize(20);
     table_->horizontalHeader()->setStretchLastSection(true);
-    filter_->setPlaceholderText("filter: words matched in any column, e.g. aisp lambda\":0.3 done");
+    filter_->setPlaceholderText("filter: words in any column, and reward>0.5 iterations>=8 seed=3 run<20, e.g. aisp done reward>0.4");
     filter_->setClearButtonEnabled(true);
     method_->addItem("all methods", QString());
     for (const auto& m : allMethods()) method_->addItem(QString::fromStdString(m.id), QString::fromStdString(m.id));
@@ -157,6 +177,7 @@ void SessionsPanel::reload()
               << item(QString::fromStdString(r.reward_model)) << item(QString::number(r.seed))
               << item(QString::fromStdString(r.started))
               << item(QString::fromStdString(r.config.dump() + (r.tags.empty() ? std::string() : "  " + r.tags.dump())));
+        if (r.best_final_reward) items[FinalReward]->setData(*r.best_final_reward, Qt::UserRole);
         if (!r.message.empty()) items[Status]->setToolTip(QString::fromStdString(r.message));
         if (r.status == RunStatus::Interrupted || r.status == RunStatus::Failed)
             items[Status]->setForeground(QColor(180, 35, 24));

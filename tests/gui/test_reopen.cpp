@@ -94,6 +94,16 @@ private slots:
         QCOMPARE(w.sessionsPanel()->visibleRows(), 0);
         w.sessionsPanel()->setFilter("aisp 0.3");
         QCOMPARE(w.sessionsPanel()->visibleRows(), 1);
+        // By a metric: the run's final reward is below 1e9 and above -1e9, never both ways.
+        const double best = *w.sessionsPanel()->rows().front().best_final_reward;
+        w.sessionsPanel()->setFilter(QString("aisp reward>=%1").arg(best - 1e-9, 0, 'g', 17));
+        QCOMPARE(w.sessionsPanel()->visibleRows(), 1);
+        w.sessionsPanel()->setFilter(QString("reward>%1").arg(best + 1e-6, 0, 'g', 17));
+        QCOMPARE(w.sessionsPanel()->visibleRows(), 0);
+        w.sessionsPanel()->setFilter("iterations>=1 seed=" + QString::number(w.sessionsPanel()->rows().front().seed));
+        QCOMPARE(w.sessionsPanel()->visibleRows(), 1);
+        w.sessionsPanel()->setFilter("iterations<1");
+        QCOMPARE(w.sessionsPanel()->visibleRows(), 0);
         // A run that does not exist: an error message, not a crash.
         QVERIFY(!w.reopenRun(999).isEmpty());
         // Export of the whole dashboard.
