@@ -18,6 +18,20 @@
 
 namespace rudder::widgets {
 
+namespace {
+// The matched budget's fields, the same in both dialogs: axis and amount per prompt.
+void setUpBudget(QSpinBox* seeds, QComboBox* axis, QDoubleSpinBox* budget)
+{
+    seeds->setRange(1, 20);
+    axis->addItem("samples", "samples");
+    axis->addItem("tokens", "tokens");
+    axis->addItem("FLOPs", "flops");
+    budget->setRange(1, 1e18);
+    budget->setDecimals(0);
+    budget->setValue(256);
+}
+} // namespace
+
 SweepDialog::SweepDialog(const std::string& method, QWidget* parent)
     : QDialog(parent), method_(method), key1_(new QComboBox(this)), values1_(new QLineEdit(this)), key2_(new QComboBox(this)),
       values2_(new QLineEdit(this)), seeds_(new QSpinBox(this)), reference_(new QComboBox(this)), axis_(new QComboBox(this)),
@@ -33,15 +47,9 @@ SweepDialog::SweepDialog(const std::string& method, QWidget* parent)
     }
     values1_->setPlaceholderText("0.5, 1, 2, 4   or   log:0.001:1:4   or   lin:1:8:4");
     values2_->setPlaceholderText("values of the second parameter");
-    seeds_->setRange(1, 20);
+    setUpBudget(seeds_, axis_, budget_);
     reference_->addItem("best-of-n at the same budget", "bon");
     reference_->addItem("none", "");
-    axis_->addItem("samples", "samples");
-    axis_->addItem("tokens", "tokens");
-    axis_->addItem("FLOPs", "flops");
-    budget_->setRange(1, 1e18);
-    budget_->setDecimals(0);
-    budget_->setValue(256);
     name_->setPlaceholderText("default: method, parameters and budget");
     status_->setWordWrap(true);
     auto* f = new QFormLayout(this);
@@ -125,14 +133,8 @@ CompareDialog::CompareDialog(const std::string& current, int64_t maxNewTokens, Q
         boxes_.push_back({m.id, b});
         f->addRow(b);
     }
-    seeds_->setRange(1, 20);
+    setUpBudget(seeds_, axis_, budget_);
     seeds_->setValue(3);
-    axis_->addItem("samples", "samples");
-    axis_->addItem("tokens", "tokens");
-    axis_->addItem("FLOPs", "flops");
-    budget_->setRange(1, 1e18);
-    budget_->setDecimals(0);
-    budget_->setValue(256);
     name_->setPlaceholderText("default: the methods and the budget");
     f->addRow("seeds", seeds_);
     f->addRow("budget axis", axis_);

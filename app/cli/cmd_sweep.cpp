@@ -127,7 +127,7 @@ void addSweepCommand(CLI::App& app)
         ->capture_default_str();
     cmd->add_option("--budget-axis", o->axis, "samples | tokens | flops")->capture_default_str();
     cmd->add_option("--budget", o->budget, "Budget per prompt on that axis (see `rudder-cli compare --help`)");
-    cmd->add_option("--name", o->name, "Sweep name in the session (default: METHOD KEYxKEY AXIS=BUDGET)");
+    cmd->add_option("--name", o->name, "Sweep name in the session (default: METHOD KEY×KEY AXIS=BUDGET)");
     addModelOptions(cmd, o->m);
     addPromptOptions(cmd, o->p);
     cmd->add_option("--db", o->db, "Session file (SQLite); created if missing")->capture_default_str();
@@ -137,8 +137,13 @@ void addSweepCommand(CLI::App& app)
     cmd->add_flag("--report-only", o->reportOnly, "Run nothing: print the table of sweep --name from the session");
     cmd->callback([o] {
         if (o->reportOnly) {
-            if (o->name.empty()) throw UsageError("--name", "", "--report-only needs the sweep's --name");
             SessionDb db = SessionDb::open(o->db, SessionDb::Mode::ReadOnly);
+            if (o->name.empty()) {
+                std::string names;
+                for (const auto& n : sessionSweeps(db)) names += (names.empty() ? "" : "; ") + n;
+                throw UsageError("--name", "", "--report-only needs the sweep's --name (in " + o->db + ": " +
+                                                   (names.empty() ? std::string("none") : names) + ")");
+            }
             const SweepSummary s = loadSweep(db, o->name);
             if (s.cells.empty() && !s.referenceCell) throw UsageError(o->db, "--name", "no finished run of a sweep named \"" + o->name + "\"");
             if (o->json) std::cout << summaryJson(s).dump(2) << "\n";

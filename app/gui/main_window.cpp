@@ -349,6 +349,10 @@ void MainWindow::beginRun(const RunJob& job)
 void MainWindow::startRun(bool smallBudget)
 {
     if (running_) return;
+    if (sweepActive_) {   // between two of its runs: the next one is already queued
+        statusBar()->showMessage("a sweep is running: Stop ends it", 6000);
+        return;
+    }
     if (tuning_) {
         statusBar()->showMessage("β is being tuned: wait for it or press Stop", 6000);
         return;
@@ -381,7 +385,7 @@ void MainWindow::startRun(bool smallBudget)
 
 QString MainWindow::tuneBeta(double target)
 {
-    if (running_ || tuning_) return "a run is in progress: stop it first";
+    if (running_ || tuning_ || sweepActive_) return "a run is in progress: stop it first";
     if (!ctl_->modelsReady()) return "load the models first (Models panel)";
     RunRequest req;
     req.method = method_->currentMethod();
@@ -789,6 +793,7 @@ void MainWindow::compareInteractive()
 
 QString MainWindow::runPlan(const SweepPlan& plan)
 {
+    if (sweepActive_) return "a sweep is running: Stop ends it";
     try {
         SessionDb db = SessionDb::open(sessions_->sessionPath().toStdString(), SessionDb::Mode::ReadOnly);
         const auto rows = db.listRuns();

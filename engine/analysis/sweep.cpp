@@ -156,7 +156,13 @@ SweepPlan planSweep(const SweepRequest& r)
         configs.push_back(cfg);
     }
     nlohmann::json refConfig;
-    if (!r.reference.empty()) refConfig = matchBudget(r.reference, r.referenceConfig, r.budgetAxis, r.budget, r.flopsPerToken);
+    if (!r.reference.empty()) {
+        // The reference decodes responses as long as the swept method's: only how the budget is
+        // spent differs.
+        nlohmann::json rc = r.referenceConfig;
+        if (!configs.empty() && configs.front().contains("max_new_tokens")) rc["max_new_tokens"] = configs.front()["max_new_tokens"];
+        refConfig = matchBudget(r.reference, rc, r.budgetAxis, r.budget, r.flopsPerToken);
+    }
     for (int s = 0; s < r.seeds; ++s) {
         const uint64_t seed = r.firstSeed + uint64_t(s);
         if (!r.reference.empty())

@@ -22,6 +22,8 @@
 #include "prompt_panel.h"
 #include "sweep_dialog.h"
 #include "sweep_view.h"
+#include "reward_curve_plot.h"
+#include "sessions_panel.h"
 
 using rudder::gui::MainWindow;
 
@@ -123,6 +125,22 @@ bool sweepStage(MainWindow& w, const QString& out)
     QObject::disconnect(conn);
     raiseDock(w, "dock-sweep");
     shot(w, out, "workbench-sweep.png");
+    // The best point's runs against the reference's, as mean ± se bands on the reward curves (what a
+    // click on its cell shows).
+    const auto& sum = w.sweepView()->summary();
+    if (!sum.cells.empty() && sum.referenceCell) {
+        size_t best = 0;
+        for (size_t i = 1; i < sum.cells.size(); ++i)
+            if (sum.cells[i].proxyStats.mean > sum.cells[best].proxyStats.mean) best = i;
+        std::vector<int64_t> ids = sum.cells[best].runs;
+        ids.insert(ids.end(), sum.referenceCell->runs.begin(), sum.referenceCell->runs.end());
+        w.sessionsPanel()->setGroupBy(rudder::widgets::SessionsPanel::BySweepPoint);
+        w.rewardPlot()->setShowGroupMembers(true);
+        if (const QString e = w.overlayRuns(ids); !e.isEmpty()) std::fprintf(stderr, "overlay: %s\n", qPrintable(e));
+        raiseDock(w, "dock-curves");
+        shot(w, out, "workbench-sweep-bands.png");
+        w.rewardPlot()->setShowGroupMembers(false);
+    }
     rudder::widgets::ExportOptions o;
     o.widthIn = rudder::widgets::ExportOptions::kSingleColumn;
     o.heightIn = 2.6;

@@ -31,8 +31,8 @@ nlohmann::json sweepTag(const std::string& name, const std::string& role, const 
 
 // The runs a sweep makes: for each seed the reference (when there is one) and every grid point,
 // each config budget-matched (rudder/methods.h matchBudget) and tagged.  baseConfig and
-// referenceConfig are the two methods' configs before the grid; a grid key the matched budget
-// overrides (the budget's own knob) is refused.  Throws UsageError naming the point or key.
+// referenceConfig are the two methods' configs before the grid (the reference takes the swept
+// method's max_new_tokens); a grid key the matched budget overrides (the budget's own knob) is refused.  Throws UsageError naming the point or key.
 struct SweepJob {
     std::string method, role;              // role: "point" | "reference"
     nlohmann::json params, config, tags;
