@@ -8,6 +8,7 @@
 
 #include <qcustomplot.h>
 
+#include <cmath>
 #include <map>
 
 #include "rudder/analysis.h"
@@ -30,7 +31,8 @@ QCPGraph* addLine(QCustomPlot* p, const QString& name, const std::vector<double>
 } // namespace
 
 RewardCurvePlot::RewardCurvePlot(QWidget* parent)
-    : RunPlot(parent), axisBox_(new QComboBox(this)), members_(new QCheckBox("runs behind groups", this))
+    : RunPlot(parent), axisBox_(new QComboBox(this)), members_(new QCheckBox("runs behind groups", this)),
+      bandBox_(new QComboBox(this)), smooth_(new QCheckBox("smooth", this))
 {
     auto* bar = new QHBoxLayout;
     bar->addWidget(new QLabel("x axis:", this));
@@ -41,7 +43,16 @@ RewardCurvePlot::RewardCurvePlot(QWidget* parent)
     members_->setToolTip("Grouped overlays (Session panel): also draw every run of a group, thin, behind its mean ± se band");
     members_->setVisible(false);   // shown while groups are overlaid
     bar->addWidget(members_);
+    bandBox_->addItem("band ± se");
+    bandBox_->addItem("band min–max");
+    bandBox_->setToolTip("Grouped overlays: the band around each group's mean");
+    bandBox_->setVisible(false);
+    bar->addWidget(bandBox_);
+    smooth_->setToolTip("Also draw a moving average (5 iterations) of mean@k; the raw points stay");
+    bar->addWidget(smooth_);
     connect(members_, &QCheckBox::toggled, this, [this] { refresh(); });
+    connect(bandBox_, &QComboBox::currentIndexChanged, this, [this] { refresh(); });
+    connect(smooth_, &QCheckBox::toggled, this, [this] { refresh(); });
     layout_->insertLayout(0, bar);
     connect(axisBox_, &QComboBox::currentIndexChanged, this,
             [this](int i) { setXAxis(XAxis(axisBox_->itemData(i).toInt())); });
@@ -74,6 +85,19 @@ void RewardCurvePlot::rebuild()
         const RewardCurves c = run_->rewardCurves(axis_, prompt_);
         addLine(p, "mean@k", c.x, c.mean, QPen(palette::proxyLight(), 1.5), nullptr,
                 QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
+        if (smooth_->isChecked()) {
+            // Trailing moving average over the last 5 iterations (fewer at the start); the raw
+            // mean@k above is still drawn.
+            std::vector<double> avg(c.mean.size());
+            for (size_t k = 0; k < c.mean.size(); ++k) {
+                double sum = 0;
+                int n = 0;
+                for (size_t j = k + 1 > 5 ? k + 1 - 5 : 0; j <= k; ++j)
+                    if (std::isfinite(c.mean[j])) sum += c.mean[j], ++n;
+                avg[k] = n ? sum / n : NAN;
+            }
+            addLine(p, "mean@k, moving average (5)", c.x, avg, QPen(palette::proxy(), 1.5, Qt::DashDotLine));
+        }
         auto* best = addLine(p, "best@k", c.x, c.best, QPen(Qt::NoPen), nullptr,
                              QCPScatterStyle(QCPScatterStyle::ssDisc, palette::proxy(), 5));
         mapPoints(best, c.bestRef);
@@ -100,6 +124,7 @@ void RewardCurvePlot::rebuild()
         else it->second.push_back(o);
     }
     members_->setVisible(!groups.empty());
+    bandBox_->setVisible(!groups.empty());
     for (const auto& [label, runs] : groups) {
         std::vector<std::pair<std::vector<double>, std::vector<double>>> proxy, goldCurves;
         const QColor color = palette::series(i);
@@ -110,36 +135,43 @@ void RewardCurvePlot::rebuild()
             if (members_->isChecked()) {
                 QColor thin = color;
                 thin.setAlpha(90);
-                auto* m = addLine(p, "", c.x, c.bestSoFar, QPen(thin, 0.8));
+                auto* m = addLine(p, QString("%1: run %2").arg(QString::fromStdString(label)).arg(o->meta().runId), c.x,
+                                  c.bestSoFar, QPen(thin, 0.8));
                 m->setLineStyle(QCPGraph::lsStepLeft);
                 m->removeFromLegend();
             }
         }
-        const analysis::CurveBand b = analysis::bandOverCurves(proxy);
-        std::vector<double> hi(b.x.size()), lo(b.x.size());
-        for (size_t k = 0; k < b.x.size(); ++k) {
-            const double se = std::isnan(b.se[k]) ? 0.0 : b.se[k];
-            hi[k] = b.mean[k] + se;
-            lo[k] = b.mean[k] - se;
-        }
         const QString name = QString("%1 (%2 run%3)").arg(QString::fromStdString(label)).arg(runs.size()).arg(runs.size() == 1 ? "" : "s");
-        auto* g = addLine(p, name + ": best so far, mean ± se", b.x, b.mean, QPen(color, 2.2));
-        g->setLineStyle(QCPGraph::lsStepLeft);
-        auto* up = addLine(p, "", b.x, hi, Qt::NoPen);
-        auto* down = addLine(p, "", b.x, lo, Qt::NoPen);
-        for (QCPGraph* e : {up, down}) {
-            e->setLineStyle(QCPGraph::lsStepLeft);
-            e->removeFromLegend();
-        }
-        QColor fill = color;
-        fill.setAlpha(45);
-        up->setBrush(fill);
-        up->setChannelFillGraph(down);
+        const bool minMax = bandBox_->currentIndex() == 1;
+        const QString bandName = minMax ? "min–max" : "± se";
+        // Mean as a step line, the band as two named edges (so the CSV export carries them) with
+        // the area between them filled.
+        auto band = [&](const std::vector<std::pair<std::vector<double>, std::vector<double>>>& curves, QCPAxis* axis,
+                        const QString& what, Qt::PenStyle style, int alpha) {
+            const analysis::CurveBand b = analysis::bandOverCurves(curves);
+            std::vector<double> hi(b.x.size()), lo(b.x.size());
+            for (size_t k = 0; k < b.x.size(); ++k) {
+                const double se = std::isnan(b.se[k]) ? 0.0 : b.se[k];
+                hi[k] = minMax ? b.max[k] : b.mean[k] + se;
+                lo[k] = minMax ? b.min[k] : b.mean[k] - se;
+            }
+            auto* g = addLine(p, name + ": " + what + ", mean " + bandName, b.x, b.mean, QPen(color, 2.2, style), axis);
+            g->setLineStyle(QCPGraph::lsStepLeft);
+            auto* up = addLine(p, name + ": " + what + ", upper edge", b.x, hi, Qt::NoPen, axis);
+            auto* down = addLine(p, name + ": " + what + ", lower edge", b.x, lo, Qt::NoPen, axis);
+            for (QCPGraph* e : {up, down}) {
+                e->setLineStyle(QCPGraph::lsStepLeft);
+                e->removeFromLegend();
+            }
+            QColor fill = color;
+            fill.setAlpha(alpha);
+            up->setBrush(fill);
+            up->setChannelFillGraph(down);
+        };
+        band(proxy, nullptr, "best so far", Qt::SolidLine, 45);
         if (!goldCurves.empty()) {
             gold = true;
-            const analysis::CurveBand gb = analysis::bandOverCurves(goldCurves);
-            auto* gl = addLine(p, name + ": gold of best, mean", gb.x, gb.mean, QPen(color, 1.2, Qt::DotLine), p->yAxis2);
-            gl->setLineStyle(QCPGraph::lsStepLeft);
+            band(goldCurves, p->yAxis2, "gold of best", Qt::DotLine, 20);
         }
         ++i;
     }
@@ -161,5 +193,7 @@ void RewardCurvePlot::rebuild()
 }
 
 void RewardCurvePlot::setShowGroupMembers(bool on) { members_->setChecked(on); }
+void RewardCurvePlot::setBandMinMax(bool on) { bandBox_->setCurrentIndex(on ? 1 : 0); }
+void RewardCurvePlot::setSmoothing(bool on) { smooth_->setChecked(on); }
 
 } // namespace rudder::widgets

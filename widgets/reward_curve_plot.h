@@ -17,6 +17,10 @@ public:
     XAxis xAxisKind() const { return axis_; }
     // Grouped overlays (RunMeta::group): also draw each run of a group, thin, behind its band.
     void setShowGroupMembers(bool on);
+    // Grouped overlays' band: ± standard error of the mean (default) or the runs' min–max.
+    void setBandMinMax(bool on);
+    // A moving average (5 iterations) of mean@k drawn over the raw points, which stay.
+    void setSmoothing(bool on);
 
 protected:
     void rebuild() override;
@@ -25,6 +29,8 @@ private:
     XAxis axis_ = XAxis::Samples;
     QComboBox* axisBox_;
     QCheckBox* members_;
+    QComboBox* bandBox_;
+    QCheckBox* smooth_;
 };
 
 } // namespace rudder::widgets

@@ -198,11 +198,13 @@ CurveBand bandOverCurves(const std::vector<std::pair<std::vector<double>, std::v
     std::vector<std::vector<double>> at;
     for (const auto& [x, y] : curves) at.push_back(resampleStep(x, y, b.x));
     for (size_t g = 0; g < b.x.size(); ++g) {
-        double sum = 0, sq = 0;
+        double sum = 0, sq = 0, lo = INFINITY, hi = -INFINITY;
         int n = 0;
         for (const auto& v : at)
             if (std::isfinite(v[g])) {
                 sum += v[g];
+                lo = std::min(lo, v[g]);
+                hi = std::max(hi, v[g]);
                 ++n;
             }
         const double m = n ? sum / n : std::numeric_limits<double>::quiet_NaN();
@@ -211,6 +213,8 @@ CurveBand bandOverCurves(const std::vector<std::pair<std::vector<double>, std::v
         b.mean.push_back(m);
         b.se.push_back(n > 1 ? std::sqrt(sq / (n - 1) / n) : std::numeric_limits<double>::quiet_NaN());
         b.n.push_back(n);
+        b.min.push_back(n ? lo : std::numeric_limits<double>::quiet_NaN());
+        b.max.push_back(n ? hi : std::numeric_limits<double>::quiet_NaN());
     }
     return b;
 }

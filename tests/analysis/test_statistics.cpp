@@ -338,6 +338,8 @@ private slots:
         QVERIFY(std::abs(b.se[1] - 0.5) < 1e-12);
         QCOMPARE(b.mean[2], 4.0);
         QVERIFY(std::abs(b.se[2] - std::sqrt(1.0 / 3.0)) < 1e-12);   // sd 1 over 3 runs
+        QCOMPARE(b.min, (std::vector<double>{1, 1, 3}));
+        QCOMPARE(b.max, (std::vector<double>{1, 2, 5}));
         QVERIFY(bandOverCurves({}).x.empty());
     }
 

@@ -99,6 +99,13 @@ private slots:
         QVERIFY(mean);
         QCOMPARE(mean->dataCount(), 2);
         QVERIFY(gold);
+        // Smoothing adds a moving average and never hides the raw mean@k.
+        const int graphs = p->graphCount();
+        w_->rewardPlot()->setSmoothing(true);
+        QCOMPARE(p->graphCount(), graphs + 1);
+        QVERIFY(w_->rewardPlot()->toCsv(false).contains("\"mean@k\","));
+        QVERIFY(w_->rewardPlot()->toCsv(false).contains("mean@k, moving average (5)"));
+        w_->rewardPlot()->setSmoothing(false);
         QCOMPARE(w_->inspector()->model()->rowCount(), 8);
         QVERIFY(w_->current().finalSample(0).has_value());
         // The session holds the run.
@@ -195,6 +202,11 @@ private slots:
         w_->rewardPlot()->setShowGroupMembers(true);   // every run behind its band
         QCOMPARE(rp->graphCount(), before + 4);
         w_->rewardPlot()->setShowGroupMembers(false);
+        // Min–max instead of ± se: the band's edges are the runs' extremes, the CSV carries them.
+        w_->rewardPlot()->setBandMinMax(true);
+        QVERIFY(w_->rewardPlot()->toCsv(false).contains("aisp sigma=4 (2 runs): best so far, upper edge"));
+        QVERIFY(w_->rewardPlot()->toCsv(false).contains("best so far, mean min–max"));
+        w_->rewardPlot()->setBandMinMax(false);
         QCOMPARE(v->cellAt(0, 0), 0);
         QCOMPARE(v->cellAt(5, 0), -1);
         for (const char* f : {"sweep.svg", "sweep.pdf", "sweep.png"}) {

@@ -212,7 +212,7 @@ std::vector<double> resampleStep(const std::vector<double>& x, const std::vector
 // many runs count.  A group of runs (one method, one sweep point, several seeds or prompts) drawn
 // as mean ± se.
 struct CurveBand {
-    std::vector<double> x, mean, se;
+    std::vector<double> x, mean, se, min, max;
     std::vector<int> n;
 };
 CurveBand bandOverCurves(const std::vector<std::pair<std::vector<double>, std::vector<double>>>& curves);
