@@ -156,6 +156,17 @@ QString exportDashboard(const std::vector<QCustomPlot*>& plots, const QString& p
         }
     };
 
+    // PDF and SVG: the same drawing in vector mode (no pixmap caching) on the device.
+    auto drawVector = [&](QPaintDevice& device) {
+        QCPPainter painter;
+        if (!painter.begin(&device)) return false;
+        painter.setMode(QCPPainter::pmVectorized);
+        painter.setMode(QCPPainter::pmNoCaching);
+        drawGrid(painter);
+        painter.end();
+        return true;
+    };
+
     std::vector<std::unique_ptr<FontScope>> scopes;
     for (QCustomPlot* p : plots) scopes.push_back(std::make_unique<FontScope>(p, o.fontPt));
 
@@ -165,12 +176,7 @@ QString exportDashboard(const std::vector<QCustomPlot*>& plots, const QString& p
         pdf.setResolution(72);   // one device unit = one point
         pdf.setPageSize(QPageSize(QSizeF(o.widthIn * 72, figH * 72), QPageSize::Point));
         pdf.setPageMargins(QMarginsF(0, 0, 0, 0));
-        QCPPainter painter;
-        if (!painter.begin(&pdf)) return path + ": cannot write the PDF";
-        painter.setMode(QCPPainter::pmVectorized);
-        painter.setMode(QCPPainter::pmNoCaching);
-        drawGrid(painter);
-        painter.end();
+        if (!drawVector(pdf)) return path + ": cannot write the PDF";
     } else if (suffix == "svg") {
         // Vector, editable in Inkscape/Illustrator; sized in points like the PDF.
         const QSize pt(int(std::lround(o.widthIn * 72)), int(std::lround(figH * 72)));
@@ -180,12 +186,7 @@ QString exportDashboard(const std::vector<QCustomPlot*>& plots, const QString& p
         svg.setResolution(72);
         svg.setSize(pt);
         svg.setViewBox(QRect(QPoint(0, 0), pt));
-        QCPPainter painter;
-        if (!painter.begin(&svg)) return path + ": cannot write the SVG";
-        painter.setMode(QCPPainter::pmVectorized);
-        painter.setMode(QCPPainter::pmNoCaching);
-        drawGrid(painter);
-        painter.end();
+        if (!drawVector(svg)) return path + ": cannot write the SVG";
         if (!QFileInfo(path).exists() || QFileInfo(path).size() == 0) return path + ": cannot write the SVG";
     } else {
         const QSize px = QSize(int(std::lround(o.widthIn * o.dpi)), int(std::lround(figH * o.dpi)));

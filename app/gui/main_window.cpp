@@ -728,10 +728,8 @@ QString MainWindow::startSweep(const SweepChoice& c)
         for (const auto& g : c.grids) req.axes.push_back(parseSweepAxis(g));
         req.reference = c.reference;
         if (!req.reference.empty()) {
-            // The reference as its own tab is set, with the swept method's response length.
-            req.referenceConfig = method_->config(req.reference);
-            req.referenceConfig["max_new_tokens"] = req.baseConfig["max_new_tokens"];
-            req.referenceConfig = validateConfig(req.reference, req.referenceConfig);
+            // The reference as its own tab is set (planSweep gives it the swept method's length).
+            req.referenceConfig = validateConfig(req.reference, method_->config(req.reference));
         }
         req.budgetAxis = c.budgetAxis;
         req.budget = c.budget;
@@ -797,14 +795,13 @@ QString MainWindow::runPlan(const SweepPlan& plan)
     try {
         SessionDb db = SessionDb::open(sessions_->sessionPath().toStdString(), SessionDb::Mode::ReadOnly);
         const auto rows = db.listRuns();
-        std::deque<SweepJob> queue;
-        for (SweepJob job : plan.jobs) {
+        std::deque<QueuedJob> queue;
+        for (const SweepJob& job : plan.jobs) {
             const auto prior = findSweepRun(rows, job, sessions_->sessionPath().toStdString());
             if (prior && prior->status == RunStatus::Done) continue;   // already in the session
             if (prior && prior->status == RunStatus::Running)
                 return QString("run %1 of this sweep is being written by another process").arg(prior->id);
-            if (prior) job.tags["resume_run"] = prior->id;   // continued where it stopped (taken off in nextSweepJob)
-            queue.push_back(job);
+            queue.push_back({job, prior ? prior->id : -1});   // an unfinished one continues where it stopped
         }
         sweepQueue_ = std::move(queue);
         sweepName_ = plan.name;
@@ -835,14 +832,12 @@ void MainWindow::nextSweepJob()
         endSweep({});
         return;
     }
-    SweepJob job = sweepQueue_.front();
+    const QueuedJob next = sweepQueue_.front();
     sweepQueue_.pop_front();
+    const SweepJob& job = next.job;
     RunJob rj;
     rj.sessionPath = sessions_->sessionPath();
-    if (job.tags.contains("resume_run")) {
-        rj.resumeRunId = job.tags["resume_run"].get<int64_t>();
-        job.tags.erase("resume_run");
-    }
+    rj.resumeRunId = next.resumeRunId;
     rj.request.method = job.method;
     rj.request.config = job.config;
     rj.request.seed = job.seed;
@@ -858,7 +853,7 @@ void MainWindow::nextSweepJob()
                                  .arg(done + 1)
                                  .arg(sweepTotal_)
                                  .arg(QString::fromStdString(job.method),
-                                      QString::fromStdString(sweepPointLabel(job.params, job.tags["sweep"].value("keys", std::vector<std::string>{}))))
+                                      QString::fromStdString(sweepPointLabel(job.params, sweepKeys_)))
                                  .arg(job.seed));
 }
 

@@ -129,7 +129,11 @@ private:
     widgets::SweepView* sweepView_;
     QDockWidget* sweepDock_ = nullptr;
     QDockWidget* curvesDock_ = nullptr;
-    std::deque<SweepJob> sweepQueue_;
+    struct QueuedJob {
+        SweepJob job;
+        int64_t resumeRunId = -1;   // an unfinished run of this point in the session, continued
+    };
+    std::deque<QueuedJob> sweepQueue_;
     std::vector<PromptRecord> sweepPrompts_;
     std::string sweepTemplate_, sweepName_;
     std::vector<std::string> sweepKeys_;
