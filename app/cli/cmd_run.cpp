@@ -8,6 +8,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -32,12 +33,6 @@ namespace rudder::cli {
 
 // Shared with cmd_sweep.cpp through run_common.h.
 
-class CancelGuard {
-public:
-    CancelGuard();
-    ~CancelGuard();
-    const std::atomic<bool>* flag() const;
-    };
 
 class Progress {
 public:
@@ -266,7 +261,18 @@ RunOutcome executeRun(Workbench& wb, SessionDb& db, const RunSpec& spec, std::op
                 throw UsageError(p.source, "line " + std::to_string(p.row.value_or(0) + 1), e.what());
             }
         }
-        rec.emplace(RunRecorder::start(db, spec.request, wb.provenance(), spec.prompts, spec.tags));
+        // RE-Control without --value: its value model is trained on the run's prompts (or found,
+        // trained before on the same inputs) before the run is recorded, so the run's config
+        // names the file it ran with and a resume uses the same one.
+        RunRequest request = spec.request;
+        wb.setValueStore(valueStoreFor(db.path()));
+        {
+            CancelGuard trainGuard;
+            bool reused = false;
+            if (auto vm = wb.prepareValueModel(request, printValueProgress, trainGuard.flag(), &reused))
+                describeValueModel(*vm, reused);
+        }
+        rec.emplace(RunRecorder::start(db, request, wb.provenance(), spec.prompts, spec.tags));
         if (!quietStart)
             std::cerr << "rudder-cli: run " << rec->id() << " (" << spec.request.method << ") in " << db.path()
                       << "; continue it after an interruption with: rudder-cli run --db " << db.path()
@@ -448,13 +454,17 @@ void addRunCommand(CLI::App& app)
         uint64_t seed = 0;
         bool json = false;
         int64_t resume = -1;
+        std::string value;
     };
     auto o = std::make_shared<Opts>();
     CLI::App* cmd = app.add_subcommand(
         "run", "Run an alignment method over prompts (one run in the session covers all of them).\n"
                "Prints the run id on stderr at the start; Ctrl-C stops cleanly, marks the run cancelled "
                "and keeps the completed iterations.\nExit codes: 0 done, 1 run failed or cancelled, 2 usage error.");
-    cmd->add_option("--method", o->method, "bon | aisp | aisp-batched | qalign | wmv | args");
+    cmd->add_option("--method", o->method, "bon | aisp | aisp-batched | qalign | wmv | args | recontrol");
+    cmd->add_option("--value", o->value,
+                    "recontrol: a value model file (rudder-cli train-value); without it one is trained on the run's "
+                    "prompts, or the one trained before on the same inputs is reused");
     addModelOptions(cmd, o->m);
     addPromptOptions(cmd, o->p);
     cmd->add_option("--db", o->db, "Session file (SQLite) the run is written to; created if missing")
@@ -492,8 +502,14 @@ void addRunCommand(CLI::App& app)
             reportEnd(out);
             return;
         }
-        if (o->method.empty()) throw UsageError("--method", "", "required (bon, aisp, aisp-batched, qalign, wmv, args)");
-        const json config = buildConfig(o->method, o->configFile, o->sets);
+        if (o->method.empty()) throw UsageError("--method", "", "required (bon, aisp, aisp-batched, qalign, wmv, args, recontrol)");
+        std::vector<std::string> sets = o->sets;
+        if (!o->value.empty()) {
+            if (!methodInfo(o->method).needsValueModel) throw UsageError("--value", o->value, "only RE-Control (--method recontrol) reads a value model");
+            Workbench::readValueModel(o->value);   // a clear message now, not after the models load
+            sets.push_back("value_model=" + std::filesystem::absolute(o->value).string());
+        }
+        const json config = buildConfig(o->method, o->configFile, sets);
         const auto prompts = collectPrompts(o->p, o->seed);
         Workbench wb;
         loadModels(wb, o->m);
@@ -582,9 +598,11 @@ void addCompareCommand(CLI::App& app)
     cmd->callback([o] {
         const auto methods = splitList(o->methods);
         if (methods.empty()) throw UsageError("--methods", o->methods, "no method given");
-        for (const auto& m : methods)
-            if (methodInfo(m).budgetKnob == BudgetKnob::None)
-                throw UsageError("--methods", m, "has no budget knob (one decode per prompt); run it on its own with `rudder-cli run`");
+        // A method with no budget knob (ARGS, RE-Control: one decode per prompt) runs at its own
+        // cost; the table prints that cost next to the matched ones (and RE-Control's training).
+        bool matched = false;
+        for (const auto& m : methods) matched = matched || methodInfo(m).budgetKnob != BudgetKnob::None;
+        if (!matched) throw UsageError("--methods", o->methods, "none of them has a budget knob to match (bon, aisp, qalign, wmv do)");
         if (o->axis != "samples" && o->axis != "tokens" && o->axis != "flops")
             throw UsageError("--budget-axis", o->axis, "must be samples, tokens or flops");
         if (!(o->budget > 0)) throw UsageError("--budget", std::to_string(o->budget), "must be positive");
@@ -605,7 +623,8 @@ void addCompareCommand(CLI::App& app)
         loadModels(wb, o->m);
         const double flopsPerToken = 2.0 * double(wb.base().parameters) + (wb.reward() ? wb.reward()->flopsPerToken() : 0.0);
         for (size_t i = 0; i < methods.size(); ++i)
-            configs[i] = matchBudget(methods[i], configs[i], o->axis, o->budget, flopsPerToken);
+            if (methodInfo(methods[i]).budgetKnob != BudgetKnob::None)
+                configs[i] = matchBudget(methods[i], configs[i], o->axis, o->budget, flopsPerToken);
 
         SessionDb db = SessionDb::open(o->db);
         json all = json::array();
@@ -644,8 +663,9 @@ void addCompareCommand(CLI::App& app)
                 const json& r = all[i];
                 const std::string m = r["method"];
                 std::string knob;
-                for (const char* k : {"n", "iterations", "chains", "steps", "max_new_tokens"})
+                for (const char* k : {"n", "iterations", "chains", "steps", "lr", "top_k", "max_new_tokens"})
                     if (r["config"].contains(k)) knob += std::string(knob.empty() ? "" : " ") + k + "=" + r["config"][k].dump();
+                if (methodInfo(m).budgetKnob == BudgetKnob::None) knob += " (own cost)";
                 const auto kl = summaryMeans(outs[i].result.summary).kl_to_base;
                 std::printf("%-13s %-34s %18s %18s %8s %9lld %9lld %9.2f %5lld\n", m.c_str(), knob.c_str(),
                             cell(perPrompt(r, "reward")).c_str(), cell(perPrompt(r, "gold_reward")).c_str(),
@@ -653,6 +673,20 @@ void addCompareCommand(CLI::App& app)
                             static_cast<long long>(r["budget"].value("samples", int64_t(0))),
                             static_cast<long long>(r["budget"].value("tokens", int64_t(0))),
                             r["budget"].value("seconds", 0.0), static_cast<long long>(r["run_id"].get<int64_t>()));
+            }
+            // A trained method's training, on the same axes: excluded above, included here.
+            for (size_t i = 0; i < all.size(); ++i) {
+                const json& s = outs[i].result.summary;
+                if (!s.contains("value_model")) continue;
+                const Budget t = ValueModelInfo::fromJson(s["value_model"]).total();
+                const json& b = all[i]["budget"];
+                std::printf("%s: the table excludes its value model's training (%lld samples, %lld tokens, %.3g FLOPs, "
+                            "%.1f s); included: %lld samples, %lld tokens, %.3g FLOPs, %.1f s\n",
+                            all[i]["method"].get<std::string>().c_str(), static_cast<long long>(t.samples),
+                            static_cast<long long>(t.tokens), t.flops, t.seconds,
+                            static_cast<long long>(b.value("samples", int64_t(0)) + t.samples),
+                            static_cast<long long>(b.value("tokens", int64_t(0)) + t.tokens), b.value("flops", 0.0) + t.flops,
+                            b.value("seconds", 0.0) + t.seconds);
             }
             std::vector<std::string> ran;
             for (const auto& r : all) ran.push_back(r["method"].get<std::string>());

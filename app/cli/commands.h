@@ -15,4 +15,5 @@ void addLogprobsCommand(CLI::App& app);
 void addSweepCommand(CLI::App& app);      // a parameter grid against a reference, tagged runs
 void addParityCommand(CLI::App& app);     // the runtime against transformers' fixtures
 void addServeCommand(CLI::App& app);      // OpenAI-compatible server over the engine
+void addTrainValueCommand(CLI::App& app); // RE-Control's value function
 } // namespace rudder::cli

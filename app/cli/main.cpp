@@ -44,6 +44,9 @@ int main(int argc, char** argv)
 #ifdef RUDDER_CLI_HAS_SERVE
     rudder::cli::addServeCommand(app);
 #endif
+#ifdef RUDDER_CLI_HAS_VALUE
+    rudder::cli::addTrainValueCommand(app);
+#endif
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

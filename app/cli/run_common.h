@@ -1,6 +1,7 @@
 // What `run`, `compare` and `sweep` share (cmd_run.cpp): model and prompt options, one recorded
 // run, budget-matched configs.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,6 +15,15 @@
 #include "rudder/workbench.h"
 
 namespace rudder::cli {
+
+// Ctrl-C / SIGTERM while it lives: the first asks the work to stop at its next step (the flag),
+// a second kills the process the usual way.
+class CancelGuard {
+public:
+    CancelGuard();
+    ~CancelGuard();
+    const std::atomic<bool>* flag() const;
+};
 
 struct ModelOptions {
     std::string model, reward, gold, templ = "auto";
@@ -52,5 +62,11 @@ void reportEnd(const RunOutcome& o);
 // --set key=value for every method having key, or method.key=value for one; validated.
 nlohmann::json compareConfig(const std::string& method, const std::vector<std::string>& sets);
 std::vector<std::string> splitList(const std::string& s);
+// RE-Control's value models live beside the session: "S.sqlite" -> "S.values/".
+std::string valueStoreFor(const std::string& dbPath);
+// One line on stderr about a value model just trained or found (cmd_value.cpp).
+void describeValueModel(const ValueModelInfo& info, bool reused);
+// The stderr progress of a value model's training.
+void printValueProgress(const ValueTrainProgress& p);
 
 } // namespace rudder::cli

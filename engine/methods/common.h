@@ -24,6 +24,7 @@ public:
     void generated(int64_t n) { b_.tokens += n; lmTokens(n); }
     void scored(int64_t samples, int64_t tokens) { b_.samples += samples; b_.flops += rmFlops_ * double(tokens); }
     void rmTokens(int64_t tokens) { b_.flops += rmFlops_ * double(tokens); }
+    void flops(double f) { b_.flops += f; }   // other compute (RE-Control's ascent on V)
     Budget now() const;
     void restore(const Budget& b);   // resume: continue from the stored totals
 

@@ -7,7 +7,7 @@
 //     ctx.gold = goldOrNull;  ctx.cancel = &flag;  ctx.onEvent = sink;  ctx.seed = 7;  ctx.resume = &state;
 //     RunResult r = runMethod("aisp", ctx, config, renderedPrompts);
 //
-// - `id` is a registry id (rudder/methods.h): bon, aisp, aisp-batched, qalign, wmv, args.
+// - `id` is a registry id (rudder/methods.h): bon, aisp, aisp-batched, qalign, wmv, args, recontrol.
 // - `config` is validated here with validateConfig(id, ...) (defaults filled, UsageError on bad keys).
 // - `prompts` are already rendered with the chat template; rewards are called as
 //   reward.score(prompt text, response texts).  The gold reward is only observed (Sample.gold_reward).
@@ -75,6 +75,7 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
                   bool batched);
 RunResult runWMV(const MethodContext& ctx, const nlohmann::json& config, const std::vector<std::string>& prompts);
 RunResult runARGS(const MethodContext& ctx, const nlohmann::json& config, const std::vector<std::string>& prompts);
+RunResult runREControl(const MethodContext& ctx, const nlohmann::json& config, const std::vector<std::string>& prompts);
 
 struct QAlignOptions {
     int chains = 4;

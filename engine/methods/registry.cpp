@@ -153,6 +153,7 @@ std::vector<MethodInfo> buildTable()
                   {"QAlign paper: β=1, temperature 1 (math)", {{"scale", 0}, {"beta", 1.0}, {"temperature", 1.0}}},
                   {"QAlign paper: β=0.5 (general alignment, Tülu-3 RM)", {{"scale", 0}, {"beta", 0.5}, {"temperature", 1.0}}}}};
     q.temperatureKey = q.temperatureStatsKey = "beta";
+    q.textParams = {"answer_regex"};
     q.hasAcceptance = true;
     q.budgetKnob = BudgetKnob::ChainSteps;
     q.samplesPerPrompt = [](const nlohmann::json& c) {
@@ -177,6 +178,7 @@ std::vector<MethodInfo> buildTable()
                  {{"Rudder: scale-free default", {{"scale", 1}, {"beta", kBeta}}},
                   {"QAlign paper: β=1 (absolute)", {{"scale", 0}, {"beta", 1.0}}}}};
     w.temperatureKey = w.temperatureStatsKey = "beta";
+    w.textParams = {"answer_regex"};
     w.hasWeights = true;
     w.budgetKnob = BudgetKnob::Samples;
     w.samplesPerPrompt = bon.samplesPerPrompt;
@@ -199,6 +201,42 @@ std::vector<MethodInfo> buildTable()
     g.batchWidth = g.samplesPerPrompt;
     g.liveCaps = {{"top_k", 8}};
     t.push_back(g);
+    // RE-Control (Kong et al. 2024): gradient ascent on a trained value function of the pre-logits.
+    // The test-time defaults are their README's (lr 1.0, 30 steps); the value model's training
+    // defaults are chosen for a few minutes on 2 cores (their code: Adam lr 1e-4, batch 512,
+    // 100 epochs over 349k SHP prompts' rollouts).
+    MethodInfo rc{"recontrol", "RE-Control", "",
+                  concat({P("lr", "lr (ascent step on V)", 0.0, 20.0, 1.0, false, false,
+                            "Step size of the gradient ascent z ← z + lr·∇V(z) at every controlled token (RE-Control "
+                            "README: 1.0); 0 = the base model's greedy decode."),
+                          P("steps", "steps (ascent iterations)", 0, 1000, 30, true, false,
+                            "Gradient-ascent steps per token (RE-Control README: 30)."),
+                          P("tau", "τ (control window, 0 = all)", 0, 2048, 0, true, false,
+                            "Controlled positions from the response start; 0 = every token."),
+                          P("train_samples", "M (training responses / prompt)", 2, 4096, 16, true, true,
+                            "Base-model responses per training prompt whose pre-logits and rewards train V."),
+                          P("train_epochs", "training epochs", 1, 10000, 40, true, true, "Passes of Adam over the rollouts."),
+                          P("value_lr", "value lr (Adam)", 1e-6, 10.0, 1e-3, false, true,
+                            "Adam's learning rate for V (RE-Control's code: 1e-4; the AISP paper tunes it in 1e-5…10)."),
+                          P("value_hidden", "value width (0 = model's)", 0, 65536, 0, true, false,
+                            "Width of V's hidden layers; 0 = the base model's hidden size (RE-Control: 4096 for 7–8B)."),
+                          P("value_layers", "value hidden layers", 0, 8, 2, true, false,
+                            "Hidden layers of V (RE-Control's training code and the AISP paper's three-layer MLP: 2; 0 = linear)."),
+                          P("train_batch", "training batch (responses)", 1, 4096, 32, true, true,
+                            "Responses per Adam step (RE-Control's code: 512).")},
+                         generationParams()),
+                  {{"RE-Control README: lr 1.0, 30 steps", {{"lr", 1.0}, {"steps", 30}, {"value_layers", 2}}},
+                   {"RE-Control code: value lr 1e-4, batch 512, 100 epochs",
+                    {{"value_lr", 1e-4}, {"train_batch", 512}, {"train_epochs", 100}, {"value_layers", 2}}},
+                   {"AISP paper C.2: 128 tokens, three-layer MLP", {{"max_new_tokens", 128}, {"value_layers", 2}}}}};
+    rc.needsPrelogits = true;
+    rc.needsValueModel = true;
+    rc.textParams = {"value_model"};
+    rc.samplesPerPrompt = [](const nlohmann::json&) { return int64_t(1); };   // one greedy decode per prompt
+    rc.batchWidth = rc.samplesPerPrompt;
+    rc.liveCaps = {{"steps", 10}, {"train_epochs", 10}};
+    t.push_back(rc);
+
     for (auto& m : t) m.liveCaps.push_back({"max_new_tokens", 24});
     return t;
 }
@@ -337,9 +375,15 @@ nlohmann::json validateConfig(const std::string& id, const nlohmann::json& confi
         const ParamSpec* spec = nullptr;
         for (const auto& p : m.params)
             if (p.key == it.key()) spec = &p;
+        if (std::find(m.textParams.begin(), m.textParams.end(), it.key()) != m.textParams.end()) {
+            if (!it->is_string()) throw UsageError("config", it.key(), "must be a string");
+            if (!it->get_ref<const std::string&>().empty()) out[it.key()] = *it;
+            continue;
+        }
         if (!spec) {
             std::string keys;
             for (const auto& p : m.params) keys += (keys.empty() ? "" : ", ") + p.key;
+            for (const auto& k : m.textParams) keys += ", " + k;
             throw UsageError("config", it.key(), "not a parameter of " + id + " (parameters: " + keys + ")");
         }
         double v;

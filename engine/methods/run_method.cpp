@@ -28,6 +28,7 @@ const std::vector<std::pair<std::string, RunFn>>& implementations()
          }},
         {"wmv", runWMV},
         {"args", runARGS},
+        {"recontrol", runREControl},
     };
     return table;
 }
@@ -37,17 +38,7 @@ const std::vector<std::pair<std::string, RunFn>>& implementations()
 RunResult runMethod(const std::string& id, const MethodContext& ctx, const nlohmann::json& config,
                     const std::vector<std::string>& prompts)
 {
-    // "answer_regex" is the one string setting (QAlign / WMV vote); the numeric table cannot hold it.
-    nlohmann::json numeric = config.is_null() ? nlohmann::json::object() : config;
-    std::string regex;
-    if (numeric.is_object() && numeric.contains("answer_regex")) {
-        if (!numeric["answer_regex"].is_string())
-            throw UsageError("config", "answer_regex", "must be a string (a regular expression)");
-        regex = numeric["answer_regex"].get<std::string>();
-        numeric.erase("answer_regex");
-    }
-    nlohmann::json c = validateConfig(id, numeric);
-    if (!regex.empty()) c["answer_regex"] = regex;
+    const nlohmann::json c = validateConfig(id, config);   // text settings (MethodInfo::textParams) pass as strings
     if (prompts.empty()) throw UsageError("prompts", "", "no prompt given");
 
     for (const auto& [mid, fn] : implementations())

@@ -12,6 +12,7 @@
 #include <map>
 
 #include "methods/method.h"
+#include "methods/value_function.h"
 #include "model/causal_lm.h"
 #include "model/loader.h"
 #include "model/reward_model.h"
@@ -258,6 +259,7 @@ struct Workbench::Impl {
     int64_t positions = 0, vocab = 0, baseParams = 0;
     std::vector<int64_t> remoteStop;              // a remote base model's EOS ids
     bool remotePrelogits = false;                 // the server offers Rudder's pre-logit extension
+    std::string valueStore = "rudder-values";     // RE-Control's value models
 
     // What a session records to load a model again: a repo id pinned to the commit it resolved
     // to (so a resume never picks up a newer download), else the path as given.
@@ -514,6 +516,15 @@ RunResult Workbench::run(const RunRequest& request, const EventSink& onEvent, co
                          "needs the base model's pre-logits, which an OpenAI-compatible server does not return; "
                          "run the model here (--model DIR), serve it with rudder-cli serve, or use bon, wmv, qalign "
                          "or args with this server");
+    // A value model trained on another base model's pre-logits would steer blindly.
+    if (config.contains("value_model") && config["value_model"].is_string()) {
+        const ValueModelInfo vm = readValueModel(config["value_model"].get<std::string>());
+        const std::string fp = vm.base.value("weights_fingerprint", std::string());
+        if (!fp.empty() && !d->base.weights_fingerprint.empty() && fp != d->base.weights_fingerprint)
+            throw UsageError(vm.path, "base.weights_fingerprint",
+                             "the value model was trained on the pre-logits of another base model (" +
+                                 vm.base.value("directory", std::string("?")) + "); train one for " + d->base.directory);
+    }
     // A resumed run feeds its stored tokens back into the model: an id outside the vocabulary
     // (a damaged session) is refused here, not left to an embedding lookup.
     if (resume) {
@@ -577,6 +588,82 @@ double Workbench::tuneQAlignBeta(const RunRequest& request, double target, int p
     const MethodContext ctx = d->context(reward, cancel, request.seed);
     const RewardCancelScope scope({d->reward.get()}, cancel);
     return rudder::tuneQAlignBeta(ctx, QAlignOptions::fromConfig(config), rendered, target, pilotSteps);
+}
+
+void Workbench::setValueStore(const std::string& dir) { d->valueStore = dir.empty() ? "rudder-values" : dir; }
+const std::string& Workbench::valueStore() const { return d->valueStore; }
+
+ValueModelInfo Workbench::readValueModel(const std::string& path) { return methods::loadValueModel(path).info; }
+
+ValueModelInfo Workbench::trainValue(const ValueTrainRequest& request,
+                                     const std::function<void(const ValueTrainProgress&)>& progress,
+                                     const std::atomic<bool>* cancel, bool* reused)
+{
+    if (reused) *reused = false;
+    if (d->remote || !d->lm)
+        throw UsageError("recontrol", d->base.directory,
+                         "training a value function reads the base model's pre-logits: load the model here (--model DIR)");
+    checkPrompts(request.prompts, request.prompt_template, request.options.max_new_tokens);
+    if (!d->reward) throw UsageError("reward", "", "no reward chosen");
+    const std::string templ = d->templateFor(request.prompt_template);
+    std::vector<std::string> rendered;
+    std::map<std::string, std::string> rawOf;
+    for (const auto& p : request.prompts) {
+        rendered.push_back(rudder::renderPrompt(templ, p));
+        rawOf[rendered.back()] = p;
+    }
+    // The training key: what the value function depends on.  Paths are left out (the same
+    // weights elsewhere give the same model); fingerprints and options are in.
+    ValueModelInfo info;
+    const nlohmann::json prov = provenance();
+    info.base = prov["base_model"];
+    info.reward = prov["reward_model"];
+    info.prompt_template = templ;
+    nlohmann::json keyDoc = {
+        {"base", {{"config_sha256", d->base.config_sha256}, {"weights", d->base.weights_fingerprint}, {"dtype", d->base.dtype}}},
+        {"reward", info.reward.contains("weights_fingerprint") ? info.reward["weights_fingerprint"] : info.reward.value("name", nlohmann::json(""))},
+        {"template", templ},
+        {"prompts", rendered},
+        {"options", request.options.toJson()}};
+    info.key = sha256Hex(keyDoc.dump());
+    const std::string out = request.out.empty()
+                                ? (std::filesystem::path(d->valueStore) / ("value-" + info.key.substr(0, 16) + ".safetensors")).string()
+                                : request.out;
+    if (!request.force && std::filesystem::exists(out)) {
+        try {
+            ValueModelInfo have = readValueModel(out);
+            if (have.key == info.key) {
+                if (reused) *reused = true;
+                return have;
+            }
+        } catch (const Error&) {
+            // Not ours or damaged: trained again below, the file replaced.
+        }
+    }
+    RawPromptReward reward(*d->reward, rawOf);
+    const MethodContext ctx = d->context(reward, cancel, request.options.seed);
+    const RewardCancelScope scope({d->reward.get()}, cancel);
+    return methods::trainValueModel(ctx, request.options, rendered, info, out, progress);
+}
+
+std::optional<ValueModelInfo> Workbench::prepareValueModel(RunRequest& request,
+                                                           const std::function<void(const ValueTrainProgress&)>& progress,
+                                                           const std::atomic<bool>* cancel, bool* reused)
+{
+    if (!methodInfo(request.method).needsValueModel) return std::nullopt;
+    if (request.config.is_object() && request.config.contains("value_model") && request.config["value_model"].is_string() &&
+        !request.config["value_model"].get<std::string>().empty())
+        return std::nullopt;
+    const nlohmann::json c = validateConfig(request.method, request.config);
+    ValueTrainRequest t;
+    t.prompts = request.prompts;
+    t.prompt_template = request.prompt_template;
+    t.options = ValueTrainOptions::fromJson(c);
+    t.options.seed = request.seed;
+    ValueModelInfo info = trainValue(t, progress, cancel, reused);
+    request.config = c;
+    request.config["value_model"] = std::filesystem::absolute(info.path).string();
+    return info;
 }
 
 void Workbench::checkPrompts(const std::vector<std::string>& prompts, const std::string& promptTemplate,

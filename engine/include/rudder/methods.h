@@ -46,6 +46,9 @@ struct MethodInfo {
     std::string shortTitle; // tab label ("BoN"); the title when empty
     std::vector<ParamSpec> params;
     std::vector<Preset> presets;
+    // Settings that are text, not numbers (no slider): QAlign's and WMV's answer_regex,
+    // RE-Control's value_model (a file).  validateConfig keeps them as strings.
+    std::vector<std::string> textParams;
 
     // Reward temperature: the config key of its nominal value and the event stats key of the
     // absolute value actually used (scale-free settings are relative).  `temperatureInverse`:
@@ -58,6 +61,8 @@ struct MethodInfo {
     bool drawsFromBase = false;   // every sample is an independent draw from the base model (BoN):
                                   // its own best-so-far is the best-of-n reference curve
     bool needsPrelogits = false;  // perturbs or reads the final hidden states (AISP)
+    bool needsValueModel = false; // needs a trained value function, config["value_model"] (RE-Control);
+                                  // Workbench::prepareValueModel trains or finds one
     bool needsLogits = false;     // reads next-token distributions (ARGS: the top-k log-probabilities,
                                   // which a serving engine gives through CompletionBackend::nextTokens)
     // Needs the model in this process; the others take everything from the completion backend

@@ -15,6 +15,7 @@
 #include "rudder/events.h"
 #include "rudder/remote.h"
 #include "rudder/reward.h"
+#include "rudder/value_model.h"
 
 namespace rudder {
 
@@ -53,6 +54,15 @@ struct RunRequest {
     uint64_t seed = 0;
     std::vector<std::string> prompts;   // raw user prompts; the template is applied by the engine
     std::string prompt_template = "auto";  // template name, "auto" = detected, "none" = raw
+};
+
+// RE-Control's value function: what to train it on (Workbench::trainValue).
+struct ValueTrainRequest {
+    std::vector<std::string> prompts;       // raw user prompts; the template is applied as in run()
+    std::string prompt_template = "auto";
+    ValueTrainOptions options;
+    std::string out;                        // the file; empty = the value store's, named by the training key
+    bool force = false;                     // train again even when that file exists
 };
 
 class Workbench {
@@ -101,6 +111,28 @@ public:
     // log β.  Returns the absolute β (use it with scale = 0).  Costs about 8 pilot runs.
     double tuneQAlignBeta(const RunRequest& request, double targetAcceptance = 0.5, int pilotSteps = 16,
                           const std::atomic<bool>* cancel = nullptr);
+
+    // RE-Control's value models are kept in this directory (a session's "<session>.values/");
+    // default "rudder-values" in the working directory.
+    void setValueStore(const std::string& dir);
+    const std::string& valueStore() const;
+    // Collects the base model's responses to the prompts, scores them with the reward and trains
+    // the value function on their pre-logits (value_function.cpp: RE-Control's objective).  A file
+    // with the same training key (models' fingerprints, rendered prompts, options) is reused as
+    // is (*reused = true).  Stopped through `cancel`: throws rudder::Cancelled, and the same
+    // request later continues from its checkpoints.  Throws UsageError for a remote base model.
+    ValueModelInfo trainValue(const ValueTrainRequest& request, const std::function<void(const ValueTrainProgress&)>& progress,
+                              const std::atomic<bool>* cancel = nullptr, bool* reused = nullptr);
+    // For a method whose descriptor needsValueModel and a config without "value_model": trains (or
+    // finds) one on the request's prompts with the config's training keys (train_samples,
+    // train_epochs, value_lr, value_hidden, value_layers, train_batch, max_new_tokens; the run's
+    // seed) and sets request.config["value_model"].  nullopt when the method needs none or the
+    // config names one already.
+    std::optional<ValueModelInfo> prepareValueModel(RunRequest& request,
+                                                    const std::function<void(const ValueTrainProgress&)>& progress,
+                                                    const std::atomic<bool>* cancel = nullptr, bool* reused = nullptr);
+    // A value model file's record (throws UsageError naming the file when it is not one).
+    static ValueModelInfo readValueModel(const std::string& path);
 
     // What run() refuses before doing anything (models loaded, prompts given, every prompt plus
     // max_new_tokens within the base model's positions), so a front end can ask before it records
