@@ -117,7 +117,7 @@ void addTrainValueCommand(CLI::App& app)
         ValueTrainRequest req;
         for (const auto& p : prompts) req.prompts.push_back(p.text);
         req.prompt_template = o->m.templ;
-        req.options = ValueTrainOptions::fromJson(cfg);
+        req.options = ValueTrainOptions::fromRunConfig(cfg);
         req.options.seed = o->seed;
         req.out = o->out;
         req.force = o->force;

@@ -81,9 +81,18 @@ ValueNet ValueNet::init(int64_t d, int64_t hidden, int64_t layers, uint64_t seed
     return n;
 }
 
-at::Tensor ValueNet::forward(const at::Tensor& z) const
+void ValueNet::setScales(double inputRms, double rewardMean, double rewardStd)
 {
-    at::Tensor x = z;
+    inScale_ = inputRms > 0 ? inputRms : 1.0;
+    outMean_ = rewardMean;
+    outStd_ = rewardStd > 0 ? rewardStd : 1.0;
+}
+
+at::Tensor ValueNet::forward(const at::Tensor& z) const { return mlp(z / inScale_) * outStd_ + outMean_; }
+
+at::Tensor ValueNet::mlp(const at::Tensor& u) const
+{
+    at::Tensor x = u;
     for (size_t l = 0; l < w_.size(); ++l) {
         x = at::linear(x, w_[l], b_[l]);
         if (l + 1 < w_.size()) x = at::relu(x);
@@ -108,6 +117,9 @@ std::vector<std::pair<std::string, at::Tensor>> ValueNet::named() const
         out.emplace_back("fc" + std::to_string(l) + ".weight", w_[l]);
         out.emplace_back("fc" + std::to_string(l) + ".bias", b_[l]);
     }
+    out.emplace_back("scale.input_rms", at::full({1}, inScale_, at::kDouble));
+    out.emplace_back("scale.reward_mean", at::full({1}, outMean_, at::kDouble));
+    out.emplace_back("scale.reward_std", at::full({1}, outStd_, at::kDouble));
     return out;
 }
 
@@ -130,6 +142,15 @@ ValueNet ValueNet::fromNamed(const std::vector<std::pair<std::string, at::Tensor
     }
     if (n.w_.empty()) throw Error(file, "fc0.weight", "missing: not a Rudder value model");
     if (n.w_.back().size(0) != 1) throw Error(file, "fc" + std::to_string(n.w_.size() - 1) + ".weight", "must have one output");
+    auto scalar = [&](const char* k, double def) {
+        auto it = byName.find(k);
+        if (it == byName.end()) return def;
+        if (it->second.numel() != 1) throw Error(file, k, "must hold one number");
+        const double v = it->second.to(at::kDouble).item<double>();
+        if (!std::isfinite(v)) throw Error(file, k, "is not finite");
+        return v;
+    };
+    n.setScales(scalar("scale.input_rms", 1.0), scalar("scale.reward_mean", 0.0), scalar("scale.reward_std", 1.0));
     return n;
 }
 
@@ -140,6 +161,9 @@ ValueNet ValueNet::to(at::Device device) const
         n.w_.push_back(w_[l].detach().to(device).clone());
         n.b_.push_back(b_[l].detach().to(device).clone());
     }
+    n.inScale_ = inScale_;
+    n.outMean_ = outMean_;
+    n.outStd_ = outStd_;
     return n;
 }
 
@@ -154,23 +178,23 @@ at::Tensor ascendValue(const ValueNet& v, const at::Tensor& z, double lr, int64_
                        at::Tensor* after)
 {
     at::AutoGradMode grad(true);
-    at::Tensor x = z.detach().to(at::kFloat).clone();
+    at::Tensor u = z.detach().to(at::kFloat) / v.inputScale();
     if (before) {
         at::NoGradGuard ng;
-        *before = v.forward(x);
+        *before = v.mlp(u) * v.rewardStd() + v.rewardMean();
     }
     if (lr != 0)
         for (int64_t s = 0; s < steps; ++s) {
-            x.requires_grad_(true);
-            v.forward(x).sum().backward();
-            const at::Tensor g = x.grad();
-            x = x.detach().add(g, lr);   // SGD on −V: z ← z + lr·∇V(z)
+            u.requires_grad_(true);
+            v.mlp(u).sum().backward();
+            const at::Tensor g = u.grad();
+            u = u.detach().add(g, lr);   // SGD on −f: u ← u + lr·∇f(u)
         }
     if (after) {
         at::NoGradGuard ng;
-        *after = v.forward(x.detach());
+        *after = v.mlp(u.detach()) * v.rewardStd() + v.rewardMean();
     }
-    return x.detach().to(z.scalar_type());
+    return (u.detach() * v.inputScale()).to(z.scalar_type());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -314,13 +338,15 @@ Batch makeBatch(const at::Tensor& Z, const std::vector<int64_t>& start, const st
     return out;
 }
 
+// In f's standardised units (ValueNet): the loss is then comparable across models and reward
+// models (1 ≈ predicting the mean reward); `lastValues` receives V(z_T) in reward units.
 at::Tensor objective(const ValueNet& net, const Batch& bt, at::Tensor* lastValues = nullptr)
 {
-    const at::Tensor v = net.forward(bt.z);
+    const at::Tensor v = net.mlp(bt.z / net.inputScale());
     const at::Tensor tie = (v.index_select(0, bt.a) - v.index_select(0, bt.b)).pow(2).sum();
     const at::Tensor vl = v.index_select(0, bt.last);
-    if (lastValues) *lastValues = vl.detach();
-    const at::Tensor fit = (vl - bt.r).pow(2).sum();
+    if (lastValues) *lastValues = vl.detach() * net.rewardStd() + net.rewardMean();
+    const at::Tensor fit = (vl - (bt.r - net.rewardMean()) / net.rewardStd()).pow(2).sum();
     return (tie + fit) / double(bt.r.size(0));
 }
 
@@ -391,6 +417,18 @@ ValueModelInfo trainValueModel(const MethodContext& ctx, const ValueTrainOptions
     // 2. Training, one checkpoint per epoch (weights and Adam moments).
     const int64_t width = opt.hidden > 0 ? opt.hidden : d;
     ValueNet net = ValueNet::init(d, width, opt.layers, rowSeed(opt.seed, -2, 0, 0)).to(lm.device());
+    {   // The scales of f's units, from the training responses only.
+        double sq = 0, rm = 0, rv = 0;
+        int64_t n = 0;
+        for (int64_t s : train) {
+            sq += Z.narrow(0, start[size_t(s)], len[size_t(s)]).to(at::kDouble).pow(2).sum().item<double>();
+            n += len[size_t(s)];
+            rm += rewards[size_t(s)] / double(train.size());
+        }
+        for (int64_t s : train) rv += (rewards[size_t(s)] - rm) * (rewards[size_t(s)] - rm) / double(std::max<size_t>(train.size() - 1, 1));
+        net.setScales(std::sqrt(sq / double(std::max<int64_t>(n * d, 1))), rm, std::sqrt(rv));
+        if (getenv("RUDDER_DEBUG_VALUE")) fprintf(stderr, "DEBUG s=%g rm=%g rs=%g maxabs=%g n=%lld d=%lld\n", net.inputScale(), rm, std::sqrt(rv), Z.abs().max().item<double>(), (long long)n, (long long)d);
+    }
     std::vector<at::Tensor> P = net.params(), m1, m2;
     for (auto& p : P) {
         m1.push_back(at::zeros_like(p));
@@ -450,6 +488,7 @@ ValueModelInfo trainValueModel(const MethodContext& ctx, const ValueTrainOptions
             }
             sum += loss.item<double>();
             ++batches;
+            if (getenv("RUDDER_DEBUG_VALUE") && epoch < 2) fprintf(stderr, "DEBUG epoch %d batch %lld loss %g urms %g\n", epoch, (long long)batches, loss.item<double>(), (bt.z / net.inputScale()).pow(2).mean().sqrt().item<double>());
         }
         double heldLoss = 0;
         if (nHeld > 0) {

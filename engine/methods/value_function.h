@@ -13,12 +13,22 @@
 
 namespace rudder::methods {
 
-// V(z) = fc_L(relu(... relu(fc_0(z)))) with `layers` hidden layers of width `hidden`
-// (layers = 0: a linear value w·z + b).  Initialised as PyTorch's nn.Linear is, U(±1/√fan_in).
+// V(z) = μ_r + σ_r · f(z / s_z),  f = fc_L(relu(... relu(fc_0(u)))) with `layers` hidden layers of
+// width `hidden` (layers = 0: linear), initialised as PyTorch's nn.Linear is, U(±1/√fan_in).
+// s_z is the RMS of the training pre-logits and (μ_r, σ_r) the training rewards' mean and std:
+// f works in units where both are 1, so one Adam step size and one ascent step size fit any
+// model's pre-logit scale and any reward model's scale (the demo LM's pre-logits have an RMS in
+// the tens: an MLP on them raw diverged at lr 1e-3).  Without them (s_z = σ_r = 1, μ_r = 0) it is
+// RE-Control's MLP on z as is.
 class ValueNet {
 public:
     static ValueNet init(int64_t inputDim, int64_t hidden, int64_t layers, uint64_t seed);
-    at::Tensor forward(const at::Tensor& z) const;   // [..., d] -> [...], fp32
+    void setScales(double inputRms, double rewardMean, double rewardStd);
+    double inputScale() const { return inScale_; }
+    double rewardMean() const { return outMean_; }
+    double rewardStd() const { return outStd_; }
+    at::Tensor mlp(const at::Tensor& u) const;       // f: [..., d] -> [...], standardised units
+    at::Tensor forward(const at::Tensor& z) const;   // V: [..., d] -> [...], reward units, fp32
     std::vector<at::Tensor> params() const;          // fc0.weight, fc0.bias, fc1.weight, ...
     std::vector<std::pair<std::string, at::Tensor>> named() const;
     static ValueNet fromNamed(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& file);
@@ -28,10 +38,13 @@ public:
 
 private:
     std::vector<at::Tensor> w_, b_;
+    double inScale_ = 1, outMean_ = 0, outStd_ = 1;
 };
 
-// RE-Control eq. (test time): `steps` steps of gradient ascent of size `lr` on V from z ([m, d]),
-// each row on its own (V is summed over rows: the rows do not interact).  Returns z + δ in z's
+// RE-Control eq. (test time): `steps` steps of gradient ascent of size `lr` from z ([m, d]), each
+// row on its own (V is summed over rows: the rows do not interact).  The steps are taken on f in
+// its standardised units, u ← u + lr·∇f(u) with u = z/s_z: lr is a distance in pre-logit RMS per
+// reward std, the same on every model (with s_z = σ_r = 1, RE-Control's z ← z + lr·∇V(z)).  Returns z + δ in z's
 // dtype; lr = 0 or steps = 0 returns z unchanged.  `valueBefore`/`valueAfter` (optional) receive
 // V at the start and the end per row.
 at::Tensor ascendValue(const ValueNet& v, const at::Tensor& z, double lr, int64_t steps,

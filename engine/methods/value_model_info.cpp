@@ -14,22 +14,36 @@ ValueTrainOptions ValueTrainOptions::fromJson(const nlohmann::json& j)
 {
     ValueTrainOptions o;
     if (!j.is_object()) return o;
-    auto num = [&](const char* a, const char* b, auto& out) {
-        using T = std::decay_t<decltype(out)>;
-        if (j.contains(a) && j[a].is_number()) out = j[a].get<T>();
-        else if (b && j.contains(b) && j[b].is_number()) out = j[b].get<T>();
+    auto num = [&](const char* k, auto& out) {
+        if (j.contains(k) && j[k].is_number()) out = j[k].get<std::decay_t<decltype(out)>>();
     };
-    // A RE-Control run's config names them train_* / value_*; a stored file uses its own keys.
-    num("samples_per_prompt", "train_samples", o.samples_per_prompt);
-    num("max_new_tokens", nullptr, o.max_new_tokens);
-    num("temperature", "train_temperature", o.temperature);
-    num("hidden", "value_hidden", o.hidden);
-    num("layers", "value_layers", o.layers);
-    num("epochs", "train_epochs", o.epochs);
-    num("lr", "value_lr", o.lr);
-    num("batch", "train_batch", o.batch);
-    num("holdout", nullptr, o.holdout);
-    num("seed", nullptr, o.seed);
+    num("samples_per_prompt", o.samples_per_prompt);
+    num("max_new_tokens", o.max_new_tokens);
+    num("temperature", o.temperature);
+    num("hidden", o.hidden);
+    num("layers", o.layers);
+    num("epochs", o.epochs);
+    num("lr", o.lr);
+    num("batch", o.batch);
+    num("holdout", o.holdout);
+    num("seed", o.seed);
+    return o;
+}
+
+ValueTrainOptions ValueTrainOptions::fromRunConfig(const nlohmann::json& c)
+{
+    ValueTrainOptions o;
+    if (!c.is_object()) return o;
+    auto num = [&](const char* k, auto& out) {
+        if (c.contains(k) && c[k].is_number()) out = c[k].get<std::decay_t<decltype(out)>>();
+    };
+    num("train_samples", o.samples_per_prompt);
+    num("max_new_tokens", o.max_new_tokens);
+    num("value_hidden", o.hidden);
+    num("value_layers", o.layers);
+    num("train_epochs", o.epochs);
+    num("value_lr", o.lr);
+    num("train_batch", o.batch);
     return o;
 }
 

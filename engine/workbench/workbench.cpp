@@ -658,7 +658,7 @@ std::optional<ValueModelInfo> Workbench::prepareValueModel(RunRequest& request,
     ValueTrainRequest t;
     t.prompts = request.prompts;
     t.prompt_template = request.prompt_template;
-    t.options = ValueTrainOptions::fromJson(c);
+    t.options = ValueTrainOptions::fromRunConfig(c);
     t.options.seed = request.seed;
     ValueModelInfo info = trainValue(t, progress, cancel, reused);
     request.config = c;

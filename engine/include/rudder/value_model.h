@@ -37,9 +37,10 @@ struct ValueTrainOptions {
     uint64_t seed = 0;
 
     nlohmann::json toJson() const;
-    // From a RE-Control run config (keys train_samples, train_epochs, value_lr, value_hidden,
-    // value_layers, train_batch, max_new_tokens) or from toJson()'s own keys.
-    static ValueTrainOptions fromJson(const nlohmann::json& j);
+    static ValueTrainOptions fromJson(const nlohmann::json& j);   // toJson()'s keys
+    // From a RE-Control run config: train_samples, train_epochs, value_lr, value_hidden,
+    // value_layers, train_batch, max_new_tokens (its "lr" and "steps" are the ascent's, not Adam's).
+    static ValueTrainOptions fromRunConfig(const nlohmann::json& config);
 };
 
 struct ValueModelInfo {
