@@ -2,6 +2,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QFileDialog>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -63,6 +64,35 @@ MethodPanel::MethodPanel(QWidget* parent)
             tuneButtons_.push_back(tune);
             connect(tune, &QPushButton::clicked, this, [this] { emit tuneBetaRequested(0.5); });
         }
+        // RE-Control: the value model it ascends, trained here or chosen as a file.
+        if (m.needsValueModel) {
+            auto* label = new QLabel(page);
+            label->setWordWrap(true);
+            valueLabels_.push_back(label);
+            auto* train = new QPushButton("Train value model", page);
+            train->setToolTip("Samples M responses per prompt from the base model, scores them with the reward and "
+                              "trains V on their pre-logits (RE-Control's objective); progress and the loss and "
+                              "calibration plots in the Value model view.  Kept beside the session and reused when "
+                              "the models, prompts and training settings are the same.");
+            auto* pick = new QPushButton("Use file…", page);
+            pick->setToolTip("A value model trained before (rudder-cli train-value, or another session's .values folder)");
+            auto* clear = new QPushButton("Clear", page);
+            clear->setToolTip("Forget the file: the next Run trains (or finds) a value model for its prompts");
+            auto* row = new QHBoxLayout;
+            row->addWidget(train);
+            row->addWidget(pick);
+            row->addWidget(clear);
+            v->addWidget(label);
+            v->addLayout(row);
+            tuneButtons_.push_back(train);
+            tuneButtons_.push_back(pick);
+            connect(train, &QPushButton::clicked, this, &MethodPanel::trainValueRequested);
+            connect(pick, &QPushButton::clicked, this, [this] {
+                const QString f = QFileDialog::getOpenFileName(this, "Value model", QString(), "Value models (*.safetensors)");
+                if (!f.isEmpty()) emit valueModelChosen(f);
+            });
+            connect(clear, &QPushButton::clicked, this, [this] { emit valueModelChosen(QString()); });
+        }
         v->addStretch(1);
         const std::string id = m.id;
         connect(presets, &QComboBox::activated, this, [this, id, presets](int i) {
@@ -79,6 +109,7 @@ MethodPanel::MethodPanel(QWidget* parent)
         tabs_->addTab(scroll, label);
         tabs_->setTabToolTip(tabs_->count() - 1, QString::fromStdString(m.title + " (--method " + m.id + ")"));
     }
+    setValueModel(QString(), QString());
     seed_->setRange(0, std::numeric_limits<int>::max());
     seed_->setValue(1);
     seed_->setToolTip("Random seed: the same seed and settings reproduce a run exactly");
@@ -129,7 +160,17 @@ nlohmann::json MethodPanel::config(const std::string& id) const
         if (p.integer) c[p.key] = static_cast<int64_t>(std::llround(v));
         else c[p.key] = v;
     }
+    if (methodInfo(id).needsValueModel && !valueModel_.isEmpty()) c["value_model"] = valueModel_.toStdString();
     return c;
+}
+
+void MethodPanel::setValueModel(const QString& path, const QString& description)
+{
+    valueModel_ = path;
+    for (QLabel* l : valueLabels_)
+        l->setText(path.isEmpty() ? QString("Value model: none chosen — Run trains one on the prompts (or reuses the one "
+                                            "trained before on the same prompts and settings).")
+                                  : "Value model: " + (description.isEmpty() ? path : description));
 }
 
 void MethodPanel::setConfig(const std::string& id, const nlohmann::json& values)
@@ -137,6 +178,8 @@ void MethodPanel::setConfig(const std::string& id, const nlohmann::json& values)
     if (!values.is_object()) return;
     for (auto it = values.begin(); it != values.end(); ++it)
         if (auto* s = slider(id, it.key()); s && it->is_number()) s->setValue(it->get<double>());
+    if (values.contains("value_model") && values["value_model"].is_string())
+        setValueModel(QString::fromStdString(values["value_model"].get<std::string>()), QString());
 }
 
 void MethodPanel::applyPreset(const std::string& id, int presetIndex)

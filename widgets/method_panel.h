@@ -15,6 +15,7 @@ class QPushButton;
 class QCheckBox;
 class QSpinBox;
 class QComboBox;
+class QLabel;
 
 namespace rudder::widgets {
 
@@ -35,6 +36,10 @@ public:
     void setLiveTuning(bool on);
     void setRunning(bool running);
     ParamSlider* slider(const std::string& id, const std::string& key) const;
+    // RE-Control's value model: the file its runs use ("" = the Run trains or finds one) and a
+    // line describing it.  config() carries it as "value_model".
+    void setValueModel(const QString& path, const QString& description);
+    QString valueModel() const { return valueModel_; }
 
     // A copy of `config` with a small budget, for live tuning (a few samples, short responses).
     static nlohmann::json smallBudget(const std::string& id, nlohmann::json config);
@@ -49,6 +54,8 @@ signals:
     void stopRequested();
     void liveTuneRequested();   // a slider was released with live tuning on
     void tuneBetaRequested(double targetAcceptance);   // QAlign's "Tune β" button
+    void trainValueRequested();          // RE-Control's "Train value model" button
+    void valueModelChosen(QString path); // RE-Control's "Use file…" (empty: cleared)
 
 private:
     QTabWidget* tabs_;
@@ -60,6 +67,8 @@ private:
     std::map<std::string, std::map<std::string, ParamSlider*>> sliders_;
     std::vector<std::string> ids_;
     std::vector<QPushButton*> tuneButtons_;
+    QString valueModel_;
+    std::vector<QLabel*> valueLabels_;
 };
 
 } // namespace rudder::widgets

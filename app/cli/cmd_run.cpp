@@ -657,8 +657,8 @@ void addCompareCommand(CLI::App& app)
                 else std::snprintf(b, sizeof b, "%.4f ± %.4f", m, se);
                 return std::string(b);
             };
-            std::printf("%-13s %-34s %18s %18s %8s %9s %9s %9s %5s\n", "method", "matched config", "reward ± se",
-                        "gold ± se", "KL", "samples", "tokens", "seconds", "run");
+            std::printf("%-13s %-34s %18s %18s %8s %6s %6s %9s %9s %9s %5s\n", "method", "matched config", "reward ± se",
+                        "gold ± se", "KL", "div", "coh", "samples", "tokens", "seconds", "run");
             for (size_t i = 0; i < all.size(); ++i) {
                 const json& r = all[i];
                 const std::string m = r["method"];
@@ -666,10 +666,13 @@ void addCompareCommand(CLI::App& app)
                 for (const char* k : {"n", "iterations", "chains", "steps", "lr", "top_k", "max_new_tokens"})
                     if (r["config"].contains(k)) knob += std::string(knob.empty() ? "" : " ") + k + "=" + r["config"][k].dump();
                 if (methodInfo(m).budgetKnob == BudgetKnob::None) knob += " (own cost)";
-                const auto kl = summaryMeans(outs[i].result.summary).kl_to_base;
-                std::printf("%-13s %-34s %18s %18s %8s %9lld %9lld %9.2f %5lld\n", m.c_str(), knob.c_str(),
+                const SummaryMeans sm = summaryMeans(outs[i].result.summary);
+                const auto kl = sm.kl_to_base;
+                auto f3 = [](const std::optional<double>& v) { return v ? std::to_string(*v).substr(0, 5) : std::string("-"); };
+                std::printf("%-13s %-34s %18s %18s %8s %6s %6s %9lld %9lld %9.2f %5lld\n", m.c_str(), knob.c_str(),
                             cell(perPrompt(r, "reward")).c_str(), cell(perPrompt(r, "gold_reward")).c_str(),
-                            kl ? std::to_string(*kl).substr(0, 7).c_str() : "-",
+                            kl ? std::to_string(*kl).substr(0, 7).c_str() : "-", f3(sm.diversity).c_str(),
+                            f3(sm.coherence).c_str(),
                             static_cast<long long>(r["budget"].value("samples", int64_t(0))),
                             static_cast<long long>(r["budget"].value("tokens", int64_t(0))),
                             r["budget"].value("seconds", 0.0), static_cast<long long>(r["run_id"].get<int64_t>()));

@@ -18,12 +18,6 @@ using nlohmann::json;
 
 namespace rudder::cli {
 
-std::string valueStoreFor(const std::string& dbPath)
-{
-    std::filesystem::path p(dbPath);
-    return (p.parent_path() / (p.stem().string() + ".values")).string();
-}
-
 void printValueProgress(const ValueTrainProgress& p)
 {
     static const bool tty = isatty(2) == 1;

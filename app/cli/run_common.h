@@ -62,8 +62,6 @@ void reportEnd(const RunOutcome& o);
 // --set key=value for every method having key, or method.key=value for one; validated.
 nlohmann::json compareConfig(const std::string& method, const std::vector<std::string>& sets);
 std::vector<std::string> splitList(const std::string& s);
-// RE-Control's value models live beside the session: "S.sqlite" -> "S.values/".
-std::string valueStoreFor(const std::string& dbPath);
 // One line on stderr about a value model just trained or found (cmd_value.cpp).
 void describeValueModel(const ValueModelInfo& info, bool reused);
 // The stderr progress of a value model's training.

@@ -42,6 +42,7 @@
 #include "sessions_panel.h"
 #include "sweep_dialog.h"
 #include "sweep_view.h"
+#include "value_model_view.h"
 #include "rudder/sweep_store.h"
 #include "weight_histogram_plot.h"
 
@@ -83,7 +84,7 @@ MainWindow::MainWindow(const QString& sessionPath, QWidget* parent)
     : QMainWindow(parent), ctl_(new RunController(this)), models_(new ModelsPanel), prompt_(new PromptPanel),
       method_(new MethodPanel), sessions_(new SessionsPanel), inspector_(new SampleInspector),
       rewardPlot_(new RewardCurvePlot), acceptPlot_(new AcceptancePlot), weightPlot_(new WeightHistogramPlot),
-      distPlot_(new RewardDistributionPlot), betaPlot_(new BetaCurvePlot), sweepView_(new SweepView), progress_(new QProgressBar),
+      distPlot_(new RewardDistributionPlot), betaPlot_(new BetaCurvePlot), sweepView_(new SweepView), valueView_(new ValueModelView), progress_(new QProgressBar),
       rate_(new QLabel), refreshTimer_(new QTimer(this)), current_(std::make_unique<RunData>())
 {
     setWindowTitle("Rudder — test-time alignment workbench");
@@ -185,6 +186,64 @@ MainWindow::MainWindow(const QString& sessionPath, QWidget* parent)
                                      .arg(beta, 0, 'g', 4));
         emit betaTuned(beta);
     });
+    // RE-Control's value model: trained on the worker (its own button, or first thing in a run
+    // that has none), chosen as a file, or cleared.
+    connect(method_, &MethodPanel::trainValueRequested, this, [this] {
+        const QString e = trainValue();
+        if (!e.isEmpty()) statusBar()->showMessage(e, 6000);
+    });
+    connect(method_, &MethodPanel::valueModelChosen, this, [this](QString path) {
+        if (path.isEmpty()) {
+            method_->setValueModel(QString(), QString());
+            valueView_->clear();
+            return;
+        }
+        try {
+            ValueModelInfo info = Workbench::readValueModel(path.toStdString());
+            method_->setValueModel(path, QFileInfo(path).fileName() + QString(" (%1 responses to %2 prompts, %3)")
+                                                                          .arg(info.responses)
+                                                                          .arg(info.prompts)
+                                                                          .arg(QString::fromStdString(info.created)));
+            valueView_->setModel(info, true);
+            valueDock_->raise();
+        } catch (const std::exception& e) {
+            showError("Not a value model", e.what());
+        }
+    });
+    connect(ctl_, &RunController::valueProgress, this,
+            [this](QString stage, qlonglong done, qlonglong total, double trainLoss, double heldLoss) {
+                if (stage == "collect" && done <= 1) valueDock_->raise();
+                valueView_->addProgress({stage.toStdString(), done, total, trainLoss, heldLoss});
+                progress_->setValue(total > 0 ? int(100 * done / total) : 0);
+                statusBar()->showMessage(stage == "collect"
+                                             ? QString("value model: collecting rollouts, prompt %1 of %2…").arg(done).arg(total)
+                                             : QString("value model: epoch %1 of %2…").arg(done).arg(total));
+            });
+    connect(ctl_, &RunController::valueTrained, this, [this](QString json, bool reused, QString error) {
+        const bool own = std::exchange(tuning_, false);   // the Train button's (a run's goes on)
+        if (own) method_->setRunning(false);
+        if (!error.isEmpty()) {
+            statusBar()->showMessage("value model: " + error, 10000);
+            emit valueModelReady(QString(), error);
+            return;
+        }
+        const nlohmann::json j = nlohmann::json::parse(json.toStdString());
+        ValueModelInfo info = ValueModelInfo::fromJson(j);
+        info.path = j.value("path", std::string());
+        const QString path = QString::fromStdString(info.path);
+        method_->setValueModel(path, QFileInfo(path).fileName() + QString(" (%1 responses to %2 prompts, %3%4)")
+                                                                      .arg(info.responses)
+                                                                      .arg(info.prompts)
+                                                                      .arg(QString::fromStdString(info.created))
+                                                                      .arg(reused ? ", reused" : ""));
+        valueView_->setModel(info, reused);
+        statusBar()->showMessage(QString("value model %1: held-out RMSE %2 against a reward std of %3")
+                                     .arg(reused ? "reused" : "trained")
+                                     .arg(info.heldout_rmse, 0, 'g', 3)
+                                     .arg(info.reward_std, 0, 'g', 3),
+                                 8000);
+        emit valueModelReady(path, QString());
+    });
     connect(method_, &MethodPanel::liveTuneRequested, this, [this] {
         if (running_) {
             rerunWhenStopped_ = true;   // restart with the new value once the old run has stopped
@@ -250,6 +309,7 @@ void MainWindow::buildDocks()
     auto* dSamples = dock(inspector_, "Samples", "dock-samples");
     auto* dSessions = dock(sessions_, "Session", "dock-sessions");
     auto* dSweep = dock(sweepView_, "Sweep", "dock-sweep");
+    valueDock_ = dock(valueView_, "Value model", "dock-value");
     sweepDock_ = dSweep;
     curvesDock_ = dCurves;
     // Left column: what to run.  Right: plots over the sample table and run list.
@@ -261,6 +321,7 @@ void MainWindow::buildDocks()
     splitDockWidget(dCurves, dWeights, Qt::Vertical);
     splitDockWidget(dWeights, dAccept, Qt::Horizontal);
     tabifyDockWidget(dAccept, dBeta);
+    tabifyDockWidget(dCurves, valueDock_);
     tabifyDockWidget(dCurves, dSweep);
     splitDockWidget(dDist, dSamples, Qt::Vertical);
     tabifyDockWidget(dSamples, dSessions);
@@ -403,6 +464,31 @@ QString MainWindow::tuneBeta(double target)
     method_->setRunning(true);
     statusBar()->showMessage(QString("tuning β for %1 % acceptance (pilot chains)…").arg(int(target * 100)));
     ctl_->tuneBeta(req, target);
+    return {};
+}
+
+QString MainWindow::trainValue()
+{
+    if (running_ || tuning_ || sweepActive_) return "a run is in progress: stop it first";
+    if (!ctl_->modelsReady()) return "load the models first (Models panel)";
+    const std::string id = method_->currentMethod();
+    const MethodInfo* info = findMethod(id);
+    if (!info || !info->needsValueModel) return "a value model is for RE-Control";
+    ValueTrainRequest r;
+    try {
+        r.options = ValueTrainOptions::fromRunConfig(validateConfig(id, method_->config(id)));
+    } catch (const std::exception& e) {
+        return QString::fromStdString(e.what());
+    }
+    r.options.seed = method_->seed();
+    r.prompts = prompt_->prompts();
+    r.prompt_template = prompt_->templateName().toStdString();
+    tuning_ = true;
+    method_->setRunning(true);
+    valueView_->clear();
+    valueDock_->raise();
+    statusBar()->showMessage("training the value model…");
+    ctl_->trainValue(r, sessions_->sessionPath());
     return {};
 }
 

@@ -29,6 +29,7 @@ class RunPlot;
 class SampleInspector;
 class SessionsPanel;
 class SweepView;
+class ValueModelView;
 class ExportDialog;
 struct SweepChoice;
 struct CompareChoice;
@@ -53,6 +54,7 @@ public:
     widgets::SampleInspector* inspector() const { return inspector_; }
     widgets::RewardCurvePlot* rewardPlot() const { return rewardPlot_; }
     widgets::SweepView* sweepView() const { return sweepView_; }
+    widgets::ValueModelView* valueView() const { return valueView_; }
     bool sweepRunning() const { return sweepActive_; }
     const std::vector<widgets::RunPlot*>& plots() const { return plots_; }
     const widgets::RunData& current() const { return *current_; }
@@ -73,6 +75,9 @@ public:
     QString resumeRun(int64_t runId, bool modelsJustLoaded = false);
     // QAlign's "Tune β": pilot chains on the worker, then β (absolute) set on the panel.  "" or why not.
     QString tuneBeta(double targetAcceptance = 0.5);
+    // RE-Control's "Train value model": on the prompts with the tab's training settings and seed,
+    // kept in the session's value store; the panel then uses it.  "" or why not.
+    QString trainValue();
     QString exportFigure(int plotIndex, const QString& path, const widgets::ExportOptions& o);   // -1 = dashboard
     // A grid of the current method's settings (the method panel's values elsewhere) x seeds against
     // the reference at the same budget, run one after another on the worker, each a tagged run of the
@@ -87,6 +92,7 @@ signals:
     void runDone(qint64 runId, int status);
     void sweepDone(QString name, int runsMade, QString error);   // error "" = every point done
     void betaTuned(double beta);
+    void valueModelReady(QString path, QString error);   // a value model trained or found ("" path on error)
     void resumeAfterLoad(qint64 runId, QString error);   // a resume that first loaded the run's models: "" = resumed
 
 protected:
@@ -127,6 +133,8 @@ private:
     widgets::RewardDistributionPlot* distPlot_;
     widgets::BetaCurvePlot* betaPlot_;
     widgets::SweepView* sweepView_;
+    widgets::ValueModelView* valueView_;
+    QDockWidget* valueDock_ = nullptr;
     QDockWidget* sweepDock_ = nullptr;
     QDockWidget* curvesDock_ = nullptr;
     struct QueuedJob {

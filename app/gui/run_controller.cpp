@@ -4,10 +4,12 @@
 #include <QMutexLocker>
 
 #include <optional>
+#include <utility>
 
 #include "rudder/error.h"
 #include "rudder/run_recorder.h"
 #include "rudder/session_db.h"
+#include "rudder/value_model.h"
 
 namespace rudder::gui {
 
@@ -71,6 +73,10 @@ public:
                 } else {
                     wb_.checkPrompts(job.request.prompts, job.request.prompt_template,
                                      job.request.config.value("max_new_tokens", int64_t(0)));
+                    // RE-Control with no value model chosen: trained (or found) first, so the
+                    // recorded config names the file the run uses.
+                    wb_.setValueStore(valueStoreFor(job.sessionPath.toStdString()));
+                    prepareValue(job.request);
                     rec.emplace(RunRecorder::start(*db, job.request, wb_.provenance(), job.prompts, job.tags));
                 }
             }
@@ -90,6 +96,9 @@ public:
                     push(e);
                 },
                 &c_->cancel_, rec ? rec->resumeState() : nullptr);
+        } catch (const Cancelled& e) {
+            result.status = RunStatus::Cancelled;
+            result.message = e.what();
         } catch (const std::exception& e) {
             result.status = RunStatus::Failed;
             result.message = e.what();
@@ -104,6 +113,20 @@ public:
         emit c_->runFinished(rec ? rec->id() : -1, result);
     }
 
+    void trainValue(ValueTrainRequest request, const QString& sessionPath)
+    {
+        try {
+            wb_.setValueStore(sessionPath.isEmpty() ? std::string() : valueStoreFor(sessionPath.toStdString()));
+            bool reused = false;
+            const ValueModelInfo info = wb_.trainValue(request, progressSink(), &c_->cancel_, &reused);
+            nlohmann::json j = info.toJson();
+            j["path"] = info.path;
+            emit c_->valueTrained(QString::fromStdString(j.dump()), reused, QString());
+        } catch (const std::exception& e) {
+            emit c_->valueTrained(QString(), false, QString::fromStdString(e.what()));
+        }
+    }
+
     void tuneBeta(const RunRequest& request, double target)
     {
         try {
@@ -115,6 +138,23 @@ public:
     }
 
 private:
+    std::function<void(const ValueTrainProgress&)> progressSink()
+    {
+        return [this](const ValueTrainProgress& p) {
+            emit c_->valueProgress(QString::fromStdString(p.stage), p.done, p.total, p.train_loss, p.heldout_loss);
+        };
+    }
+
+    void prepareValue(RunRequest& request)
+    {
+        bool reused = false;
+        if (auto info = wb_.prepareValueModel(request, progressSink(), &c_->cancel_, &reused)) {
+            nlohmann::json j = info->toJson();
+            j["path"] = info->path;
+            emit c_->valueTrained(QString::fromStdString(j.dump()), reused, QString());
+        }
+    }
+
     void push(const IterationEvent& e)
     {
         bool first;
@@ -147,6 +187,9 @@ RunController::RunController(QObject* parent) : QObject(parent), worker_(nullptr
     });
     connect(this, &RunController::runFinished, this, [this] { busy_ = false; });
     connect(this, &RunController::betaTuned, this, [this] { busy_ = false; });
+    connect(this, &RunController::valueTrained, this, [this] {
+        if (std::exchange(trainingValue_, false)) busy_ = false;   // a run that trained first stays busy
+    });
     thread_.setObjectName("rudder-engine");
     thread_.start();
 }
@@ -183,6 +226,15 @@ void RunController::tuneBeta(const RunRequest& request, double target)
     busy_ = true;
     cancel_ = false;
     QMetaObject::invokeMethod(worker_, [w = worker_, request, target] { w->tuneBeta(request, target); },
+                              Qt::QueuedConnection);
+}
+
+void RunController::trainValue(const ValueTrainRequest& request, const QString& sessionPath)
+{
+    busy_ = true;
+    trainingValue_ = true;
+    cancel_ = false;
+    QMetaObject::invokeMethod(worker_, [w = worker_, request, sessionPath] { w->trainValue(request, sessionPath); },
                               Qt::QueuedConnection);
 }
 

@@ -53,6 +53,9 @@ public:
     // QAlign's β for a target acceptance rate (pilot chains on request.prompts[0]); answers with
     // betaTuned.  Stop cancels it.
     void tuneBeta(const RunRequest& request, double targetAcceptance);
+    // RE-Control's value model for these prompts and settings, kept in the session's value store
+    // (trained, or found); answers with valueProgress… then valueTrained.  Stop cancels it.
+    void trainValue(const ValueTrainRequest& request, const QString& sessionPath);
     void stop();   // sets the cancel flag; the run returns `cancelled` at its next decode step
 
     bool busy() const { return busy_; }
@@ -72,6 +75,10 @@ signals:
     void runFinished(qint64 runId, rudder::RunResult result);
     void previewReady(QString rendered, qlonglong tokens);
     void betaTuned(double beta, QString error);   // error "" on success
+    // A value model's training (also before a RE-Control run that has none): stage "collect" or
+    // "train", then the model's record (ValueModelInfo::toJson() with "path"), or an error.
+    void valueProgress(QString stage, qlonglong done, qlonglong total, double trainLoss, double heldoutLoss);
+    void valueTrained(QString infoJson, bool reused, QString error);
 
 private:
     friend class Worker;
@@ -79,6 +86,7 @@ private:
     Worker* worker_;
     std::atomic<bool> cancel_{false};
     bool busy_ = false;
+    bool trainingValue_ = false;
     bool modelsReady_ = false;
     nlohmann::json provenance_ = nlohmann::json::object();
     QMutex mutex_;

@@ -28,6 +28,7 @@
 #include <cmath>
 #include <ctime>
 #include <filesystem>
+#include <memory>
 #include <numeric>
 
 #include "methods/common.h"
@@ -215,7 +216,15 @@ void saveValueModel(const std::string& path, const ValueNet& net, const ValueMod
 LoadedValueModel loadValueModel(const std::string& path)
 {
     if (!fs::exists(path)) throw UsageError(path, "value model", "no such file");
-    SafetensorsFile f(path);
+    std::unique_ptr<SafetensorsFile> file;
+    try {
+        file = std::make_unique<SafetensorsFile>(path);
+    } catch (const UsageError&) {
+        throw;
+    } catch (const Error& e) {   // bad input, not a failure of Rudder's: exit code 2 in the CLI
+        throw UsageError(std::string(e.what()) + " (not a value model file)");
+    }
+    const SafetensorsFile& f = *file;
     auto it = f.metadata().find(kMetaKey);
     if (it == f.metadata().end())
         throw UsageError(path, "__metadata__." + std::string(kMetaKey),

@@ -1,6 +1,8 @@
 // ValueModelInfo <-> JSON (torch-free; rudder_core).
 #include "rudder/value_model.h"
 
+#include <filesystem>
+
 namespace rudder {
 
 nlohmann::json ValueTrainOptions::toJson() const
@@ -94,6 +96,12 @@ ValueModelInfo ValueModelInfo::fromJson(const nlohmann::json& j)
     if (j.contains("training")) i.training = j["training"].get<Budget>();
     i.epochs_done = j.value("epochs_done", 0);
     return i;
+}
+
+std::string valueStoreFor(const std::string& sessionPath)
+{
+    const std::filesystem::path p(sessionPath);
+    return (p.parent_path() / (p.stem().string() + ".values")).string();
 }
 
 nlohmann::json valueTrainingStats(const ValueModelInfo& info)

@@ -211,9 +211,11 @@ private Q_SLOTS:
 
     void compareUsageErrors()
     {
-        auto r = cli({"compare", "--methods", "aisp,args", "--budget", "64"});
+        // ARGS and RE-Control run at their own cost next to matched methods; alone there is
+        // nothing to match.
+        auto r = cli({"compare", "--methods", "args,recontrol", "--budget", "64"});
         QCOMPARE(r.code, 2);
-        QVERIFY2(r.err.contains("args"), qPrintable(r.err));
+        QVERIFY2(r.err.contains("budget knob"), qPrintable(r.err));
         r = cli({"compare", "--methods", "aisp,bon", "--budget", "64", "--budget-axis", "joules"});
         QCOMPARE(r.code, 2);
         QVERIFY2(r.err.contains("joules"), qPrintable(r.err));
@@ -532,6 +534,53 @@ private Q_SLOTS:
         QCOMPARE(run.final.size(), size_t(2));
         for (size_t i = 0; i < 2; ++i)
             QCOMPARE(QString::fromStdString(run.final[i].text), str(fin[int(i)]["text"]));
+    }
+
+    // RE-Control from the command line: train-value keeps the value model beside the session
+    // under its training key; the same inputs find it again; a run without --value reuses it and
+    // records the file in its config; bad --value input is a usage error naming the file.
+    void reControlTrainsOnceAndRuns()
+    {
+        REQUIRE_DEMO_MODELS();
+        const QString data = writeFile(tmp.filePath("rc.jsonl"), "{\"prompt\": \"In the beginning\"}\n{\"prompt\": \"Blessed are\"}\n");
+        const QString db = tmp.filePath("rc.sqlite");
+        const QStringList train = {"--dataset", data, "--set", "train_samples=4", "--set", "train_epochs=2",
+                                   "--set", "max_new_tokens=6", "--db", db, "--seed", "3"};
+        auto r = cli(QStringList{"train-value", "--json"} + train);
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        auto j = parseJson(r.out);
+        const QString path = str(j["path"]);
+        QVERIFY2(path.startsWith(tmp.filePath("rc.values/value-")), qPrintable(path));
+        QVERIFY(QFile::exists(path));
+        QCOMPARE(j["reused"].get<bool>(), false);
+        QCOMPARE(j["responses"].get<int>(), 8);
+        QCOMPARE(j["collection"]["samples"].get<int>(), 8);
+        QVERIFY(j["train_loss"].size() == 2 && j["calibration"].size() >= 1);
+        r = cli(QStringList{"train-value", "--json"} + train);
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QCOMPARE(parseJson(r.out)["reused"].get<bool>(), true);
+        // The run: same prompts, settings and seed -> the same key, the file reused.
+        r = cli(QStringList{"run", "--method", "recontrol", "--json"} + train);
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY2(r.err.contains("reused"), qPrintable(r.err));
+        j = parseJson(r.out);
+        QCOMPARE(j["final"].size(), size_t(2));
+        auto s = SessionDb::open(db.toStdString(), SessionDb::Mode::ReadOnly);
+        const StoredRun run = s.loadRun(j["run_id"].get<int64_t>());
+        QCOMPARE(QString::fromStdString(run.info.config["value_model"].get<std::string>()), QFileInfo(path).absoluteFilePath());
+        QVERIFY(run.iterations.at(0).stats.contains("training"));
+        // --info reads the record back; bad --value input is refused before anything runs.
+        r = cli({"train-value", "--info", path, "--json"});
+        QVERIFY2(r.code == 0 && parseJson(r.out)["responses"].get<int>() == 8, qPrintable(r.err));
+        r = cli({"run", "--method", "recontrol", "--value", tmp.filePath("nope.safetensors"), "--db", db});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("nope.safetensors"), qPrintable(r.err));
+        r = cli({"run", "--method", "bon", "--value", path, "--db", db});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("recontrol"), qPrintable(r.err));
+        r = cli({"run", "--method", "recontrol", "--value", data, "--db", db});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("rc.jsonl"), qPrintable(r.err));
     }
 
     // SIGKILL mid-run, then --resume: the final answers equal an uninterrupted run's.

@@ -152,6 +152,20 @@ bool sweepStage(MainWindow& w, const QString& out)
     return ok;
 }
 
+// RE-Control: Run with no value model trains one on the prompt first (the Value model view shows
+// its losses and calibration), then steers the greedy decode with it.
+bool recontrolStage(MainWindow& w, const QString& out, int& runs)
+{
+    w.methodPanel()->setCurrentMethod("recontrol");
+    w.methodPanel()->setConfig("recontrol", {{"train_samples", 128}, {"train_epochs", 30}, {"max_new_tokens", 32}});
+    const int before = runs;
+    w.startRun();
+    const bool ok = waitFor([&] { return runs > before; }, 600000);
+    raiseDock(w, "dock-value");
+    shot(w, out, "workbench-recontrol.png");
+    return ok;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -161,11 +175,12 @@ int main(int argc, char** argv)
     QApplication::setApplicationName("rudder-screenshots");
     QSettings().clear();
     if (argc < 2) {
-        std::fprintf(stderr, "usage: rudder-screenshots OUTDIR [remote|sweep]\n");
+        std::fprintf(stderr, "usage: rudder-screenshots OUTDIR [remote|sweep|recontrol]\n");
         return 2;
     }
     const bool onlyRemote = argc > 2 && QString(argv[2]) == "remote";
     const bool onlySweep = argc > 2 && QString(argv[2]) == "sweep";
+    const bool onlyRecontrol = argc > 2 && QString(argv[2]) == "recontrol";
     const QString out = QString::fromLocal8Bit(argv[1]);
     QDir().mkpath(out);
     QTemporaryDir tmp;
@@ -189,6 +204,7 @@ int main(int argc, char** argv)
     QObject::connect(&w, &MainWindow::runDone, [&] { ++runs; });
     if (onlyRemote) return remoteStage(w, out, runs) ? 0 : 1;
     if (onlySweep) return sweepStage(w, out) ? 0 : 1;
+    if (onlyRecontrol) return recontrolStage(w, out, runs) ? 0 : 1;
     auto run = [&](const std::string& method, const nlohmann::json& cfg) {
         w.methodPanel()->setCurrentMethod(method);
         w.methodPanel()->setConfig(method, cfg);
@@ -224,5 +240,6 @@ int main(int argc, char** argv)
     if (!err.isEmpty()) std::fprintf(stderr, "overlay: %s\n", qPrintable(err));
     shot(w, out, "workbench-overlay.png");
     if (!sweepStage(w, out)) return 1;
+    if (!recontrolStage(w, out, runs)) return 1;
     return remoteStage(w, out, runs) ? 0 : 1;
 }

@@ -69,6 +69,9 @@ struct ValueTrainProgress {
     double train_loss = 0, heldout_loss = 0;   // the last epoch's (stage "train")
 };
 
+// Where a session keeps its value models: "S.sqlite" -> "S.values/" beside it.
+std::string valueStoreFor(const std::string& sessionPath);
+
 // The cost of a value model on the budget axes, as a RE-Control run's events and `compare`
 // report it next to the run's own budget.
 nlohmann::json valueTrainingStats(const ValueModelInfo& info);
