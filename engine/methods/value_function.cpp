@@ -28,6 +28,7 @@
 #include <cmath>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <numeric>
 
@@ -371,7 +372,14 @@ ValueModelInfo trainValueModel(const MethodContext& ctx, const ValueTrainOptions
         throw UsageError("value training", "epochs/batch/max_new_tokens", "must be positive");
     if (!(opt.holdout >= 0 && opt.holdout < 1)) throw UsageError("value training", "holdout", "must be in [0, 1)");
     const std::string partial = outPath + ".partial";
-    fs::create_directories(partial);
+    {   // Checkpoints of another training to the same file (other options or prompts) are not ours.
+        const std::string keyFile = partial + "/key";
+        std::string have;
+        if (std::ifstream in(keyFile); in) std::getline(in, have);
+        if (have != info.key) fs::remove_all(partial);
+        fs::create_directories(partial);
+        std::ofstream(keyFile) << info.key << "\n";
+    }
     auto report = [&](const ValueTrainProgress& p) {
         if (progress) progress(p);
     };
