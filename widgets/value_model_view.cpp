@@ -19,6 +19,7 @@ ValueModelView::ValueModelView(QWidget* parent) : QWidget(parent), caption_(new 
     l->addWidget(caption_);
     l->addWidget(plot_, 1);
     applyPlotStyle(plot_);
+    plot_->setAutoAddPlottableToLegend(false);   // the loss panel's own legend names its two lines
     clear();
 }
 
@@ -108,7 +109,7 @@ void ValueModelView::redraw()
     loss->axis(QCPAxis::atLeft)->setScaleType(QCPAxis::stLogarithmic);
     loss->axis(QCPAxis::atLeft)->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
     auto* legend = new QCPLegend;
-    loss->insetLayout()->addElement(legend, Qt::AlignTop | Qt::AlignRight);
+    loss->insetLayout()->addElement(legend, Qt::AlignBottom | Qt::AlignLeft);
     legend->setLayer("legend");
     for (QCPGraph* g : lines) g->addToLegend(legend);
     double lo = 1e300, hi = -1e300;
