@@ -32,7 +32,8 @@ QCPGraph* addLine(QCustomPlot* p, const QString& name, const std::vector<double>
 
 RewardCurvePlot::RewardCurvePlot(QWidget* parent)
     : RunPlot(parent), axisBox_(new QComboBox(this)), members_(new QCheckBox("runs behind groups", this)),
-      bandBox_(new QComboBox(this)), smooth_(new QCheckBox("smooth", this))
+      bandBox_(new QComboBox(this)), smooth_(new QCheckBox("smooth", this)),
+      training_(new QCheckBox("incl. training", this))
 {
     auto* bar = new QHBoxLayout;
     bar->addWidget(new QLabel("x axis:", this));
@@ -50,6 +51,11 @@ RewardCurvePlot::RewardCurvePlot(QWidget* parent)
     bar->addWidget(bandBox_);
     smooth_->setToolTip("Also draw a moving average (5 iterations) of mean@k; the raw points stay");
     bar->addWidget(smooth_);
+    training_->setToolTip("RE-Control: count what its value model's training cost (its rollouts, FLOPs, seconds) on "
+                          "the x axis, so it sits on the same budget axes as the training-free methods");
+    training_->setVisible(false);   // shown when a run drawn has a training cost
+    bar->addWidget(training_);
+    connect(training_, &QCheckBox::toggled, this, [this] { refresh(); });
     connect(members_, &QCheckBox::toggled, this, [this] { refresh(); });
     connect(bandBox_, &QComboBox::currentIndexChanged, this, [this] { refresh(); });
     connect(smooth_, &QCheckBox::toggled, this, [this] { refresh(); });
@@ -75,14 +81,17 @@ void RewardCurvePlot::rebuild()
 {
     clearPlot();
     QCustomPlot* p = plot();
-    p->xAxis->setLabel(axisTitle(axis_));
+    bool trained = run_ && run_->hasTrainingCost();
+    for (const auto* o : overlays_) trained = trained || (o && o->hasTrainingCost());
+    training_->setVisible(trained);
+    p->xAxis->setLabel(QString(axisTitle(axis_)) + (trained && training_->isChecked() ? " (incl. value-model training)" : ""));
     p->xAxis->setScaleType(axis_ == XAxis::Flops ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
     if (axis_ == XAxis::Flops) p->xAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
     else p->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
     if ((!run_ || run_->empty()) && overlays_.empty()) setEmptyMessage("no run yet: pick a method and press Run (Ctrl+R)");
     bool gold = false;
     if (run_ && !run_->empty()) {
-        const RewardCurves c = run_->rewardCurves(axis_, prompt_);
+        const RewardCurves c = run_->rewardCurves(axis_, prompt_, training_->isChecked());
         addLine(p, "mean@k", c.x, c.mean, QPen(palette::proxyLight(), 1.5), nullptr,
                 QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
         if (smooth_->isChecked()) {
@@ -129,7 +138,7 @@ void RewardCurvePlot::rebuild()
         std::vector<std::pair<std::vector<double>, std::vector<double>>> proxy, goldCurves;
         const QColor color = palette::series(i);
         for (const RunData* o : runs) {
-            const RewardCurves c = o->rewardCurves(axis_, prompt_);
+            const RewardCurves c = o->rewardCurves(axis_, prompt_, training_->isChecked());
             proxy.push_back({c.x, c.bestSoFar});
             if (c.hasGold()) goldCurves.push_back({c.x, c.goldOfSelected});
             if (members_->isChecked()) {
@@ -177,7 +186,7 @@ void RewardCurvePlot::rebuild()
     }
     for (const RunData* o : overlays_) {
         if (!o || o == run_ || o->empty() || !o->meta().group.empty()) continue;
-        const RewardCurves c = o->rewardCurves(axis_, prompt_);
+        const RewardCurves c = o->rewardCurves(axis_, prompt_, training_->isChecked());
         const QString name = QString::fromStdString(o->meta().title.empty() ? o->meta().method : o->meta().title);
         auto* g = addLine(p, name + ": best so far", c.x, c.bestSoFar, QPen(palette::series(i), 2.0));
         g->setLineStyle(QCPGraph::lsStepLeft);

@@ -31,6 +31,7 @@ private:
     QCheckBox* members_;
     QComboBox* bandBox_;
     QCheckBox* smooth_;
+    QCheckBox* training_;
 };
 
 } // namespace rudder::widgets

@@ -87,8 +87,27 @@ std::vector<double> RunData::rewards(int promptIndex, bool gold) const
     return out;
 }
 
-RewardCurves RunData::rewardCurves(XAxis axis, int promptIndex) const
+bool RunData::hasTrainingCost() const
 {
+    for (const auto& e : events_)
+        if (e.stats.contains("training") && e.stats["training"].is_object() && e.stats["training"].contains("budget")) return true;
+    return false;
+}
+
+RewardCurves RunData::rewardCurves(XAxis axis, int promptIndex, bool withTraining) const
+{
+    if (withTraining && hasTrainingCost()) {
+        RunData shifted = *this;
+        for (auto& e : shifted.events_) {
+            if (!e.stats.contains("training") || !e.stats["training"].contains("budget")) continue;
+            const Budget t = e.stats["training"]["budget"].get<Budget>();
+            e.budget.samples += t.samples;
+            e.budget.tokens += t.tokens;
+            e.budget.flops += t.flops;
+            e.budget.seconds += t.seconds;
+        }
+        return shifted.rewardCurves(axis, promptIndex, false);
+    }
     const analysis::Axis a = axis == XAxis::Samples  ? analysis::Axis::Samples
                              : axis == XAxis::Tokens ? analysis::Axis::Tokens
                              : axis == XAxis::Flops  ? analysis::Axis::Flops

@@ -68,7 +68,10 @@ public:
     std::optional<SampleRef> finalSample(int promptIndex = 0) const;
 
     // Prompt filter: -1 = every event.  Curves use the events of that prompt only.
-    RewardCurves rewardCurves(XAxis axis, int promptIndex = -1) const;
+    // withTraining: x shifted by what training the method's model cost (RE-Control's value
+    // model: the events' stats.training.budget), so trained and training-free methods share axes.
+    RewardCurves rewardCurves(XAxis axis, int promptIndex = -1, bool withTraining = false) const;
+    bool hasTrainingCost() const;   // some event carries stats.training.budget
     AcceptanceSeries acceptance(int window, int promptIndex = -1) const;
     std::vector<double> rewards(int promptIndex = -1, bool gold = false) const;
     int promptCount() const;

@@ -4,6 +4,7 @@
 #include <QFormLayout>
 #include <QLabel>
 
+#include <QCheckBox>
 #include <QDoubleSpinBox>
 #include <QFile>
 #include <QImage>
@@ -57,6 +58,49 @@ RunData makeRun(const std::string& method, const std::vector<IterationEvent>& ev
 class TestWidgets : public QObject {
     Q_OBJECT
 private slots:
+    // RE-Control's events carry their value model's training cost: "incl. training" shifts the
+    // curves' x by it on every axis; a run without one (negative control) is not shifted.
+    void trainingCostShiftsTheBudgetAxes()
+    {
+        std::vector<IterationEvent> ev(2);
+        for (int p = 0; p < 2; ++p) {
+            ev[size_t(p)].method = "recontrol";
+            ev[size_t(p)].prompt_index = p;
+            Sample s;
+            s.prompt_index = p;
+            s.reward = 0.1 * (p + 1);
+            ev[size_t(p)].samples = {s};
+            ev[size_t(p)].budget = {p + 1, 10 * (p + 1), 1e6 * (p + 1), 0.5 * (p + 1)};
+            ev[size_t(p)].stats["training"] = {{"budget", Budget{320, 8000, 2e11, 9.0}}};
+        }
+        RunData run = makeRun("recontrol", ev);
+        QVERIFY(run.hasTrainingCost());
+        const auto plain = run.rewardCurves(XAxis::Samples), with = run.rewardCurves(XAxis::Samples, -1, true);
+        QCOMPARE(plain.x, (std::vector<double>{1, 2}));
+        QCOMPARE(with.x, (std::vector<double>{321, 322}));
+        QCOMPARE(run.rewardCurves(XAxis::Seconds, -1, true).x, (std::vector<double>{9.5, 10.0}));
+        QCOMPARE(with.mean, plain.mean);
+        for (auto& e : ev) e.stats.erase("training");
+        RunData untrained = makeRun("bon", ev);
+        QVERIFY(!untrained.hasTrainingCost());
+        QCOMPARE(untrained.rewardCurves(XAxis::Samples, -1, true).x, (std::vector<double>{1, 2}));
+        // The plot offers the switch only where it means something.
+        RewardCurvePlot plot;
+        plot.setRun(&untrained);
+        plot.refresh();
+        auto* box = plot.findChild<QCheckBox*>();
+        QCheckBox* training = nullptr;
+        for (auto* b : plot.findChildren<QCheckBox*>())
+            if (b->text() == "incl. training") training = b;
+        QVERIFY(box && training);
+        QVERIFY(training->isHidden());
+        plot.setRun(&run);
+        plot.refresh();
+        QVERIFY(!training->isHidden());
+        training->setChecked(true);
+        QVERIFY(plot.plot()->xAxis->label().contains("training"));
+    }
+
     // Bad dataset files: the dataset tab says what and where in place (file, line, field) and
     // stays usable; a good file afterwards loads.  Same parser as the CLI (depth cap, UTF-8).
     void datasetProblemsShownInPlace()
