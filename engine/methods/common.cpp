@@ -94,6 +94,17 @@ std::vector<const IterationEvent*> resumedEvents(const MethodContext& ctx, const
     return out;
 }
 
+bool takeResumedPrompt(const MethodContext& ctx, const std::string& method, int p, RunResult& result,
+                       nlohmann::json& perPrompt)
+{
+    auto done = resumedEvents(ctx, method, p);
+    if (done.empty() || done[0]->samples.empty()) return false;
+    const Sample& s = done[0]->samples[0];
+    result.final.push_back({p, s.text, s.token_ids, s.reward, s.gold_reward});
+    perPrompt.push_back({{"prompt_index", p}, {"kl_to_base", done[0]->stats.value("kl_to_base", 0.0)}});
+    return true;
+}
+
 Budget resumedBudget(const MethodContext& ctx)
 {
     Budget b;

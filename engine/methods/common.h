@@ -56,6 +56,10 @@ void emit(const MethodContext& ctx, const IterationEvent& e);
 // Completed events of a resumed run for (method, prompt), indexed by iteration; missing ones are absent.
 std::vector<const IterationEvent*> resumedEvents(const MethodContext& ctx, const std::string& method, int prompt);
 Budget resumedBudget(const MethodContext& ctx);   // the largest budget among the stored events
+// Methods with one event per prompt (ARGS, RE-Control): a prompt finished before the resume is
+// taken from its stored event into `result` and `perPrompt` (true); false when it must run.
+bool takeResumedPrompt(const MethodContext& ctx, const std::string& method, int p, RunResult& result,
+                       nlohmann::json& perPrompt);
 
 Sample makeSample(int prompt, int iteration, int index, std::vector<int32_t> ids, std::string text, double reward,
                   std::optional<double> gold);

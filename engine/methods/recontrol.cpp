@@ -45,13 +45,7 @@ RunResult runREControl(const MethodContext& ctx, const nlohmann::json& config, c
     nlohmann::json perPrompt = nlohmann::json::array();
     bool stopped = false;
     for (int p = 0; p < static_cast<int>(prompts.size()) && !stopped; ++p) {
-        auto done = resumedEvents(ctx, "recontrol", p);
-        if (!done.empty() && !done[0]->samples.empty()) {
-            const Sample& s = done[0]->samples[0];
-            result.final.push_back({p, s.text, s.token_ids, s.reward, s.gold_reward});
-            perPrompt.push_back({{"prompt_index", p}, {"kl_to_base", done[0]->stats.value("kl_to_base", 0.0)}});
-            continue;
-        }
+        if (takeResumedPrompt(ctx, "recontrol", p, result, perPrompt)) continue;
         const std::vector<int32_t> ids = ctx.encode(prompts[p]);
         const int64_t L = static_cast<int64_t>(ids.size());
         KVCache cache = lm.newCache(1, L + maxNew + 1);

@@ -324,6 +324,16 @@ struct Workbench::Impl {
         return ctx;
     }
 
+    // The prompts as the model sees them, and each rendered prompt's raw text (what rewards score).
+    static void render(const std::vector<std::string>& prompts, const std::string& templ, std::vector<std::string>& rendered,
+                       std::map<std::string, std::string>& rawOf)
+    {
+        for (const auto& p : prompts) {
+            rendered.push_back(rudder::renderPrompt(templ, p));
+            rawOf[rendered.back()] = p;
+        }
+    }
+
     std::string templateFor(const std::string& requested) const
     {
         if (requested.empty() || requested == "auto") return templ;
@@ -543,10 +553,7 @@ RunResult Workbench::run(const RunRequest& request, const EventSink& onEvent, co
     const std::string templ = d->templateFor(request.prompt_template);
     std::vector<std::string> rendered;
     std::map<std::string, std::string> rawOf;
-    for (const auto& p : request.prompts) {
-        rendered.push_back(rudder::renderPrompt(templ, p));
-        rawOf[rendered.back()] = p;
-    }
+    d->render(request.prompts, templ, rendered, rawOf);
     RawPromptReward reward(*d->reward, rawOf);
     std::unique_ptr<RawPromptReward> gold;
     if (d->gold) gold = std::make_unique<RawPromptReward>(*d->gold, rawOf);
@@ -608,10 +615,7 @@ ValueModelInfo Workbench::trainValue(const ValueTrainRequest& request,
     const std::string templ = d->templateFor(request.prompt_template);
     std::vector<std::string> rendered;
     std::map<std::string, std::string> rawOf;
-    for (const auto& p : request.prompts) {
-        rendered.push_back(rudder::renderPrompt(templ, p));
-        rawOf[rendered.back()] = p;
-    }
+    d->render(request.prompts, templ, rendered, rawOf);
     // The training key: what the value function depends on.  Paths are left out (the same
     // weights elsewhere give the same model); fingerprints and options are in.
     ValueModelInfo info;
