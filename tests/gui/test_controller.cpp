@@ -24,6 +24,7 @@
 #include "sessions_panel.h"
 #include "sweep_dialog.h"
 #include "sweep_view.h"
+#include "value_model_view.h"
 #include "weight_histogram_plot.h"
 #include "plot_export.h"
 
@@ -336,6 +337,54 @@ private slots:
         // Only QAlign has acceptance to tune for.
         m->setCurrentMethod("bon");
         QVERIFY(!w_->tuneBeta(0.5).isEmpty());
+    }
+
+    // RE-Control in the GUI: "Train value model" trains on the worker (the Value model view shows
+    // the epochs, then the record), the panel uses the file, a Run with the same settings reuses
+    // it and stores its name in the run's config; Stop mid-training and Train again continues.
+    void reControlTrainsAndRunsInTheGui()
+    {
+        auto* m = w_->methodPanel();
+        m->setCurrentMethod("recontrol");
+        m->setValueModel(QString(), QString());
+        m->setConfig("recontrol", {{"train_samples", 4}, {"train_epochs", 3}, {"max_new_tokens", 6}, {"steps", 3}});
+        QSignalSpy ready(w_.get(), &gui::MainWindow::valueModelReady);
+        QSignalSpy progress(w_->controller(), &gui::RunController::valueProgress);
+        QCOMPARE(w_->trainValue(), QString());
+        QVERIFY(!m->runButton()->isEnabled());
+        QVERIFY(waitFor(ready, 120000));
+        const QString path = ready[0][0].toString();
+        QVERIFY2(!path.isEmpty(), qPrintable(ready[0][1].toString()));
+        QVERIFY(path.contains("s.values/value-"));
+        QCOMPARE(m->valueModel(), path);
+        int epochs = 0;
+        for (const auto& p : progress) epochs += p[0].toString() == "train";
+        QCOMPARE(epochs, 3);
+        QVERIFY2(w_->valueView()->caption().contains("4 responses to 1 prompts"), qPrintable(w_->valueView()->caption()));
+        QVERIFY(m->runButton()->isEnabled());
+        // Run: the chosen file, recorded in the run's config.
+        QSignalSpy done(w_.get(), &gui::MainWindow::runDone);
+        w_->startRun();
+        QVERIFY(waitFor(done, 120000));
+        QCOMPARE(done[0][1].toInt(), int(RunStatus::Done));
+        auto db = SessionDb::open(dir_.filePath("s.rudder").toStdString(), SessionDb::Mode::ReadOnly);
+        const StoredRun run = db.loadRun(done[0][0].toLongLong(), false);
+        QCOMPARE(QString::fromStdString(run.info.config.value("value_model", std::string())), path);
+        // Cleared, with other training settings: stopped at once, then Train again finishes.
+        m->setValueModel(QString(), QString());
+        m->setConfig("recontrol", {{"train_epochs", 40}, {"train_samples", 8}});
+        ready.clear();
+        QCOMPARE(w_->trainValue(), QString());
+        w_->stopRun();
+        QVERIFY(waitFor(ready, 120000));
+        QVERIFY2(ready[0][0].toString().isEmpty() && ready[0][1].toString().contains("cancelled"),
+                 qPrintable(ready[0][1].toString()));
+        QVERIFY(m->runButton()->isEnabled());
+        ready.clear();
+        QCOMPARE(w_->trainValue(), QString());
+        QVERIFY(waitFor(ready, 120000));
+        QVERIFY2(!ready[0][0].toString().isEmpty() && ready[0][0].toString() != path, qPrintable(ready[0][1].toString()));
+        QCOMPARE(Workbench::readValueModel(ready[0][0].toString().toStdString()).train_loss.size(), size_t(40));
     }
 
     // One recorder for both front ends.  A run started in the GUI and stopped after its
