@@ -164,6 +164,14 @@ nlohmann::json MethodPanel::config(const std::string& id) const
     return c;
 }
 
+void MethodPanel::setTrainedValueModel(const QString& description)
+{
+    valueModel_.clear();
+    for (QLabel* l : valueLabels_)
+        l->setText("Value model: " + description +
+                   " — the next Run uses it while the prompts and training settings stay the same (Use file… pins one).");
+}
+
 void MethodPanel::setValueModel(const QString& path, const QString& description)
 {
     valueModel_ = path;

@@ -39,6 +39,10 @@ public:
     // RE-Control's value model: the file its runs use ("" = the Run trains or finds one) and a
     // line describing it.  config() carries it as "value_model".
     void setValueModel(const QString& path, const QString& description);
+    // A model just trained (or found) for the current prompts and training settings: shown, not
+    // pinned — the next Run finds it again by its training key, and trains a new one when a
+    // training slider or the prompts have changed since.
+    void setTrainedValueModel(const QString& description);
     QString valueModel() const { return valueModel_; }
 
     // A copy of `config` with a small budget, for live tuning (a few samples, short responses).

@@ -231,11 +231,14 @@ MainWindow::MainWindow(const QString& sessionPath, QWidget* parent)
         ValueModelInfo info = ValueModelInfo::fromJson(j);
         info.path = j.value("path", std::string());
         const QString path = QString::fromStdString(info.path);
-        method_->setValueModel(path, QFileInfo(path).fileName() + QString(" (%1 responses to %2 prompts, %3%4)")
-                                                                      .arg(info.responses)
-                                                                      .arg(info.prompts)
-                                                                      .arg(QString::fromStdString(info.created))
-                                                                      .arg(reused ? ", reused" : ""));
+        const QString what = QFileInfo(path).fileName() + QString(" (%1 responses to %2 prompts, %3%4)")
+                                                              .arg(info.responses)
+                                                              .arg(info.prompts)
+                                                              .arg(QString::fromStdString(info.created))
+                                                              .arg(reused ? ", reused" : "");
+        // A run's own (its config names it) or the Train button's: shown, not pinned (see
+        // MethodPanel::setTrainedValueModel); a file the user chose stays chosen.
+        if (method_->valueModel() != path) method_->setTrainedValueModel(what);
         valueView_->setModel(info, reused);
         statusBar()->showMessage(QString("value model %1: held-out RMSE %2 against a reward std of %3")
                                      .arg(reused ? "reused" : "trained")
