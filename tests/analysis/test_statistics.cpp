@@ -7,6 +7,7 @@
 
 #include "rudder/analysis.h"
 #include "rudder/error.h"
+#include "rudder/methods.h"
 #include "rudder/sweep.h"
 
 using namespace rudder;
@@ -275,6 +276,27 @@ private slots:
         QCOMPARE(sweepPointLabel(pts[1], {"sigma", "lambda"}), std::string("sigma=1 lambda=0.2"));
         for (const char* bad : {"sigma", "sigma=", "=1,2", "sigma=1,,2", "sigma=1,1", "l=log:0:1:3", "l=lin:1:2:1", "l=log:1:2"})
             QVERIFY_THROWS_EXCEPTION(UsageError, parseSweepAxis(bad));
+    }
+
+    // RE-Control (no budget knob) sweeps at its own cost: its points keep their config, the
+    // reference spends the budget; a method with a knob is matched (control).
+    void sweepOfAFixedCostMethod()
+    {
+        SweepRequest r;
+        r.method = "recontrol";
+        r.baseConfig = {{"max_new_tokens", 16}};
+        r.axes = {parseSweepAxis("lr=0.5,2")};
+        r.budget = 64;
+        const SweepPlan plan = planSweep(r);
+        QCOMPARE(plan.jobs.size(), size_t(3));
+        QCOMPARE(plan.jobs[0].method, std::string("bon"));
+        QCOMPARE(plan.jobs[0].config["n"].get<int64_t>(), int64_t(64));
+        QCOMPARE(plan.jobs[0].config["max_new_tokens"].get<int64_t>(), int64_t(16));
+        QCOMPARE(plan.jobs[2].config["lr"].get<double>(), 2.0);
+        QCOMPARE(plan.jobs[2].config["steps"], defaultConfig("recontrol")["steps"]);
+        r.method = "aisp";
+        r.axes = {parseSweepAxis("sigma=0.5,2")};
+        QCOMPARE(planSweep(r).jobs[1].config["iterations"].get<int64_t>(), int64_t(64 / 16));
     }
 
     // Mean ± se and the paired difference against hand-computed values; a sweep's summary pairs
