@@ -127,8 +127,9 @@ CompareDialog::CompareDialog(const std::string& current, int64_t maxNewTokens, Q
     note->setWordWrap(true);
     f->addRow(note);
     for (const auto& m : allMethods()) {
-        if (m.budgetKnob == BudgetKnob::None || m.drawsFromBase) continue;   // no budget knob; the reference
-        auto* b = new QCheckBox(QString::fromStdString(m.title), this);
+        if (m.drawsFromBase) continue;   // the reference
+        // ARGS and RE-Control have no budget knob: one decode per prompt, at their own cost.
+        auto* b = new QCheckBox(QString::fromStdString(m.title) + (m.budgetKnob == BudgetKnob::None ? " (own cost)" : ""), this);
         b->setChecked(m.id == current);
         boxes_.push_back({m.id, b});
         f->addRow(b);
