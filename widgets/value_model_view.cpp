@@ -77,6 +77,12 @@ void ValueModelView::setModel(const ValueModelInfo& i, bool reused)
     redraw();
 }
 
+void ValueModelView::setStopped(const QString& message)
+{
+    caption_->setText("Training stopped: " + message + ". Train value model (or Run) again continues from its checkpoints.");
+    redraw();
+}
+
 QString ValueModelView::caption() const { return caption_->text(); }
 
 void ValueModelView::redraw()

@@ -21,6 +21,8 @@ public:
     void addProgress(const ValueTrainProgress& p);
     // A trained (or reused) model: its whole loss history and calibration.
     void setModel(const ValueModelInfo& info, bool reused);
+    // A training that stopped (Stop) or failed: the losses so far stay, the caption says why.
+    void setStopped(const QString& message);
     QCustomPlot* plot() const { return plot_; }
     QString caption() const;
 

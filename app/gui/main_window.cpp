@@ -61,7 +61,9 @@ QString defaultSessionPath()
 // the end-of-run line, also shown when a stored run is reopened.
 QString resultLine(int64_t runId, const QString& method, const RunResult& r)
 {
-    QString msg = QString("run %1 (%2) %3").arg(runId).arg(method, toString(r.status));
+    // A run that ended before it was recorded (Stop while RE-Control's value model trained).
+    QString msg = runId >= 0 ? QString("run %1 (%2) %3").arg(runId).arg(method, toString(r.status))
+                             : QString("%1 %2 before its run was recorded").arg(method, toString(r.status));
     if (!r.final.empty()) msg += QString(" — final reward %1").arg(r.final.front().reward, 0, 'g', 4);
     if (r.final.size() == 1 && r.final.front().gold_reward)
         msg += QString(", gold %1").arg(*r.final.front().gold_reward, 0, 'g', 4);
@@ -224,6 +226,7 @@ MainWindow::MainWindow(const QString& sessionPath, QWidget* parent)
         if (own) method_->setRunning(false);
         if (!error.isEmpty()) {
             statusBar()->showMessage("value model: " + error, 10000);
+            valueView_->setStopped(error);
             emit valueModelReady(QString(), error);
             return;
         }

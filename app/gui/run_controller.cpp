@@ -148,10 +148,15 @@ private:
     void prepareValue(RunRequest& request)
     {
         bool reused = false;
-        if (auto info = wb_.prepareValueModel(request, progressSink(), &c_->cancel_, &reused)) {
-            nlohmann::json j = info->toJson();
-            j["path"] = info->path;
-            emit c_->valueTrained(QString::fromStdString(j.dump()), reused, QString());
+        try {
+            if (auto info = wb_.prepareValueModel(request, progressSink(), &c_->cancel_, &reused)) {
+                nlohmann::json j = info->toJson();
+                j["path"] = info->path;
+                emit c_->valueTrained(QString::fromStdString(j.dump()), reused, QString());
+            }
+        } catch (const std::exception& e) {
+            emit c_->valueTrained(QString(), false, QString::fromStdString(e.what()));   // the view says so
+            throw;   // and the run ends with it
         }
     }
 

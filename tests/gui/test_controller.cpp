@@ -386,6 +386,20 @@ private slots:
         QVERIFY(waitFor(ready, 120000));
         QVERIFY2(!ready[0][0].toString().isEmpty() && ready[0][0].toString() != path, qPrintable(ready[0][1].toString()));
         QCOMPARE(Workbench::readValueModel(ready[0][0].toString().toStdString()).train_loss.size(), size_t(40));
+        // Stop while a Run trains its value model first: nothing recorded, the view says so.
+        m->setConfig("recontrol", {{"train_epochs", 7}});
+        ready.clear();
+        done.clear();
+        const size_t runsBefore = db.listRuns().size();
+        w_->startRun();
+        w_->stopRun();
+        QVERIFY(waitFor(done, 120000));
+        QCOMPARE(done[0][0].toLongLong(), qlonglong(-1));
+        QCOMPARE(done[0][1].toInt(), int(RunStatus::Cancelled));
+        QVERIFY(!ready.isEmpty() && ready[0][0].toString().isEmpty());
+        QVERIFY2(w_->valueView()->caption().startsWith("Training stopped"), qPrintable(w_->valueView()->caption()));
+        QCOMPARE(SessionDb::open(dir_.filePath("s.rudder").toStdString(), SessionDb::Mode::ReadOnly).listRuns().size(), runsBefore);
+        QVERIFY(m->runButton()->isEnabled());
     }
 
     // One recorder for both front ends.  A run started in the GUI and stopped after its
