@@ -96,17 +96,13 @@ bool RunData::hasTrainingCost() const
 
 RewardCurves RunData::rewardCurves(XAxis axis, int promptIndex, bool withTraining) const
 {
+    // Only the events' budgets shift: a copy of them, not of the run.
+    std::vector<IterationEvent> shifted;
     if (withTraining && hasTrainingCost()) {
-        RunData shifted = *this;
-        for (auto& e : shifted.events_) {
-            if (!e.stats.contains("training") || !e.stats["training"].contains("budget")) continue;
-            const Budget t = e.stats["training"]["budget"].get<Budget>();
-            e.budget.samples += t.samples;
-            e.budget.tokens += t.tokens;
-            e.budget.flops += t.flops;
-            e.budget.seconds += t.seconds;
-        }
-        return shifted.rewardCurves(axis, promptIndex, false);
+        shifted = events_;
+        for (auto& e : shifted)
+            if (e.stats.contains("training") && e.stats["training"].contains("budget"))
+                e.budget += e.stats["training"]["budget"].get<Budget>();
     }
     const analysis::Axis a = axis == XAxis::Samples  ? analysis::Axis::Samples
                              : axis == XAxis::Tokens ? analysis::Axis::Tokens
@@ -114,7 +110,7 @@ RewardCurves RunData::rewardCurves(XAxis axis, int promptIndex, bool withTrainin
                                                      : analysis::Axis::Seconds;
     const MethodInfo* info = findMethod(meta_.method);
     const bool isBon = info && info->drawsFromBase;   // its own best-so-far is the BoN curve
-    return analysis::runCurves(events_, a, promptIndex, !isBon);
+    return analysis::runCurves(shifted.empty() ? events_ : shifted, a, promptIndex, !isBon);
 }
 
 AcceptanceSeries RunData::acceptance(int window, int promptIndex) const

@@ -623,8 +623,7 @@ void addCompareCommand(CLI::App& app)
         loadModels(wb, o->m);
         const double flopsPerToken = 2.0 * double(wb.base().parameters) + (wb.reward() ? wb.reward()->flopsPerToken() : 0.0);
         for (size_t i = 0; i < methods.size(); ++i)
-            if (methodInfo(methods[i]).budgetKnob != BudgetKnob::None)
-                configs[i] = matchBudget(methods[i], configs[i], o->axis, o->budget, flopsPerToken);
+            configs[i] = budgetedConfig(methods[i], configs[i], o->axis, o->budget, flopsPerToken);
 
         SessionDb db = SessionDb::open(o->db);
         json all = json::array();
@@ -682,14 +681,13 @@ void addCompareCommand(CLI::App& app)
                 const json& s = outs[i].result.summary;
                 if (!s.contains("value_model")) continue;
                 const Budget t = ValueModelInfo::fromJson(s["value_model"]).total();
-                const json& b = all[i]["budget"];
+                Budget with = all[i]["budget"].get<Budget>();
+                with += t;
                 std::printf("%s: the table excludes its value model's training (%lld samples, %lld tokens, %.3g FLOPs, "
                             "%.1f s); included: %lld samples, %lld tokens, %.3g FLOPs, %.1f s\n",
                             all[i]["method"].get<std::string>().c_str(), static_cast<long long>(t.samples),
-                            static_cast<long long>(t.tokens), t.flops, t.seconds,
-                            static_cast<long long>(b.value("samples", int64_t(0)) + t.samples),
-                            static_cast<long long>(b.value("tokens", int64_t(0)) + t.tokens), b.value("flops", 0.0) + t.flops,
-                            b.value("seconds", 0.0) + t.seconds);
+                            static_cast<long long>(t.tokens), t.flops, t.seconds, static_cast<long long>(with.samples),
+                            static_cast<long long>(with.tokens), with.flops, with.seconds);
             }
             std::vector<std::string> ran;
             for (const auto& r : all) ran.push_back(r["method"].get<std::string>());

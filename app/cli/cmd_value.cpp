@@ -78,9 +78,7 @@ void addTrainValueCommand(CLI::App& app)
         if (!o->info.empty()) {
             const ValueModelInfo i = Workbench::readValueModel(o->info);
             if (o->json) {
-                json j = i.toJson();
-                j["path"] = i.path;
-                std::cout << j.dump(2) << "\n";
+                std::cout << i.toJson().dump(2) << "\n";
             } else {
                 describeValueModel(i, true);
             }
@@ -91,12 +89,12 @@ void addTrainValueCommand(CLI::App& app)
             const auto eq = s.find('=');
             if (eq == std::string::npos || eq == 0) throw UsageError("--set", s, "expected key=value");
             const std::string key = s.substr(0, eq);
-            static const char* kTrainKeys[] = {"train_samples", "train_epochs", "value_lr", "value_hidden",
-                                               "value_layers", "train_batch", "max_new_tokens"};
-            if (std::find(std::begin(kTrainKeys), std::end(kTrainKeys), key) == std::end(kTrainKeys))
-                throw UsageError("--set", key,
-                                 "not a training key (train_samples, train_epochs, value_lr, value_hidden, value_layers, "
-                                 "train_batch, max_new_tokens)");
+            const auto& keys = ValueTrainOptions::runConfigKeys();
+            if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+                std::string list;
+                for (const auto& k : keys) list += (list.empty() ? "" : ", ") + k;
+                throw UsageError("--set", key, "not a training key (" + list + ")");
+            }
             cfg[key] = s.substr(eq + 1);
         }
         try {
@@ -121,7 +119,6 @@ void addTrainValueCommand(CLI::App& app)
         describeValueModel(i, reused);
         if (o->json) {
             json j = i.toJson();
-            j["path"] = i.path;
             j["reused"] = reused;
             std::cout << j.dump(2) << "\n";
         } else {

@@ -74,6 +74,15 @@ QString resultLine(int64_t runId, const QString& method, const RunResult& r)
     if (!r.message.empty()) msg += " — " + QString::fromStdString(r.message);
     return msg;
 }
+// A value model in one line: its file, what it was trained on, when.
+QString describeValue(const ValueModelInfo& info, bool reused)
+{
+    return QFileInfo(QString::fromStdString(info.path)).fileName() + QString(" (%1 responses to %2 prompts, %3%4)")
+                                                                           .arg(info.responses)
+                                                                           .arg(info.prompts)
+                                                                           .arg(QString::fromStdString(info.created))
+                                                                           .arg(reused ? ", reused" : "");
+}
 QString shortName(const std::string& s)
 {
     const QString q = QString::fromStdString(s);
@@ -202,10 +211,7 @@ MainWindow::MainWindow(const QString& sessionPath, QWidget* parent)
         }
         try {
             ValueModelInfo info = Workbench::readValueModel(path.toStdString());
-            method_->setValueModel(path, QFileInfo(path).fileName() + QString(" (%1 responses to %2 prompts, %3)")
-                                                                          .arg(info.responses)
-                                                                          .arg(info.prompts)
-                                                                          .arg(QString::fromStdString(info.created)));
+            method_->setValueModel(path, describeValue(info, false));
             valueView_->setModel(info, true);
             valueDock_->raise();
         } catch (const std::exception& e) {
@@ -230,15 +236,9 @@ MainWindow::MainWindow(const QString& sessionPath, QWidget* parent)
             emit valueModelReady(QString(), error);
             return;
         }
-        const nlohmann::json j = nlohmann::json::parse(json.toStdString());
-        ValueModelInfo info = ValueModelInfo::fromJson(j);
-        info.path = j.value("path", std::string());
+        const ValueModelInfo info = ValueModelInfo::fromJson(nlohmann::json::parse(json.toStdString()));
         const QString path = QString::fromStdString(info.path);
-        const QString what = QFileInfo(path).fileName() + QString(" (%1 responses to %2 prompts, %3%4)")
-                                                              .arg(info.responses)
-                                                              .arg(info.prompts)
-                                                              .arg(QString::fromStdString(info.created))
-                                                              .arg(reused ? ", reused" : "");
+        const QString what = describeValue(info, reused);
         // A run's own (its config names it) or the Train button's: shown, not pinned (see
         // MethodPanel::setTrainedValueModel); a file the user chose stays chosen.
         if (method_->valueModel() != path) method_->setTrainedValueModel(what);

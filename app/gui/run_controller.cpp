@@ -119,9 +119,7 @@ public:
             wb_.setValueStore(sessionPath.isEmpty() ? std::string() : valueStoreFor(sessionPath.toStdString()));
             bool reused = false;
             const ValueModelInfo info = wb_.trainValue(request, progressSink(), &c_->cancel_, &reused);
-            nlohmann::json j = info.toJson();
-            j["path"] = info.path;
-            emit c_->valueTrained(QString::fromStdString(j.dump()), reused, QString());
+            emit c_->valueTrained(QString::fromStdString(info.toJson().dump()), reused, QString());
         } catch (const std::exception& e) {
             emit c_->valueTrained(QString(), false, QString::fromStdString(e.what()));
         }
@@ -149,11 +147,8 @@ private:
     {
         bool reused = false;
         try {
-            if (auto info = wb_.prepareValueModel(request, progressSink(), &c_->cancel_, &reused)) {
-                nlohmann::json j = info->toJson();
-                j["path"] = info->path;
-                emit c_->valueTrained(QString::fromStdString(j.dump()), reused, QString());
-            }
+            if (auto info = wb_.prepareValueModel(request, progressSink(), &c_->cancel_, &reused))
+                emit c_->valueTrained(QString::fromStdString(info->toJson().dump()), reused, QString());
         } catch (const std::exception& e) {
             emit c_->valueTrained(QString(), false, QString::fromStdString(e.what()));   // the view says so
             throw;   // and the run ends with it

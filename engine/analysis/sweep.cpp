@@ -120,17 +120,6 @@ std::string defaultSweepName(const std::string& method, const std::vector<std::s
     return name + b;
 }
 
-namespace {
-// A method with a budget knob spends the budget; one without (ARGS, RE-Control: one decode per
-// prompt) runs at its own cost beside it, as in `compare`.
-nlohmann::json atBudget(const std::string& method, const nlohmann::json& cfg, const std::string& axis, double budget,
-                        double flopsPerToken)
-{
-    if (methodInfo(method).budgetKnob == BudgetKnob::None) return validateConfig(method, cfg);
-    return matchBudget(method, cfg, axis, budget, flopsPerToken);
-}
-} // namespace
-
 SweepPlan planSweep(const SweepRequest& r)
 {
     const MethodInfo& info = methodInfo(r.method);
@@ -156,7 +145,7 @@ SweepPlan planSweep(const SweepRequest& r)
         nlohmann::json cfg = r.baseConfig;
         for (const auto& [k, v] : params.items()) cfg[k] = v;
         try {
-            cfg = atBudget(r.method, cfg, r.budgetAxis, r.budget, r.flopsPerToken);
+            cfg = budgetedConfig(r.method, cfg, r.budgetAxis, r.budget, r.flopsPerToken);
         } catch (const UsageError& e) {
             throw UsageError("--grid", sweepPointLabel(params, plan.keys), e.what());
         }
@@ -172,7 +161,7 @@ SweepPlan planSweep(const SweepRequest& r)
         // spent differs.
         nlohmann::json rc = r.referenceConfig;
         if (!configs.empty() && configs.front().contains("max_new_tokens")) rc["max_new_tokens"] = configs.front()["max_new_tokens"];
-        refConfig = atBudget(r.reference, rc, r.budgetAxis, r.budget, r.flopsPerToken);
+        refConfig = budgetedConfig(r.reference, rc, r.budgetAxis, r.budget, r.flopsPerToken);
     }
     for (int s = 0; s < r.seeds; ++s) {
         const uint64_t seed = r.firstSeed + uint64_t(s);
@@ -207,7 +196,7 @@ SweepPlan planComparison(const std::vector<std::string>& methods, const std::vec
     std::vector<nlohmann::json> matched;
     for (size_t i = 0; i < methods.size(); ++i) {
         if (methods[i] == reference) throw UsageError("--methods", methods[i], "is the reference already");
-        matched.push_back(atBudget(methods[i], configs[i], budgetAxis, budget, flopsPerToken));
+        matched.push_back(budgetedConfig(methods[i], configs[i], budgetAxis, budget, flopsPerToken));
     }
     nlohmann::json refConfig;
     if (!reference.empty()) refConfig = matchBudget(reference, referenceConfig, budgetAxis, budget, flopsPerToken);

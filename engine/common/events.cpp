@@ -37,6 +37,15 @@ static std::optional<T> getOpt(const nlohmann::json& j, const char* key)
     return it->get<T>();
 }
 
+Budget& operator+=(Budget& a, const Budget& b)
+{
+    a.samples += b.samples;
+    a.tokens += b.tokens;
+    a.flops += b.flops;
+    a.seconds += b.seconds;
+    return a;
+}
+
 void to_json(nlohmann::json& j, const Budget& b)
 {
     j = {{"samples", b.samples}, {"tokens", b.tokens}, {"flops", b.flops}, {"seconds", b.seconds}};

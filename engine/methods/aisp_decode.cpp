@@ -21,6 +21,13 @@ double prelogitRms(CausalLM& lm, const std::vector<int32_t>& ids)
     return std::sqrt(z.pow(2).mean().item<double>());
 }
 
+at::Tensor prelogitEditKl(CausalLM& lm, const at::Tensor& edited, const at::Tensor& pre)
+{
+    const at::Tensor lp1 = at::log_softmax(lm.lmHead(edited).to(at::kDouble), -1);
+    const at::Tensor lp0 = at::log_softmax(lm.lmHead(pre).to(at::kDouble), -1);
+    return (lp1.exp() * (lp1 - lp0)).sum(-1);
+}
+
 GenerateResult perturbedDecode(CausalLM& lm, KVCache& cache, const at::Tensor& last, const at::Tensor& V, int64_t tau,
                                int64_t maxNew, const std::atomic<bool>* cancel, std::vector<double>* klOut)
 {
@@ -36,12 +43,7 @@ GenerateResult perturbedDecode(CausalLM& lm, KVCache& cache, const at::Tensor& l
         const at::Tensor idx = rows.to(Vd.device(), at::kLong);
         const at::Tensor v = Vd.index_select(0, idx).select(1, step).to(pre.scalar_type());
         at::Tensor perturbed = pre + v;
-        if (klOut) {
-            const at::Tensor lp1 = at::log_softmax(lm.lmHead(perturbed).to(at::kDouble), -1);
-            const at::Tensor lp0 = at::log_softmax(lm.lmHead(pre).to(at::kDouble), -1);
-            const at::Tensor k = (lp1.exp() * (lp1 - lp0)).sum(-1).to(at::kCPU);
-            kl.index_add_(0, idx.to(at::kCPU), k);
-        }
+        if (klOut) kl.index_add_(0, idx.to(at::kCPU), prelogitEditKl(lm, perturbed, pre).to(at::kCPU));
         pre = perturbed;
     };
     std::vector<uint64_t> unusedSeeds(size_t(V.size(0)), 0);   // greedy decoding draws nothing

@@ -20,6 +20,10 @@ at::Tensor aispNoise(uint64_t seed, int64_t tau, int64_t d, double sigma);
 // RMS of the pre-logits at the last prompt position (the unit of scale-free σ).
 double prelogitRms(CausalLM& lm, const std::vector<int32_t>& ids);
 
+// KL(softmax(W z') ‖ softmax(W z)) per row ([m], double, on the model's device): what an edit of
+// the pre-logits (AISP's noise, RE-Control's ascent) costs in closeness to the base model.
+at::Tensor prelogitEditKl(CausalLM& lm, const at::Tensor& edited, const at::Tensor& pre);
+
 // One greedy decode of V.size(0) rows, row r's pre-logits perturbed by V[r][t] for t < τ.  klOut
 // (optional) receives Σ_t KL(softmax(W(z_t+v_t)) ‖ softmax(W z_t)) per row.
 GenerateResult perturbedDecode(CausalLM& lm, KVCache& cache, const at::Tensor& last, const at::Tensor& V, int64_t tau,

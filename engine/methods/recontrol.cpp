@@ -9,6 +9,7 @@
 
 #include <cmath>
 
+#include "methods/aisp_decode.h"
 #include "methods/common.h"
 #include "methods/value_function.h"
 #include "model/generate.h"
@@ -62,10 +63,7 @@ RunResult runREControl(const MethodContext& ctx, const nlohmann::json& config, c
             if (step >= tau || lr == 0 || steps == 0) return;
             at::Tensor before, after;
             const at::Tensor edited = ascendValue(V, pre, lr, steps, &before, &after);
-            // KL(softmax(W(z+δ)) ‖ softmax(W z)): what the edit costs in closeness to the base model.
-            const at::Tensor lp1 = at::log_softmax(lm.lmHead(edited).to(at::kDouble), -1);
-            const at::Tensor lp0 = at::log_softmax(lm.lmHead(pre).to(at::kDouble), -1);
-            kl += (lp1.exp() * (lp1 - lp0)).sum().item<double>();
+            kl += prelogitEditKl(lm, edited, pre).sum().item<double>();
             vBefore += before.sum().item<double>();
             vAfter += after.sum().item<double>();
             shift += (edited.to(at::kDouble) - pre.to(at::kDouble)).norm().item<double>() /
@@ -107,7 +105,6 @@ RunResult runREControl(const MethodContext& ctx, const nlohmann::json& config, c
     result.summary["prompts"] = perPrompt;
     nlohmann::json vm = loaded.info.toJson();
     vm.erase("calibration");
-    vm["path"] = loaded.info.path;
     result.summary["value_model"] = vm;
     return finish(result, ctx, meter, stopped);
 }

@@ -330,6 +330,13 @@ nlohmann::json matchBudget(const std::string& id, nlohmann::json cfg, const std:
     }
 }
 
+nlohmann::json budgetedConfig(const std::string& id, const nlohmann::json& config, const std::string& axis, double budget,
+                              double flopsPerToken)
+{
+    if (methodInfo(id).budgetKnob == BudgetKnob::None) return validateConfig(id, config);
+    return matchBudget(id, config, axis, budget, flopsPerToken);
+}
+
 size_t referenceMethod(const std::vector<std::string>& ids)
 {
     size_t ref = ids.empty() ? 0 : ids.size() - 1;

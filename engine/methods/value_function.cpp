@@ -214,7 +214,10 @@ void saveValueModel(const std::string& path, const ValueNet& net, const ValueMod
     fs::rename(tmp, path);
 }
 
-LoadedValueModel loadValueModel(const std::string& path)
+namespace {
+
+// The file, mapped (header validated), and its record.
+std::unique_ptr<SafetensorsFile> openValueModel(const std::string& path, ValueModelInfo& info)
 {
     if (!fs::exists(path)) throw UsageError(path, "value model", "no such file");
     std::unique_ptr<SafetensorsFile> file;
@@ -225,21 +228,35 @@ LoadedValueModel loadValueModel(const std::string& path)
     } catch (const Error& e) {   // bad input, not a failure of Rudder's: exit code 2 in the CLI
         throw UsageError(std::string(e.what()) + " (not a value model file)");
     }
-    const SafetensorsFile& f = *file;
-    auto it = f.metadata().find(kMetaKey);
-    if (it == f.metadata().end())
+    auto it = file->metadata().find(kMetaKey);
+    if (it == file->metadata().end())
         throw UsageError(path, "__metadata__." + std::string(kMetaKey),
                          "missing: not a value model written by Rudder (train one with rudder-cli train-value)");
-    LoadedValueModel out;
     try {
-        out.info = ValueModelInfo::fromJson(nlohmann::json::parse(it->second));
+        info = ValueModelInfo::fromJson(nlohmann::json::parse(it->second));
     } catch (const std::exception& e) {
         throw UsageError(path, "__metadata__." + std::string(kMetaKey), std::string("unreadable: ") + e.what());
     }
+    info.path = path;
+    return file;
+}
+
+} // namespace
+
+ValueModelInfo readValueModelInfo(const std::string& path)
+{
+    ValueModelInfo info;
+    openValueModel(path, info);
+    return info;
+}
+
+LoadedValueModel loadValueModel(const std::string& path)
+{
+    LoadedValueModel out;
+    const auto f = openValueModel(path, out.info);
     std::vector<std::pair<std::string, at::Tensor>> tensors;
-    for (const auto& e : f.entries()) tensors.emplace_back(e.name, f.tensor(e.name));
+    for (const auto& e : f->entries()) tensors.emplace_back(e.name, f->tensor(e.name));
     out.net = ValueNet::fromNamed(tensors, path);
-    out.info.path = path;
     return out;
 }
 
@@ -396,10 +413,7 @@ ValueModelInfo trainValueModel(const MethodContext& ctx, const ValueTrainOptions
             data.push_back(collectPrompt(ctx, opt, prompts[p], int(p)));
             saveRollouts(f, data.back());
         }
-        collection.samples += data.back().cost.samples;
-        collection.tokens += data.back().cost.tokens;
-        collection.flops += data.back().cost.flops;
-        collection.seconds += data.back().cost.seconds;
+        collection += data.back().cost;
         report({"collect", int64_t(p + 1), int64_t(prompts.size()), 0, 0});
     }
     std::vector<at::Tensor> zs;
@@ -444,7 +458,6 @@ ValueModelInfo trainValueModel(const MethodContext& ctx, const ValueTrainOptions
         }
         for (int64_t s : train) rv += (rewards[size_t(s)] - rm) * (rewards[size_t(s)] - rm) / double(std::max<size_t>(train.size() - 1, 1));
         net.setScales(std::sqrt(sq / double(std::max<int64_t>(n * d, 1))), rm, std::sqrt(rv));
-        if (getenv("RUDDER_DEBUG_VALUE")) fprintf(stderr, "DEBUG s=%g rm=%g rs=%g maxabs=%g n=%lld d=%lld\n", net.inputScale(), rm, std::sqrt(rv), Z.abs().max().item<double>(), (long long)n, (long long)d);
     }
     std::vector<at::Tensor> P = net.params(), m1, m2;
     for (auto& p : P) {
@@ -505,7 +518,6 @@ ValueModelInfo trainValueModel(const MethodContext& ctx, const ValueTrainOptions
             }
             sum += loss.item<double>();
             ++batches;
-            if (getenv("RUDDER_DEBUG_VALUE") && epoch < 2) fprintf(stderr, "DEBUG epoch %d batch %lld loss %g urms %g\n", epoch, (long long)batches, loss.item<double>(), (bt.z / net.inputScale()).pow(2).mean().sqrt().item<double>());
         }
         double heldLoss = 0;
         if (nHeld > 0) {
@@ -561,9 +573,9 @@ ValueModelInfo trainValueModel(const MethodContext& ctx, const ValueTrainOptions
     info.training = training;
     info.epochs_done = static_cast<int>(opt.epochs);
     info.created = nowIso();
+    info.path = outPath;
     saveValueModel(outPath, net, info);
     fs::remove_all(partial);
-    info.path = outPath;
     return info;
 }
 

@@ -54,8 +54,11 @@ struct LoadedValueModel {
     ValueNet net;
     ValueModelInfo info;
 };
-// Throws rudder::Error naming the file and what is wrong with it.
+// Throws rudder::UsageError naming the file and what is wrong with it.
 LoadedValueModel loadValueModel(const std::string& path);
+// Its record only (the header's metadata; the weights, up to hidden² floats, stay on disk):
+// what resumes, fingerprint checks and the reuse of a trained model read.
+ValueModelInfo readValueModelInfo(const std::string& path);
 void saveValueModel(const std::string& path, const ValueNet& net, const ValueModelInfo& info);
 
 // Collects ctx's base model's responses to `prompts` (rendered), scores them with ctx.reward and

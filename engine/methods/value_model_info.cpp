@@ -32,6 +32,13 @@ ValueTrainOptions ValueTrainOptions::fromJson(const nlohmann::json& j)
     return o;
 }
 
+const std::vector<std::string>& ValueTrainOptions::runConfigKeys()
+{
+    static const std::vector<std::string> keys = {"train_samples", "train_epochs", "value_lr", "value_hidden",
+                                                  "value_layers", "train_batch", "max_new_tokens"};
+    return keys;
+}
+
 ValueTrainOptions ValueTrainOptions::fromRunConfig(const nlohmann::json& c)
 {
     ValueTrainOptions o;
@@ -52,18 +59,14 @@ ValueTrainOptions ValueTrainOptions::fromRunConfig(const nlohmann::json& c)
 Budget ValueModelInfo::total() const
 {
     Budget b = collection;
-    b.samples += training.samples;
-    b.tokens += training.tokens;
-    b.flops += training.flops;
-    b.seconds += training.seconds;
-    return b;
+    return b += training;
 }
 
 nlohmann::json ValueModelInfo::toJson() const
 {
     nlohmann::json cal = nlohmann::json::array();
     for (const auto& [p, r] : calibration) cal.push_back({p, r});
-    return {{"key", key}, {"created", created}, {"base", base}, {"reward", reward},
+    return {{"path", path}, {"key", key}, {"created", created}, {"base", base}, {"reward", reward},
             {"prompt_template", prompt_template}, {"prompts", prompts}, {"responses", responses},
             {"positions", positions}, {"input_dim", input_dim}, {"parameters", parameters},
             {"options", options.toJson()}, {"train_loss", train_loss}, {"heldout_loss", heldout_loss},
@@ -74,6 +77,7 @@ nlohmann::json ValueModelInfo::toJson() const
 ValueModelInfo ValueModelInfo::fromJson(const nlohmann::json& j)
 {
     ValueModelInfo i;
+    i.path = j.value("path", "");
     i.key = j.value("key", "");
     i.created = j.value("created", "");
     i.base = j.value("base", nlohmann::json::object());

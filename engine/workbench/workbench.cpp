@@ -528,7 +528,7 @@ RunResult Workbench::run(const RunRequest& request, const EventSink& onEvent, co
                          "or args with this server");
     // A value model trained on another base model's pre-logits would steer blindly.
     if (config.contains("value_model") && config["value_model"].is_string()) {
-        const ValueModelInfo vm = readValueModel(config["value_model"].get<std::string>());
+        const ValueModelInfo vm = methods::readValueModelInfo(config["value_model"].get<std::string>());
         const std::string fp = vm.base.value("weights_fingerprint", std::string());
         if (!fp.empty() && !d->base.weights_fingerprint.empty() && fp != d->base.weights_fingerprint)
             throw UsageError(vm.path, "base.weights_fingerprint",
@@ -600,6 +600,7 @@ double Workbench::tuneQAlignBeta(const RunRequest& request, double target, int p
 void Workbench::setValueStore(const std::string& dir) { d->valueStore = dir.empty() ? "rudder-values" : dir; }
 const std::string& Workbench::valueStore() const { return d->valueStore; }
 
+// The whole file is read, weights included: a user's choice of file is checked once, in full.
 ValueModelInfo Workbench::readValueModel(const std::string& path) { return methods::loadValueModel(path).info; }
 
 ValueModelInfo Workbench::trainValue(const ValueTrainRequest& request,
@@ -635,7 +636,7 @@ ValueModelInfo Workbench::trainValue(const ValueTrainRequest& request,
                                 : request.out;
     if (!request.force && std::filesystem::exists(out)) {
         try {
-            ValueModelInfo have = readValueModel(out);
+            ValueModelInfo have = methods::readValueModelInfo(out);
             if (have.key == info.key) {
                 if (reused) *reused = true;
                 return have;

@@ -76,6 +76,8 @@ struct SummaryMeans {
 };
 SummaryMeans summaryMeans(const nlohmann::json& summary);
 
+// Adds b's four axes to a (a value model's training on top of a run's own budget).
+Budget& operator+=(Budget& a, const Budget& b);
 void to_json(nlohmann::json& j, const Budget& b);
 void from_json(const nlohmann::json& j, Budget& b);
 void to_json(nlohmann::json& j, const Sample& s);

@@ -100,6 +100,10 @@ int64_t qalignPilotExtra(const nlohmann::json& config);
 extern const char* const kBudgetRule;
 nlohmann::json matchBudget(const std::string& id, nlohmann::json config, const std::string& axis, double budget,
                            double flopsPerToken);
+// What a comparison or sweep runs: matchBudget's config for a method with a budget knob; for one
+// without (ARGS, RE-Control: one decode per prompt) its own validated config, at its own cost.
+nlohmann::json budgetedConfig(const std::string& id, const nlohmann::json& config, const std::string& axis, double budget,
+                              double flopsPerToken);
 // The method a comparison measures the others against: the first one that draws from the base
 // model (best-of-n; the last such, as compare always did), else the last method.
 size_t referenceMethod(const std::vector<std::string>& ids);

@@ -41,10 +41,11 @@ struct ValueTrainOptions {
     // From a RE-Control run config: train_samples, train_epochs, value_lr, value_hidden,
     // value_layers, train_batch, max_new_tokens (its "lr" and "steps" are the ascent's, not Adam's).
     static ValueTrainOptions fromRunConfig(const nlohmann::json& config);
+    static const std::vector<std::string>& runConfigKeys();   // the keys fromRunConfig reads
 };
 
 struct ValueModelInfo {
-    std::string path;                 // where it was read from / written to
+    std::string path;                 // where it was read from / written to (the file's own record: where it was written)
     std::string key;                  // training key (sha256 hex, the file's name)
     std::string created;              // UTC, ISO 8601
     nlohmann::json base, reward;      // identities of the base model and reward it was trained with

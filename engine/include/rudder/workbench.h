@@ -131,7 +131,8 @@ public:
     std::optional<ValueModelInfo> prepareValueModel(RunRequest& request,
                                                     const std::function<void(const ValueTrainProgress&)>& progress,
                                                     const std::atomic<bool>* cancel = nullptr, bool* reused = nullptr);
-    // A value model file's record (throws UsageError naming the file when it is not one).
+    // A value model file's record, its weights read and checked too (throws UsageError naming the file
+    // when it is not one): for a file a user chose.
     static ValueModelInfo readValueModel(const std::string& path);
 
     // What run() refuses before doing anything (models loaded, prompts given, every prompt plus
