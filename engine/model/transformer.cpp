@@ -1,8 +1,11 @@
 #include "model/transformer.h"
 
+#include <ATen/Parallel.h>
+#include <dlfcn.h>
 #include <torch/version.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <map>
 #include <set>
@@ -181,7 +184,10 @@ TransformerLM::TransformerLM(const LoadedConfig& lc, const WeightStore& store, a
         inv_freq_ = ropeInvFreq(spec_.rope, hd).to(device_);
         inv_freq_local_ = ropeInvFreq(spec_.rope_local, hd).to(device_);
     }
-    for (const Layer& L : layers_) anySliding_ = anySliding_ || L.sliding;
+    for (const Layer& L : layers_) {
+        anySliding_ = anySliding_ || L.sliding;
+        macsPerToken_ += L.wqkv.numel() + L.wo.numel() + L.w_up.numel() + L.w_down.numel();
+    }
 }
 
 void TransformerLM::ensureRope(int64_t positions)
@@ -266,6 +272,7 @@ at::Tensor TransformerLM::forwardRows(KVCache& cache, const at::Tensor& tokens, 
 at::Tensor TransformerLM::run(KVCache& cache, const at::Tensor& tokensIn, const at::Tensor& rowIndexIn)
 {
     at::NoGradGuard noGrad;
+    const SerialScope threads(tokensIn.numel() * macsPerToken_);
     const bool subset = rowIndexIn.defined();
     at::Tensor rowsCpu = subset ? rowIndexIn.to(at::kCPU).to(at::kLong).contiguous() : at::arange(cache.rows(), at::kLong);
     const int64_t m = rowsCpu.numel();
@@ -403,10 +410,43 @@ at::Tensor linearRows(const at::Tensor& x, const at::Tensor& w, const at::Tensor
     return y.view(shape);
 }
 
+namespace {
+using OmpSetThreads = void (*)(int);
+OmpSetThreads ompSetThreads()
+{
+    static const auto fn = reinterpret_cast<OmpSetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+    return fn;
+}
+} // namespace
+
+int64_t SerialScope::threshold()
+{
+    static const int64_t t = [] {
+        const char* e = std::getenv("RUDDER_SERIAL_MACS");
+        return e && *e ? std::atoll(e) : int64_t{32'000'000};
+    }();
+    return t;
+}
+
+SerialScope::SerialScope(int64_t macs)
+{
+    if (macs >= threshold() || !ompSetThreads()) return;
+    const int n = at::get_num_threads();   // also makes libtorch's lazy per-thread init happen first
+    if (n <= 1) return;
+    ompSetThreads()(1);
+    saved_ = n;
+}
+
+SerialScope::~SerialScope()
+{
+    if (saved_ > 0) ompSetThreads()(saved_);
+}
+
 at::Tensor TransformerLM::lmHead(const at::Tensor& preLogits) const
 {
     if (!lm_head_.defined()) throw Error("", "lm_head", "this model was loaded without an LM head (reward model backbone)");
     at::NoGradGuard noGrad;
+    const SerialScope threads(preLogits.numel() / std::max<int64_t>(1, preLogits.size(-1)) * lm_head_.numel());
     at::Tensor logits = linearRows(preLogits.to(dtype_), lm_head_).to(acc_);
     if (spec_.final_softcap > 0) logits = at::tanh(logits / spec_.final_softcap) * spec_.final_softcap;   // Gemma2
     return logits;

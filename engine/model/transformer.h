@@ -62,6 +62,7 @@ private:
     RopeTable rope_, ropeLocal_;
     int64_t ropeLen_ = 0;
     bool anySliding_ = false;   // some layer uses the local RoPE base / window
+    int64_t macsPerToken_ = 0;  // the linear layers' multiply-adds per token (lm_head apart)
     void ensureRope(int64_t positions);
     std::vector<Layer> layers_;
 };
@@ -74,5 +75,24 @@ at::Tensor ropeInvFreq(const RopeSpec& rope, int64_t headDim);
 // (SmolLM-135M shapes, 2 cores: lm_head 14.6 -> 6.5 ms, MLP 0.32 -> 0.09 ms), and batch-1 decode
 // is exactly that case.
 at::Tensor linearRows(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b = {});
+
+// Threads follow the work: a forward (or lm_head call) below threshold() multiply-adds, 32M by
+// default (env RUDDER_SERIAL_MACS; 0 = never), runs on the calling thread alone.  With passive
+// OpenMP waits (rudder's default, see process_env.cpp) every parallel region wakes a sleeping
+// thread, which costs more than a small step's matmuls: on 2 cores the demo LM (2.4M parameters)
+// decoded ~2x faster on one thread at batch 1, ~1.3x at batch 8, and no slower up to batch 32,
+// while a SmolLM-135M-shaped step (107M multiply-adds per token) still gains ~1.3x from two.  Sets the calling thread's OpenMP thread count (found at run time, so
+// whichever OpenMP runtime libtorch brought is the one set) and restores it; no effect without one.
+class SerialScope {
+public:
+    explicit SerialScope(int64_t macs);
+    ~SerialScope();
+    SerialScope(const SerialScope&) = delete;
+    SerialScope& operator=(const SerialScope&) = delete;
+    static int64_t threshold();
+
+private:
+    int saved_ = 0;
+};
 
 } // namespace rudder
