@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 
+#include "model/cpu_kernels.h"
 #include "model/safetensors.h"
 #include "rudder/error.h"
 
@@ -217,6 +218,7 @@ KVCache TransformerLM::newCache(int64_t rows, int64_t capacity) const
 at::Tensor TransformerLM::norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const
 {
     if (spec_.norm == NormKind::LayerNorm) return at::layer_norm(x, {x.size(-1)}, w, b, spec_.norm_eps);
+    if (cpu::applies(x) && cpu::applies(w)) return cpu::rmsNorm(x, w, spec_.norm_eps);
     at::Tensor xf = x.to(acc_);
     at::Tensor y = xf * at::rsqrt(xf.pow(2).mean(-1, true) + spec_.norm_eps);
     if (spec_.norm == NormKind::RMSPlusOne) return (y * w).to(dtype_);   // w holds 1+w in fp32
@@ -233,7 +235,7 @@ at::Tensor TransformerLM::attention(const at::Tensor& q, const at::Tensor& k, co
     at::Tensor qg = q.reshape({m, KV, g * T, hd});
     // No mask: every cached key is visible (a decode step whose keys were narrowed to its window).
     at::Tensor mg = !mask.defined() || g == 1 ? mask : mask.unsqueeze(2).expand({m, 1, g, T, L}).reshape({m, 1, g * T, L});
-    const double scale = spec_.attn_scale > 0 ? spec_.attn_scale : 1.0 / std::sqrt(static_cast<double>(hd));
+    const double scale = attnScale();
     at::Tensor out;
 #if TORCH_VERSION_MAJOR >= 2
     if (spec_.attn_softcap <= 0 && dtype_ != at::kDouble) {
@@ -304,9 +306,13 @@ at::Tensor TransformerLM::run(KVCache& cache, const at::Tensor& tokensIn, const 
     bool uniform = !subset;
     for (int64_t i = 1; i < m && uniform; ++i) uniform = starts[i] == starts[0];
     const bool maskFree = uniform && T == 1;
+    // fp32 on the CPU: fused kernels for the norms, RoPE, the gated activation and a decode step's
+    // attention (cpu_kernels.h); the latter reads positions directly, so it needs no mask either.
+    const bool fused = device_.is_cpu() && dtype_ == at::kFloat;
+    const bool fusedStep = fused && T == 1;
     // Causal by position: key j is visible to a query at position p iff j <= p (and p - j < window).
     at::Tensor mask, maskSliding;
-    if (!maskFree) {
+    if (!maskFree && !fusedStep) {
         at::Tensor kpos = at::arange(maxLen, pos.options()).view({1, 1, 1, maxLen});
         at::Tensor qpos = pos.view({m, 1, T, 1});
         mask = kpos <= qpos;
@@ -338,14 +344,22 @@ at::Tensor TransformerLM::run(KVCache& cache, const at::Tensor& tokensIn, const 
         const Layer& L = layers_[li];
         at::Tensor x = norm(h, L.attn_norm, L.attn_norm_b);
         at::Tensor qkv = linearRows(x, L.wqkv, L.bqkv);
+        if (fused) {   // q/k norm and RoPE in place on qkv's rows
+            qkv = qkv.contiguous();
+            if (spec_.qk_norm) {
+                cpu::rmsNormHeads(qkv, 0, H, hd, L.q_norm, spec_.norm_eps);
+                cpu::rmsNormHeads(qkv, H, KV, hd, L.k_norm, spec_.norm_eps);
+            }
+            if (spec_.rope.enabled) cpu::rope(qkv, H + KV, hd, L.sliding ? cosL : cosG, L.sliding ? sinL : sinG);
+        }
         at::Tensor q = qkv.narrow(-1, 0, H * hd).view({m, T, H, hd}).transpose(1, 2);
         at::Tensor k = qkv.narrow(-1, H * hd, KV * hd).view({m, T, KV, hd}).transpose(1, 2);
         at::Tensor v = qkv.narrow(-1, (H + KV) * hd, KV * hd).view({m, T, KV, hd}).transpose(1, 2);
-        if (spec_.qk_norm) {
+        if (spec_.qk_norm && !fused) {
             q = headNorm(q, L.q_norm);
             k = headNorm(k, L.k_norm);
         }
-        if (spec_.rope.enabled) {
+        if (spec_.rope.enabled && !fused) {
             const at::Tensor& c = L.sliding ? cosL : cosG;
             const at::Tensor& s = L.sliding ? sinL : sinG;
             q = q * c + rotateHalf(q) * s;
@@ -359,21 +373,32 @@ at::Tensor TransformerLM::run(KVCache& cache, const at::Tensor& tokensIn, const 
             cache.k[li].index_put_({rIdx, hIdx, pIdx}, k);
             cache.v[li].index_put_({rIdx, hIdx, pIdx}, v);
         }
-        int64_t from = 0;
-        if (maskFree && L.sliding && spec_.sliding_window > 0) from = std::max<int64_t>(0, maxLen - spec_.sliding_window);
-        at::Tensor kc = cache.k[li].narrow(2, from, maxLen - from), vc = cache.v[li].narrow(2, from, maxLen - from);
-        if (subset) {
-            kc = kc.index_select(0, rows);
-            vc = vc.index_select(0, rows);
+        const int64_t window = L.sliding && spec_.sliding_window > 0 ? spec_.sliding_window : 0;
+        at::Tensor a;
+        if (fusedStep) {
+            a = cpu::decodeAttention(qkv, cache.k[li], cache.v[li], rowsCpu.data_ptr<int64_t>(), starts.data(), H, window,
+                                     attnScale(), spec_.attn_softcap);
+        } else {
+            // A one-token step with every row at the same position reads only the keys it may see.
+            const int64_t from = maskFree && window > 0 ? std::max<int64_t>(0, maxLen - window) : 0;
+            at::Tensor kc = cache.k[li].narrow(2, from, maxLen - from), vc = cache.v[li].narrow(2, from, maxLen - from);
+            if (subset) {
+                kc = kc.index_select(0, rows);
+                vc = vc.index_select(0, rows);
+            }
+            a = attention(q, kc, vc, L.sliding ? maskSliding : mask).transpose(1, 2).reshape({m, T, H * hd});
         }
-        at::Tensor a = attention(q, kc, vc, L.sliding ? maskSliding : mask);
-        a = linearRows(a.transpose(1, 2).reshape({m, T, H * hd}), L.wo, L.bo);
+        a = linearRows(a, L.wo, L.bo);
         if (spec_.sandwich_norms) a = norm(a, L.post_attn_norm, {});
         h = h + a;
 
         x = norm(h, L.mlp_norm, L.mlp_norm_b);
         at::Tensor u = linearRows(x, L.w_up, L.b_up);
-        if (spec_.gated_mlp) {
+        if (spec_.gated_mlp && cpu::applies(u) && spec_.activation == Activation::SiLU) {
+            u = cpu::gatedSilu(u);
+        } else if (spec_.gated_mlp && cpu::applies(u) && spec_.activation == Activation::GeluTanh) {
+            u = cpu::gatedGeluTanh(u);
+        } else if (spec_.gated_mlp) {
             auto gu = u.chunk(2, -1);
             u = gu[0];
             switch (spec_.activation) {

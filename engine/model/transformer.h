@@ -5,6 +5,7 @@
 #pragma once
 #include <ATen/ATen.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ public:
     const std::string& backbonePrefix() const { return prefix_; }
     // The linear layers' weights in call order (bench: the matmul-only bound).
     std::vector<at::Tensor> linearWeights() const;
+    // Multiply-adds per token of the decoder's linear layers (lm_head apart): what SerialScope weighs.
+    int64_t macsPerToken() const { return macsPerToken_; }
+    const at::Tensor& lmHeadWeight() const { return lm_head_; }
 
 private:
     struct Layer {
@@ -45,6 +49,7 @@ private:
     at::Tensor norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const;
     at::Tensor headNorm(const at::Tensor& x, const at::Tensor& w) const;   // q/k norm over head_dim
     at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask) const;
+    double attnScale() const { return spec_.attn_scale > 0 ? spec_.attn_scale : 1.0 / std::sqrt(static_cast<double>(cfg_.head_dim)); }
 
     ModelConfig cfg_;
     ArchSpec spec_;

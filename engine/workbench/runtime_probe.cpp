@@ -82,11 +82,20 @@ double RuntimeProbe::matmulSeconds(int64_t tokens, int reps)
     std::vector<at::Tensor> inputs;
     for (const auto& w : ws) inputs.push_back(at::randn({tokens, w.size(1)}, x.options()));
     at::NoGradGuard ng;
-    for (size_t i = 0; i < ws.size(); ++i) linearRows(inputs[i], ws[i]);   // warm-up
+    // With the forward's own thread rule (SerialScope): the decoder's layers, then lm_head (last).
+    const size_t layerWeights = ws.size() - (lm.lmHeadWeight().defined() ? 1 : 0);
+    auto all = [&] {
+        {
+            const SerialScope threads(tokens * lm.macsPerToken());
+            for (size_t i = 0; i < layerWeights; ++i) linearRows(inputs[i], ws[i]);
+        }
+        const SerialScope threads(tokens * (layerWeights < ws.size() ? ws.back().numel() : 0));
+        for (size_t i = layerWeights; i < ws.size(); ++i) linearRows(inputs[i], ws[i]);
+    };
+    all();   // warm-up
     sync(lm.device());
     const double t0 = now();
-    for (int r = 0; r < reps; ++r)
-        for (size_t i = 0; i < ws.size(); ++i) linearRows(inputs[i], ws[i]);
+    for (int r = 0; r < reps; ++r) all();
     sync(lm.device());
     return (now() - t0) / reps;
 }

@@ -415,6 +415,41 @@ private Q_SLOTS:
         QVERIFY(at::isfinite(r16).all().item<bool>());
     }
 
+    void fusedCpuKernelsMatchTheGenericPath_data() { incrementalEqualsFullForEveryArchitecture_data(); }
+    void fusedCpuKernelsMatchTheGenericPath()
+    {
+        // fp32 on the CPU runs the fused kernels (cpu_kernels.h: norms, q/k norm, RoPE, gated
+        // activation, decode-step attention); fp64 runs the generic tensor path.  Ragged rows at
+        // different positions, steps on a reordered subset of rows, and sequences longer than
+        // the tiny configs' sliding windows (4-5): the kernels' positions, windows and row mapping.
+        QFETCH(QString, kind);
+        const std::string d = tinyModel(kind.toStdString());
+        auto lm32 = loadCausalLM(d, "cpu", "fp32");
+        auto lm64 = loadCausalLM(d, "cpu", "fp64");
+        const int64_t V = lm32->config().vocab_size;
+        KVCache c32 = lm32->newCache(3, 24), c64 = lm64->newCache(3, 24);
+        std::vector<at::Tensor> o32, o64;
+        auto step = [&](const at::Tensor& tok, const std::vector<int64_t>& rows) {
+            const at::Tensor ri = at::tensor(rows, at::kLong);
+            o32.push_back(lm32->forwardRows(c32, tok, ri).to(at::kDouble));
+            o64.push_back(lm64->forwardRows(c64, tok, ri));
+        };
+        const int64_t lens[] = {7, 3, 10};
+        for (int64_t r = 0; r < 3; ++r) step(randomTokens(1, lens[r], V, 30 + r), {r});
+        for (int s = 0; s < 8; ++s) {
+            if (s % 2) step(randomTokens(2, 1, V, 40 + s), {2, 0});
+            else step(randomTokens(3, 1, V, 40 + s), {0, 1, 2});
+        }
+        QCOMPARE(c32.lengths(), (std::vector<int64_t>{15, 7, 18}));
+        double worst = 0;
+        for (size_t i = 0; i < o32.size(); ++i)
+            worst = std::max(worst, maxDiff(o32[i], o64[i]) / o64[i].abs().max().item<double>());
+        qInfo("%s: fused fp32 vs generic fp64, max relative difference %.1e", qPrintable(kind), worst);
+        QVERIFY2(worst <= 1e-5, qPrintable(QString("relative %1").arg(worst)));
+        // The rows differ (a kernel mixing them up could not pass by accident).
+        QVERIFY(maxDiff(o32.back()[0], o32.back()[1]) > 1e-3);
+    }
+
     void gemma3MultimodalLoadsItsTextPart()
     {
         // Gemma3-4B's layout: Gemma3ForConditionalGeneration, text config under text_config,
