@@ -430,7 +430,8 @@ at::Tensor linearRows(const at::Tensor& x, const at::Tensor& w, const at::Tensor
     if (x.numel() != x.size(-1) || !x.device().is_cpu() || !blasType || w.dim() != 2) return at::linear(x, w, b);
     std::vector<int64_t> shape = x.sizes().vec();
     shape.back() = w.size(0);
-    at::Tensor y = at::mv(w, x.reshape({-1}));
+    const at::Tensor row = x.reshape({-1});
+    at::Tensor y = cpu::applies(row) && cpu::applies(w) ? cpu::gemv(w, row) : at::mv(w, row);
     if (b.defined()) y = y + b;
     return y.view(shape);
 }
