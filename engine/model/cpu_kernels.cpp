@@ -50,9 +50,7 @@ void rowDots(const float* w, const float* x, float* y, int64_t rows, int64_t n)
 
 inline void normRow(const float* x, float* y, const float* w, int64_t d, float eps)
 {
-    double ss = 0;   // double: the mean of squares is as exact as torch's cascaded float sum, or more
-    for (int64_t i = 0; i < d; ++i) ss += static_cast<double>(x[i]) * x[i];
-    const float r = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(d)) + eps);
+    const float r = 1.0f / std::sqrt(dot(x, x, d) / static_cast<float>(d) + eps);
     for (int64_t i = 0; i < d; ++i) y[i] = (x[i] * r) * w[i];
 }
 
@@ -121,41 +119,6 @@ void rope(at::Tensor& qkv, int64_t count, int64_t hd, const at::Tensor& cos, con
             }
         }
     });
-}
-
-namespace {
-
-template <typename Act>
-at::Tensor gated(const at::Tensor& u, Act act)
-{
-    const int64_t two = u.size(-1), I = two / 2, rows = u.numel() / two;
-    std::vector<int64_t> shape = u.sizes().vec();
-    shape.back() = I;
-    at::Tensor y = at::empty(shape, u.options());
-    const float* up = u.data_ptr<float>();
-    float* yp = y.data_ptr<float>();
-    at::parallel_for(0, rows, grainRows(two), [&](int64_t b, int64_t e) {
-        for (int64_t r = b; r < e; ++r) {
-            const float* g = up + r * two;
-            const float* v = g + I;
-            float* o = yp + r * I;
-            for (int64_t i = 0; i < I; ++i) o[i] = act(g[i]) * v[i];
-        }
-    });
-    return y;
-}
-
-} // namespace
-
-at::Tensor gatedSilu(const at::Tensor& u)
-{
-    return gated(u, [](float x) { return x / (1.0f + std::exp(-x)); });   // ATen's silu
-}
-
-at::Tensor gatedGeluTanh(const at::Tensor& u)
-{
-    constexpr float kBeta = static_cast<float>(M_SQRT2 * M_2_SQRTPI * 0.5), kKappa = 0.044715f;
-    return gated(u, [&](float x) { return 0.5f * x * (1.0f + std::tanh(kBeta * (x + kKappa * x * x * x))); });
 }
 
 at::Tensor decodeAttention(const at::Tensor& qkv, const at::Tensor& k, const at::Tensor& v,

@@ -306,7 +306,7 @@ at::Tensor TransformerLM::run(KVCache& cache, const at::Tensor& tokensIn, const 
     bool uniform = !subset;
     for (int64_t i = 1; i < m && uniform; ++i) uniform = starts[i] == starts[0];
     const bool maskFree = uniform && T == 1;
-    // fp32 on the CPU: fused kernels for the norms, RoPE, the gated activation and a decode step's
+    // fp32 on the CPU: fused kernels for the norms, RoPE and a decode step's
     // attention (cpu_kernels.h); the latter reads positions directly, so it needs no mask either.
     const bool fused = device_.is_cpu() && dtype_ == at::kFloat;
     const bool fusedStep = fused && T == 1;
@@ -394,11 +394,7 @@ at::Tensor TransformerLM::run(KVCache& cache, const at::Tensor& tokensIn, const 
 
         x = norm(h, L.mlp_norm, L.mlp_norm_b);
         at::Tensor u = linearRows(x, L.w_up, L.b_up);
-        if (spec_.gated_mlp && cpu::applies(u) && spec_.activation == Activation::SiLU) {
-            u = cpu::gatedSilu(u);
-        } else if (spec_.gated_mlp && cpu::applies(u) && spec_.activation == Activation::GeluTanh) {
-            u = cpu::gatedGeluTanh(u);
-        } else if (spec_.gated_mlp) {
+        if (spec_.gated_mlp) {
             auto gu = u.chunk(2, -1);
             u = gu[0];
             switch (spec_.activation) {

@@ -418,8 +418,8 @@ private Q_SLOTS:
     void fusedCpuKernelsMatchTheGenericPath_data() { incrementalEqualsFullForEveryArchitecture_data(); }
     void fusedCpuKernelsMatchTheGenericPath()
     {
-        // fp32 on the CPU runs the fused kernels (cpu_kernels.h: norms, q/k norm, RoPE, gated
-        // activation, decode-step attention); fp64 runs the generic tensor path.  Ragged rows at
+        // fp32 on the CPU runs the fused kernels (cpu_kernels.h: norms, q/k norm, RoPE, one-row
+        // gemv, decode-step attention); fp64 runs the generic tensor path.  Ragged rows at
         // different positions, steps on a reordered subset of rows, and sequences longer than
         // the tiny configs' sliding windows (4-5): the kernels' positions, windows and row mapping.
         QFETCH(QString, kind);
