@@ -1,10 +1,11 @@
 // Fused CPU kernels for the decoder's small fp32 operations.  A small model's decode step is
 // ~40 tensor ops per layer, most of them a few hundred floats wide, and each costs a dispatch and
-// an allocation (~5 us) — more than its arithmetic.  (A fused SiLU·up was tried and dropped: its
-// scalar exp lost to ATen's vectorised silu at every size, 6.8 vs 4.9 us for one SmolLM row.)  These kernels do in one pass what the generic
+// an allocation (~5 us) — more than its arithmetic.  These kernels do in one pass what the generic
 // path (transformer.cpp, used for every other device and dtype) does in several; they compute the
-// same expressions in the same order per element, so results differ from it by float rounding only
-// (the Hugging Face and llama.cpp parity tests run through them).  Internal torch header.
+// same expressions per element, so results differ from it by float rounding only (the Hugging
+// Face and llama.cpp parity tests run through them).  A fused SiLU·up was tried and dropped: its
+// scalar exp lost to ATen's vectorised silu at every size (6.8 vs 4.9 us for one SmolLM row).
+// Internal torch header.
 #pragma once
 #include <ATen/ATen.h>
 

@@ -86,8 +86,9 @@ at::Tensor linearRows(const at::Tensor& x, const at::Tensor& w, const at::Tensor
 // OpenMP waits (rudder's default, see process_env.cpp) every parallel region wakes a sleeping
 // thread, which costs more than a small step's matmuls: on 2 cores the demo LM (2.4M parameters)
 // decoded ~2x faster on one thread at batch 1, ~1.3x at batch 8, and no slower up to batch 32,
-// while a SmolLM-135M-shaped step (107M multiply-adds per token) still gains ~1.3x from two.  Sets the calling thread's OpenMP thread count (found at run time, so
-// whichever OpenMP runtime libtorch brought is the one set) and restores it; no effect without one.
+// while a SmolLM-135M-shaped step (107M multiply-adds per token) still gains ~1.3x from two.
+// Sets the calling thread's OpenMP thread count (found at run time, so whichever OpenMP runtime
+// libtorch brought is the one set) and restores it; no effect without one.
 class SerialScope {
 public:
     explicit SerialScope(int64_t macs);

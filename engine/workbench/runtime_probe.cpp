@@ -83,13 +83,14 @@ double RuntimeProbe::matmulSeconds(int64_t tokens, int reps)
     for (const auto& w : ws) inputs.push_back(at::randn({tokens, w.size(1)}, x.options()));
     at::NoGradGuard ng;
     // With the forward's own thread rule (SerialScope): the decoder's layers, then lm_head (last).
-    const size_t layerWeights = ws.size() - (lm.lmHeadWeight().defined() ? 1 : 0);
+    const at::Tensor& head = lm.lmHeadWeight();
+    const size_t layerWeights = ws.size() - (head.defined() ? 1 : 0);
     auto all = [&] {
         {
             const SerialScope threads(tokens * lm.macsPerToken());
             for (size_t i = 0; i < layerWeights; ++i) linearRows(inputs[i], ws[i]);
         }
-        const SerialScope threads(tokens * (layerWeights < ws.size() ? ws.back().numel() : 0));
+        const SerialScope threads(tokens * (head.defined() ? head.numel() : 0));
         for (size_t i = layerWeights; i < ws.size(); ++i) linearRows(inputs[i], ws[i]);
     };
     all();   // warm-up
