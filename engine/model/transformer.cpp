@@ -5,6 +5,7 @@
 #include <torch/version.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cmath>
 #include <map>
@@ -444,8 +445,17 @@ OmpSetThreads ompSetThreads()
 int64_t SerialScope::threshold()
 {
     static const int64_t t = [] {
+        constexpr int64_t kDefault = 32'000'000;
         const char* e = std::getenv("RUDDER_SERIAL_MACS");
-        return e && *e ? std::atoll(e) : int64_t{32'000'000};
+        if (!e || !*e) return kDefault;
+        char* end = nullptr;
+        const long long v = std::strtoll(e, &end, 10);
+        if (*end != '\0' || v < 0) {
+            std::fprintf(stderr, "rudder: RUDDER_SERIAL_MACS='%s' is not a non-negative integer; using %lld\n", e,
+                         static_cast<long long>(kDefault));
+            return kDefault;
+        }
+        return static_cast<int64_t>(v);
     }();
     return t;
 }
