@@ -8,6 +8,7 @@
 #include <QVBoxLayout>
 
 #include <algorithm>
+#include <utility>
 
 namespace rudder::widgets {
 
@@ -161,10 +162,9 @@ void SampleInspector::showSample(SampleRef ref)
     // prompt and iteration).
     const auto& st = run_->events()[ref.event].stats;
     QStringList used;
-    for (const char* k : {"sigma", "lambda", "beta"})
-        if (st.contains(k) && st[k].is_number())
-            used << QString("%1 = %2").arg(k == std::string("sigma") ? "σ" : k == std::string("lambda") ? "λ" : "β")
-                        .arg(st[k].get<double>(), 0, 'g', 4);
+    const std::pair<const char*, const char*> symbols[] = {{"sigma", "σ"}, {"rho", "ρ"}, {"lambda", "λ"}, {"beta", "β"}};
+    for (const auto& [k, sym] : symbols)
+        if (st.contains(k) && st[k].is_number()) used << QString("%1 = %2").arg(QString::fromUtf8(sym)).arg(st[k].get<double>(), 0, 'g', 4);
     if (!used.isEmpty())
         head += QString("<br><small>used: %1%2</small>")
                     .arg(used.join(", "))

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <iostream>
 #include <memory>
 #include <random>
@@ -704,6 +705,24 @@ void addCompareCommand(CLI::App& app)
                     if (std::isnan(d.se)) std::printf("  %s %+.4f (1 prompt: no standard error)", name, d.mean);
                     else std::printf("  %s %+.4f ± %.4f (%.1f se)", name, d.mean, d.se, d.se > 0 ? d.z : 0.0);
                 }
+                std::printf("\n");
+            }
+            // Importance-weighted methods: how many samples the weights really used, iteration by
+            // iteration (mean over prompts) — 1 is the best-of-n limit, n uniform weights.
+            for (size_t i = 0; i < all.size(); ++i) {
+                std::map<int, std::pair<double, int>> ess;   // iteration -> (sum, count)
+                int64_t width = 0;
+                for (const auto& e : db.loadCompletedIterations(all[i]["run_id"].get<int64_t>()))
+                    if (e.stats.contains("ess") && e.stats["ess"].is_number()) {
+                        auto& [sum, count] = ess[e.iteration];
+                        sum += e.stats["ess"].get<double>();
+                        ++count;
+                        width = std::max<int64_t>(width, static_cast<int64_t>(e.samples.size()));
+                    }
+                if (ess.empty()) continue;
+                std::printf("%s: ESS of the weights by iteration (mean over prompts, of %lld):",
+                            all[i]["method"].get<std::string>().c_str(), static_cast<long long>(width));
+                for (const auto& [k, v] : ess) std::printf(" %.1f", v.first / v.second);
                 std::printf("\n");
             }
         }

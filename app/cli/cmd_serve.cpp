@@ -202,6 +202,8 @@ public:
         r.tau = num<int64_t>(b, "tau", r.max_new_tokens);
         r.hidden = num<int64_t>(b, "hidden_size", 0);
         r.sigma = num<double>(b, "sigma", 0.0);
+        r.rho = num<double>(b, "rho", 0.0);
+        if (!(r.rho >= 0 && r.rho < 1)) throw BadRequest("rho must be in [0, 1)");
         r.kl = b.value("kl", false);
         if (b.contains("control") && !b["control"].is_null()) r.control = b["control"].get<std::vector<float>>();
         if (b.contains("noise_seeds")) r.noise_seeds = b["noise_seeds"].get<std::vector<uint64_t>>();
@@ -216,6 +218,7 @@ public:
         for (size_t i = 0; i < pd.tokens.size(); ++i)
             choices.push_back({{"index", i}, {"token_ids", pd.tokens[i]}, {"finish_reason", pd.finished[i] ? "stop" : "length"}});
         return {{"choices", choices},
+                {"rho", r.rho},   // echoed: a client can tell a server that ignored ρ (drew other noise)
                 {"kl", r.kl ? json(pd.kl) : json(nullptr)},
                 {"usage", {{"prefill_tokens", pd.prefill_tokens}, {"completion_tokens", pd.generated_tokens}}}};
     }

@@ -6,10 +6,26 @@
 
 namespace rudder::methods {
 
-at::Tensor aispNoise(uint64_t seed, int64_t tau, int64_t d, double sigma)
+at::Tensor aispNoise(uint64_t seed, int64_t tau, int64_t d, double sigma, double rho)
 {
     at::Generator g = at::make_generator<at::CPUGeneratorImpl>(seed);
-    return at::randn({tau, d}, g, at::TensorOptions().dtype(at::kFloat)).mul_(sigma);
+    at::Tensor e = at::randn({tau, d}, g, at::TensorOptions().dtype(at::kFloat));
+    // ρ > 0 draws the shared component after the per-position one, so ρ = 0 keeps the noise of
+    // sessions recorded before ρ existed.
+    if (rho > 0) {
+        const at::Tensor shared = at::randn({1, d}, g, at::TensorOptions().dtype(at::kFloat));
+        e.mul_(std::sqrt(1.0 - rho)).add_(shared, std::sqrt(rho));
+    }
+    return e.mul_(sigma);
+}
+
+at::Tensor aispWhiten(const at::Tensor& V, double rho)
+{
+    if (rho <= 0) return V;
+    // A = (1−ρ)I + ρ11ᵀ (Sherman–Morrison): A⁻¹ = (I − c·11ᵀ)/(1−ρ), c = ρ/(1−ρ+τρ).
+    const double tau = static_cast<double>(V.size(0));
+    const double c = rho / (1.0 - rho + tau * rho);
+    return (V - c * V.sum(0, /*keepdim=*/true)) / (1.0 - rho);
 }
 
 // A one-row prefill outside the budget: the run prefills the same tokens anyway, and a resumed

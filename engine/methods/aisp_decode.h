@@ -14,8 +14,15 @@
 
 namespace rudder::methods {
 
-// E ~ N(0, σ²I) of shape [τ, d], on the CPU from a generator seeded with `seed` (device independent).
-at::Tensor aispNoise(uint64_t seed, int64_t tau, int64_t d, double sigma);
+// E ~ N(0, σ²·A⊗I_d) of shape [τ, d], on the CPU from a generator seeded with `seed` (device
+// independent).  A = (1−ρ)I_τ + ρ11ᵀ: every position has variance σ² and any two positions of the
+// window correlation ρ — E_t = σ(√(1−ρ)·ε_t + √ρ·ε_0), one shared direction ε_0 plus per-position
+// noise.  ρ = 0 is the paper's Σ = σ²I.
+at::Tensor aispNoise(uint64_t seed, int64_t tau, int64_t d, double sigma, double rho = 0);
+
+// A⁻¹V for V of shape [τ, d] (A as above): the prior's inverse covariance up to 1/σ², which the
+// KL term of eq. 19 needs (⟨U, A⁻¹V⟩ = Σ_t⟨u_t, v_t⟩ when ρ = 0).
+at::Tensor aispWhiten(const at::Tensor& V, double rho);
 
 // RMS of the pre-logits at the last prompt position (the unit of scale-free σ).
 double prelogitRms(CausalLM& lm, const std::vector<int32_t>& ids);

@@ -93,7 +93,7 @@ public:
                                          : at::tensor(r.control, at::kFloat).view({r.tau, d});
         std::vector<at::Tensor> V;
         if (r.noise_seeds.empty()) V.push_back(U);
-        for (uint64_t s : r.noise_seeds) V.push_back(U + methods::aispNoise(s, r.tau, d, r.sigma));
+        for (uint64_t s : r.noise_seeds) V.push_back(U + methods::aispNoise(s, r.tau, d, r.sigma, r.rho));
         const int64_t rows = static_cast<int64_t>(V.size());
         const int64_t L = static_cast<int64_t>(r.prefix.size());
         PerturbedDecodes out;

@@ -55,12 +55,12 @@ std::vector<ParamSpec> concat(std::vector<ParamSpec> a, const V&... rest)
 // AISP Table 4 (σ, λ, α): first block HH-RLHF, second block SHP.
 Preset aispPreset(const std::string& name, double sigma, double lambda, double alpha)
 {
-    return Preset{name, {{"scale", 0}, {"sigma", sigma}, {"lambda", lambda}, {"alpha", alpha}, {"n", 32},
+    return Preset{name, {{"scale", 0}, {"sigma", sigma}, {"lambda", lambda}, {"alpha", alpha}, {"rho", 0}, {"n", 32},
                          {"iterations", 32}, {"max_new_tokens", 128}}};
 }
 
 // Scale-free defaults (chosen on resources/prompts/kjv-tune.jsonl, see README "Units").
-constexpr double kAispSigma = 0.5, kAispLambda = 0.1, kBeta = 0.5;
+constexpr double kAispSigma = 0.5, kAispLambda = 0.1, kAispRho = 0.9, kBeta = 0.5;
 
 std::vector<MethodInfo> buildTable()
 {
@@ -92,9 +92,13 @@ std::vector<MethodInfo> buildTable()
           "λ (× reward std)"),
         P("alpha", "α (relaxation)", 0.0, 1.0, 0.9999, false, false, "MPPI relaxation of the KL term (eq. 19); α=1 drops it."),
         P("tau", "τ (control window, 0 = all)", 0, 2048, 0, true, false, "Perturbed positions from the response start; 0 = max new tokens."),
+        P("rho", "ρ (noise correlation in time)", 0.0, 0.99, kAispRho, false, false,
+          "Correlation of the noise between positions of the window: one shared direction plus per-position "
+          "noise, same σ (README, AISP).  0 = the paper's independent noise (Σ = σ²I)."),
     };
     std::vector<Preset> aispPresets = {
-        Preset{"Rudder: scale-free defaults", {{"scale", 1}, {"sigma", kAispSigma}, {"lambda", kAispLambda}, {"alpha", 0.9999}}},
+        Preset{"Rudder: scale-free defaults",
+               {{"scale", 1}, {"sigma", kAispSigma}, {"lambda", kAispLambda}, {"alpha", 0.9999}, {"rho", kAispRho}}},
         aispPreset("Llama-3 & UltraRM, HH-RLHF (Table 4)", 0.5, 0.3, 0.9999),
         aispPreset("Llama-3 & Eurus, HH-RLHF (Table 4)", 0.5, 240, 0.999),
         aispPreset("Vicuna & UltraRM, HH-RLHF (Table 4)", 0.5, 0.3, 0.9999),
@@ -366,9 +370,12 @@ std::optional<double> usedTemperature(const std::string& id, const nlohmann::jso
 nlohmann::json storedConfig(const std::string& id, nlohmann::json config)
 {
     // Runs recorded before scale-free units existed have no "scale" key; they were absolute.
-    if (config.is_object() && !config.contains("scale"))
-        for (const auto& p : methodInfo(id).params)
-            if (p.key == "scale") config["scale"] = 0;
+    // Likewise AISP runs from before "rho" drew independent noise.
+    if (config.is_object())
+        for (const auto& p : methodInfo(id).params) {
+            if (p.key == "scale" && !config.contains("scale")) config["scale"] = 0;
+            if (p.key == "rho" && !config.contains("rho")) config["rho"] = 0;
+        }
     return config;
 }
 

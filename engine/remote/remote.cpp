@@ -151,7 +151,7 @@ public:
     PerturbedDecodes perturbed(const PerturbedRequest& r, const std::atomic<bool>* cancel) override
     {
         json b = {{"prompt", r.prefix}, {"max_tokens", r.max_new_tokens}, {"tau", r.tau}, {"hidden_size", r.hidden},
-                  {"control", r.control}, {"sigma", r.sigma}, {"noise_seeds", r.noise_seeds}, {"kl", r.kl}};
+                  {"control", r.control}, {"sigma", r.sigma}, {"rho", r.rho}, {"noise_seeds", r.noise_seeds}, {"kl", r.kl}};
         PerturbedDecodes out;
         json a;
         try {
@@ -161,6 +161,10 @@ public:
             return out;
         }
         const std::string where = pool_.server().origin + "/rudder/v1/perturbed";
+        // A server from before ρ ignores it and draws independent noise: the weights would then
+        // describe noise that was never used.
+        if (r.rho > 0 && !(a.contains("rho") && a["rho"].is_number() && a["rho"].get<double>() == r.rho))
+            throw Error(where, "rho", "ignored by this server (it drew independent noise); update its rudder-cli serve, or run with --set rho=0");
         for (const auto& ch : field(a, "choices", where)) {
             std::vector<int32_t> toks;
             for (const auto& t : field(ch, "token_ids", where + " choices[]")) toks.push_back(t.get<int32_t>());

@@ -99,10 +99,15 @@ Dist chainDistribution(const std::vector<IterationEvent>& events, int chains, in
     return d;
 }
 
-at::Tensor aispNoise(uint64_t seed, int p, int k, int i, int64_t tau, int64_t d, double sigma)
+// AISP's noise as its definition reads: E_t = σ(√(1−ρ)·ε_t + √ρ·ε_0), the per-position ε drawn
+// first (so ρ = 0 is the generator's first τ·d normals, as before ρ existed).
+at::Tensor aispNoise(uint64_t seed, int p, int k, int i, int64_t tau, int64_t d, double sigma, double rho = 0)
 {
     at::Generator g = at::make_generator<at::CPUGeneratorImpl>(rowSeed(seed, p, k, i));
-    return at::randn({tau, d}, g, at::TensorOptions().dtype(at::kFloat)).mul_(sigma);
+    at::Tensor eps = at::randn({tau, d}, g, at::TensorOptions().dtype(at::kFloat)).to(at::kDouble);
+    if (rho == 0) return (eps * sigma).to(at::kFloat);
+    at::Tensor eps0 = at::randn({1, d}, g, at::TensorOptions().dtype(at::kFloat)).to(at::kDouble);
+    return ((eps * std::sqrt(1 - rho) + eps0 * std::sqrt(rho)) * sigma).to(at::kFloat);
 }
 
 // Greedy decode of the toy LM with v_t added to the logits for t < τ (independent of the engine).
@@ -203,7 +208,9 @@ private Q_SLOTS:
         // logits; weights (eq. 19) and U_1 = Σ w_i V_i (eq. 14) recomputed here from the rewards.
         // Absolute units (scale 0) and scale-free ones (scale 1: σ × RMS of the prompt's last
         // pre-logits, λ × the sample std of each iteration's rewards), both by hand.
-        for (int scale : {0, 1}) {
+        // Also with time-correlated noise (ρ = 0.6): the KL term ⟨U, Σ⁻¹V⟩ by an explicit inverse
+        // of the τ×τ correlation matrix.
+        for (auto [scale, rho] : {std::pair{0, 0.0}, std::pair{1, 0.0}, std::pair{1, 0.6}}) {
             ToyLM lm(4, 11, 1.0);
             TableReward reward(3.0);
             std::vector<IterationEvent> ev;
@@ -211,8 +218,13 @@ private Q_SLOTS:
             const double sigmaSet = 0.8, lambdaSet = 0.5, alpha = 0.9;
             const int n = 3, maxNew = 4, tau = 3;
             nlohmann::json cfg = {{"n", n}, {"iterations", 2}, {"sigma", sigmaSet}, {"lambda", lambdaSet},
-                                  {"alpha", alpha}, {"tau", tau}, {"max_new_tokens", maxNew}, {"scale", scale}};
+                                  {"alpha", alpha}, {"tau", tau}, {"max_new_tokens", maxNew}, {"scale", scale},
+                                  {"rho", rho}};
             RunResult r = runMethod("aisp", ctx, cfg, {"ab"});
+            QCOMPARE(ev[0].stats["rho"].get<double>(), rho);
+            at::Tensor A = at::full({tau, tau}, rho, at::kDouble);
+            A.diagonal().fill_(1.0);
+            const at::Tensor Ainv = at::inverse(A);
             QCOMPARE(r.status, RunStatus::Done);
             QCOMPARE(ev.size(), size_t(2));
             double rms = 0;
@@ -226,7 +238,7 @@ private Q_SLOTS:
                 std::vector<at::Tensor> Vs;
                 std::vector<double> rs;
                 for (int i = 0; i < n; ++i) {
-                    at::Tensor V = U.to(at::kFloat) + aispNoise(21, 0, k, i, tau, d, sigma);
+                    at::Tensor V = U.to(at::kFloat) + aispNoise(21, 0, k, i, tau, d, sigma, rho);
                     Vs.push_back(V.to(at::kDouble));
                     const auto y = greedyPerturbed(lm, {0, 1}, V, maxNew);
                     QCOMPARE(ev[k].samples[i].token_ids, y);
@@ -240,7 +252,7 @@ private Q_SLOTS:
                 QVERIFY(std::fabs(ev[k].stats["lambda"].get<double>() - lambda) < 1e-9 * lambda);
                 std::vector<double> expo;
                 for (int i = 0; i < n; ++i)
-                    expo.push_back(rs[i] / lambda - (1 - alpha) / (sigma * sigma) * (U * Vs[i]).sum().item<double>());
+                    expo.push_back(rs[i] / lambda - (1 - alpha) / (sigma * sigma) * (U * at::matmul(Ainv, Vs[i])).sum().item<double>());
                 double m = *std::max_element(expo.begin(), expo.end()), z = 0;
                 for (double x : expo) z += std::exp(x - m);
                 at::Tensor Unext = at::zeros_like(U);
@@ -330,7 +342,7 @@ private Q_SLOTS:
         std::vector<IterationEvent> ev;
         MethodContext ctx = makeCtx(lm, reward, &ev, 8);
         nlohmann::json cfg = {{"n", 6}, {"iterations", 4}, {"sigma", 1.5}, {"lambda", 1e-4}, {"alpha", 1.0},
-                              {"max_new_tokens", 5}, {"scale", 0}};
+                              {"max_new_tokens", 5}, {"scale", 0}, {"rho", 0.0}};
         RunResult r = runMethod("aisp", ctx, cfg, {"a"});
         // λ = 1e-4 is the registry's floor; the theorem's limit is taken with λ = 1e-8 below.
         QCOMPARE(r.status, RunStatus::Done);

@@ -64,6 +64,9 @@ public:
         svr_.Post("/v1/completions", route);
         svr_.Post("/pooling", route);
         svr_.Post("/score", route);
+        svr_.Get("/rudder/v1/info", route);
+        svr_.Post("/rudder/v1/prelogit", route);
+        svr_.Post("/rudder/v1/perturbed", route);
         port = svr_.bind_to_any_port("127.0.0.1");
         thread_ = std::thread([this] { svr_.listen_after_bind(); });
         while (!svr_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -485,6 +488,31 @@ private slots:
         QCOMPARE(aisp.code, 2);
         QVERIFY2(aisp.err.contains("pre-logits") && aisp.err.contains("--model DIR") && aisp.err.contains("rudder-cli serve"),
                  qPrintable(aisp.err));
+        // A server from before ρ ignores it and draws independent noise, which the weights would not
+        // describe: the run stops and says so; with rho = 0 the same server is fine.
+        FakeServer old;
+        old.set([](const httplib::Request& req, httplib::Response& res) {
+            if (req.path == "/rudder/v1/info") return answer(res, {{"extensions", {"perturbed", "prelogit"}}, {"hidden_size", 192}});
+            if (req.path == "/rudder/v1/prelogit") return answer(res, {{"rms", 1.0}, {"hidden_size", 192}});
+            const json b = json::parse(req.body);
+            const size_t rows = std::max<size_t>(1, b["noise_seeds"].size());
+            json choices = json::array();
+            for (size_t i = 0; i < rows; ++i)
+                choices.push_back({{"index", i}, {"token_ids", {300 + int(i), 301}}, {"finish_reason", "length"}});
+            answer(res, {{"choices", choices}, {"kl", b["kl"].get<bool>() ? json({0.5}) : json(nullptr)},
+                         {"usage", {{"prefill_tokens", 3}, {"completion_tokens", 2 * rows}}}});
+        });
+        const QStringList oldRun = {"run", "--db", remote, "--method", "aisp", "--model",
+                                    QString::fromStdString(old.url("/v1#meta-llama/Llama-3.1-8B")), "--tokenizer", demoLm(),
+                                    "--set", "n=2", "--set", "iterations=1", "--set", "max_new_tokens=2", "--prompt", "In"};
+        const auto ignored = cli(oldRun);
+        QCOMPARE(ignored.code, 1);
+        QVERIFY2(ignored.err.contains("/rudder/v1/perturbed") && ignored.err.contains("rho") &&
+                     ignored.err.contains("--set rho=0"),
+                 qPrintable(ignored.err));
+        const auto independent = cli(oldRun + QStringList{"--set", "rho=0"});
+        QVERIFY2(independent.code == 0, qPrintable(independent.err));
+
         const auto noTok = cli({"run", "--db", remote, "--method", "bon", "--model", srv.url()});
         QCOMPARE(noTok.code, 2);
         QVERIFY2(noTok.err.contains("--tokenizer"), qPrintable(noTok.err));

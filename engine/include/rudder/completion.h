@@ -49,13 +49,14 @@ struct NextTokens {
 
 // AISP's decode (Rudder's own extension of the API: `rudder-cli serve` answers it, OpenAI-
 // compatible servers do not): greedy decodes whose pre-logits z_t are moved by V = U + E for the
-// first τ tokens, E = σ·N(0, I) drawn from a seed exactly as the method draws it, so a client
+// first τ tokens, E ~ N(0, σ²·A⊗I) (A: correlation ρ between positions) drawn from a seed exactly as the method draws it, so a client
 // that sends U and the seeds can rebuild every E itself (eq. 14) without receiving it.
 struct PerturbedRequest {
     std::vector<int32_t> prefix;
     int64_t max_new_tokens = 0, tau = 0, hidden = 0;
     std::vector<float> control;          // U, [tau × hidden] row-major; empty = zeros
     double sigma = 0;                    // absolute
+    double rho = 0;                      // noise correlation between positions (0 = independent)
     std::vector<uint64_t> noise_seeds;   // one row per seed; empty = one row with V = U
     bool kl = false;                     // report Σ_t KL(p_V ‖ p_base) per row
 };
