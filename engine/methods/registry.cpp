@@ -59,8 +59,9 @@ Preset aispPreset(const std::string& name, double sigma, double lambda, double a
                          {"iterations", 32}, {"max_new_tokens", 128}}};
 }
 
-// Scale-free defaults (chosen on resources/prompts/kjv-tune.jsonl, see README "Units").
-constexpr double kAispSigma = 0.5, kAispLambda = 0.1, kAispRho = 0.9, kBeta = 0.5;
+// Scale-free defaults and ρ, chosen on resources/prompts/kjv-tune.jsonl (README, "Scale-free
+// temperatures" and "AISP's noise").
+constexpr double kAispSigma = 0.3, kAispLambda = 0.3, kAispRho = 0.7, kBeta = 0.5;
 
 std::vector<MethodInfo> buildTable()
 {

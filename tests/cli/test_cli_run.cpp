@@ -721,6 +721,17 @@ private Q_SLOTS:
         for (auto& run : runs) QCOMPARE(run["config"]["max_new_tokens"].get<int>(), 6);
         auto s = SessionDb::open(db.toStdString(), SessionDb::Mode::ReadOnly);
         QCOMPARE(s.listRuns().size(), size_t(2));
+        // The table: AISP's weights' ESS by iteration (its events' "ess", averaged over prompts);
+        // BoN has no weights.
+        r = cli({"compare", "--methods", "aisp,bon", "--budget-axis", "samples", "--budget", "8", "--set", "aisp.n=4",
+                 "--set", "max_new_tokens=6", "--reward", "lexicon", "--prompt", "In the beginning", "--db",
+                 tmp.filePath("compare-table.sqlite")});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        auto t = SessionDb::open(tmp.filePath("compare-table.sqlite").toStdString(), SessionDb::Mode::ReadOnly);
+        QString expected = "aisp: ESS of the weights by iteration (mean over prompts, of 4):";
+        for (const auto& e : t.loadCompletedIterations(1)) expected += QString::asprintf(" %.1f", e.stats["ess"].get<double>());
+        QVERIFY2(r.out.contains(expected + "\n"), qPrintable(r.out));
+        QVERIFY2(!r.out.contains("bon: ESS"), qPrintable(r.out));
     }
 
     // A sweep, end to end: every point x seed and the reference are runs tagged in the session,

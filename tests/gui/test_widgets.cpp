@@ -293,6 +293,7 @@ private slots:
         QCOMPARE(c["lambda"].get<double>(), 240.0);
         QCOMPARE(c["alpha"].get<double>(), 0.999);
         QCOMPARE(c["sigma"].get<double>(), 0.5);
+        QCOMPARE(c["rho"].get<double>(), 0.0);   // the paper's independent noise
         // Moving a slider changes the config the Run button would send.
         panel.slider("aisp", "sigma")->slider()->setValue(0);
         QCOMPARE(panel.config("aisp")["sigma"].get<double>(), 0.01);

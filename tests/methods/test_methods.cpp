@@ -333,6 +333,20 @@ private Q_SLOTS:
         }
     }
 
+    // A run recorded before a setting existed resumes as it ran: absolute units, independent noise.
+    void storedConfigKeepsOldRunsAsTheyRan()
+    {
+        const nlohmann::json old = storedConfig("aisp", {{"n", 4}, {"sigma", 0.5}});
+        QCOMPARE(old["scale"].get<int64_t>(), int64_t(0));
+        QCOMPARE(old["rho"].get<double>(), 0.0);
+        QCOMPARE(validateConfig("aisp", old)["rho"].get<double>(), 0.0);
+        QVERIFY(validateConfig("aisp", nlohmann::json::object())["rho"].get<double>() > 0);   // new runs: the default
+        const nlohmann::json kept = storedConfig("aisp", {{"scale", 1}, {"rho", 0.5}});
+        QCOMPARE(kept["scale"].get<int64_t>(), int64_t(1));
+        QCOMPARE(kept["rho"].get<double>(), 0.5);
+        QVERIFY(!storedConfig("bon", {{"n", 4}}).contains("rho"));
+    }
+
     void aispLimitIsBestOfN()
     {
         // Theorem 3.3: α = 1, λ → 0 makes the weights winner-take-all, U_{k+1} = V^{argmax r}, and

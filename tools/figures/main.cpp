@@ -197,6 +197,7 @@ int main(int argc, char** argv)
             QCustomPlot p;
             p.resize(800, 500);
             QVector<double> x, y;
+            std::vector<QCPItemText*> labels;
             md << "## aisp-kl-vs-reward\n\n| run | λ (× std) | α | mean KL to base (nats) | mean final reward | mean gold |\n"
                   "| --- | --- | --- | --- | --- | --- |\n";
             for (int64_t id : kl) {
@@ -217,6 +218,8 @@ int main(int argc, char** argv)
                 t->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
                 t->setText(QString("λ %1, α %2").arg(c.value("lambda", NAN)).arg(c.value("alpha", NAN)));
                 t->setFont(QFont(p.font().family(), 6));
+                t->setPadding(QMargins(6, 0, 0, 0));   // clear of the marker
+                labels.push_back(t);
                 md << "| " << id << " | " << c.value("lambda", NAN) << " | " << c.value("alpha", NAN) << " | " << mean(k)
                    << " | " << mean(r) << " | " << mean(g) << " |\n";
             }
@@ -230,6 +233,17 @@ int main(int argc, char** argv)
             p.xAxis->setRange(p.xAxis->range().lower - 0.1 * p.xAxis->range().size(),
                               p.xAxis->range().upper + 0.6 * p.xAxis->range().size());
             p.yAxis->scaleRange(1.3, p.yAxis->range().center());
+            // Two runs at nearly the same point would print one label over the other: the later
+            // one goes to the left of its point.
+            const double dx = 0.25 * p.xAxis->range().size(), dy = 0.06 * p.yAxis->range().size();
+            for (size_t i = 0; i < labels.size(); ++i)
+                for (size_t j = 0; j < i; ++j)
+                    if (std::abs(x[i] - x[j]) < dx && std::abs(y[i] - y[j]) < dy &&
+                        labels[j]->positionAlignment() == (Qt::AlignLeft | Qt::AlignBottom))
+                    {
+                        labels[i]->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
+                        labels[i]->setPadding(QMargins(0, 0, 6, 0));
+                    }
             save(&p, "aisp-kl-vs-reward");
             md << "\n";
         }
