@@ -708,21 +708,28 @@ void addCompareCommand(CLI::App& app)
                 std::printf("\n");
             }
             // Importance-weighted methods: how many samples the weights really used, iteration by
-            // iteration (mean over prompts) — 1 is the best-of-n limit, n uniform weights.
+            // iteration (mean over prompts) — 1 is the best-of-n limit, n uniform weights.  AISP
+            // weighs each iteration's n samples; WMV all the samples so far, batch by batch.
             for (size_t i = 0; i < all.size(); ++i) {
-                std::map<int, std::pair<double, int>> ess;   // iteration -> (sum, count)
-                int64_t width = 0;
+                struct Acc { double ess = 0, of = 0; int count = 0; };
+                std::map<int, Acc> byIteration;
+                bool soFar = false;
                 for (const auto& e : db.loadCompletedIterations(all[i]["run_id"].get<int64_t>()))
                     if (e.stats.contains("ess") && e.stats["ess"].is_number()) {
-                        auto& [sum, count] = ess[e.iteration];
-                        sum += e.stats["ess"].get<double>();
-                        ++count;
-                        width = std::max<int64_t>(width, static_cast<int64_t>(e.samples.size()));
+                        Acc& a = byIteration[e.iteration];
+                        a.ess += e.stats["ess"].get<double>();
+                        soFar = e.stats.contains("samples_so_far") && e.stats["samples_so_far"].is_number();
+                        a.of += soFar ? e.stats["samples_so_far"].get<double>() : double(e.samples.size());
+                        ++a.count;
                     }
-                if (ess.empty()) continue;
-                std::printf("%s: ESS of the weights by iteration (mean over prompts, of %lld):",
-                            all[i]["method"].get<std::string>().c_str(), static_cast<long long>(width));
-                for (const auto& [k, v] : ess) std::printf(" %.1f", v.first / v.second);
+                if (byIteration.empty()) continue;
+                std::printf("%s: ESS of the weights %s (mean over prompts):", all[i]["method"].get<std::string>().c_str(),
+                            soFar ? "over the samples so far, by batch" : "by iteration");
+                const char* sep = "";
+                for (const auto& [k, a] : byIteration) {
+                    std::printf("%s %.1f of %.0f", sep, a.ess / a.count, a.of / a.count);
+                    sep = ",";
+                }
                 std::printf("\n");
             }
         }

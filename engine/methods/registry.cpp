@@ -95,7 +95,7 @@ std::vector<MethodInfo> buildTable()
         P("tau", "τ (control window, 0 = all)", 0, 2048, 0, true, false, "Perturbed positions from the response start; 0 = max new tokens."),
         P("rho", "ρ (noise correlation in time)", 0.0, 0.99, kAispRho, false, false,
           "Correlation of the noise between positions of the window: one shared direction plus per-position "
-          "noise, same σ (README, AISP).  0 = the paper's independent noise (Σ = σ²I)."),
+          "noise, same σ (README, \"AISP's noise\").  0 = the paper's independent noise (Σ = σ²I)."),
     };
     std::vector<Preset> aispPresets = {
         Preset{"Rudder: scale-free defaults",

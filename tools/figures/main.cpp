@@ -239,8 +239,7 @@ int main(int argc, char** argv)
             for (size_t i = 0; i < labels.size(); ++i)
                 for (size_t j = 0; j < i; ++j)
                     if (std::abs(x[i] - x[j]) < dx && std::abs(y[i] - y[j]) < dy &&
-                        labels[j]->positionAlignment() == (Qt::AlignLeft | Qt::AlignBottom))
-                    {
+                        labels[j]->positionAlignment() == (Qt::AlignLeft | Qt::AlignBottom)) {
                         labels[i]->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
                         labels[i]->setPadding(QMargins(0, 0, 6, 0));
                     }

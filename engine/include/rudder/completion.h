@@ -49,8 +49,9 @@ struct NextTokens {
 
 // AISP's decode (Rudder's own extension of the API: `rudder-cli serve` answers it, OpenAI-
 // compatible servers do not): greedy decodes whose pre-logits z_t are moved by V = U + E for the
-// first τ tokens, E ~ N(0, σ²·A⊗I) (A: correlation ρ between positions) drawn from a seed exactly as the method draws it, so a client
-// that sends U and the seeds can rebuild every E itself (eq. 14) without receiving it.
+// first τ tokens, E ~ N(0, σ²·A⊗I) (A: correlation ρ between positions) drawn from a seed
+// exactly as the method draws it, so a client that sends U and the seeds can rebuild every E
+// itself (eq. 14) without receiving it.
 struct PerturbedRequest {
     std::vector<int32_t> prefix;
     int64_t max_new_tokens = 0, tau = 0, hidden = 0;
