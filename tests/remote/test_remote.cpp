@@ -64,9 +64,19 @@ public:
         svr_.Post("/v1/completions", route);
         svr_.Post("/pooling", route);
         svr_.Post("/score", route);
-        svr_.Get("/rudder/v1/info", route);
-        svr_.Post("/rudder/v1/prelogit", route);
-        svr_.Post("/rudder/v1/perturbed", route);
+        // Rudder's own endpoints: 404 (as on vLLM) unless a test plays `rudder-cli serve`; not
+        // counted in hits, which count the OpenAI-compatible requests.
+        auto ext = [this](const httplib::Request& req, httplib::Response& res) {
+            Handler h;
+            {
+                std::lock_guard<std::mutex> lock(m_);
+                h = extension;
+            }
+            h(req, res);
+        };
+        svr_.Get("/rudder/v1/info", ext);
+        svr_.Post("/rudder/v1/prelogit", ext);
+        svr_.Post("/rudder/v1/perturbed", ext);
         port = svr_.bind_to_any_port("127.0.0.1");
         thread_ = std::thread([this] { svr_.listen_after_bind(); });
         while (!svr_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -84,6 +94,11 @@ public:
         auths.clear();
         hits = 0;
     }
+    void setExtension(Handler h)
+    {
+        std::lock_guard<std::mutex> lock(m_);
+        extension = std::move(h);
+    }
     std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port) + path; }
 
     int port = 0;
@@ -95,6 +110,7 @@ private:
     std::thread thread_;
     std::mutex m_;
     Handler handler = [](const httplib::Request&, httplib::Response& res) { res.status = 500; };
+    Handler extension = [](const httplib::Request&, httplib::Response& res) { res.status = 404; };
 };
 
 void answer(httplib::Response& res, const json& j) { res.set_content(j.dump(), "application/json"); }
@@ -491,7 +507,7 @@ private slots:
         // A server from before ρ ignores it and draws independent noise, which the weights would not
         // describe: the run stops and says so; with rho = 0 the same server is fine.
         FakeServer old;
-        old.set([](const httplib::Request& req, httplib::Response& res) {
+        old.setExtension([](const httplib::Request& req, httplib::Response& res) {
             if (req.path == "/rudder/v1/info") return answer(res, {{"extensions", {"perturbed", "prelogit"}}, {"hidden_size", 192}});
             if (req.path == "/rudder/v1/prelogit") return answer(res, {{"rms", 1.0}, {"hidden_size", 192}});
             const json b = json::parse(req.body);
