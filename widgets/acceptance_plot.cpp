@@ -20,7 +20,7 @@ void AcceptancePlot::rebuild()
     QCustomPlot* p = plot();
     if (!run_ || run_->empty()) return;
     if (const MethodInfo* m = findMethod(run_->meta().method); !m || !m->hasAcceptance) {
-        setEmptyMessage("acceptance rates belong to QAlign runs");
+        setEmptyMessage("acceptance rates\nbelong to QAlign runs");
         return;
     }
     const int window = run_->meta().config.value("window", 16);

@@ -111,7 +111,7 @@ bool sweepStage(MainWindow& w, const QString& out)
     w.methodPanel()->setConfig("aisp", {{"n", 8}, {"max_new_tokens", 24}});
     w.methodPanel()->setSeed(1);
     rudder::widgets::SweepChoice c;
-    c.grids = {"sigma=0.5,2,8", "lambda=0.003,0.03,0.3"};
+    c.grids = {"sigma=0.2,0.3,0.5", "lambda=0.1,0.3,1"};   // scale-free: × RMS, × reward std
     c.seeds = 3;
     c.budget = 32;
     bool done = false;
