@@ -47,33 +47,29 @@ public:
         svr_.Get("/v1/models", [](const httplib::Request&, httplib::Response& res) {
             res.set_content(fixture("vllm_models.json").dump(), "application/json");
         });
-        auto route = [this](const httplib::Request& req, httplib::Response& res) {
-            {
-                std::lock_guard<std::mutex> lock(m_);
-                bodies.push_back(req.body);
-                auths.push_back(req.get_header_value("Authorization"));
-            }
-            ++hits;
-            Handler h;
-            {
-                std::lock_guard<std::mutex> lock(m_);
-                h = handler;
-            }
-            h(req, res);
+        // The handler a test set, called outside the lock; `counted` requests are recorded.
+        auto serveWith = [this](Handler FakeServer::*which, bool counted) {
+            return [this, which, counted](const httplib::Request& req, httplib::Response& res) {
+                Handler h;
+                {
+                    std::lock_guard<std::mutex> lock(m_);
+                    if (counted) {
+                        bodies.push_back(req.body);
+                        auths.push_back(req.get_header_value("Authorization"));
+                    }
+                    h = this->*which;
+                }
+                if (counted) ++hits;
+                h(req, res);
+            };
         };
+        const auto route = serveWith(&FakeServer::handler, true);
         svr_.Post("/v1/completions", route);
         svr_.Post("/pooling", route);
         svr_.Post("/score", route);
         // Rudder's own endpoints: 404 (as on vLLM) unless a test plays `rudder-cli serve`; not
         // counted in hits, which count the OpenAI-compatible requests.
-        auto ext = [this](const httplib::Request& req, httplib::Response& res) {
-            Handler h;
-            {
-                std::lock_guard<std::mutex> lock(m_);
-                h = extension;
-            }
-            h(req, res);
-        };
+        const auto ext = serveWith(&FakeServer::extension, false);
         svr_.Get("/rudder/v1/info", ext);
         svr_.Post("/rudder/v1/prelogit", ext);
         svr_.Post("/rudder/v1/perturbed", ext);
