@@ -164,7 +164,8 @@ void SampleInspector::showSample(SampleRef ref)
     QStringList used;
     const std::pair<const char*, const char*> symbols[] = {{"sigma", "σ"}, {"rho", "ρ"}, {"lambda", "λ"}, {"beta", "β"}};
     for (const auto& [k, sym] : symbols)
-        if (st.contains(k) && st[k].is_number()) used << QString("%1 = %2").arg(QString::fromUtf8(sym)).arg(st[k].get<double>(), 0, 'g', 4);
+        if (st.contains(k) && st[k].is_number())
+            used << QString("%1 = %2").arg(QString::fromUtf8(sym)).arg(st[k].get<double>(), 0, 'g', 4);
     if (!used.isEmpty())
         head += QString("<br><small>used: %1%2</small>")
                     .arg(used.join(", "))

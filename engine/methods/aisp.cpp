@@ -132,7 +132,7 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
     o.sigma = getDouble(config, "sigma");
     o.lambda = getDouble(config, "lambda");
     o.alpha = getDouble(config, "alpha");
-    o.rho = config.contains("rho") ? getDouble(config, "rho") : 0.0;   // runs recorded before ρ: 0
+    o.rho = getDouble(config, "rho");   // runs recorded before ρ get 0 from storedConfig
     o.maxNew = getInt(config, "max_new_tokens");
     o.tau = getInt(config, "tau");
     o.scaleFree = config.contains("scale") && getInt(config, "scale") != 0;

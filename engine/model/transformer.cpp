@@ -307,8 +307,8 @@ at::Tensor TransformerLM::run(KVCache& cache, const at::Tensor& tokensIn, const 
     bool uniform = !subset;
     for (int64_t i = 1; i < m && uniform; ++i) uniform = starts[i] == starts[0];
     const bool maskFree = uniform && T == 1;
-    // fp32 on the CPU: fused kernels for the norms, RoPE and a decode step's
-    // attention (cpu_kernels.h); the latter reads positions directly, so it needs no mask either.
+    // fp32 on the CPU: fused kernels for the norms, RoPE and a decode step's attention
+    // (cpu_kernels.h); the latter reads positions directly, so it needs no mask either.
     const bool fused = device_.is_cpu() && dtype_ == at::kFloat;
     const bool fusedStep = fused && T == 1;
     // Causal by position: key j is visible to a query at position p iff j <= p (and p - j < window).
