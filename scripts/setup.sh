@@ -16,7 +16,7 @@ for a in "$@"; do
 done
 
 PKGS=(cmake ninja-build g++ pkg-config libtorch-dev libopenblas0-openmp nlohmann-json3-dev
-      libsqlite3-dev libpcre2-dev libutf8proc-dev libcli11-dev libcpp-httplib-dev)
+      libsqlite3-dev libpcre2-dev libutf8proc-dev libcli11-dev libcpp-httplib-dev libginac-dev)
 if [ "$GUI" = ON ]; then
   PKGS+=(qt6-base-dev qt6-base-dev-tools qt6-svg-dev libqcustomplot-dev libgl-dev)
 fi

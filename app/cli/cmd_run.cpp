@@ -18,6 +18,7 @@
 
 #include "commands.h"
 #include "run_common.h"
+#include "rudder/answer_reward.h"
 #include "rudder/json_file.h"
 #include "rudder/error.h"
 #include "rudder/methods.h"
@@ -360,7 +361,8 @@ void addModelOptions(CLI::App* cmd, ModelOptions& m)
                     "demo-rm / demo-rm-small (the embedded demo RM, default, and its weak proxy trained on few labels)");
     cmd->add_option("--gold", m.gold,
                     "Second reward, only observed (same forms as --reward; default: lexicon when the reward "
-                    "is the demo RM, else none; 'none' turns it off)");
+                    "is the demo RM, else none; 'none' turns it off), or answer[:FIELD]: accuracy, 1 when a "
+                    "sample's final answer equals the reference in FIELD (default 'answer') of its --dataset line");
     cmd->add_option("--device", m.load.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
     cmd->add_option("--dtype", m.load.dtype, "auto | fp32 | bf16 | fp16")->capture_default_str();
     cmd->add_option("--template", m.templ, "Chat template: auto (detected), none (raw prompt) or a template name")
@@ -411,7 +413,48 @@ void loadModels(Workbench& wb, ModelOptions& m)
     };
     asUsage("--model", [&] { wb.loadBase(m.model, m.load); });
     asUsage("--reward", [&] { wb.setReward(m.reward, m.load); });
-    if (!m.gold.empty()) asUsage("--gold", [&] { wb.setGold(m.gold, m.load); });
+    if (!m.gold.empty() && !answerGoldField(m.gold)) asUsage("--gold", [&] { wb.setGold(m.gold, m.load); });
+}
+
+void applyAnswerGold(Workbench& wb, const ModelOptions& m, const std::vector<PromptRecord>& prompts)
+{
+    const auto field = answerGoldField(m.gold);
+    if (!field) return;
+    std::map<std::string, std::vector<int64_t>> rowsByFile;
+    for (const auto& p : prompts) {
+        if (p.source.empty() || !p.row)
+            throw UsageError("--gold", m.gold, "needs --dataset: the reference answers are a field of its lines");
+        rowsByFile[p.source].push_back(*p.row);
+    }
+    std::map<std::string, std::string> refs;
+    for (const auto& [file, rows] : rowsByFile) {
+        const auto values = readReferences(file, rows, *field);
+        std::map<int64_t, std::string> byRow;
+        for (size_t i = 0; i < rows.size(); ++i) byRow[rows[i]] = values[i];
+        for (const auto& p : prompts) {
+            if (p.source != file) continue;
+            const std::string& ref = byRow[*p.row];
+            auto [it, fresh] = refs.emplace(p.text, ref);
+            // The gold is looked up by prompt text: one prompt, one reference.
+            if (!fresh && it->second != ref)
+                throw UsageError(file, "line " + std::to_string(*p.row + 1),
+                                 "the same prompt appears with another reference answer (\"" + it->second + "\")");
+        }
+    }
+    wb.setGoldFunction(makeAnswerReward(std::move(refs), *field), m.gold);
+}
+
+void voteWhenGraded(const ModelOptions& m, const std::string& method, json& config, const std::vector<std::string>& sets)
+{
+    if (!answerGoldField(m.gold)) return;
+    bool hasVote = false;
+    for (const auto& p : methodInfo(method).params) hasVote = hasVote || p.key == "vote";
+    if (!hasVote) return;
+    for (const auto& s : sets) {
+        const std::string key = s.substr(0, s.find('='));
+        if (key == "vote" || key == method + ".vote") return;
+    }
+    config["vote"] = 1;
 }
 
 RunSpec makeSpec(const ModelOptions& m, const std::string& method, const json& config, uint64_t seed,
@@ -496,6 +539,7 @@ void addRunCommand(CLI::App& app)
             if (m.load.tokenizer.empty()) m.load.tokenizer = src.tokenizer;
             Workbench wb;
             loadModels(wb, m);
+            applyAnswerGold(wb, m, db.loadRun(o->resume, false).prompts);
             RunSpec spec;   // method, config, seed and prompts come from the session
             RunOutcome out = executeRun(wb, db, spec, o->resume, false);
             if (o->json) std::cout << out.doc.dump(2) << "\n";
@@ -510,10 +554,12 @@ void addRunCommand(CLI::App& app)
             Workbench::readValueModel(o->value);   // a clear message now, not after the models load
             sets.push_back("value_model=" + std::filesystem::absolute(o->value).string());
         }
-        const json config = buildConfig(o->method, o->configFile, sets);
+        json config = buildConfig(o->method, o->configFile, sets);
+        voteWhenGraded(o->m, o->method, config, sets);
         const auto prompts = collectPrompts(o->p, o->seed);
         Workbench wb;
         loadModels(wb, o->m);
+        applyAnswerGold(wb, o->m, prompts);
         RunSpec spec = makeSpec(o->m, o->method, config, o->seed, prompts);
         SessionDb db = SessionDb::open(o->db);
         RunOutcome out = executeRun(wb, db, spec, std::nullopt, false);
@@ -597,7 +643,10 @@ void addCompareCommand(CLI::App& app)
     cmd->add_option("--set", o->sets, "key=value for every method having it, or method.key=value (repeatable)");
     cmd->add_flag("--json", o->json, "Print every run's id, answers and summary as JSON on stdout");
     cmd->callback([o] {
-        const auto methods = splitList(o->methods);
+        // "mv" is majority vote: WMV's unweighted vote (QAlign §4's MV baseline).
+        std::vector<std::string> labels = splitList(o->methods), methods = labels;
+        for (auto& m : methods)
+            if (m == "mv") m = "wmv";
         if (methods.empty()) throw UsageError("--methods", o->methods, "no method given");
         // A method with no budget knob (ARGS, RE-Control: one decode per prompt) runs at its own
         // cost; the table prints that cost next to the matched ones (and RE-Control's training).
@@ -617,11 +666,17 @@ void addCompareCommand(CLI::App& app)
             if (!used) throw UsageError("--set", key, "is a parameter of none of " + o->methods);
         }
         std::vector<json> configs;
-        for (const auto& m : methods) configs.push_back(compareConfig(m, o->sets));
+        for (size_t i = 0; i < methods.size(); ++i) {
+            configs.push_back(compareConfig(methods[i], o->sets));
+            voteWhenGraded(o->m, methods[i], configs.back(), o->sets);
+            if (labels[i] == "mv") configs.back()["weighted"] = 0, configs.back()["vote"] = 1;
+        }
         auto prompts = collectPrompts(o->p, o->seed);
 
         Workbench wb;
         loadModels(wb, o->m);
+        applyAnswerGold(wb, o->m, prompts);
+        const bool graded = answerGoldField(o->m.gold).has_value();
         const double flopsPerToken = 2.0 * double(wb.base().parameters) + (wb.reward() ? wb.reward()->flopsPerToken() : 0.0);
         for (size_t i = 0; i < methods.size(); ++i)
             configs[i] = budgetedConfig(methods[i], configs[i], o->axis, o->budget, flopsPerToken);
@@ -633,6 +688,7 @@ void addCompareCommand(CLI::App& app)
             RunSpec spec = makeSpec(o->m, methods[i], configs[i], o->seed, prompts);
             outs.push_back(executeRun(wb, db, spec, std::nullopt, false));
             all.push_back(outs.back().doc);
+            all.back()["label"] = labels[i];
             if (outs.back().result.status != RunStatus::Done) break;
         }
         if (o->json) {
@@ -658,10 +714,10 @@ void addCompareCommand(CLI::App& app)
                 return std::string(b);
             };
             std::printf("%-13s %-34s %18s %18s %8s %6s %6s %9s %9s %9s %5s\n", "method", "matched config", "reward ± se",
-                        "gold ± se", "KL", "div", "coh", "samples", "tokens", "seconds", "run");
+                        graded ? "accuracy ± se" : "gold ± se", "KL", "div", "coh", "samples", "tokens", "seconds", "run");
             for (size_t i = 0; i < all.size(); ++i) {
                 const json& r = all[i];
-                const std::string m = r["method"];
+                const std::string m = r["method"], label = r["label"];
                 std::string knob;
                 for (const char* k : {"n", "iterations", "chains", "steps", "lr", "top_k", "max_new_tokens"})
                     if (r["config"].contains(k)) knob += std::string(knob.empty() ? "" : " ") + k + "=" + r["config"][k].dump();
@@ -669,7 +725,7 @@ void addCompareCommand(CLI::App& app)
                 const SummaryMeans sm = summaryMeans(outs[i].result.summary);
                 const auto kl = sm.kl_to_base;
                 auto f3 = [](const std::optional<double>& v) { return v ? std::to_string(*v).substr(0, 5) : std::string("-"); };
-                std::printf("%-13s %-34s %18s %18s %8s %6s %6s %9lld %9lld %9.2f %5lld\n", m.c_str(), knob.c_str(),
+                std::printf("%-13s %-34s %18s %18s %8s %6s %6s %9lld %9lld %9.2f %5lld\n", label.c_str(), knob.c_str(),
                             cell(perPrompt(r, "reward")).c_str(), cell(perPrompt(r, "gold_reward")).c_str(),
                             kl ? std::to_string(*kl).substr(0, 7).c_str() : "-", f3(sm.diversity).c_str(),
                             f3(sm.coherence).c_str(),
@@ -695,13 +751,13 @@ void addCompareCommand(CLI::App& app)
             const size_t ref = referenceMethod(ran);
             for (size_t i = 0; i < all.size() && all.size() > 1; ++i) {
                 if (i == ref) continue;
-                std::printf("%s − %s, paired over prompts:", all[i]["method"].get<std::string>().c_str(),
-                            all[ref]["method"].get<std::string>().c_str());
+                std::printf("%s − %s, paired over prompts:", all[i]["label"].get<std::string>().c_str(),
+                            all[ref]["label"].get<std::string>().c_str());
                 for (const char* key : {"reward", "gold_reward"}) {
                     const auto a = perPrompt(all[i], key), b = perPrompt(all[ref], key);
                     if (a.empty() || a.size() != b.size()) continue;
                     const PairedDiff d = pairedDifference(a, b);
-                    const char* name = key == std::string("reward") ? "reward" : "gold";
+                    const char* name = key == std::string("reward") ? "reward" : graded ? "accuracy" : "gold";
                     if (std::isnan(d.se)) std::printf("  %s %+.4f (1 prompt: no standard error)", name, d.mean);
                     else std::printf("  %s %+.4f ± %.4f (%.1f se)", name, d.mean, d.se, d.se > 0 ? d.z : 0.0);
                 }
@@ -723,7 +779,7 @@ void addCompareCommand(CLI::App& app)
                         ++a.count;
                     }
                 if (byIteration.empty()) continue;
-                std::printf("%s: ESS of the weights %s (mean over prompts):", all[i]["method"].get<std::string>().c_str(),
+                std::printf("%s: ESS of the weights %s (mean over prompts):", all[i]["label"].get<std::string>().c_str(),
                             soFar ? "over the samples so far, by batch" : "by iteration");
                 const char* sep = "";
                 for (const auto& [k, a] : byIteration) {

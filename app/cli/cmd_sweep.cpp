@@ -155,9 +155,11 @@ void addSweepCommand(CLI::App& app)
         const auto prompts = collectPrompts(o->p, o->seed);
         Workbench wb;
         loadModels(wb, o->m);
+        applyAnswerGold(wb, o->m, prompts);
         SweepRequest req;
         req.method = o->method;
         req.baseConfig = compareConfig(o->method, o->sets);
+        voteWhenGraded(o->m, o->method, req.baseConfig, o->sets);
         req.axes = axes;
         req.reference = o->reference == "none" ? "" : o->reference;
         if (!req.reference.empty()) req.referenceConfig = compareConfig(req.reference, o->sets);

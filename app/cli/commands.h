@@ -16,4 +16,5 @@ void addSweepCommand(CLI::App& app);      // a parameter grid against a referenc
 void addParityCommand(CLI::App& app);     // the runtime against transformers' fixtures
 void addServeCommand(CLI::App& app);      // OpenAI-compatible server over the engine
 void addTrainValueCommand(CLI::App& app); // RE-Control's value function
+void addGradeCommand(CLI::App& app);      // answers against references (rudder/grading.h)
 } // namespace rudder::cli

@@ -47,6 +47,9 @@ int main(int argc, char** argv)
 #ifdef RUDDER_CLI_HAS_VALUE
     rudder::cli::addTrainValueCommand(app);
 #endif
+#ifdef RUDDER_CLI_HAS_GRADE
+    rudder::cli::addGradeCommand(app);
+#endif
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

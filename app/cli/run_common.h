@@ -53,6 +53,13 @@ void addModelOptions(CLI::App* cmd, ModelOptions& m);
 void addPromptOptions(CLI::App* cmd, PromptOptions& p);
 std::vector<PromptRecord> collectPrompts(const PromptOptions& p, uint64_t seed);
 void loadModels(Workbench& wb, ModelOptions& m);
+// `--gold answer[:FIELD]`: each prompt's reference from its dataset line (after loadModels, which
+// leaves such a gold to this).  A no-op for any other gold.
+void applyAnswerGold(Workbench& wb, const ModelOptions& m, const std::vector<PromptRecord>& prompts);
+// With the accuracy gold a method that can vote answers by vote (QAlign §3.2: MV over chain states;
+// WMV over samples) unless --set vote=... says otherwise.
+void voteWhenGraded(const ModelOptions& m, const std::string& method, nlohmann::json& config,
+                    const std::vector<std::string>& sets);
 RunSpec makeSpec(const ModelOptions& m, const std::string& method, const nlohmann::json& config, uint64_t seed,
                  const std::vector<PromptRecord>& prompts);
 // Records and runs one run (or resumes resumeId); Ctrl-C stops it at the next decode step.

@@ -280,6 +280,8 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
                            {"lambda", lambda},
                            {"reward_std", rewardScale(sc.rewards)},
                            {"scale", o.scaleFree ? "relative" : "absolute"}};
+                if (o.scaleFree && rewardScaleOf(sc.rewards).fallback)
+                    e.stats["scale_fallback"] = "rewards show no spread: lambda taken as absolute";
                 if (o.scaleFree) e.stats["prelogit_rms"] = s.rms;
                 e.budget = meter.now();
                 s.iterationsDone = static_cast<int>(k + 1);

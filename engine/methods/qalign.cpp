@@ -202,9 +202,13 @@ RunResult runQAlign(const MethodContext& ctx, const QAlignOptions& o, const std:
                         Scored ps = scoreResponses(ctx, meter, prompts[p], L, g.tokens);
                         base.insert(base.end(), ps.rewards.begin(), ps.rewards.end());
                     }
-                    beta = o.beta * rewardScale(base);
+                    const RewardScale sc0 = rewardScaleOf(base);
+                    beta = o.beta * sc0.value;
                     e.stats["pilot_rewards"] = base;
-                    e.stats["reward_std"] = rewardScale(base);
+                    e.stats["reward_std"] = sc0.value;
+                    // Pilot rewards without spread (a 0/1 verifier that agrees on every pilot
+                    // sample): β is read as absolute rather than collapsing to a hill-climber.
+                    if (sc0.fallback) e.stats["scale_fallback"] = "pilot rewards show no spread: beta taken as absolute";
                     if (auto n = bonEquivalentN(o.beta)) e.stats["bon_equivalent_n"] = *n;
                 }
             } else {

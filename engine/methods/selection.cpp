@@ -10,6 +10,7 @@
 
 #include "rudder/analysis.h"
 #include "rudder/error.h"
+#include "rudder/grading.h"
 
 namespace rudder {
 
@@ -24,17 +25,21 @@ std::vector<double> importanceWeights(const std::vector<double>& rewards, double
     return w;
 }
 
-double rewardScale(const std::vector<double>& r)
+RewardScale rewardScaleOf(const std::vector<double>& r)
 {
-    if (r.size() < 2) return 1e-9 * (r.empty() ? 1.0 : std::max(1.0, std::fabs(r[0])));
+    if (r.size() < 2) return {1.0, true};
     double m = 0;
     for (double x : r) m += x;
     m /= double(r.size());
     double v = 0;
     for (double x : r) v += (x - m) * (x - m);
     const double s = std::sqrt(v / double(r.size() - 1));
-    return std::max(s, 1e-9 * std::max(1.0, std::fabs(m)));
+    // Rounding noise of equal rewards is no spread.
+    if (!(s > 1e-9 * std::max(1.0, std::fabs(m)))) return {1.0, true};
+    return {s, false};
 }
+
+double rewardScale(const std::vector<double>& r) { return rewardScaleOf(r).value; }
 
 std::optional<double> bonEquivalentN(double betaOverStd)
 {
@@ -89,22 +94,6 @@ int mbrSelect(const std::vector<std::vector<int32_t>>& c, const std::vector<doub
 
 namespace {
 
-std::string canonicalNumber(std::string s)
-{
-    s.erase(std::remove(s.begin(), s.end(), ','), s.end());
-    try {
-        size_t pos = 0;
-        double v = std::stod(s, &pos);
-        if (pos == s.size() && std::isfinite(v) && std::floor(v) == v && std::fabs(v) < 1e15) {
-            char buf[32];
-            std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
-            return buf;
-        }
-    } catch (...) {
-    }
-    return s;
-}
-
 std::optional<std::string> lastMatch(const std::string& text, const std::regex& re)
 {
     std::optional<std::string> out;
@@ -145,26 +134,14 @@ std::optional<std::string> extractAnswer(const std::string& text, const std::str
         }
         return lastMatch(text, re);
     }
-    static const std::regex boxed(R"(\\boxed\{([^{}]*)\})");
-    if (auto b = lastMatch(text, boxed)) {
-        // A boxed number is compared as a number.
-        static const std::regex num(R"(^\s*-?[0-9][0-9,]*(\.[0-9]+)?\s*$)");
-        if (std::regex_match(*b, num)) {
-            std::string t = *b;
-            t.erase(std::remove_if(t.begin(), t.end(), [](char ch) { return std::isspace((unsigned char)ch); }), t.end());
-            return canonicalNumber(t);
-        }
-        return b;
-    }
+    // What the response states (\boxed{}, "####", "the answer is"), else a final choice letter, else
+    // the last number; keyed as the grader compares them, so "\frac12" and "0.5" vote together.
+    if (auto stated = grading::statedAnswer(text)) return grading::voteKey(*stated);
     static const std::regex letter(R"((?:^|[^A-Za-z0-9])\(?([A-D])\)?[\s.\)]*$)");
     std::smatch m;
-    if (std::regex_search(text, m, letter)) return m[1].str();
-    static const std::regex number(R"(-?[0-9][0-9,]*(?:\.[0-9]+)?)");
-    if (auto n = lastMatch(text, number)) {
-        std::string s = *n;
-        while (!s.empty() && s.back() == ',') s.pop_back();
-        return canonicalNumber(s);
-    }
+    const std::string tail = text.size() > 64 ? text.substr(text.size() - 64) : text;   // bounded regex work
+    if (std::regex_search(tail, m, letter)) return m[1].str();
+    if (auto n = grading::extractAnswer(text, grading::Format::Math)) return grading::voteKey(*n);
     return std::nullopt;
 }
 

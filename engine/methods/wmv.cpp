@@ -60,7 +60,10 @@ RunResult runWMV(const MethodContext& ctx, const nlohmann::json& config, const s
                                   {"beta", beta},
                                   {"reward_std", rewardScale(ra)},
                                   {"scale", scaleFree ? "relative" : "absolute"},
-                                  {"bon_equivalent_n", bonN}};
+                                  {"bon_equivalent_n", bonN},
+                                  {"scale_fallback", scaleFree && rewardScaleOf(ra).fallback
+                                                         ? nlohmann::json("rewards show no spread: beta taken as absolute")
+                                                         : nlohmann::json(nullptr)}};
         };
         stopped = !sampleIndependent(ctx, meter, queue, "wmv", p, prompts[p], opt, decorate, all);
         if (all.empty()) break;

@@ -478,6 +478,12 @@ std::string Workbench::setGold(const std::string& spec, const LoadOptions& opt)
     return d->gold->name();
 }
 
+void Workbench::setGoldFunction(std::shared_ptr<RewardFunction> fn, const std::string& spec)
+{
+    d->gold = std::move(fn);
+    d->goldId = d->gold ? nlohmann::json{{"spec", spec}, {"name", d->gold->name()}} : nlohmann::json(nullptr);
+}
+
 std::shared_ptr<RewardFunction> Workbench::reward() const { return d->reward; }
 std::shared_ptr<RewardFunction> Workbench::gold() const { return d->gold; }
 

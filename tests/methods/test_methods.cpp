@@ -447,6 +447,31 @@ private Q_SLOTS:
     // A bug of an earlier version: the engine flagged each chain's starting state as accepted, so the GUI
     // counted C extra acceptances (0.50 where the engine said 0.4545).  Starting states carry no
     // flag now, and the GUI's series, fed the engine's own events, agree with the engine.
+    // QAlign with a verifier-like reward that is 0 on every pilot sample: β stays the setting
+    // (read as absolute) with a note, instead of the 1e-9 floor that made the chain a hill-climber.
+    void qalignBetaSurvivesAFlatPilot()
+    {
+        struct Zero : RewardFunction {
+            std::vector<double> score(const std::string&, const std::vector<std::string>& r) override
+            {
+                return std::vector<double>(r.size(), 0.0);
+            }
+            std::string name() const override { return "zero"; }
+        } reward;
+        ToyLM lm(6, 9, 1.0);
+        std::vector<IterationEvent> ev;
+        MethodContext ctx = makeCtx(lm, reward, &ev, 3);
+        RunResult r = runMethod("qalign", ctx, {{"chains", 2}, {"steps", 3}, {"max_new_tokens", 4}, {"scale", 1}, {"beta", 0.7}},
+                                {"ab"});
+        QCOMPARE(r.status, RunStatus::Done);
+        QCOMPARE(ev[0].stats["beta"].get<double>(), 0.7);
+        QVERIFY(ev[0].stats.contains("scale_fallback"));
+        // With equal rewards every proposal is accepted (min(1, e^0) = 1): a sampler, not a climber.
+        for (const auto& e : ev)
+            for (const auto& s : e.samples)
+                if (s.accepted) QVERIFY(*s.accepted);
+    }
+
     void qalignAcceptanceAgreesWithTheGui()
     {
         ToyLM lm(6, 9, 1.0);

@@ -14,6 +14,27 @@ using namespace rudder;
 class TestSelection : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    // Rewards without spread (one reward, or a 0/1 verifier agreeing on every sample) give the
+    // scale 1 and say so; before, a 1e-9 floor made every scale-free β and λ ~0 without a word.
+    void rewardScaleFallsBackVisibly()
+    {
+        for (const std::vector<double>& flat : {std::vector<double>{1, 1, 1, 1}, std::vector<double>{0, 0, 0, 0, 0, 0, 0, 0},
+                                                std::vector<double>{0.25}, std::vector<double>{}}) {
+            const RewardScale s = rewardScaleOf(flat);
+            QVERIFY(s.fallback);
+            QCOMPARE(s.value, 1.0);
+            QCOMPARE(rewardScale(flat), 1.0);
+        }
+        // Spread is measured as before: the sample std ({0, 1, 0, 1}: sqrt(1/3)).
+        const RewardScale s = rewardScaleOf({0, 1, 0, 1});
+        QVERIFY(!s.fallback);
+        QVERIFY(std::fabs(s.value - std::sqrt(1.0 / 3.0)) < 1e-12);
+        // A 0/1 pilot that all agrees: a β of 0.5 "× std" stays a temperature of 0.5, so the
+        // weights of a later 0/1 pair are e^2 : 1, not one-hot.
+        const auto w = importanceWeights({1.0, 0.0}, 0.5 * rewardScale({0, 0, 0, 0, 0, 0, 0, 0}));
+        QVERIFY(std::fabs(w[0] - std::exp(2.0) / (1 + std::exp(2.0))) < 1e-12);
+    }
+
     void importanceWeightsAreSoftmax()
     {
         auto w = importanceWeights({0.0, std::log(2.0)}, 1.0);

@@ -9,7 +9,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DEST=${1:-$ROOT/.gpu-deps}
-PKGS=(nlohmann-json3-dev libcli11-dev libpcre2-dev libpcre2-8-0 libutf8proc-dev libutf8proc2 libsqlite3-dev libsqlite3-0)
+PKGS=(nlohmann-json3-dev libcli11-dev libpcre2-dev libpcre2-8-0 libutf8proc-dev libutf8proc2 libsqlite3-dev libsqlite3-0
+      libginac-dev libginac11 libcln-dev libcln6)
 mkdir -p "$DEST/debs"
 cd "$DEST/debs"
 have_all() { for p in "${PKGS[@]}"; do compgen -G "${p}_*.deb" >/dev/null || return 1; done; }

@@ -12,10 +12,18 @@ namespace rudder {
 // Self-normalised importance weights softmax(r/β) (max subtracted).
 std::vector<double> importanceWeights(const std::vector<double>& rewards, double beta);
 
-// Scale-free reward temperatures (README "Scale-free temperatures"): a temperature given "× reward std" is multiplied by
-// this, the rewards' sample standard deviation.  Floored at 1e-9·max(1, |mean|) so that a sample
-// of equal rewards still gives a finite temperature (its weights are uniform anyway).
-double rewardScale(const std::vector<double>& rewards);
+// Scale-free reward temperatures (README "Scale-free temperatures"): a temperature given "× reward
+// std" is multiplied by the rewards' sample standard deviation.  A sample that shows no spread —
+// fewer than two rewards, or all equal (a 0/1 verifier whose samples all agree) — has no scale to
+// offer: the scale is then 1, so the temperature is read as an absolute one, and `fallback` is set
+// for the event stats ("scale_fallback") to say so.  (It used to floor at 1e-9, which silently
+// turned β and λ into ~0: a hill-climber instead of a sampler of π_β.)
+struct RewardScale {
+    double value = 1.0;
+    bool fallback = false;
+};
+RewardScale rewardScaleOf(const std::vector<double>& rewards);
+double rewardScale(const std::vector<double>& rewards);   // rewardScaleOf(rewards).value
 
 // For rewards ~ N(μ, s²) the tilted target p·exp(r/β) has mean μ + s²/β, and best-of-n's maximum
 // sits at μ + s·c(n) (QAlign eq. 10/17).  The n with c(n) = s/β, i.e. the best-of-n that a
@@ -40,8 +48,9 @@ struct RepeatedMbr {
 RepeatedMbr mbrSelectRepeated(const std::vector<const std::vector<int32_t>*>& pool);
 
 // The answer in a response: with `pattern` (ECMAScript regex) the last match's first group (or whole
-// match); by default the last \boxed{...}, else a final letter A–D, else the last number (commas
-// removed, "3.0" -> "3").  nullopt when nothing matches.  Throws UsageError for a bad pattern.
+// match); by default what it states (the last \boxed{}, "####", "the answer is"), else a final letter
+// A–D, else the last number, as the grader's vote key (rudder/grading.h: "\frac12" = "0.5" = "1/2",
+// "1,024" = "1024").  nullopt when nothing matches.  Throws UsageError for a bad pattern.
 std::optional<std::string> extractAnswer(const std::string& text, const std::string& pattern = {});
 
 struct Vote {

@@ -89,6 +89,9 @@ public:
     // for vLLM's pooling API, any other URL for a plain JSON reward).  Returns its display name.
     std::string setReward(const std::string& spec, const LoadOptions& opt = {});
     std::string setGold(const std::string& spec, const LoadOptions& opt = {});   // "" clears it
+    // A gold built by the caller (the accuracy gold needs the dataset's reference answers); `spec`
+    // is what the session records ("answer:FIELD") and a resume rebuilds it from.
+    void setGoldFunction(std::shared_ptr<RewardFunction> fn, const std::string& spec);
     std::shared_ptr<RewardFunction> reward() const;
     std::shared_ptr<RewardFunction> gold() const;
     // What a session records about the loaded models, and what a resume checks against:

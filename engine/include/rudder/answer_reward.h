@@ -1,0 +1,27 @@
+// The accuracy gold (`--gold answer[:FIELD]`): 1 when a response's final answer is equivalent to
+// its prompt's reference answer (rudder/grading.h), else 0.  Torch-free.
+#pragma once
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rudder/grading.h"
+#include "rudder/reward.h"
+
+namespace rudder {
+
+// "answer" or "answer:FIELD" (default field "answer"); nullopt for any other gold spec.
+std::optional<std::string> answerGoldField(const std::string& goldSpec);
+
+// Scores by prompt text: `references` maps each prompt (as given to the method, before the
+// template) to its reference.  A prompt without one is an error naming it.
+std::shared_ptr<RewardFunction> makeAnswerReward(std::map<std::string, std::string> references, const std::string& field,
+                                                 grading::Format format = grading::Format::Auto);
+
+// A dataset's reference answers for the given (file, 0-based row) pairs, read from FIELD (a
+// string, or a number written as one).  Throws UsageError naming the file, line and field.
+std::vector<std::string> readReferences(const std::string& file, const std::vector<int64_t>& rows, const std::string& field);
+
+} // namespace rudder
