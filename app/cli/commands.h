@@ -17,4 +17,5 @@ void addParityCommand(CLI::App& app);     // the runtime against transformers' f
 void addServeCommand(CLI::App& app);      // OpenAI-compatible server over the engine
 void addTrainValueCommand(CLI::App& app); // RE-Control's value function
 void addGradeCommand(CLI::App& app);      // answers against references (rudder/grading.h)
+void addImportSamplesCommand(CLI::App& app);   // samples made elsewhere as a run, with accuracy curves
 } // namespace rudder::cli

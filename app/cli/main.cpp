@@ -50,6 +50,9 @@ int main(int argc, char** argv)
 #ifdef RUDDER_CLI_HAS_GRADE
     rudder::cli::addGradeCommand(app);
 #endif
+#ifdef RUDDER_CLI_HAS_IMPORT
+    rudder::cli::addImportSamplesCommand(app);
+#endif
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

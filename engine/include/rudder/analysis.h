@@ -234,4 +234,33 @@ AcceptanceSeries acceptanceSeries(const std::vector<IterationEvent>& events, int
 // 1); 0 when every weight is 0.
 double effectiveSampleSize(const std::vector<double>& weights);
 
+// ---- Accuracy against the number of samples (questions with a checkable answer) -------------
+// One prompt's n graded samples: each one's vote key (nullopt: no answer stated), whether it is
+// correct, and its reward (empty: no rewards).
+struct GradedSamples {
+    std::vector<std::optional<std::string>> keys;
+    std::vector<bool> correct;
+    std::vector<double> rewards;
+};
+struct KPoint {
+    int k = 0;
+    double mean = 0.0;
+    double se = 0.0;   // over prompts; NaN for one prompt
+};
+// For k = 1, 2, 4, ..., n (n the smallest prompt's): the expectation over k-subsets of each
+// prompt's samples, averaged over prompts, of
+//   pass        — any of the k correct (exact: 1 − C(n−c, k)/C(n, k));
+//   majority    — the majority answer of the k is correct (exact enumeration where C(n, k) ≤
+//                 `subsets`, else `subsets` seeded random subsets);
+//   best_of_n   — the highest-reward one of the k is correct (exact: order statistics; ties go to
+//                 the earlier sample);
+//   weighted_majority — the vote weighted by softmax(r/β), β = betaRelative × the prompt's reward
+//                 std (WMV's scale-free β), as majority.
+// best_of_n and weighted_majority are empty without rewards.
+struct AccuracyCurves {
+    std::vector<KPoint> pass, majority, bestOfN, weightedMajority;
+};
+AccuracyCurves accuracyCurves(const std::vector<GradedSamples>& prompts, double betaRelative, uint64_t seed = 1,
+                              int subsets = 1000);
+
 } // namespace rudder::analysis
