@@ -2,7 +2,8 @@
 # The Debian 12 packages a headless Rudder build needs beyond PyTorch, CMake and a compiler,
 # unpacked with `dpkg -x` into .gpu-deps/root (git-ignored) so they can travel to a machine that
 # has no apt and no network (the GPU device: `carry: [".gpu-deps"]`).  Header-only libraries
-# (nlohmann-json, CLI11) and three C libraries (PCRE2, utf8proc, SQLite); tools/gpu/device-check.sh
+# (nlohmann-json, CLI11), three C libraries (PCRE2, utf8proc, SQLite) and GiNaC with CLN (the grader);
+# tools/gpu/device-check.sh
 # points CMAKE_PREFIX_PATH at the folder.  About 4 MB.  Needs apt-get (this machine, CI).
 #
 #   tools/gpu/deps.sh [DEST]      # default: .gpu-deps in the repository root
