@@ -499,6 +499,7 @@ void addRunCommand(CLI::App& app)
         bool json = false;
         int64_t resume = -1;
         std::string value;
+        bool trustSession = false;
     };
     auto o = std::make_shared<Opts>();
     CLI::App* cmd = app.add_subcommand(
@@ -519,6 +520,9 @@ void addRunCommand(CLI::App& app)
     cmd->add_flag("--json", o->json, "Print run id, final answers and summary statistics as JSON on stdout");
     cmd->add_option("--resume", o->resume,
                     "Continue an interrupted run of --db (its method, config, prompts and seed come from the session)");
+    cmd->add_flag("--trust-session", o->trustSession,
+                  "With --resume: load the run's recorded models even when they run a command (cmd:) or contact a "
+                  "server (http://); without it such a spec must be named again with --model/--reward/--gold");
     cmd->callback([o] {
         if (o->resume >= 0) {
             if (!o->method.empty() || !o->sets.empty() || !o->configFile.empty() || !o->p.dataset.empty() ||
@@ -531,6 +535,16 @@ void addRunCommand(CLI::App& app)
                 throw UsageError(o->db, "run " + std::to_string(o->resume),
                                  "records no model directory / reward spec (started by an older version); "
                                  "resume it in the GUI with its models loaded");
+            // The session's word is not enough to start a process or open a connection (a shared
+            // file could carry any command): the user names it again, or says --trust-session.
+            for (const ActiveSpec& a : activeSpecs(src)) {
+                const std::string& given = a.role == "model" ? o->m.model : a.role == "reward" ? o->m.reward : o->m.gold;
+                if (given != a.spec && !o->trustSession)
+                    throw UsageError(o->db, "run " + std::to_string(o->resume) + ": " + a.role,
+                                     "its " + a.role + " " + a.what + "; resuming would do so on the session file's "
+                                     "word. Name it yourself to confirm: --" + a.role + " '" + a.spec +
+                                     "' (or pass --trust-session)");
+            }
             ModelOptions m = o->m;
             m.model = src.base;
             m.reward = src.reward;

@@ -672,6 +672,24 @@ QString MainWindow::resumeRun(int64_t runId, bool modelsJustLoaded)
                     .arg(runId)
                     .arg(QString::fromStdString(diff));
             ModelChoice c = models_->choice();
+            // A shared session could name any command or server: never start or contact one that
+            // the current choice does not already name without asking, showing what it is.
+            QStringList active;
+            for (const ActiveSpec& a : activeSpecs(src)) {
+                const QString now = a.role == "model" ? c.baseDir : a.role == "reward" ? c.reward : c.gold;
+                if (now != QString::fromStdString(a.spec)) active << QString::fromStdString(a.role + " " + a.what);
+            }
+            if (!active.isEmpty()) {
+                const QString text = QString("Run %1 of this session was made with models that would start a process or "
+                                             "contact a server when loaded:\n\n%2\n\nLoad them and resume?")
+                                         .arg(runId)
+                                         .arg(active.join("\n"));
+                const bool ok = confirmSessionSpecs
+                                    ? confirmSessionSpecs(text)
+                                    : QMessageBox::question(this, "Resume run", text, QMessageBox::Yes | QMessageBox::No,
+                                                            QMessageBox::No) == QMessageBox::Yes;
+                if (!ok) return QString("run %1 not resumed: its recorded %2 was not confirmed").arg(runId).arg(active.join("; "));
+            }
             c.baseDir = QString::fromStdString(src.base);
             c.tokenizer = QString::fromStdString(src.tokenizer);
             c.reward = QString::fromStdString(src.reward);

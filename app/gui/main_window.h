@@ -1,6 +1,7 @@
 // The window a researcher lives in: models, prompt and method panels, five dockable plots, the
 // sample inspector and the session's run list; the engine runs behind RunController.
 #pragma once
+#include <functional>
 #include <QMainWindow>
 
 #include <deque>
@@ -73,6 +74,10 @@ public:
     // recorded first and resumes once they are ready.  "" or the error.
     // modelsJustLoaded: the second call, after that load (a still-differing model is refused).
     QString resumeRun(int64_t runId, bool modelsJustLoaded = false);
+    // Asked before a resume loads a recorded model, reward or gold that runs a command (cmd:) or
+    // contacts a server (http://) the current choice does not already name: the text lists them;
+    // true = go ahead.  Default: a Yes/No dialog showing the commands (tests replace it).
+    std::function<bool(const QString&)> confirmSessionSpecs;
     // QAlign's "Tune β": pilot chains on the worker, then β (absolute) set on the panel.  "" or why not.
     QString tuneBeta(double targetAcceptance = 0.5);
     // RE-Control's "Train value model": on the prompts with the tab's training settings and seed,

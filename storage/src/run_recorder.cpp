@@ -83,6 +83,20 @@ RunRequest RunRecorder::storedRequest(const StoredRun& run)
     return r;
 }
 
+std::vector<ActiveSpec> activeSpecs(const RunSources& src)
+{
+    std::vector<ActiveSpec> out;
+    auto check = [&](const char* role, const std::string& spec) {
+        if (spec.rfind("cmd:", 0) == 0) out.push_back({role, spec, "runs the command `" + spec.substr(4) + "`"});
+        else if (spec.rfind("http://", 0) == 0 || spec.rfind("https://", 0) == 0)
+            out.push_back({role, spec, "connects to " + spec});
+    };
+    check("model", src.base);
+    check("reward", src.reward);
+    check("gold", src.gold);
+    return out;
+}
+
 RunRecorder RunRecorder::start(SessionDb& db, const RunRequest& request, const json& provenance,
                                std::vector<PromptRecord> prompts, const json& tags)
 {

@@ -791,6 +791,42 @@ private Q_SLOTS:
         }
         QCOMPARE(SessionDb::open(db.toStdString(), SessionDb::Mode::ReadOnly).listRuns().size(), size_t(6));
     }
+
+    // A session is a file people share: resuming never runs a command or contacts a server that
+    // only the file names (a tampered reward spec here).  Naming it again, or --trust-session, is
+    // the consent.
+    void resumeNeverRunsTheSessionsCommand()
+    {
+        REQUIRE_DEMO_MODELS();
+        const QString db = tmp.filePath("trust.sqlite"), marker = tmp.filePath("pwned");
+        Result r = cli({"run", "--method", "bon", "--reward", "cmd:while read l; do echo 0.5; done", "--gold", "none",
+                        "--db", db, "--set", "n=4", "--set", "batch=2", "--set", "max_new_tokens=4"});
+        QCOMPARE(r.code, 0);
+        const std::string tampered = "cmd:touch " + marker.toStdString() + "; while read l; do echo 0.5; done";   // (tmp paths have no quotes)
+        auto exec = [&](const std::string& sql) {
+            sqlite3* h = nullptr;
+            QCOMPARE(sqlite3_open(db.toUtf8().constData(), &h), SQLITE_OK);
+            QCOMPARE(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+            sqlite3_close(h);
+        };
+        // Cancelled after its first batch (so a resume has samples to score), then tampered with.
+        exec("DELETE FROM samples WHERE iteration = 1; DELETE FROM iterations WHERE iteration = 1; DELETE FROM finals;"
+             "UPDATE runs SET status = 'cancelled', reward_model = json_set(reward_model, '$.spec', '" + tampered + "')");
+        r = cli({"run", "--db", db, "--resume", "1"});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("reward") && r.err.contains("runs the command") && r.err.contains("--trust-session"),
+                 qPrintable(r.err));
+        QVERIFY(!QFile::exists(marker));
+        // Named again on the command line: that is the user's own command now.
+        r = cli({"run", "--db", db, "--resume", "1", "--reward", QString::fromStdString(tampered)});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY(QFile::exists(marker));
+        // A recorded server as the base model: refused before any connection, naming the flag.
+        exec("UPDATE runs SET status = 'cancelled', base_model = json_set(base_model, '$.spec', 'http://127.0.0.1:9/v1')");
+        r = cli({"run", "--db", db, "--resume", "1", "--reward", QString::fromStdString(tampered)});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("connects to http://127.0.0.1:9/v1") && r.err.contains("--model"), qPrintable(r.err));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestCliRun)

@@ -508,6 +508,34 @@ private slots:
         QCOMPARE(after.count(), 1);
     }
 
+    // A shared session whose run records a command as its reward: resuming asks first, showing the
+    // command, and a "No" starts nothing.
+    void resumeAsksBeforeRunningASessionsCommand()
+    {
+        const QString session = dir_.filePath("tampered.rudder"), marker = dir_.filePath("pwned");
+        const std::string spec = "cmd:touch " + marker.toStdString() + "; while read l; do echo 0.5; done";
+        {
+            SessionDb db = SessionDb::open(session.toStdString());
+            RunRequest req;
+            req.method = "bon";
+            req.config = validateConfig("bon", {{"n", 4}, {"batch", 2}, {"max_new_tokens", 4}});
+            req.prompts = {"In the beginning"};
+            RunRecorder rec = RunRecorder::start(db, req, {{"base_model", {{"spec", demoModelDir()}}}, {"reward_model", {{"spec", spec}}}});
+            RunResult r;
+            r.status = RunStatus::Cancelled;
+            rec.finish(r);
+        }
+        QCOMPARE(w_->openSession(session), QString());
+        QString asked;
+        w_->confirmSessionSpecs = [&](const QString& text) { asked = text; return false; };
+        const QString e = w_->resumeRun(1);
+        w_->confirmSessionSpecs = nullptr;
+        QVERIFY2(e.contains("not confirmed"), qPrintable(e));
+        QVERIFY2(asked.contains("runs the command") && asked.contains(marker), qPrintable(asked));
+        QTest::qWait(200);
+        QVERIFY(!QFile::exists(marker));
+    }
+
     // A serving engine as the base model from the GUI: the URL in the model field shows the
     // tokenizer row; a BoN run through `rudder-cli serve` has the answers of the local CLI run.
     void remoteBaseModelRunsInTheGui()

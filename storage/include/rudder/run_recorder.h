@@ -28,6 +28,17 @@ struct RunSources {
     std::string promptTemplate = "auto";
 };
 
+// What a stored run would start or contact if its models were loaded again: a `cmd:` reward or
+// gold runs a shell command, an http(s):// model, reward or gold opens a connection.  A session is
+// a file people share, so resuming never loads these on the session's word alone: the user names
+// the same spec again in this invocation (or passes the explicit trust flag), or the GUI asks.
+struct ActiveSpec {
+    std::string role;   // "model", "reward" or "gold" (the CLI flag without its dashes)
+    std::string spec;   // as recorded
+    std::string what;   // "runs the command `...`" / "connects to ..."
+};
+std::vector<ActiveSpec> activeSpecs(const RunSources& src);
+
 class RunRecorder {
 public:
     // Records a new run (method, full config, seed, template, model provenance, prompts with their
