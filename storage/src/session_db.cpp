@@ -602,25 +602,32 @@ SessionDb SessionDb::open(const std::string& path, Mode mode)
             tx.commit();
         }
     }
-    // Reading the run table touches the schema pages: a damaged file fails here, not later.
+    // Reading the run table touches the schema pages: a damaged file fails here, not later.  The
+    // statement is finalised before the database can close (it used to outlive it when a damaged
+    // run row threw below: a use-after-free).
+    std::vector<int64_t> running;
     try {
         auto s = d->stmt("SELECT id, status FROM runs WHERE status = 'running'");
-        std::vector<int64_t> running;
         while (s.step()) running.push_back(s.i64(0));
-        SessionDb db(std::move(d));
-        if (!db.d->readOnly) {
-            for (int64_t id : running) {
-                RunRow r = db.d->runRow(id);
-                if (r.status != RunStatus::Interrupted) continue;
-                auto u = db.d->stmt("UPDATE runs SET status = 'interrupted', message = ?2 WHERE id = ?1");
-                u.bind(1, id).bind(2, r.message);
-                u.run();
-            }
-        }
-        return db;
     } catch (const Error& e) {
-        throw Error(path, "", std::string("damaged session: ") + e.what());
+        throw UsageError(path, "", std::string("damaged session: ") + e.what());
     }
+    SessionDb db(std::move(d));
+    if (!db.d->readOnly) {
+        for (int64_t id : running) {
+            RunRow r;
+            try {
+                r = db.d->runRow(id);
+            } catch (const Error& e) {
+                throw UsageError(path, "run " + std::to_string(id), std::string("damaged session: ") + e.what());
+            }
+            if (r.status != RunStatus::Interrupted) continue;
+            auto u = db.d->stmt("UPDATE runs SET status = 'interrupted', message = ?2 WHERE id = ?1");
+            u.bind(1, id).bind(2, r.message);
+            u.run();
+        }
+    }
+    return db;
 }
 
 SessionDb::SessionDb(std::unique_ptr<Impl> impl) : d(std::move(impl)) {}

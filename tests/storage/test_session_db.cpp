@@ -545,6 +545,34 @@ private slots:
         QCOMPARE(db.listRuns()[0].status, RunStatus::Running);
     }
 
+    // A run left `running` by a dead writer with a damaged value: opening the file for writing
+    // refuses it with a message (it crashed: a statement outlived its database).
+    void damagedDeadWriterRunIsRefusedNotACrash()
+    {
+        const std::string file = path("damaged-running.rsession");
+        {
+            auto db = SessionDb::open(file);
+            const int64_t run = db.createRun(fakeInfo(5));
+            db.appendIteration(run, fake::iteration(5, 0, 3, 0));
+        }
+        // Left `running` by a writer that is gone, then damaged.
+        for (const char* damage : {"UPDATE runs SET status = 'running', writer_host = 'gone', base_model = '{'",
+                                   "UPDATE runs SET status = 'running', writer_host = 'gone', config = '[1,'",
+                                   "UPDATE runs SET status = 'running', writer_host = 'gone', seed = 'x'"}) {
+            {
+                Raw raw(file, false);
+                raw.text(damage);
+            }
+            try {
+                auto db = SessionDb::open(file);
+                QFAIL("a damaged run row was accepted");
+            } catch (const rudder::UsageError& e) {
+                QVERIFY2(QString(e.what()).contains("damaged session"), e.what());
+                QVERIFY(QString(e.what()).contains(QString::fromStdString(file)));
+            }
+        }
+    }
+
     // The guarantee: SIGKILL mid-run leaves a sound file with whole iterations only,
     // the run reads `interrupted`, and resuming it gives what an uninterrupted run gives.
     void sigkillLeavesWholeIterationsAndResumes()
