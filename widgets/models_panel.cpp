@@ -102,9 +102,11 @@ ModelsPanel::ModelsPanel(QWidget* parent)
                         "(an external scorer reading JSON lines on stdin, writing one number per line), or a server: "
                         "http://HOST:PORT/pooling (vLLM's pooling API) or any other URL (plain JSON reward)");
     gold_->setToolTip("An optional second reward that is only observed (never optimised): "
-                      "watch it fall while the proxy rises to spot over-optimisation");
+                      "watch it fall while the proxy rises to spot over-optimisation; or answer:FIELD, accuracy "
+                      "against the reference answer in FIELD of each dataset row (the Dataset tab sets it)");
     gold_->addItem("");
     gold_->addItem("lexicon");
+    gold_->addItem("answer");
     // Both shipped proxies: the demo RM and its weak twin (few gold labels), under which
     // search visibly over-optimises against the lexicon gold.
     reward_->addItem(QString::fromStdString(demoRewardDir()));

@@ -70,7 +70,7 @@ std::vector<std::string> jsonlPrompts(const std::string& path, const std::string
 
 PromptPanel::PromptPanel(QWidget* parent)
     : QWidget(parent), editor_(new QPlainTextEdit(this)), templ_(new QComboBox(this)), preview_(new QPlainTextEdit(this)),
-      tokens_(new QLabel(this)), datasetLabel_(new QLabel("no dataset open", this)), field_(new QComboBox(this)),
+      tokens_(new QLabel(this)), datasetLabel_(new QLabel("no dataset open", this)), field_(new QComboBox(this)), goldField_(new QComboBox(this)),
       rows_(new QListWidget(this)), useEditor_(new QRadioButton("prompt above", this)),
       useDataset_(new QRadioButton("selected dataset rows", this)), debounce_(new QTimer(this))
 {
@@ -107,6 +107,14 @@ PromptPanel::PromptPanel(QWidget* parent)
     top->addWidget(new QLabel("field", dataPage));
     top->addWidget(field_, 1);
     dv->addLayout(top);
+    // Questions with a checkable answer: the gold is accuracy against a reference field.
+    auto* goldRow = new QHBoxLayout;
+    goldRow->addWidget(new QLabel("gold", dataPage));
+    goldRow->addWidget(goldField_, 1);
+    goldField_->addItem("the Models panel's gold", QString());
+    goldField_->setToolTip("Accuracy as the gold: 1 when a sample's final answer equals the reference answer in this "
+                           "field of its row (GSM8K '#### N', a MATH answer or a solution with \\boxed{}), else 0");
+    dv->addLayout(goldRow);
     datasetLabel_->setWordWrap(true);   // messages name the file, line and field
     dv->addWidget(datasetLabel_);
     rows_->setSelectionMode(QAbstractItemView::ExtendedSelection);
@@ -140,6 +148,7 @@ PromptPanel::PromptPanel(QWidget* parent)
         openDataset(p);   // a problem is shown in place, on the dataset tab
     });
     connect(field_, &QComboBox::activated, this, [this] { loadField(); });
+    connect(goldField_, &QComboBox::activated, this, [this] { emit answerGoldChosen(answerGold()); });
     connect(rows_, &QListWidget::itemSelectionChanged, this, [this] {
         if (!rows_->selectedItems().isEmpty()) useDataset_->setChecked(true);
         useDataset_->setText(QString("%1 selected dataset rows").arg(rows_->selectedItems().size()));
@@ -188,6 +197,12 @@ QString PromptPanel::source() const
 }
 
 QString PromptPanel::datasetStatus() const { return datasetLabel_->text(); }
+QString PromptPanel::answerGold() const { return goldField_->currentData().toString(); }
+void PromptPanel::setAnswerGold(const QString& spec)
+{
+    const int i = goldField_->findData(spec);
+    goldField_->setCurrentIndex(i >= 0 ? i : 0);
+}
 bool PromptPanel::datasetUsable() const { return useDataset_->isEnabled(); }
 
 QString PromptPanel::openDataset(const QString& path, const QString& field)
@@ -197,6 +212,13 @@ QString PromptPanel::openDataset(const QString& path, const QString& field)
         datasetPath_ = path;
         field_->clear();
         for (const auto& f : fields) field_->addItem(QString::fromStdString(f));
+        const QString goldWas = answerGold();
+        goldField_->clear();
+        goldField_->addItem("the Models panel's gold", QString());
+        for (const auto& f : fields)
+            goldField_->addItem(QString("accuracy: reference answer in \"%1\"").arg(QString::fromStdString(f)),
+                                QString("answer:%1").arg(QString::fromStdString(f)));
+        setAnswerGold(goldWas);
         // The papers' datasets' prompt fields first: "prompt" (HH-RLHF, SHP exports), then "history", "question".
         QString pick = field;
         for (const char* f : {"prompt", "history", "question", "instruction", "text"})

@@ -47,9 +47,14 @@ public:
     bool datasetUsable() const;      // rows loaded ("Run on: dataset rows" can be chosen)
     void selectDatasetRows(const std::vector<int>& rows);
     void setPreview(const QString& rendered, qlonglong tokens);
+    // The dataset tab's gold choice: "" (the Models panel's gold) or "answer:FIELD" (accuracy against
+    // the reference answer in FIELD of each row).
+    QString answerGold() const;
+    void setAnswerGold(const QString& spec);
 
 signals:
     void previewRequested(QString prompt, QString templ);
+    void answerGoldChosen(QString spec);   // the user picked a reference field (or none) as the gold
 
 private:
     void loadField();
@@ -60,6 +65,7 @@ private:
     QLabel* tokens_;
     QLabel* datasetLabel_;
     QComboBox* field_;
+    QComboBox* goldField_;
     QListWidget* rows_;
     QRadioButton* useEditor_;
     QRadioButton* useDataset_;

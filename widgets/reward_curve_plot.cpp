@@ -197,6 +197,9 @@ void RewardCurvePlot::rebuild()
         }
         ++i;
     }
+    // Accuracy as the gold (answer:FIELD): the right axis is the share of correct answers.
+    const bool accuracy = run_ && run_->meta().gold.rfind("answer", 0) == 0;
+    p->yAxis2->setLabel(accuracy ? "accuracy" : "gold reward");
     p->yAxis2->setVisible(gold);
     p->yAxis2->setTickLabels(gold);
 }

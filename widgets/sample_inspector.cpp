@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "rudder/grading.h"
+
 namespace rudder::widgets {
 
 void SampleTableModel::setRun(const RunData* run)
@@ -72,20 +74,31 @@ QVariant SampleTableModel::data(const QModelIndex& index, int role) const
     case Iteration: return s.iteration;
     case Index: return s.index;
     case Reward: return s.reward;
-    case Gold: return s.gold_reward ? QVariant(*s.gold_reward) : QVariant();
+    case Gold:
+        if (!s.gold_reward) return {};
+        if (graded() && role == Qt::DisplayRole) return *s.gold_reward > 0.5 ? QString("✓") : QString("✗");
+        return *s.gold_reward;
     case Weight: return s.weight ? QVariant(*s.weight) : QVariant();
     case Accepted:
         if (!s.accepted) return {};
         return role == Qt::DisplayRole ? QVariant(*s.accepted ? "yes" : "no") : QVariant(int(*s.accepted));
     case Length: return int(s.token_ids.empty() ? s.text.size() : s.token_ids.size());
+    case Answer: {
+        if (!graded()) return {};
+        const auto a = grading::extractAnswer(s.text, grading::Format::Math);
+        return a ? QString::fromStdString(*a) : QString("(none)");
+    }
     }
     return {};
 }
 
+bool SampleTableModel::graded() const { return run_ && run_->meta().gold.rfind("answer", 0) == 0; }
+
 QVariant SampleTableModel::headerData(int section, Qt::Orientation o, int role) const
 {
     if (o != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, o, role);
-    static const char* names[] = {"prompt", "iteration", "#", "reward", "gold", "weight", "accepted", "length"};
+    static const char* names[] = {"prompt", "iteration", "#", "reward", "gold", "weight", "accepted", "length", "answer"};
+    if (section == Gold && graded()) return "correct";
     return section < ColumnCount ? names[section] : QVariant();
 }
 
@@ -126,10 +139,15 @@ void SampleInspector::setRun(const RunData* run)
 {
     run_ = run;
     model_->setRun(run);
+    table_->setColumnHidden(SampleTableModel::Answer, !model_->graded());
     text_->clear();
 }
 
-void SampleInspector::sync() { model_->sync(); }
+void SampleInspector::sync()
+{
+    model_->sync();
+    table_->setColumnHidden(SampleTableModel::Answer, !model_->graded());
+}
 
 void SampleInspector::select(SampleRef ref)
 {

@@ -1,5 +1,5 @@
 // Sample inspector: a sortable table of a run's samples (iteration, reward, gold, weight, accepted,
-// length) and the text of the selected one.  The final answer is highlighted.
+// length; with the accuracy gold the extracted answer and ✓/✗) and the text of the selected one.  The final answer is highlighted.
 #pragma once
 #include <QAbstractTableModel>
 #include <QWidget>
@@ -15,7 +15,8 @@ namespace rudder::widgets {
 class SampleTableModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { Prompt, Iteration, Index, Reward, Gold, Weight, Accepted, Length, ColumnCount };
+    // Answer: the final answer the response states (shown when the gold is accuracy, "answer:FIELD").
+    enum Column { Prompt, Iteration, Index, Reward, Gold, Weight, Accepted, Length, Answer, ColumnCount };
     using QAbstractTableModel::QAbstractTableModel;
 
     void setRun(const RunData* run);
@@ -26,6 +27,7 @@ public:
     QVariant headerData(int section, Qt::Orientation o, int role) const override;
     SampleRef refAt(int row) const { return run_->samples()[size_t(row)]; }
     int rowOf(SampleRef r) const;
+    bool graded() const;   // the run's gold is accuracy against reference answers
 
 private:
     const RunData* run_ = nullptr;

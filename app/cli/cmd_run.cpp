@@ -420,28 +420,14 @@ void applyAnswerGold(Workbench& wb, const ModelOptions& m, const std::vector<Pro
 {
     const auto field = answerGoldField(m.gold);
     if (!field) return;
-    std::map<std::string, std::vector<int64_t>> rowsByFile;
-    for (const auto& p : prompts) {
-        if (p.source.empty() || !p.row)
-            throw UsageError("--gold", m.gold, "needs --dataset: the reference answers are a field of its lines");
-        rowsByFile[p.source].push_back(*p.row);
+    std::vector<PromptSource> sources;
+    for (const auto& p : prompts) sources.push_back({p.text, p.source, p.row});
+    try {
+        wb.setGoldFunction(makeAnswerReward(referencesFor(sources, *field), *field), m.gold);
+    } catch (const UsageError& e) {
+        if (std::string(e.what()).find("needs prompts from a dataset") == std::string::npos) throw;
+        throw UsageError("--gold", m.gold, "needs --dataset: the reference answers are a field of its lines");
     }
-    std::map<std::string, std::string> refs;
-    for (const auto& [file, rows] : rowsByFile) {
-        const auto values = readReferences(file, rows, *field);
-        std::map<int64_t, std::string> byRow;
-        for (size_t i = 0; i < rows.size(); ++i) byRow[rows[i]] = values[i];
-        for (const auto& p : prompts) {
-            if (p.source != file) continue;
-            const std::string& ref = byRow[*p.row];
-            auto [it, fresh] = refs.emplace(p.text, ref);
-            // The gold is looked up by prompt text: one prompt, one reference.
-            if (!fresh && it->second != ref)
-                throw UsageError(file, "line " + std::to_string(*p.row + 1),
-                                 "the same prompt appears with another reference answer (\"" + it->second + "\")");
-        }
-    }
-    wb.setGoldFunction(makeAnswerReward(std::move(refs), *field), m.gold);
 }
 
 void voteWhenGraded(const ModelOptions& m, const std::string& method, json& config, const std::vector<std::string>& sets)

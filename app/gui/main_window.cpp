@@ -25,6 +25,7 @@
 #include <qcustomplot.h>
 
 #include "acceptance_plot.h"
+#include "answers_plot.h"
 #include "beta_curve_plot.h"
 #include "export_dialog.h"
 #include "method_panel.h"
@@ -95,13 +96,13 @@ MainWindow::MainWindow(const QString& sessionPath, QWidget* parent)
     : QMainWindow(parent), ctl_(new RunController(this)), models_(new ModelsPanel), prompt_(new PromptPanel),
       method_(new MethodPanel), sessions_(new SessionsPanel), inspector_(new SampleInspector),
       rewardPlot_(new RewardCurvePlot), acceptPlot_(new AcceptancePlot), weightPlot_(new WeightHistogramPlot),
-      distPlot_(new RewardDistributionPlot), betaPlot_(new BetaCurvePlot), sweepView_(new SweepView), valueView_(new ValueModelView), progress_(new QProgressBar),
+      distPlot_(new RewardDistributionPlot), betaPlot_(new BetaCurvePlot), answersPlot_(new AnswersPlot), sweepView_(new SweepView), valueView_(new ValueModelView), progress_(new QProgressBar),
       rate_(new QLabel), refreshTimer_(new QTimer(this)), current_(std::make_unique<RunData>())
 {
     setWindowTitle("Rudder — test-time alignment workbench");
     setObjectName("RudderMainWindow");
     setDockNestingEnabled(true);
-    plots_ = {rewardPlot_, distPlot_, weightPlot_, acceptPlot_, betaPlot_};
+    plots_ = {rewardPlot_, distPlot_, weightPlot_, acceptPlot_, betaPlot_, answersPlot_};
     buildDocks();
     buildMenus();
     progress_->setMaximumWidth(220);
@@ -166,6 +167,14 @@ MainWindow::MainWindow(const QString& sessionPath, QWidget* parent)
     });
     connect(ctl_, &RunController::previewReady, prompt_, &PromptPanel::setPreview);
     connect(prompt_, &PromptPanel::previewRequested, ctl_, &RunController::requestPreview);
+    // The dataset tab's "gold: reference answer in FIELD" sets the Models panel's gold and reloads.
+    connect(prompt_, &PromptPanel::answerGoldChosen, this, [this](const QString& spec) {
+        ModelChoice c = models_->choice();
+        if (spec.isEmpty() && !c.gold.startsWith("answer")) return;
+        c.gold = spec;
+        models_->setChoice(c);
+        if (!running_) loadModels(true);
+    });
     connect(models_, &ModelsPanel::loadRequested, this, [this] { loadModels(false); });
     connect(method_, &MethodPanel::runRequested, this, [this] { startRun(false); });
     connect(method_, &MethodPanel::stopRequested, this, &MainWindow::stopRun);
@@ -312,6 +321,7 @@ void MainWindow::buildDocks()
     auto* dWeights = dock(weightPlot_, "Importance weights", "dock-weights");
     auto* dAccept = dock(acceptPlot_, "QAlign acceptance", "dock-acceptance");
     auto* dBeta = dock(betaPlot_, "BoN-equivalent β(n)", "dock-beta");
+    auto* dAnswers = dock(answersPlot_, "Answers", "dock-answers");
     auto* dSamples = dock(inspector_, "Samples", "dock-samples");
     auto* dSessions = dock(sessions_, "Session", "dock-sessions");
     auto* dSweep = dock(sweepView_, "Sweep", "dock-sweep");
@@ -327,6 +337,7 @@ void MainWindow::buildDocks()
     splitDockWidget(dCurves, dWeights, Qt::Vertical);
     splitDockWidget(dWeights, dAccept, Qt::Horizontal);
     tabifyDockWidget(dAccept, dBeta);
+    tabifyDockWidget(dAccept, dAnswers);
     tabifyDockWidget(dCurves, valueDock_);
     tabifyDockWidget(dCurves, dSweep);
     splitDockWidget(dDist, dSamples, Qt::Vertical);
@@ -441,6 +452,10 @@ void MainWindow::startRun(bool smallBudget)
         return;
     }
     job.request.seed = method_->seed();
+    // Accuracy as the gold: the method's own answer is the vote over extracted answers where it
+    // can vote (QAlign §3.2, MV/WMV), as rudder-cli does.
+    if (models_->choice().gold.startsWith("answer") && job.request.config.contains("vote"))
+        job.request.config["vote"] = 1;
     job.prompts = prompt_->promptRecords();
     for (const auto& p : job.prompts) job.request.prompts.push_back(p.text);
     job.request.prompt_template = prompt_->templateName().toStdString();

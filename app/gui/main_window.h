@@ -21,6 +21,7 @@ class QTimer;
 namespace rudder::widgets {
 class AcceptancePlot;
 class BetaCurvePlot;
+class AnswersPlot;
 class MethodPanel;
 class ModelsPanel;
 class PromptPanel;
@@ -137,6 +138,7 @@ private:
     widgets::WeightHistogramPlot* weightPlot_;
     widgets::RewardDistributionPlot* distPlot_;
     widgets::BetaCurvePlot* betaPlot_;
+    widgets::AnswersPlot* answersPlot_;
     widgets::SweepView* sweepView_;
     widgets::ValueModelView* valueView_;
     QDockWidget* valueDock_ = nullptr;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <utility>
 
+#include "rudder/answer_reward.h"
 #include "rudder/error.h"
 #include "rudder/run_recorder.h"
 #include "rudder/session_db.h"
@@ -17,6 +18,7 @@ namespace rudder::gui {
 class Worker : public QObject {
 public:
     explicit Worker(RunController* c) : c_(c) {}
+    std::optional<std::string> answerField_;   // the gold is accuracy against this dataset field
 
     void loadModels(const ModelsSpec& spec)
     {
@@ -30,7 +32,13 @@ public:
             emit c_->loadProgress("loading reward " + spec.reward + " …");
             const std::string reward = wb_.setReward(spec.reward.toStdString(), opt);
             std::string gold;
-            if (!spec.gold.isEmpty()) {
+            answerField_.reset();
+            if (const auto field = answerGoldField(spec.gold.toStdString())) {
+                // Accuracy as the gold: the references come from each run's dataset rows (run()).
+                wb_.setGold("", opt);
+                answerField_ = *field;
+                gold = "answer:" + *field;
+            } else if (!spec.gold.isEmpty()) {
                 emit c_->loadProgress("loading gold reward " + spec.gold + " …");
                 gold = wb_.setGold(spec.gold.toStdString(), opt);
             } else {
@@ -63,6 +71,18 @@ public:
         std::optional<RunRecorder> rec;
         RunResult result;
         try {
+            if (answerField_) {
+                // The accuracy gold for this run's prompts: each one's reference from its dataset line.
+                std::vector<PromptRecord> prompts = job.prompts;
+                if (job.resumeRunId >= 0 && !job.sessionPath.isEmpty())
+                    prompts = SessionDb::open(job.sessionPath.toStdString(), SessionDb::Mode::ReadOnly)
+                                  .loadRun(job.resumeRunId, false)
+                                  .prompts;
+                std::vector<PromptSource> sources;
+                for (const auto& p : prompts) sources.push_back({p.text, p.source, p.row});
+                wb_.setGoldFunction(makeAnswerReward(referencesFor(sources, *answerField_), *answerField_),
+                                    "answer:" + *answerField_);
+            }
             if (!job.sessionPath.isEmpty()) {
                 db.emplace(SessionDb::open(job.sessionPath.toStdString()));
                 if (job.resumeRunId >= 0) {

@@ -6,7 +6,9 @@
 #include <random>
 
 #include "rudder/analysis.h"
+#include "rudder/grading.h"
 #include "rudder/selection.h"
+#include <map>
 
 namespace rudder::analysis {
 
@@ -144,6 +146,53 @@ AccuracyCurves accuracyCurves(const std::vector<GradedSamples>& prompts, double 
             out.weightedMajority.push_back(summarise(k, wmaj));
         }
     }
+    return out;
+}
+
+AnswerMasses answerMasses(const std::vector<IterationEvent>& events, int promptIndex, bool chains, bool weighted, int burnIn)
+{
+    struct Acc {
+        std::string label;
+        double mass = 0;
+        std::optional<bool> correct;
+    };
+    std::map<std::string, Acc> acc;
+    double none = 0, total = 0;
+    AnswerMasses out;
+    auto add = [&](const Sample& s, double w) {
+        total += w;
+        ++out.votes;
+        const auto a = grading::extractAnswer(s.text, grading::Format::Math);
+        if (!a) {
+            none += w;
+            return;
+        }
+        Acc& x = acc[grading::voteKey(*a)];
+        if (x.label.empty()) x.label = *a;
+        x.mass += w;
+        if (s.gold_reward) x.correct = x.correct.value_or(false) || *s.gold_reward >= 0.5;
+    };
+    if (chains) {
+        // One state per chain and step: the chain's start, then each accepted proposal; a rejected
+        // proposal keeps the state, which counts again.
+        std::map<int, const Sample*> state;
+        for (const auto& e : events) {
+            if (e.prompt_index != promptIndex) continue;
+            for (const auto& s : e.samples) {
+                if (s.prompt_index != promptIndex) continue;
+                if (!s.accepted || *s.accepted) state[s.index] = &s;
+                if (e.iteration >= burnIn && state.count(s.index)) add(*state[s.index], 1.0);
+            }
+        }
+    } else {
+        for (const auto& e : events)
+            for (const auto& s : e.samples)
+                if (s.prompt_index == promptIndex) add(s, weighted && s.weight ? *s.weight : 1.0);
+    }
+    const double answered = total - none;
+    for (auto& [k, x] : acc) out.answers.push_back({k, x.label, answered > 0 ? x.mass / answered : 0.0, x.correct});
+    std::stable_sort(out.answers.begin(), out.answers.end(), [](const AnswerMass& a, const AnswerMass& b) { return a.share > b.share; });
+    out.noAnswer = total > 0 ? none / total : 0.0;
     return out;
 }
 

@@ -78,4 +78,31 @@ std::vector<std::string> readReferences(const std::string& file, const std::vect
     return out;
 }
 
+std::map<std::string, std::string> referencesFor(const std::vector<PromptSource>& prompts, const std::string& field)
+{
+    std::map<std::string, std::vector<int64_t>> rowsByFile;
+    for (const auto& p : prompts) {
+        if (p.file.empty() || !p.row)
+            throw UsageError("gold answer:" + field, "prompts",
+                             "needs prompts from a dataset: the reference answers are a field of its lines");
+        rowsByFile[p.file].push_back(*p.row);
+    }
+    std::map<std::string, std::string> refs;
+    for (const auto& [file, rows] : rowsByFile) {
+        const auto values = readReferences(file, rows, field);
+        std::map<int64_t, std::string> byRow;
+        for (size_t i = 0; i < rows.size(); ++i) byRow[rows[i]] = values[i];
+        for (const auto& p : prompts) {
+            if (p.file != file) continue;
+            const std::string& ref = byRow[*p.row];
+            auto [it, fresh] = refs.emplace(p.text, ref);
+            // The gold is looked up by prompt text: one prompt, one reference.
+            if (!fresh && it->second != ref)
+                throw UsageError(file, "line " + std::to_string(*p.row + 1),
+                                 "the same prompt appears with another reference answer (\"" + it->second + "\")");
+        }
+    }
+    return refs;
+}
+
 } // namespace rudder

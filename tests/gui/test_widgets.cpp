@@ -19,6 +19,7 @@
 #include <qcustomplot.h>
 
 #include "acceptance_plot.h"
+#include "answers_plot.h"
 #include "beta_curve_plot.h"
 #include "method_panel.h"
 #include "models_panel.h"
@@ -500,6 +501,63 @@ private slots:
         run2.setMeta(named);
         insp.select(best);
         QVERIFY2(insp.text()->toPlainText().contains("correctness:"), qPrintable(insp.text()->toPlainText()));
+    }
+
+    // Accuracy as the gold: the table shows each sample's answer and ✓/✗, the curves' right axis
+    // reads "accuracy", and the answers view shows the vote shares with the correct answer marked.
+    void gradedRunShowsAnswers()
+    {
+        auto sample = [](int i, const std::string& text, double gold, std::optional<bool> accepted = std::nullopt) {
+            Sample s;
+            s.index = i;
+            s.text = text;
+            s.gold_reward = gold;
+            s.accepted = accepted;
+            return s;
+        };
+        IterationEvent e0;
+        e0.method = "bon";
+        e0.samples = {sample(0, "so \\boxed{4}", 1), sample(1, "A: 5", 0), sample(2, "The answer is 4.", 1),
+                      sample(3, "no idea", 0)};
+        RunData run = makeRun("bon", {e0});
+        run.meta().gold = "answer:answer";
+        SampleInspector insp;
+        insp.setRun(&run);
+        auto* m = insp.model();
+        QCOMPARE(m->data(m->index(0, SampleTableModel::Gold), Qt::DisplayRole).toString(), QString("✓"));
+        QCOMPARE(m->data(m->index(1, SampleTableModel::Gold), Qt::DisplayRole).toString(), QString("✗"));
+        QCOMPARE(m->data(m->index(1, SampleTableModel::Answer), Qt::DisplayRole).toString(), QString("5"));
+        QCOMPARE(m->data(m->index(3, SampleTableModel::Answer), Qt::DisplayRole).toString(), QString("(none)"));
+        QVERIFY(!insp.table()->isColumnHidden(SampleTableModel::Answer));
+        RewardCurvePlot curves;
+        curves.setRun(&run);
+        QCOMPARE(curves.plot()->yAxis2->label(), QString("accuracy"));
+        AnswersPlot answers;
+        answers.setRun(&run);
+        QCOMPARE(answers.drawn().size(), size_t(2));
+        QCOMPARE(answers.drawn()[0].first, std::string("4"));
+        QVERIFY(std::fabs(answers.drawn()[0].second - 2.0 / 3.0) < 1e-12);   // 3 answered: "4" twice
+        // An ordinary gold: no answer column, the axis says gold.
+        RunData plain = makeRun("bon", {e0});
+        plain.meta().gold = "lexicon";
+        insp.setRun(&plain);
+        QVERIFY(insp.table()->isColumnHidden(SampleTableModel::Answer));
+        QCOMPARE(m->data(m->index(0, SampleTableModel::Gold), Qt::DisplayRole).toDouble(), 1.0);
+        curves.setRun(&plain);
+        QCOMPARE(curves.plot()->yAxis2->label(), QString("gold reward"));
+        // A QAlign chain: a rejected proposal keeps the state, which is counted again.
+        IterationEvent q0, q1, q2;
+        q0.method = q1.method = q2.method = "qalign";
+        q1.iteration = 1;
+        q2.iteration = 2;
+        q0.samples = {sample(0, "A: 7", 0)};
+        q1.samples = {sample(0, "A: 4", 1, true)};
+        q2.samples = {sample(0, "A: 9", 0, false)};
+        RunData chain = makeRun("qalign", {q0, q1, q2});
+        answers.setRun(&chain);
+        QCOMPARE(answers.drawn().size(), size_t(2));
+        QCOMPARE(answers.drawn()[0].first, std::string("4"));   // held at steps 1 and 2
+        QVERIFY(std::fabs(answers.drawn()[0].second - 2.0 / 3.0) < 1e-12);
     }
 
     void exportPdfAndPng()

@@ -263,4 +263,23 @@ struct AccuracyCurves {
 AccuracyCurves accuracyCurves(const std::vector<GradedSamples>& prompts, double betaRelative, uint64_t seed = 1,
                               int subsets = 1000);
 
+// The vote mass of each distinct final answer among one prompt's samples, as the run's vote sees
+// them: chain states after `burnIn` for an MCMC run (a state counts once per step it is held; a
+// rejected proposal repeats it), importance weights where the samples carry them and `weighted`,
+// else one vote per sample.  Answers are grouped by grading::voteKey; `correct` is the samples'
+// gold (≥ 0.5) when there is one.  Sorted by mass, largest first; shares sum to 1 over answers
+// (samples with no answer are counted in `noAnswer`, not in the shares).
+struct AnswerMass {
+    std::string key, label;   // label: the answer as first written
+    double share = 0.0;
+    std::optional<bool> correct;
+};
+struct AnswerMasses {
+    std::vector<AnswerMass> answers;
+    double noAnswer = 0.0;    // share of the votes with no answer stated
+    int votes = 0;            // states or samples counted
+};
+AnswerMasses answerMasses(const std::vector<IterationEvent>& events, int promptIndex, bool chains, bool weighted,
+                          int burnIn = 0);
+
 } // namespace rudder::analysis

@@ -24,4 +24,12 @@ std::shared_ptr<RewardFunction> makeAnswerReward(std::map<std::string, std::stri
 // string, or a number written as one).  Throws UsageError naming the file, line and field.
 std::vector<std::string> readReferences(const std::string& file, const std::vector<int64_t>& rows, const std::string& field);
 
+// Each prompt's reference from its dataset line, keyed by prompt text (what makeAnswerReward
+// takes).  A typed prompt (no file) or one prompt text with two references is a UsageError.
+struct PromptSource {
+    std::string text, file;
+    std::optional<int64_t> row;
+};
+std::map<std::string, std::string> referencesFor(const std::vector<PromptSource>& prompts, const std::string& field);
+
 } // namespace rudder
