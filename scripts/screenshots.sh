@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the README's screenshots (docs/*.png): the real window on the demo models, drawn
 # by an X server (Xvfb), at each stage of a session.
-#   scripts/screenshots.sh [OUTDIR] [remote|sweep|recontrol]   (default: docs; one of those: only that shot)
+#   scripts/screenshots.sh [OUTDIR] [remote|sweep|recontrol|accuracy]   (default: docs; one of those: only that shot)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-docs}

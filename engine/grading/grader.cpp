@@ -240,16 +240,7 @@ std::optional<std::string> statedAnswer(const std::string& response)
 
 std::optional<std::string> extractAnswer(const std::string& response, Format f)
 {
-    const std::string text = stripCalculator(response);
-    std::optional<std::string> raw = lastBoxed(text);
-    if (!raw) {
-        if (const size_t at = text.rfind("####"); at != std::string::npos) {
-            const size_t end = text.find('\n', at);
-            raw = trim(text.substr(at + 4, end == std::string::npos ? std::string::npos : end - at - 4));
-            if (raw->empty()) raw.reset();
-        }
-    }
-    if (!raw) raw = lastAnswerPhrase(text);
+    const std::optional<std::string> raw = statedAnswer(response);
     if (f == Format::Gsm8k) {
         // The answer is a number: the first one in the stated answer ("18 dollars per day, or $126
         // a week" states 18), else the last number of the response.
@@ -257,10 +248,10 @@ std::optional<std::string> extractAnswer(const std::string& response, Format f)
             const auto spans = numberSpans(*raw);
             if (!spans.empty()) return cleanNumber(raw->substr(spans.front().first, spans.front().second - spans.front().first));
         }
-        return lastNumber(text);
+        return lastNumber(stripCalculator(response));
     }
     if (raw) return raw;
-    return lastNumber(text);
+    return lastNumber(stripCalculator(response));
 }
 
 std::string normalize(const std::string& answer, Format f)

@@ -8,6 +8,8 @@
 #include <ostream>
 #include <set>
 
+#include "rudder/grading.h"
+
 namespace rudder {
 
 using nlohmann::json;
@@ -18,13 +20,28 @@ static json orNull(const std::optional<T>& v)
     return v ? json(*v) : json(nullptr);
 }
 
-static json sampleJson(const Sample& s)
+// Runs whose gold is accuracy against reference answers ("answer:FIELD") carry each sample's
+// extracted answer, so an export can be re-graded or voted on elsewhere.
+static bool graded(const RunInfo& info)
 {
-    return {{"prompt_index", s.prompt_index}, {"iteration", s.iteration}, {"index", s.index},
-            {"text", s.text}, {"token_ids", s.token_ids}, {"reward", s.reward},
-            {"gold_reward", orNull(s.gold_reward)}, {"weight", orNull(s.weight)},
-            {"accepted", orNull(s.accepted)}, {"cut_index", orNull(s.cut_index)}, {"parent", orNull(s.parent)},
-            {"reward_objectives", s.reward_objectives.empty() ? json(nullptr) : json(s.reward_objectives)}};
+    return info.gold.is_object() && info.gold.value("spec", std::string()).rfind("answer", 0) == 0;
+}
+
+static json extracted(const std::string& text)
+{
+    const auto a = grading::extractAnswer(text, grading::Format::Math);
+    return a ? json(*a) : json(nullptr);
+}
+
+static json sampleJson(const Sample& s, bool withAnswer)
+{
+    json j = {{"prompt_index", s.prompt_index}, {"iteration", s.iteration}, {"index", s.index},
+              {"text", s.text}, {"token_ids", s.token_ids}, {"reward", s.reward},
+              {"gold_reward", orNull(s.gold_reward)}, {"weight", orNull(s.weight)},
+              {"accepted", orNull(s.accepted)}, {"cut_index", orNull(s.cut_index)}, {"parent", orNull(s.parent)},
+              {"reward_objectives", s.reward_objectives.empty() ? json(nullptr) : json(s.reward_objectives)}};
+    if (withAnswer) j["extracted_answer"] = extracted(s.text);
+    return j;
 }
 
 json SessionDb::exportJson(const std::vector<int64_t>& runIds) const
@@ -50,11 +67,13 @@ json SessionDb::exportJson(const std::vector<int64_t>& runIds) const
         for (const IterationEvent& e : r.iterations) {
             iterations.push_back({{"prompt_index", e.prompt_index}, {"iteration", e.iteration},
                                   {"stats", e.stats}, {"budget", e.budget}});
-            for (const Sample& s : e.samples) samples.push_back(sampleJson(s));
+            for (const Sample& s : e.samples) samples.push_back(sampleJson(s, graded(r.info)));
         }
-        for (const FinalAnswer& f : r.final)
+        for (const FinalAnswer& f : r.final) {
             final.push_back({{"prompt_index", f.prompt_index}, {"text", f.text}, {"token_ids", f.token_ids},
                              {"reward", f.reward}, {"gold_reward", orNull(f.gold_reward)}});
+            if (graded(r.info)) final.back()["extracted_answer"] = extracted(f.text);
+        }
         bool ended = !r.row.finished.empty();
         runs.push_back({{"id", r.row.id},
                         {"method", r.info.method},

@@ -122,6 +122,13 @@ private slots:
         QCOMPARE(run.iterations[1].stats["extracted"][0].get<std::string>(), std::string("\\frac12"));
         // The run's answer is the majority answer.
         QCOMPARE(*run.final[1].gold_reward, 1.0);
+        // The export carries each sample's extracted answer (accuracy gold only).
+        const CliResult ex = cli({"export", "--db", db, "--format", "json", "--out", "-"});
+        QCOMPARE(ex.code, 0);
+        const json doc = ex.json();
+        QCOMPARE(doc["runs"][0]["samples"][4]["extracted_answer"].get<std::string>(), std::string("\\frac12"));
+        QVERIFY(doc["runs"][0]["samples"][2].contains("extracted_answer"));
+        QCOMPARE(doc["runs"][0]["final"][1]["extracted_answer"].get<std::string>(), std::string("\\frac12"));
     }
 
     void importRefusesBadLinesAndWritesNothing()

@@ -9,6 +9,10 @@
 //   qalign-gold-vs-flops     the same against FLOPs per prompt (the runs' budget meters: a QAlign
 //                            step proposes a suffix, cheaper than a whole sample)
 //   beta-curve               β(n) from the mixture fit, with its a_n against the empirical BoN curve
+//   accuracy-NAME            QAlign Fig. 2 analogue (--accuracy NAME:BON_ID:QALIGN_ID,...): error rate
+//                            against FLOPs per question for BoN, MV, WMV (all from BoN's pool of
+//                            samples: expectations over k-subsets) and QAlign runs at several step
+//                            counts, with standard errors over questions
 #include <QApplication>
 
 #include <CLI/CLI.hpp>
@@ -27,6 +31,7 @@
 #include "reward_curve_plot.h"
 #include "run_data.h"
 #include "rudder/analysis.h"
+#include "rudder/grading.h"
 #include "rudder/selection.h"
 #include "rudder/session_db.h"
 
@@ -127,6 +132,36 @@ const Sample* qalignAnswer(const RunData& run, int prompt, int steps, int burnIn
     return &keep[size_t(mbrSelectRepeated(ids).index)];
 }
 
+// QAlign's answer after its chains' states up to the run's end, as runQAlign picks it with the
+// accuracy gold: the majority vote (grading::voteKey) over the states from burn-in on.
+std::optional<double> qalignVoteGold(const RunData& run, int prompt, int burnIn)
+{
+    std::map<int, Sample> state;
+    std::vector<Sample> pool;
+    for (const auto& e : run.events()) {
+        if (e.prompt_index != prompt) continue;
+        for (const auto& s : e.samples)
+            if (e.iteration == 0 || s.accepted.value_or(false)) state[s.index] = s;
+        if (e.iteration >= burnIn)
+            for (auto& [c, s] : state) pool.push_back(s);
+    }
+    if (pool.empty()) for (auto& [c, s] : state) pool.push_back(s);
+    if (pool.empty()) return std::nullopt;
+    std::vector<std::optional<std::string>> keys;
+    for (const auto& s : pool) keys.push_back(extractAnswer(s.text));
+    const Vote v = majorityVote(keys);
+    return pool[size_t(std::max(v.index, 0))].gold_reward;
+}
+
+double seOf(const std::vector<double>& v)
+{
+    if (v.size() < 2) return NAN;
+    const double m = mean(v);
+    double s = 0;
+    for (double x : v) s += (x - m) * (x - m);
+    return std::sqrt(s / double(v.size() - 1) / double(v.size()));
+}
+
 QCPGraph* line(QCustomPlot* p, const QString& name, const QVector<double>& x, const QVector<double>& y, QColor c,
                Qt::PenStyle style = Qt::SolidLine)
 {
@@ -157,6 +192,10 @@ int main(int argc, char** argv)
     cli.add_option("--bon-small", bonSmall, "BoN run against demo-rm-small (its samples also give WMV and MV)");
     cli.add_option("--qalign-small", qalignSmall, "QAlign run against demo-rm-small");
     cli.add_option("--wmv-beta", betaRel, "WMV's β in reward standard deviations")->capture_default_str();
+    std::vector<std::string> accuracy;
+    cli.add_option("--accuracy", accuracy,
+                   "NAME:BON_ID:QALIGN_ID[:QALIGN_ID...] - error rate vs FLOPs on a prompt set with the accuracy gold")
+        ->delimiter(',');
     CLI11_PARSE(cli, argc, argv);
     try {
         QDir().mkpath(QString::fromStdString(out));
@@ -396,7 +435,122 @@ int main(int argc, char** argv)
             md << "## beta-curve (run " << bon << "): " << plot.toCsv(false).count('\n') << " plotted points; CSV in beta-curve.csv\n\n";
             std::ofstream(out + "/beta-curve.csv") << plot.toCsv(false).toStdString();
         }
-        std::ofstream(out + "/numbers.md") << "# Numbers behind docs/figures (rudder-figures)\n\n" << md.str();
+        // The accuracy figures' numbers live in their own marked block of numbers.md, kept when
+        // only the other figures are redrawn (and the other way round).
+        const std::string begin = "<!-- accuracy:begin -->", end = "<!-- accuracy:end -->";
+        std::string accBlock, otherBlock;
+        {
+            std::ifstream in(out + "/numbers.md");
+            std::string old((std::istreambuf_iterator<char>(in)), {});
+            const size_t a = old.find(begin), b = old.find(end);
+            if (a != std::string::npos && b != std::string::npos) {
+                accBlock = old.substr(a, b + end.size() - a);
+                otherBlock = old.substr(0, a) + old.substr(b + end.size());
+            } else {
+                otherBlock = old;
+            }
+        }
+        if (!accuracy.empty()) {
+            std::ostringstream acc;
+            acc << begin << "\n## Accuracy against compute (QAlign Fig. 2 analogue)\n\n";
+            for (const auto& spec : accuracy) {
+                std::vector<std::string> f;
+                std::stringstream ss(spec);
+                for (std::string x; std::getline(ss, x, ':');) f.push_back(x);
+                if (f.size() < 3) throw std::runtime_error("--accuracy " + spec + ": expected NAME:BON_ID:QALIGN_ID...");
+                const std::string name = f[0];
+                auto pool = load(db, std::stoll(f[1]));
+                const auto prompts = byPrompt(*pool);
+                const Budget spent = pool->events().empty() ? Budget{} : pool->events().back().budget;
+                const double flopsPerSample = spent.samples ? spent.flops / double(spent.samples) : NAN;
+                std::vector<analysis::GradedSamples> graded;
+                std::vector<std::vector<Sample>> bySample;
+                for (const auto& [p, ss] : prompts) {
+                    analysis::GradedSamples g;
+                    for (const auto& smp : ss) {
+                        g.keys.push_back(extractAnswer(smp.text));
+                        g.correct.push_back(smp.gold_reward.value_or(0) >= 0.5);
+                        g.rewards.push_back(smp.reward);
+                    }
+                    graded.push_back(std::move(g));
+                }
+                const analysis::AccuracyCurves c = analysis::accuracyCurves(graded, betaRel, 1, 1000);
+                struct Curve { QString name; QColor color; QVector<double> f, err, lo, hi; std::vector<std::string> rows; };
+                std::vector<Curve> curves = {{"BoN", QColor(214, 39, 40), {}, {}, {}, {}, {}},
+                                             {"MV", QColor(127, 127, 127), {}, {}, {}, {}, {}},
+                                             {"WMV", QColor(31, 119, 180), {}, {}, {}, {}, {}},
+                                             {"QAlign", QColor(44, 160, 44), {}, {}, {}, {}, {}}};
+                auto add = [&](Curve& cv, double samples, double flops, double accMean, double se) {
+                    cv.f << flops;
+                    cv.err << 1 - accMean;
+                    cv.lo << 1 - accMean - (std::isnan(se) ? 0 : se);
+                    cv.hi << 1 - accMean + (std::isnan(se) ? 0 : se);
+                    char b[160];
+                    std::snprintf(b, sizeof b, "| %s | %g | %.3g | %.3f ± %.3f |", cv.name.toStdString().c_str(), samples, flops,
+                                  1 - accMean, se);
+                    cv.rows.push_back(b);
+                };
+                for (size_t i = 0; i < c.bestOfN.size(); ++i) {
+                    const double k = c.bestOfN[i].k;
+                    add(curves[0], k, k * flopsPerSample, c.bestOfN[i].mean, c.bestOfN[i].se);
+                    add(curves[1], k, k * flopsPerSample, c.majority[i].mean, c.majority[i].se);
+                    add(curves[2], k, k * flopsPerSample, c.weightedMajority[i].mean, c.weightedMajority[i].se);
+                }
+                for (size_t j = 2; j < f.size(); ++j) {
+                    auto q = load(db, std::stoll(f[j]));
+                    const auto& qc = q->meta().config;
+                    const Budget qb = q->events().empty() ? Budget{} : q->events().back().budget;
+                    std::vector<double> g;
+                    for (const auto& [p, ss] : byPrompt(*q))
+                        if (auto v = qalignVoteGold(*q, p, int(qc.value("burn_in", int64_t(0))))) g.push_back(*v);
+                    const double nq = double(byPrompt(*q).size());
+                    add(curves[3], double(qb.samples) / nq, qb.flops / nq, mean(g), seOf(g));
+                }
+                acc << "### " << name << " (" << prompts.size() << " questions; BoN pool: run " << f[1] << ", "
+                    << (prompts.empty() ? 0 : prompts.begin()->second.size()) << " samples per question)\n\n"
+                    << "| method | samples per question | FLOPs per question | error rate ± se |\n| --- | --- | --- | --- |\n";
+                QCustomPlot plot;
+                for (auto& cv : curves) {
+                    if (cv.f.isEmpty()) continue;
+                    QCPGraph* gph = line(&plot, cv.name, cv.f, cv.err, cv.color);
+                    // ± one standard error as a light band.
+                    QCPGraph* lo = plot.addGraph();
+                    lo->setData(cv.f, cv.lo);
+                    lo->setPen(Qt::NoPen);
+                    lo->removeFromLegend();
+                    QCPGraph* hi = plot.addGraph();
+                    hi->setData(cv.f, cv.hi);
+                    hi->setPen(Qt::NoPen);
+                    QColor fill = cv.color;
+                    fill.setAlpha(40);
+                    hi->setBrush(fill);
+                    hi->setChannelFillGraph(lo);
+                    hi->removeFromLegend();
+                    (void)gph;
+                    for (const auto& r : cv.rows) acc << r << "\n";
+                }
+                acc << "\n";
+                plot.resize(800, 500);
+                plot.xAxis->setScaleType(QCPAxis::stLogarithmic);
+                plot.xAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+                plot.xAxis->setLabel("FLOPs per question (LM + RM forward passes)");
+                plot.yAxis->setLabel(QString("error rate (%1)").arg(QString::fromStdString(name)));
+                plot.legend->setVisible(true);
+                plot.legend->setFont(QFont(plot.font().family(), 6));
+                plot.legend->setIconSize(14, 6);
+                plot.legend->setRowSpacing(-3);
+                plot.legend->setBrush(QColor(255, 255, 255, 200));
+                plot.axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+                plot.rescaleAxes();
+                plot.yAxis->scaleRange(1.15, plot.yAxis->range().center());
+                save(&plot, "accuracy-" + name);
+            }
+            acc << end;
+            accBlock = acc.str();
+        }
+        if (md.str().empty()) md << otherBlock.substr(std::min(otherBlock.size(), otherBlock.find("\n\n") + 2));
+        std::ofstream(out + "/numbers.md") << "# Numbers behind docs/figures (rudder-figures)\n\n" << md.str()
+                                           << (accBlock.empty() ? "" : "\n" + accBlock + "\n");
         std::printf("wrote %s/numbers.md\n", out.c_str());
     } catch (const std::exception& e) {
         std::fprintf(stderr, "rudder-figures: %s\n", e.what());

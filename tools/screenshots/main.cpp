@@ -7,6 +7,7 @@
 #include <QDockWidget>
 #include <QElapsedTimer>
 #include <QEventLoop>
+#include <QFileInfo>
 #include <QPixmap>
 #include <QProcess>
 #include <QSettings>
@@ -20,6 +21,7 @@
 #include "models_panel.h"
 #include "plot_export.h"
 #include "prompt_panel.h"
+#include "rudder/paths.h"
 #include "sweep_dialog.h"
 #include "sweep_view.h"
 #include "reward_curve_plot.h"
@@ -168,6 +170,40 @@ bool recontrolStage(MainWindow& w, const QString& out, int& runs)
 
 } // namespace
 
+// Questions with a checkable answer: the reasoning demo (demo-math-lm, demo-math-rm), four held-out
+// arith-test questions, accuracy as the gold (the Dataset tab's reference field), a QAlign run with
+// the Answers view in front.
+bool accuracyStage(MainWindow& w, const QString& out, int& runs)
+{
+    const QString models = QString::fromStdString(rudder::resourcesDir()) + "/models";
+    if (!QFileInfo::exists(models + "/demo-math-lm/config.json")) return std::fprintf(stderr, "no demo-math-lm\n"), false;
+    auto* prompt = w.promptPanel();
+    if (const QString e = prompt->openDataset(QString::fromStdString(rudder::resourcesDir()) + "/prompts/arith-test.jsonl",
+                                              "question");
+        !e.isEmpty())
+        return std::fprintf(stderr, "dataset: %s\n", qPrintable(e)), false;
+    prompt->selectDatasetRows({0, 1, 2, 3});
+    prompt->setAnswerGold("answer:answer");
+    rudder::widgets::ModelChoice c = w.modelsPanel()->choice();
+    c.baseDir = models + "/demo-math-lm";
+    c.reward = models + "/demo-math-rm";
+    c.gold = "answer:answer";
+    w.modelsPanel()->setChoice(c);
+    bool loaded = false;
+    auto conn = QObject::connect(w.controller(), &rudder::gui::RunController::modelsLoaded, [&] { loaded = true; });
+    w.loadModels(false);
+    waitFor([&] { return loaded && w.controller()->modelsReady(); }, 120000);
+    QObject::disconnect(conn);
+    w.methodPanel()->setCurrentMethod("qalign");
+    w.methodPanel()->setConfig("qalign", {{"chains", 4}, {"steps", 32}, {"max_new_tokens", 128}});
+    const int before = runs;
+    w.startRun();
+    const bool ok = waitFor([&] { return runs > before; }, 600000);
+    raiseDock(w, "dock-answers");
+    shot(w, out, "workbench-accuracy.png");
+    return ok;
+}
+
 int main(int argc, char** argv)
 {
     QApplication app(argc, argv);
@@ -175,12 +211,13 @@ int main(int argc, char** argv)
     QApplication::setApplicationName("rudder-screenshots");
     QSettings().clear();
     if (argc < 2) {
-        std::fprintf(stderr, "usage: rudder-screenshots OUTDIR [remote|sweep|recontrol]\n");
+        std::fprintf(stderr, "usage: rudder-screenshots OUTDIR [remote|sweep|recontrol|accuracy]\n");
         return 2;
     }
     const bool onlyRemote = argc > 2 && QString(argv[2]) == "remote";
     const bool onlySweep = argc > 2 && QString(argv[2]) == "sweep";
     const bool onlyRecontrol = argc > 2 && QString(argv[2]) == "recontrol";
+    const bool onlyAccuracy = argc > 2 && QString(argv[2]) == "accuracy";
     const QString out = QString::fromLocal8Bit(argv[1]);
     QDir().mkpath(out);
     QTemporaryDir tmp;
@@ -205,6 +242,7 @@ int main(int argc, char** argv)
     if (onlyRemote) return remoteStage(w, out, runs) ? 0 : 1;
     if (onlySweep) return sweepStage(w, out) ? 0 : 1;
     if (onlyRecontrol) return recontrolStage(w, out, runs) ? 0 : 1;
+    if (onlyAccuracy) return accuracyStage(w, out, runs) ? 0 : 1;
     auto run = [&](const std::string& method, const nlohmann::json& cfg) {
         w.methodPanel()->setCurrentMethod(method);
         w.methodPanel()->setConfig(method, cfg);
@@ -241,5 +279,6 @@ int main(int argc, char** argv)
     shot(w, out, "workbench-overlay.png");
     if (!sweepStage(w, out)) return 1;
     if (!recontrolStage(w, out, runs)) return 1;
-    return remoteStage(w, out, runs) ? 0 : 1;
+    if (!remoteStage(w, out, runs)) return 1;
+    return accuracyStage(w, out, runs) ? 0 : 1;
 }

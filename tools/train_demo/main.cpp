@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -43,6 +44,10 @@ struct Options {
     int64_t rmLabels = 0;
     std::string rmName = "demo-rm";
     uint64_t seed = 20261123;
+    // The reasoning demo (scripts/train-math-demo.sh): `arith-lm` trains demo-math-lm on the
+    // question + worked-answer lines of --train-jsonl; `arith-rm` trains demo-math-rm from it with
+    // Bradley-Terry on --rm-pairs (the LM's own correct and incorrect samples).
+    std::string task = "kjv", trainJsonl, rmPairs, lmName = "demo-lm";
 };
 
 double secondsSince(std::chrono::steady_clock::time_point t0)
@@ -305,6 +310,87 @@ double pearson(const std::vector<double>& a, const std::vector<double>& b)
     return sab / std::sqrt(saa * sbb + 1e-30);
 }
 
+// The LM's training stream: <bos> doc <eos> <bos> doc <eos> ...
+std::vector<int64_t> tokenStream(const ByteBPE& bpe, const std::vector<std::string>& docs)
+{
+    std::vector<int64_t> s;
+    for (const auto& v : docs) {
+        s.push_back(bpe.specials().bos_id);
+        auto ids = bpe.encode(v);
+        s.insert(s.end(), ids.begin(), ids.end());
+        s.push_back(bpe.specials().eos_id);
+    }
+    return s;
+}
+
+// The LM's objective on a token stream (<bos> doc <eos> ...): random windows of T+1 tokens,
+// next-token cross-entropy; the held-out loss on 8 fixed batches.  Shared by both demos.
+struct LmTrainer {
+    TinyLlama& lm;
+    const LlamaShape& shape;
+    int64_t T;
+
+    torch::Tensor batchFrom(const std::vector<int64_t>& s, int64_t B, std::mt19937_64& r) const
+    {
+        std::uniform_int_distribution<size_t> start(0, s.size() - static_cast<size_t>(T) - 2);
+        auto x = torch::empty({B, T + 1}, torch::kLong);
+        auto* p = x.data_ptr<int64_t>();
+        for (int64_t b = 0; b < B; ++b) {
+            size_t s0 = start(r);
+            for (int64_t t = 0; t <= T; ++t) p[b * (T + 1) + t] = s[s0 + t];
+        }
+        return x;
+    }
+    torch::Tensor loss(const torch::Tensor& x) const
+    {
+        auto in = x.narrow(1, 0, T), target = x.narrow(1, 1, T);
+        auto logits = lm.head(lm.hidden(in));
+        return torch::cross_entropy_loss(logits.reshape({-1, shape.vocab}), target.reshape({-1}));
+    }
+    double heldLoss(const std::vector<int64_t>& held) const
+    {
+        torch::NoGradGuard ng;
+        std::mt19937_64 r(7);
+        double sum = 0;
+        for (int i = 0; i < 8; ++i) sum += loss(batchFrom(held, 16, r)).item<double>();
+        return sum / 8;
+    }
+    struct Result {
+        int64_t steps = 0;
+        double trainLoss = 0, heldLoss = 0, seconds = 0;
+    };
+    // AdamW with the warm-up + cosine schedule for o.lmSteps steps or o.lmMinutes of wall clock.
+    Result train(const std::vector<int64_t>& trainIds, const std::vector<int64_t>& held, const Options& o,
+                 std::mt19937_64& rng, std::chrono::steady_clock::time_point t0, int logEvery, int heldEvery) const
+    {
+        auto tl = std::chrono::steady_clock::now();
+        auto opt = makeOptimizer(lm, o.lmLr);
+        double ema = 0;
+        Budget budget{o.lmSteps, o.lmMinutes * 60};
+        int64_t step = 0;
+        for (; !budget.done(step); ++step) {
+            setLr(opt, schedule(budget.progress(step), o.lmLr));
+            auto l_ = loss(batchFrom(trainIds, o.lmBatch, rng));
+            opt.zero_grad();
+            l_.backward();
+            torch::nn::utils::clip_grad_norm_(allTensors(lm), 1.0);
+            opt.step();
+            double l = l_.item<double>();
+            ema = step == 0 ? l : 0.98 * ema + 0.02 * l;
+            if (step % logEvery == 0)
+                std::cout << "[" << secondsSince(t0) << " s] lm step " << step << " loss " << l << " (ema " << ema
+                          << ")" << std::endl;
+            if (step % heldEvery == heldEvery - 1) std::cout << "  held-out loss " << heldLoss(held) << std::endl;
+        }
+        Result r;
+        r.steps = step;
+        r.trainLoss = ema;
+        r.heldLoss = heldLoss(held);
+        r.seconds = secondsSince(tl);
+        return r;
+    }
+};
+
 int run(const Options& o)
 {
     at::set_num_threads(o.threads);
@@ -328,16 +414,7 @@ int run(const Options& o)
     std::cout << "[" << secondsSince(t0) << " s] tokenizer: vocab " << bpe.vocabSize() << std::endl;
     for (const auto& dir : {lmDir, rmDir}) writeTokenizerFiles(dir, bpe, maxPos);
 
-    auto stream = [&](const std::vector<std::string>& vs) {
-        std::vector<int64_t> s;
-        for (const auto& v : vs) {
-            s.push_back(sp.bos_id);
-            auto ids = bpe.encode(v);
-            s.insert(s.end(), ids.begin(), ids.end());
-            s.push_back(sp.eos_id);
-        }
-        return s;
-    };
+    auto stream = [&](const std::vector<std::string>& vs) { return tokenStream(bpe, vs); };
     auto trainIds = stream(train), heldIds = stream(held);
     std::cout << "tokens: " << trainIds.size() << " train, " << heldIds.size() << " held out ("
               << static_cast<double>(trainIds.size() - 2 * train.size()) / train.size() << " per verse)" << std::endl;
@@ -361,28 +438,8 @@ int run(const Options& o)
     std::mt19937_64 rng(o.seed);
     const int64_t T = o.lmSeq;
 
-    auto batchFrom = [&](const std::vector<int64_t>& s, int64_t B, std::mt19937_64& r) {
-        std::uniform_int_distribution<size_t> start(0, s.size() - static_cast<size_t>(T) - 2);
-        auto x = torch::empty({B, T + 1}, torch::kLong);
-        auto* p = x.data_ptr<int64_t>();
-        for (int64_t b = 0; b < B; ++b) {
-            size_t s0 = start(r);
-            for (int64_t t = 0; t <= T; ++t) p[b * (T + 1) + t] = s[s0 + t];
-        }
-        return x;
-    };
-    auto lmLoss = [&](const torch::Tensor& x) {
-        auto in = x.narrow(1, 0, T), target = x.narrow(1, 1, T);
-        auto logits = lm.head(lm.hidden(in));
-        return torch::cross_entropy_loss(logits.reshape({-1, shape.vocab}), target.reshape({-1}));
-    };
-    auto heldLoss = [&] {
-        torch::NoGradGuard ng;
-        std::mt19937_64 r(7);
-        double sum = 0;
-        for (int i = 0; i < 8; ++i) sum += lmLoss(batchFrom(heldIds, 16, r)).item<double>();
-        return sum / 8;
-    };
+    const LmTrainer trainer{lm, shape, T};
+    auto heldLoss = [&] { return trainer.heldLoss(heldIds); };
 
     // 2. Language model.
     double lmTrainLoss = 0, lmHeldLoss = 0, lmSeconds = 0;
@@ -392,29 +449,12 @@ int run(const Options& o)
         lmHeldLoss = heldLoss();
         std::cout << "LM loaded from " << o.initLm << ", held-out loss " << lmHeldLoss << std::endl;
     } else {
-        auto tl = std::chrono::steady_clock::now();
-        auto opt = makeOptimizer(lm, o.lmLr);
-        double ema = 0;
-        Budget budget{o.lmSteps, o.lmMinutes * 60};
-        int64_t step = 0;
-        for (; !budget.done(step); ++step) {
-            setLr(opt, schedule(budget.progress(step), o.lmLr));
-            auto loss = lmLoss(batchFrom(trainIds, o.lmBatch, rng));
-            opt.zero_grad();
-            loss.backward();
-            torch::nn::utils::clip_grad_norm_(allTensors(lm), 1.0);
-            opt.step();
-            double l = loss.item<double>();
-            ema = step == 0 ? l : 0.98 * ema + 0.02 * l;
-            if (step % 25 == 0)
-                std::cout << "[" << secondsSince(t0) << " s] lm step " << step << " loss " << l << " (ema " << ema
-                          << ")" << std::endl;
-            if (step % 250 == 249) std::cout << "  held-out loss " << heldLoss() << std::endl;
-        }
-        lmStepsDone = step;
-        lmTrainLoss = ema;
-        lmHeldLoss = heldLoss();
-        lmSeconds = secondsSince(tl);
+        const auto r = trainer.train(trainIds, heldIds, o, rng, t0, 25, 250);
+        lmStepsDone = r.steps;
+        lmTrainLoss = r.trainLoss;
+        lmHeldLoss = r.heldLoss;
+        lmSeconds = r.seconds;
+        const int64_t step = r.steps;
         std::cout << "LM done in " << lmSeconds << " s, " << step << " steps: train loss (ema) " << lmTrainLoss << ", held-out loss "
                   << lmHeldLoss << std::endl;
         lm.saveSafetensors((lmDir / "model.safetensors").string());
@@ -545,14 +585,216 @@ int run(const Options& o)
     return 0;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The reasoning demo: arithmetic word problems (tools/train_demo/make_arith.py)
+// ---------------------------------------------------------------------------------------------
+
+std::vector<nlohmann::json> readJsonl(const std::string& file)
+{
+    std::ifstream in(file);
+    if (!in) throw std::runtime_error(file + ": cannot open");
+    std::vector<nlohmann::json> rows;
+    std::string line;
+    while (std::getline(in, line))
+        if (!line.empty()) rows.push_back(nlohmann::json::parse(line));
+    if (rows.empty()) throw std::runtime_error(file + ": no lines");
+    return rows;
+}
+
+// The documents the LM learns: the question, a newline, the worked answer (the LM's response to a
+// question prompt starts with that newline).
+std::vector<std::string> arithDocuments(const std::string& file)
+{
+    std::vector<std::string> docs;
+    for (const auto& r : readJsonl(file)) docs.push_back(r.at("question").get<std::string>() + "\n" + r.at("answer").get<std::string>());
+    return docs;
+}
+
+// The same tokenizer for both stages: BPE training is deterministic, so the RM stage relearns it and
+// checks it against the LM's file.
+ByteBPE arithTokenizer(const Options& o, const std::vector<std::string>& docs)
+{
+    std::vector<std::string> train;
+    for (size_t i = 0; i < docs.size(); ++i)
+        if (i % 50 != 49) train.push_back(docs[i]);
+    return ByteBPE::train(train, o.vocab);
+}
+
+int runArithLm(const Options& o)
+{
+    at::set_num_threads(o.threads);
+    const auto t0 = std::chrono::steady_clock::now();
+    const fs::path dir = fs::path(o.out) / o.lmName;
+    fs::create_directories(dir);
+    const auto docs = arithDocuments(o.trainJsonl);
+    std::vector<std::string> train, held;
+    for (size_t i = 0; i < docs.size(); ++i) (i % 50 == 49 ? held : train).push_back(docs[i]);
+    const ByteBPE bpe = arithTokenizer(o, docs);
+    const auto& sp = bpe.specials();
+    const int64_t maxPos = 256;
+    writeTokenizerFiles(dir, bpe, maxPos);
+    auto stream = [&](const std::vector<std::string>& vs) { return tokenStream(bpe, vs); };
+    const auto trainIds = stream(train), heldIds = stream(held);
+    std::cout << "arith: " << docs.size() << " problems, " << trainIds.size() << " training tokens ("
+              << double(trainIds.size()) / double(train.size()) << " per problem), vocab " << bpe.vocabSize() << std::endl;
+    LlamaShape shape = o.shape;
+    shape.vocab = bpe.vocabSize();
+    TinyLlama lm(shape, "lm_head", o.seed);
+    std::mt19937_64 rng(o.seed);
+    const LmTrainer trainer{lm, shape, o.lmSeq};
+    const auto r = trainer.train(trainIds, heldIds, o, rng, t0, 100, 1000);
+    const int64_t step = r.steps;
+    const double ema = r.trainLoss;
+    const double held_ = r.heldLoss;
+    lm.saveSafetensors((dir / "model.safetensors").string());
+    writeJson(dir / "config.json", llamaConfig(shape, sp, false, maxPos));
+    writeJson(dir / "generation_config.json",
+              {{"bos_token_id", sp.bos_id}, {"eos_token_id", sp.eos_id}, {"pad_token_id", sp.pad_id},
+               {"do_sample", true}, {"temperature", 1.0}, {"max_new_tokens", 128}, {"transformers_version", "4.44.0"}});
+    Sampler sampler{bpe, lm};
+    std::mt19937_64 srng(1);
+    for (size_t i = 0; i < 2; ++i) {
+        const std::string q = held[i].substr(0, held[i].find('\n'));
+        std::cout << "  greedy: " << q << " |" << sampler.continuation(q, 0, 128, srng) << std::endl;
+    }
+    ordered_json report = {{"task", "arith-lm"},           {"problems", docs.size()},     {"vocab", bpe.vocabSize()},
+                           {"lm_parameters", lm.numParameters()}, {"lm_steps", step},     {"lm_batch", o.lmBatch},
+                           {"lm_seq", o.lmSeq},             {"lm_train_loss", ema},       {"lm_heldout_loss", held_},
+                           {"seconds", secondsSince(t0)}};
+    writeJson(fs::path(o.out) / (o.lmName + "-training-report.json"), report);
+    std::cout << report.dump(2) << std::endl;
+    return 0;
+}
+
+// Bradley-Terry on pairs {"prompt", "chosen", "rejected"}: -log σ(r(chosen) - r(rejected)), as the
+// QAlign paper trains its task-specific RM (App. B: one correct and one incorrect response of the
+// LM per question).  Input as Rudder scores it: <bos> prompt response.
+int runArithRm(const Options& o)
+{
+    at::set_num_threads(o.threads);
+    const auto t0 = std::chrono::steady_clock::now();
+    const fs::path lmDir = fs::path(o.initLm), dir = fs::path(o.out) / o.rmName;
+    fs::create_directories(dir);
+    const auto docs = arithDocuments(o.trainJsonl);
+    const ByteBPE bpe = arithTokenizer(o, docs);
+    const auto& sp = bpe.specials();
+    const int64_t maxPos = 256;
+    writeTokenizerFiles(dir, bpe, maxPos);
+    {
+        std::ifstream a(lmDir / "tokenizer.json"), b(dir / "tokenizer.json");
+        std::string sa((std::istreambuf_iterator<char>(a)), {}), sb((std::istreambuf_iterator<char>(b)), {});
+        if (sa != sb) throw std::runtime_error("the relearned tokenizer differs from " + (lmDir / "tokenizer.json").string());
+    }
+    LlamaShape shape = o.shape;
+    shape.vocab = bpe.vocabSize();
+    TinyLlama lm(shape, "lm_head", o.seed);
+    loadSafetensors(lm, (lmDir / "model.safetensors").string());
+    TinyLlama rm(shape, "score", o.seed + 1);
+    {
+        torch::NoGradGuard ng;
+        for (auto& [name, t] : rm.params())
+            if (name != "score.weight") t.copy_(lm.param(name));
+            else t.zero_();
+    }
+    struct Pair {
+        std::vector<int64_t> chosen, rejected;
+    };
+    std::vector<Pair> pairs;
+    auto ids = [&](const std::string& prompt, const std::string& response) {
+        std::vector<int64_t> v = {sp.bos_id};
+        auto e = bpe.encode(prompt + response);
+        v.insert(v.end(), e.begin(), e.end());
+        if (v.size() > size_t(maxPos)) v.resize(size_t(maxPos));
+        return v;
+    };
+    for (const auto& r : readJsonl(o.rmPairs))
+        pairs.push_back({ids(r.at("prompt"), r.at("chosen")), ids(r.at("prompt"), r.at("rejected"))});
+    std::vector<Pair> train, held;
+    for (size_t i = 0; i < pairs.size(); ++i) (i % 10 == 9 ? held : train).push_back(pairs[i]);
+    std::cout << "arith-rm: " << train.size() << " training pairs, " << held.size() << " held out" << std::endl;
+    auto margins = [&](const std::vector<Pair>& b) {
+        std::vector<RmExample> rows;
+        for (const auto& p : b) rows.push_back({p.chosen, 0.0});
+        for (const auto& p : b) rows.push_back({p.rejected, 0.0});
+        auto s = rmForward(rm, rows, sp.pad_id);
+        const int64_t n = int64_t(b.size());
+        return s.narrow(0, 0, n) - s.narrow(0, n, n);
+    };
+    auto heldAccuracy = [&] {
+        torch::NoGradGuard ng;
+        double right = 0;
+        for (size_t i = 0; i < held.size(); i += 32) {
+            std::vector<Pair> b(held.begin() + i, held.begin() + std::min(held.size(), i + 32));
+            right += (margins(b) > 0).sum().item<double>();
+        }
+        return right / double(held.size());
+    };
+    std::mt19937_64 rng(o.seed + 3);
+    auto opt = makeOptimizer(rm, o.rmLr);
+    double ema = 0, bestAcc = -1;
+    int64_t bestStep = 0;
+    std::map<std::string, torch::Tensor> best;
+    Budget budget{o.rmSteps, o.rmMinutes * 60};
+    int64_t step = 0;
+    for (; !budget.done(step); ++step) {
+        setLr(opt, schedule(budget.progress(step), o.rmLr));
+        std::vector<Pair> b;
+        for (int64_t i = 0; i < o.rmBatch; ++i) b.push_back(train[rng() % train.size()]);
+        auto loss = -torch::log_sigmoid(margins(b)).mean();
+        opt.zero_grad();
+        loss.backward();
+        torch::nn::utils::clip_grad_norm_(allTensors(rm), 1.0);
+        opt.step();
+        const double l = loss.item<double>();
+        ema = step == 0 ? l : 0.98 * ema + 0.02 * l;
+        if (step % 50 == 0)
+            std::cout << "[" << secondsSince(t0) << " s] rm step " << step << " loss " << l << " (ema " << ema << ")" << std::endl;
+        // Few pairs and a strong body overfit fast: keep the weights of the best held-out accuracy.
+        if (step % 100 == 99) {
+            const double a = heldAccuracy();
+            std::cout << "  held-out pair accuracy " << a << std::endl;
+            if (a > bestAcc) {
+                bestAcc = a;
+                bestStep = step + 1;
+                torch::NoGradGuard ng;
+                best.clear();
+                for (auto& [name, t] : rm.params()) best[name] = t.clone();
+            }
+        }
+    }
+    if (!best.empty() && bestAcc >= heldAccuracy()) {
+        torch::NoGradGuard ng;
+        for (auto& [name, t] : rm.params()) t.copy_(best[name]);
+    }
+    const double acc = heldAccuracy();
+    rm.saveSafetensors((dir / "model.safetensors").string());
+    writeJson(dir / "config.json", llamaConfig(shape, sp, true, maxPos));
+    writeJson(dir / "generation_config.json",
+              {{"bos_token_id", sp.bos_id}, {"eos_token_id", sp.eos_id}, {"pad_token_id", sp.pad_id},
+               {"transformers_version", "4.44.0"}});
+    ordered_json report = {{"task", "arith-rm"},         {"pairs_train", train.size()}, {"pairs_heldout", held.size()},
+                           {"rm_steps", step},           {"rm_batch_pairs", o.rmBatch}, {"rm_train_loss", ema},
+                           {"rm_heldout_pair_accuracy", acc}, {"rm_kept_step", bestStep},
+                           {"seconds", secondsSince(t0)}};
+    writeJson(fs::path(o.out) / (o.rmName + "-training-report.json"), report);
+    std::cout << report.dump(2) << std::endl;
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
 {
     Options o;
     CLI::App app{"Trains Rudder's embedded demo models (tokenizer, Llama LM, reward model)"};
-    app.add_option("--corpus", o.corpus, "verses, one per line (`bible -f gen1:1-rev22:21`)")->required()->check(CLI::ExistingFile);
-    app.add_option("--lexicon", o.lexicon, "AFINN-165 JSON (the gold reward)")->required()->check(CLI::ExistingFile);
+    app.add_option("--task", o.task, "kjv (demo-lm, demo-rm) | arith-lm (demo-math-lm) | arith-rm (demo-math-rm)")
+        ->capture_default_str();
+    app.add_option("--corpus", o.corpus, "kjv: verses, one per line (`bible -f gen1:1-rev22:21`)")->check(CLI::ExistingFile);
+    app.add_option("--lexicon", o.lexicon, "kjv: AFINN-165 JSON (the gold reward)")->check(CLI::ExistingFile);
+    app.add_option("--train-jsonl", o.trainJsonl, "arith: question/answer lines (resources/prompts/arith-train.jsonl)")
+        ->check(CLI::ExistingFile);
+    app.add_option("--rm-pairs", o.rmPairs, "arith-rm: {prompt, chosen, rejected} lines")->check(CLI::ExistingFile);
+    app.add_option("--lm-name", o.lmName, "folder name of the LM under --out");
     app.add_option("--out", o.out, "output folder (resources/models)")->required();
     app.add_option("--vocab", o.vocab, "tokenizer vocabulary size");
     app.add_option("--hidden", o.shape.hidden);
@@ -577,6 +819,14 @@ int main(int argc, char** argv)
     app.add_option("--rm-name", o.rmName, "folder name of the RM under --out");
     CLI11_PARSE(app, argc, argv);
     try {
+        if (o.task == "arith-lm" || o.task == "arith-rm") {
+            if (o.trainJsonl.empty()) throw std::runtime_error("--train-jsonl is required for " + o.task);
+            if (o.task == "arith-rm" && (o.rmPairs.empty() || o.initLm.empty()))
+                throw std::runtime_error("arith-rm needs --rm-pairs and --init-lm (the trained demo-math-lm)");
+            return o.task == "arith-lm" ? runArithLm(o) : runArithRm(o);
+        }
+        if (o.task != "kjv") throw std::runtime_error("--task: expected kjv, arith-lm or arith-rm");
+        if (o.corpus.empty() || o.lexicon.empty()) throw std::runtime_error("--corpus and --lexicon are required for kjv");
         return run(o);
     } catch (const std::exception& e) {
         std::cerr << "rudder-train-demo: " << e.what() << std::endl;
