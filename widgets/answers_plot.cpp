@@ -2,6 +2,8 @@
 
 #include <qcustomplot.h>
 
+#include <algorithm>
+
 #include "rudder/methods.h"
 
 namespace rudder::widgets {
@@ -53,29 +55,31 @@ void AnswersPlot::rebuild()
         unknown << (!a.correct ? a.share : 0.0);
         drawn_.push_back({a.label, a.share});
     }
-    auto bars = [&](const QVector<double>& v, const QColor& c, const QString& name) {
+    // Green: correct, red: wrong (accuracy gold), blue: not graded.  The tick labels carry ✓, so
+    // no legend covers the bars.
+    auto bars = [&](const QVector<double>& v, const QColor& c) {
+        if (std::all_of(v.begin(), v.end(), [](double x) { return x == 0; })) return;
         auto* b = new QCPBars(p->xAxis, p->yAxis);
-        b->setName(name);
         b->setData(ticks, v);
         b->setWidth(0.7);
         b->setPen(Qt::NoPen);
         b->setBrush(c);
-        return b;
+        b->removeFromLegend();
     };
-    bars(right, QColor(46, 160, 67), "correct");
-    bars(wrong, QColor(200, 80, 70), "wrong");
-    bars(unknown, palette::proxy(), "answer");
+    bars(right, QColor(46, 160, 67));
+    bars(wrong, QColor(200, 80, 70));
+    bars(unknown, palette::proxy());
     QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
     ticker->addTicks(ticks, labels);
     p->xAxis->setTicker(ticker);
     p->xAxis->setTickLabelRotation(labels.size() > 6 ? 40 : 0);
     p->xAxis->setRange(0.3, double(shown) + 0.7);
     p->yAxis->setRange(0, 1.05);
-    QString title = QString("prompt %1: %2 %3").arg(prompt + 1).arg(m.votes).arg(chains ? "chain states" : "samples");
-    if (m.noAnswer > 0) title += QString(", %1% without an answer").arg(100 * m.noAnswer, 0, 'f', 0);
-    if (graded && !anyCorrect) title += " — the reference answer is not among them";
+    QString title = QString("prompt %1 · %2 %3").arg(prompt + 1).arg(m.votes).arg(chains ? "states" : "samples");
+    if (m.noAnswer > 0) title += QString(" · %1% no answer").arg(100 * m.noAnswer, 0, 'f', 0);
+    if (graded && !anyCorrect) title += "\nno correct answer among them";
+    else if (graded) title += " · ✓ correct";
     p->xAxis->setLabel(title);
-    p->legend->setVisible(false);
 }
 
 } // namespace rudder::widgets

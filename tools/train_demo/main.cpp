@@ -699,7 +699,6 @@ int runArithRm(const Options& o)
     struct Pair {
         std::vector<int64_t> chosen, rejected;
     };
-    std::vector<Pair> pairs;
     auto ids = [&](const std::string& prompt, const std::string& response) {
         std::vector<int64_t> v = {sp.bos_id};
         auto e = bpe.encode(prompt + response);
@@ -707,10 +706,14 @@ int runArithRm(const Options& o)
         if (v.size() > size_t(maxPos)) v.resize(size_t(maxPos));
         return v;
     };
-    for (const auto& r : readJsonl(o.rmPairs))
-        pairs.push_back({ids(r.at("prompt"), r.at("chosen")), ids(r.at("prompt"), r.at("rejected"))});
+    // Held out by question (a tenth of the questions), so no held-out response was trained on.
     std::vector<Pair> train, held;
-    for (size_t i = 0; i < pairs.size(); ++i) (i % 10 == 9 ? held : train).push_back(pairs[i]);
+    std::map<std::string, size_t> questionIndex;
+    for (const auto& r : readJsonl(o.rmPairs)) {
+        const std::string q = r.at("prompt");
+        const size_t qi = questionIndex.emplace(q, questionIndex.size()).first->second;
+        (qi % 10 == 9 ? held : train).push_back({ids(q, r.at("chosen")), ids(q, r.at("rejected"))});
+    }
     std::cout << "arith-rm: " << train.size() << " training pairs, " << held.size() << " held out" << std::endl;
     auto margins = [&](const std::vector<Pair>& b) {
         std::vector<RmExample> rows;

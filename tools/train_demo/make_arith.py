@@ -3,11 +3,11 @@
 line, with the calculation written out; a final line "#### N") for the reasoning demo
 (resources/models/demo-math-lm, demo-math-rm).  Deterministic for a seed.
 
-  tools/train_demo/make_arith.py OUT_DIR [TEST_STEPS]   # e.g. 2,3; writes arith-train.jsonl, arith-test.jsonl, arith-shift.jsonl
+  tools/train_demo/make_arith.py OUT_DIR [TEST_STEPS]   # e.g. 2 or 2,3; writes arith-train.jsonl, arith-test.jsonl, arith-shift.jsonl
 
 arith-train: 2-5 steps on two-digit numbers (sums, differences, products by 2-9; every value below
 1,000), one question in seven with an irrelevant clause; training only.  arith-test: held out (no question of the training set), the same kind
-with TEST_STEPS steps (a comma list, each question one of them; default 2,3).  arith-shift: the
+with TEST_STEPS steps (a comma list, each question one of them; default 2).  arith-shift: the
 GSM-Symbolic analogue: other numbers, one more step, and always an irrelevant clause."""
 import json, random, sys, os
 
@@ -55,7 +55,7 @@ def problem(rng, steps, start, distractor):
 
 def main():
     out = sys.argv[1]
-    test_steps = [int(x) for x in (sys.argv[2] if len(sys.argv) > 2 else "2,3").split(",")]
+    test_steps = [int(x) for x in (sys.argv[2] if len(sys.argv) > 2 else "2").split(",")]
     rng = random.Random(20261207)
     train, seen = [], set()
     while len(train) < 8000:
