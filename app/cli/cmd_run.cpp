@@ -283,6 +283,7 @@ RunOutcome executeRun(Workbench& wb, SessionDb& db, const RunSpec& spec, std::op
     out.run_id = rec->id();
     const RunRequest& request = rec->request();
 
+    const auto countsBefore = wb.gold() ? answerCounts(*wb.gold()) : std::nullopt;
     CancelGuard guard;
     const Budget done = rec->resuming() && !rec->resumeState()->completed.empty()
                             ? rec->resumeState()->completed.back().budget
@@ -318,6 +319,16 @@ RunOutcome executeRun(Workbench& wb, SessionDb& db, const RunSpec& spec, std::op
                 {"budget", out.result.budget},
                 {"summary", out.result.summary["answers"]}};
     if (!out.result.message.empty()) out.doc["message"] = out.result.message;
+    // The accuracy gold: responses with no answer count as wrong; say how many there were.
+    if (countsBefore) {
+        const AnswerCounts now = *answerCounts(*wb.gold());
+        const int64_t graded = now.graded - countsBefore->graded, none = now.noAnswer - countsBefore->noAnswer;
+        out.doc["answers_graded"] = graded;
+        out.doc["no_answer"] = none;
+        if (!quietStart)
+            std::cerr << "rudder-cli: run " << out.run_id << ": " << none << " of " << graded
+                      << " graded samples stated no answer (counted wrong)\n";
+    }
     return out;
 }
 

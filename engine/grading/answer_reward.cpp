@@ -31,10 +31,16 @@ public:
             throw Error("gold answer", field_, "no reference answer for the prompt \"" + prompt.substr(0, 60) + "\"");
         std::vector<double> out;
         out.reserve(responses.size());
-        for (const auto& r : responses) out.push_back(grading::grade(r, it->second, format_).correct ? 1.0 : 0.0);
+        for (const auto& r : responses) {
+            const grading::Grade g = grading::grade(r, it->second, format_);
+            out.push_back(g.correct ? 1.0 : 0.0);
+            ++counts.graded;
+            counts.noAnswer += !g.extracted;
+        }
         return out;
     }
     std::string name() const override { return "answer:" + field_; }
+    AnswerCounts counts;
 
 private:
     std::map<std::string, std::string> refs_;
@@ -43,6 +49,12 @@ private:
 };
 
 } // namespace
+
+std::optional<AnswerCounts> answerCounts(const RewardFunction& gold)
+{
+    if (const auto* a = dynamic_cast<const AnswerReward*>(&gold)) return a->counts;
+    return std::nullopt;
+}
 
 std::shared_ptr<RewardFunction> makeAnswerReward(std::map<std::string, std::string> references, const std::string& field,
                                                  grading::Format format)

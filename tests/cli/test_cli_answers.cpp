@@ -159,6 +159,7 @@ private slots:
                           {}, 300000);
         QCOMPARE(r.code, 0);
         QVERIFY2(r.out.contains("accuracy ± se"), qPrintable(r.out));
+        QVERIFY2(r.err.contains("graded samples stated no answer (counted wrong)"), qPrintable(r.err));
         QVERIFY(r.out.contains("\nmv "));
         auto s = SessionDb::open(db.toStdString(), SessionDb::Mode::ReadOnly);
         const char* refs[] = {"7", "#### 1", "12"};

@@ -540,9 +540,11 @@ int main(int argc, char** argv)
                 plot.legend->setIconSize(14, 6);
                 plot.legend->setRowSpacing(-3);
                 plot.legend->setBrush(QColor(255, 255, 255, 200));
-                plot.axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+                plot.axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignLeft);
                 plot.rescaleAxes();
-                plot.yAxis->scaleRange(1.15, plot.yAxis->range().center());
+                // An empty band below the curves for the legend, so it covers no data.
+                const QCPRange yr = plot.yAxis->range();
+                plot.yAxis->setRange(yr.lower - 1.1 * yr.size(), yr.upper + 0.05 * yr.size());
                 save(&plot, "accuracy-" + name);
             }
             acc << end;

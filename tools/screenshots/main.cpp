@@ -182,7 +182,7 @@ bool accuracyStage(MainWindow& w, const QString& out, int& runs)
                                               "question");
         !e.isEmpty())
         return std::fprintf(stderr, "dataset: %s\n", qPrintable(e)), false;
-    prompt->selectDatasetRows({0, 1, 2, 3});
+    prompt->selectDatasetRows({7, 9, 19, 21});   // questions the LM gets right about half the time
     prompt->setAnswerGold("answer:answer");
     rudder::widgets::ModelChoice c = w.modelsPanel()->choice();
     c.baseDir = models + "/demo-math-lm";

@@ -20,6 +20,13 @@ std::optional<std::string> answerGoldField(const std::string& goldSpec);
 std::shared_ptr<RewardFunction> makeAnswerReward(std::map<std::string, std::string> references, const std::string& field,
                                                  grading::Format format = grading::Format::Auto);
 
+// How many responses an accuracy gold has graded so far and how many of them stated no answer
+// (counted wrong); nullopt for any other reward.
+struct AnswerCounts {
+    int64_t graded = 0, noAnswer = 0;
+};
+std::optional<AnswerCounts> answerCounts(const RewardFunction& gold);
+
 // A dataset's reference answers for the given (file, 0-based row) pairs, read from FIELD (a
 // string, or a number written as one).  Throws UsageError naming the file, line and field.
 std::vector<std::string> readReferences(const std::string& file, const std::vector<int64_t>& rows, const std::string& field);
