@@ -353,7 +353,8 @@ void addModelOptions(CLI::App* cmd, ModelOptions& m)
                     "Base model: a directory, a repo id ORG/NAME[@REVISION] in the local Hugging Face cache "
                     "(see `rudder-cli models`; nothing is downloaded), or a serving engine "
                     "http(s)://HOST:PORT/v1[#SERVED_NAME] (vLLM, any OpenAI-compatible server, rudder-cli serve; "
-                    "needs --tokenizer) (default: the embedded demo LM)");
+                    "needs --tokenizer) (default: the embedded demo LM, demo-lm; demo-math-lm names the reasoning demo, the "
+                    "default with --gold answer)");
     cmd->add_option("--tokenizer", m.load.tokenizer,
                     "With a remote --model: its tokenizer here, a model directory (config.json + tokenizer files, "
                     "no weights) or a cached repo id");
@@ -369,7 +370,8 @@ void addModelOptions(CLI::App* cmd, ModelOptions& m)
     cmd->add_option("--reward", m.reward,
                     "Reward: a reward-model directory or cached repo id, 'lexicon' (AFINN-165 valence), 'cmd:COMMAND', "
                     "a server (http://HOST:PORT/pooling[#NAME] = vLLM's pooling API; any other URL = plain JSON), or "
-                    "demo-rm / demo-rm-small (the embedded demo RM, default, and its weak proxy trained on few labels)");
+                    "demo-rm / demo-rm-small (the embedded demo RM, default, and its weak proxy trained on few labels) / "
+                    "demo-math-rm (the reasoning demo's outcome RM)");
     cmd->add_option("--gold", m.gold,
                     "Second reward, only observed (same forms as --reward; default: lexicon when the reward "
                     "is the demo RM, else none; 'none' turns it off), or answer[:FIELD]: accuracy, 1 when a "
@@ -384,11 +386,33 @@ void addPromptOptions(CLI::App* cmd, PromptOptions& p)
 {
     cmd->add_option("--prompt", p.prompts, "A prompt (repeatable; default: a demo prompt)");
     cmd->add_option("--dataset", p.dataset, "JSONL file, one object per line with the prompt in --field");
-    cmd->add_option("--field", p.field, "JSONL field holding the prompt")->capture_default_str();
+    cmd->add_option("--field", p.field,
+                    "JSONL field holding the prompt (default: the first of prompt, question, problem, instruction, "
+                    "text that the first line has)");
     cmd->add_option("--limit", p.limit, "Use only the first N prompts (after --shuffle)");
     cmd->add_flag("--shuffle", p.shuffle, "Shuffle the dataset with --seed before --limit");
     cmd->add_flag("--skip-bad-lines", p.skipBad,
                   "Report malformed JSONL lines and skip them (default: stop before the run starts)");
+}
+
+// The prompt field when --field is not given: the usual names, in the order datasets use them
+// (HH-RLHF exports "prompt", GSM8K "question", MATH "problem").  "prompt" when none is there, so the
+// message about a missing field names it.
+std::string promptField(const std::string& file)
+{
+    std::ifstream in(file, std::ios::binary);
+    std::string line;
+    while (in && std::getline(in, line) && line.find_first_not_of(" \t\r") == std::string::npos) {
+    }
+    if (line.size() > (1u << 20)) line.resize(1u << 20);
+    const json j = json::parse(line, nullptr, false);
+    if (j.is_object())
+        for (const char* f : {"prompt", "question", "problem", "instruction", "text"})
+            if (j.contains(f) && j[f].is_string()) {
+                if (std::string(f) != "prompt") std::cerr << "rudder-cli: " << file << ": prompts from the \"" << f << "\" field\n";
+                return f;
+            }
+    return "prompt";
 }
 
 std::vector<PromptRecord> collectPrompts(const PromptOptions& p, uint64_t seed)
@@ -397,7 +421,7 @@ std::vector<PromptRecord> collectPrompts(const PromptOptions& p, uint64_t seed)
     if (p.limit < 0) throw UsageError("--limit", std::to_string(p.limit), "must be positive");
     std::vector<PromptRecord> prompts;
     for (const auto& t : p.prompts) prompts.push_back(PromptRecord{0, t, "", std::nullopt});
-    if (!p.dataset.empty()) prompts = readDataset(p.dataset, p.field, p.skipBad, std::cerr);
+    if (!p.dataset.empty()) prompts = readDataset(p.dataset, p.field.empty() ? promptField(p.dataset) : p.field, p.skipBad, std::cerr);
     if (prompts.empty()) prompts.push_back(PromptRecord{0, kDemoPrompt, "", std::nullopt});
     if (p.shuffle) shufflePrompts(prompts, seed);
     if (p.limit > 0 && size_t(p.limit) < prompts.size()) prompts.resize(size_t(p.limit));
@@ -407,8 +431,16 @@ std::vector<PromptRecord> collectPrompts(const PromptOptions& p, uint64_t seed)
 
 void loadModels(Workbench& wb, ModelOptions& m)
 {
+    // Accuracy as the gold with no models named: the reasoning demo (the KJV demo answers no
+    // questions).
+    if (answerGoldField(m.gold) && m.model.empty() && m.reward.empty()) {
+        m.model = demoMathModelDir();
+        m.reward = demoMathRewardDir();
+        std::cerr << "rudder-cli: --gold " << m.gold << " with no --model/--reward: the reasoning demo (demo-math-lm, demo-math-rm)\n";
+    }
     const bool demoReward = m.reward.empty() || m.reward == "demo-rm" || m.reward == "demo-rm-small";
     if (m.model.empty()) m.model = demoModelDir();
+    m.model = resolveDemoModel(m.model);
     if (m.reward.empty()) m.reward = demoRewardDir();
     m.reward = resolveDemoReward(m.reward);
     if (m.gold.empty() && demoReward) m.gold = "lexicon";
@@ -536,7 +568,9 @@ void addRunCommand(CLI::App& app)
             // file could carry any command): the user names it again, or says --trust-session.
             for (const ActiveSpec& a : activeSpecs(src)) {
                 const std::string& given = a.role == "model" ? o->m.model : a.role == "reward" ? o->m.reward : o->m.gold;
-                if (given != a.spec && !o->trustSession)
+                // A server named without its "#served-name" is the same server.
+                const bool sameServer = !given.empty() && a.spec.rfind("http", 0) == 0 && a.spec.substr(0, a.spec.find('#')) == given.substr(0, given.find('#'));
+                if (given != a.spec && !sameServer && !o->trustSession)
                     throw UsageError(o->db, "run " + std::to_string(o->resume) + ": " + a.role,
                                      "its " + a.role + " " + a.what + "; resuming would do so on the session file's "
                                      "word. Name it yourself to confirm: --" + a.role + " '" + a.spec +

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "rudder/answer_reward.h"
 #include "run_common.h"
 #include "rudder/error.h"
 #include "rudder/sweep.h"
@@ -61,7 +62,7 @@ json summaryJson(const SweepSummary& s)
             {"keys", s.keys}, {"cells", cells}, {"reference_cell", s.referenceCell ? cellJson(*s.referenceCell) : json(nullptr)}};
 }
 
-void printSummary(const SweepSummary& s, const std::string& db)
+void printSummary(const SweepSummary& s, const std::string& db, bool graded = false)
 {
     size_t pairs = 0;
     for (const auto& c : s.cells) pairs = std::max(pairs, c.proxy.size());
@@ -70,9 +71,11 @@ void printSummary(const SweepSummary& s, const std::string& db)
                 s.reference.empty() ? "" : (", reference " + s.reference).c_str());
     std::string head;
     for (const auto& k : s.keys) head += k + " ";
-    std::printf("%-26s %19s %19s %26s %26s  %s\n", head.empty() ? "point" : head.c_str(), "proxy ± se", "gold ± se",
+    // With the accuracy gold (--gold answer) the gold columns are accuracy.
+    const std::string g = graded ? "accuracy" : "gold";
+    std::printf("%-26s %19s %19s %26s %26s  %s\n", head.empty() ? "point" : head.c_str(), "proxy ± se", (g + " ± se").c_str(),
                 ("proxy − " + (s.reference.empty() ? std::string("ref") : s.reference) + " (z)").c_str(),
-                ("gold − " + (s.reference.empty() ? std::string("ref") : s.reference) + " (z)").c_str(), "runs");
+                (g + " − " + (s.reference.empty() ? std::string("ref") : s.reference) + " (z)").c_str(), "runs");
     auto runs = [](const std::vector<int64_t>& ids) {
         std::string r;
         for (auto id : ids) r += (r.empty() ? "" : ",") + std::to_string(id);
@@ -199,7 +202,7 @@ void addSweepCommand(CLI::App& app)
         }
         const SweepSummary s = loadSweep(db, name);
         if (o->json) std::cout << summaryJson(s).dump(2) << "\n";
-        else printSummary(s, o->db);
+        else printSummary(s, o->db, answerGoldField(o->m.gold).has_value());
         for (const auto& out : outs) reportEnd(out);
     });
 }

@@ -32,7 +32,7 @@ struct ModelOptions {
 
 struct PromptOptions {
     std::vector<std::string> prompts;
-    std::string dataset, field = "prompt";
+    std::string dataset, field;   // "" = the first of prompt, question, problem, instruction, text
     int64_t limit = 0;
     bool shuffle = false, skipBad = false;
 };

@@ -692,7 +692,10 @@ QString MainWindow::resumeRun(int64_t runId, bool modelsJustLoaded)
             QStringList active;
             for (const ActiveSpec& a : activeSpecs(src)) {
                 const QString now = a.role == "model" ? c.baseDir : a.role == "reward" ? c.reward : c.gold;
-                if (now != QString::fromStdString(a.spec)) active << QString::fromStdString(a.role + " " + a.what);
+                const QString spec = QString::fromStdString(a.spec);
+                // The same server without its "#served-name" is the user's own choice already.
+                if (now != spec && now.section('#', 0, 0) != spec.section('#', 0, 0))
+                    active << QString::fromStdString(a.role + " " + a.what);
             }
             if (!active.isEmpty()) {
                 const QString text = QString("Run %1 of this session was made with models that would start a process or "

@@ -25,10 +25,19 @@ std::string resourcesDir()
 std::string demoModelDir() { return (fs::path(resourcesDir()) / "models" / "demo-lm").string(); }
 std::string demoRewardDir() { return (fs::path(resourcesDir()) / "models" / "demo-rm").string(); }
 std::string demoSmallRewardDir() { return (fs::path(resourcesDir()) / "models" / "demo-rm-small").string(); }
+std::string demoMathModelDir() { return (fs::path(resourcesDir()) / "models" / "demo-math-lm").string(); }
+std::string demoMathRewardDir() { return (fs::path(resourcesDir()) / "models" / "demo-math-rm").string(); }
 std::string resolveDemoReward(const std::string& spec)
 {
     if (spec == "demo-rm") return demoRewardDir();
     if (spec == "demo-rm-small") return demoSmallRewardDir();
+    if (spec == "demo-math-rm") return demoMathRewardDir();
+    return spec;
+}
+std::string resolveDemoModel(const std::string& spec)
+{
+    if (spec == "demo-lm") return demoModelDir();
+    if (spec == "demo-math-lm") return demoMathModelDir();
     return spec;
 }
 

@@ -184,6 +184,24 @@ private slots:
         QCOMPARE(r.code, 2);
         QVERIFY(r.err.contains("--dataset"));
     }
+
+    // The command as a user types it: no models named, no --field: the reasoning demo and
+    // the dataset's "question" field are chosen, and the table reads accuracy (few questions and a
+    // small budget here; the README's figure is the full run).
+    void compareOnTheReasoningDemo()
+    {
+        const QString db = tmp.filePath("demo.sqlite");
+        const CliResult r = cli({"compare", "--methods", "qalign,bon,mv,wmv", "--gold", "answer", "--dataset",
+                                 RUDDER_TEST_DATA "/../resources/prompts/arith-test.jsonl", "--limit", "3", "--budget", "8",
+                                 "--db", db},
+                                {}, 300000);
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY2(r.err.contains("reasoning demo") && r.err.contains("\"question\" field"), qPrintable(r.err));
+        for (const char* m : {"\nqalign ", "\nbon ", "\nmv ", "\nwmv "}) QVERIFY2(r.out.contains(m), qPrintable(r.out));
+        QVERIFY(r.out.contains("accuracy ± se"));
+        auto s = SessionDb::open(db.toStdString(), SessionDb::Mode::ReadOnly);
+        QVERIFY(s.loadRun(1).info.base_model.value("spec", std::string()).find("demo-math-lm") != std::string::npos);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestCliAnswers)
