@@ -454,15 +454,22 @@ void MainWindow::startRun(bool smallBudget)
     job.request.seed = method_->seed();
     // Accuracy as the gold: the method's own answer is the vote over extracted answers where it
     // can vote (QAlign §3.2, MV/WMV), as rudder-cli does.
-    if (models_->choice().gold.startsWith("answer") && job.request.config.contains("vote"))
+    bool votes = false;
+    if (models_->choice().gold.startsWith("answer") && job.request.config.contains("vote") &&
+        job.request.config["vote"] != 1) {
         job.request.config["vote"] = 1;
+        method_->setConfig(job.request.method, {{"vote", 1}});   // the tab shows what the run does
+        votes = true;
+    }
     job.prompts = prompt_->promptRecords();
     for (const auto& p : job.prompts) job.request.prompts.push_back(p.text);
     job.request.prompt_template = prompt_->templateName().toStdString();
     job.sessionPath = sessions_->sessionPath();
     lastWasSmall_ = smallBudget;
     beginRun(job);
-    statusBar()->showMessage(smallBudget ? "live tuning: re-running with a small budget…" : "starting…");
+    statusBar()->showMessage(smallBudget ? "live tuning: re-running with a small budget…"
+                             : votes   ? "starting… (accuracy as the gold: the answer is chosen by vote)"
+                                       : "starting…");
 }
 
 QString MainWindow::tuneBeta(double target)

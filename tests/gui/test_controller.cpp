@@ -611,6 +611,48 @@ private:
     QTemporaryDir dir_;
     std::unique_ptr<gui::MainWindow> w_;
     int64_t bonRun_ = -1;
+
+private slots:
+    // Accuracy as the gold in the workbench (last: it swaps the models): the reasoning demo on two
+    // held-out questions, the Dataset tab's reference field as the gold; QAlign votes (and its tab
+    // says so), every sample's gold is the grader's verdict, the curves' right axis reads accuracy.
+    void accuracyGoldFromTheDatasetTab()
+    {
+        auto* prompt = w_->promptPanel();
+        QCOMPARE(prompt->openDataset(QString::fromStdString(resourcesDir()) + "/prompts/arith-test.jsonl", "question"), QString());
+        prompt->selectDatasetRows({7, 9});
+        prompt->setAnswerGold("answer:answer");
+        QCOMPARE(prompt->answerGold(), QString("answer:answer"));
+        widgets::ModelChoice c = w_->modelsPanel()->choice();
+        c.baseDir = QString::fromStdString(resourcesDir()) + "/models/demo-math-lm";
+        c.reward = QString::fromStdString(resourcesDir()) + "/models/demo-math-rm";
+        c.gold = prompt->answerGold();
+        w_->modelsPanel()->setChoice(c);
+        QSignalSpy loaded(w_->controller(), &gui::RunController::modelsLoaded);
+        w_->loadModels();
+        QTRY_VERIFY_WITH_TIMEOUT(loaded.count() > 0 && w_->controller()->modelsReady(), 120000);
+        auto* m = w_->methodPanel();
+        m->setCurrentMethod("qalign");
+        m->setConfig("qalign", {{"chains", 2}, {"steps", 4}, {"max_new_tokens", 64}, {"vote", 0}});
+        QSignalSpy done(w_.get(), &gui::MainWindow::runDone);
+        m->runButton()->click();
+        QVERIFY(waitFor(done, 180000));
+        QCOMPARE(done[0][1].toInt(), int(RunStatus::Done));
+        QCOMPARE(m->config("qalign")["vote"].get<int>(), 1);
+        auto s = SessionDb::open(dir_.filePath("s.rudder").toStdString(), SessionDb::Mode::ReadOnly);
+        const StoredRun run = s.loadRun(done[0][0].toLongLong());
+        QCOMPARE(run.info.gold["spec"].get<std::string>(), std::string("answer:answer"));
+        QCOMPARE(run.info.config["vote"].get<int>(), 1);
+        QCOMPARE(run.prompts.size(), size_t(2));
+        int graded = 0;
+        for (const auto& e : run.iterations)
+            for (const auto& smp : e.samples) {
+                QVERIFY(smp.gold_reward && (*smp.gold_reward == 0.0 || *smp.gold_reward == 1.0));
+                ++graded;
+            }
+        QVERIFY(graded >= 2 * 2 * 4);
+        QCOMPARE(w_->rewardPlot()->plot()->yAxis2->label(), QString("accuracy"));
+    }
 };
 
 QTEST_MAIN(TestController)
