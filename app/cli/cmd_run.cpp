@@ -387,16 +387,17 @@ void addPromptOptions(CLI::App* cmd, PromptOptions& p)
     cmd->add_option("--prompt", p.prompts, "A prompt (repeatable; default: a demo prompt)");
     cmd->add_option("--dataset", p.dataset, "JSONL file, one object per line with the prompt in --field");
     cmd->add_option("--field", p.field,
-                    "JSONL field holding the prompt (default: the first of prompt, question, problem, instruction, "
-                    "text that the first line has)");
-    cmd->add_option("--limit", p.limit, "Use only the first N prompts (after --shuffle)");
+                    "JSONL field holding the prompt (default: the first of prompt, question, problem, instruction "
+                    "that the first line has)");
+    cmd->add_option("--limit", p.limit, "Use only the first N prompts (after --shuffle); N >= 1")
+        ->check(CLI::PositiveNumber);   // 0 used to mean "no limit" silently
     cmd->add_flag("--shuffle", p.shuffle, "Shuffle the dataset with --seed before --limit");
     cmd->add_flag("--skip-bad-lines", p.skipBad,
                   "Report malformed JSONL lines and skip them (default: stop before the run starts)");
 }
 
 // The prompt field when --field is not given: the usual names, in the order datasets use them
-// (HH-RLHF exports "prompt", GSM8K "question", MATH "problem").  "prompt" when none is there, so the
+// (HH-RLHF exports "prompt", GSM8K "question", MATH "problem", instruction sets "instruction").  "prompt" when none is there, so the
 // message about a missing field names it.
 std::string promptField(const std::string& file)
 {
@@ -407,7 +408,7 @@ std::string promptField(const std::string& file)
     if (line.size() > (1u << 20)) line.resize(1u << 20);
     const json j = json::parse(line, nullptr, false);
     if (j.is_object())
-        for (const char* f : {"prompt", "question", "problem", "instruction", "text"})
+        for (const char* f : {"prompt", "question", "problem", "instruction"})
             if (j.contains(f) && j[f].is_string()) {
                 if (std::string(f) != "prompt") std::cerr << "rudder-cli: " << file << ": prompts from the \"" << f << "\" field\n";
                 return f;
@@ -418,7 +419,8 @@ std::string promptField(const std::string& file)
 std::vector<PromptRecord> collectPrompts(const PromptOptions& p, uint64_t seed)
 {
     if (!p.dataset.empty() && !p.prompts.empty()) throw UsageError("--prompt", "", "give --prompt or --dataset, not both");
-    if (p.limit < 0) throw UsageError("--limit", std::to_string(p.limit), "must be positive");
+    // 0 is not "no limit": it was read so (item 13 of the second fuzz round); the default is -1.
+    if (p.limit == 0 || p.limit < -1) throw UsageError("--limit", std::to_string(p.limit), "must be a positive number of prompts");
     std::vector<PromptRecord> prompts;
     for (const auto& t : p.prompts) prompts.push_back(PromptRecord{0, t, "", std::nullopt});
     if (!p.dataset.empty()) prompts = readDataset(p.dataset, p.field.empty() ? promptField(p.dataset) : p.field, p.skipBad, std::cerr);
@@ -548,7 +550,8 @@ void addRunCommand(CLI::App& app)
     cmd->add_option("--config", o->configFile, "JSON config (as exported from the GUI); --set overrides it");
     cmd->add_flag("--json", o->json, "Print run id, final answers and summary statistics as JSON on stdout");
     cmd->add_option("--resume", o->resume,
-                    "Continue an interrupted run of --db (its method, config, prompts and seed come from the session)");
+                    "Continue an interrupted run of --db (its method, config, prompts and seed come from the session)")
+        ->check(CLI::NonNegativeNumber);   // -1 is the "not given" default, never a run id to pass
     cmd->add_flag("--trust-session", o->trustSession,
                   "With --resume: load the run's recorded models even when they run a command (cmd:) or contact a "
                   "server (http://); without it such a spec must be named again with --model/--reward/--gold");

@@ -32,8 +32,8 @@ struct ModelOptions {
 
 struct PromptOptions {
     std::vector<std::string> prompts;
-    std::string dataset, field;   // "" = the first of prompt, question, problem, instruction, text
-    int64_t limit = 0;
+    std::string dataset, field;   // "" = the first of prompt, question, problem, instruction
+    int64_t limit = -1;   // -1: every prompt
     bool shuffle = false, skipBad = false;
 };
 

@@ -827,6 +827,20 @@ private Q_SLOTS:
         QCOMPARE(r.code, 2);
         QVERIFY2(r.err.contains("connects to http://127.0.0.1:9/v1") && r.err.contains("--model"), qPrintable(r.err));
     }
+
+    // Small refusals of the second fuzz round (item 13): --resume -1 does not start a new run,
+    // --limit 0 does not mean "every prompt"; both exit 2 before anything is written.
+    void negativeResumeAndZeroLimitAreRefused()
+    {
+        const QString db = tmp.filePath("refusals.sqlite");
+        Result r = cli({"run", "--db", db, "--resume", "-1"});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("--resume"), qPrintable(r.err));
+        r = cli({"run", "--method", "bon", "--reward", "lexicon", "--db", db, "--limit", "0", "--prompt", "a"});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("--limit"), qPrintable(r.err));
+        QVERIFY(!QFile::exists(db));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestCliRun)
