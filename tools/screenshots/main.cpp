@@ -65,6 +65,20 @@ void raiseDock(MainWindow& w, const char* objectName)
     if (auto* d = w.findChild<QDockWidget*>(objectName)) d->raise();
 }
 
+// Runs `method` with `config` to the end, brings `dock` to the front and takes the shot.
+bool runAndShoot(MainWindow& w, const QString& out, int& runs, const std::string& method, const nlohmann::json& config,
+                 const char* dock, const char* name)
+{
+    w.methodPanel()->setCurrentMethod(method);
+    w.methodPanel()->setConfig(method, config);
+    const int before = runs;
+    w.startRun();
+    const bool ok = waitFor([&] { return runs > before; }, 600000);
+    raiseDock(w, dock);
+    shot(w, out, name);
+    return ok;
+}
+
 // The base model and the reward behind `rudder-cli serve` (as a GPU box would serve them), a BoN
 // run through it.  False when the server does not start or the run fails.
 bool remoteStage(MainWindow& w, const QString& out, int& runs)
@@ -158,14 +172,8 @@ bool sweepStage(MainWindow& w, const QString& out)
 // its losses and calibration), then steers the greedy decode with it.
 bool recontrolStage(MainWindow& w, const QString& out, int& runs)
 {
-    w.methodPanel()->setCurrentMethod("recontrol");
-    w.methodPanel()->setConfig("recontrol", {{"train_samples", 128}, {"train_epochs", 30}, {"max_new_tokens", 32}});
-    const int before = runs;
-    w.startRun();
-    const bool ok = waitFor([&] { return runs > before; }, 600000);
-    raiseDock(w, "dock-value");
-    shot(w, out, "workbench-recontrol.png");
-    return ok;
+    return runAndShoot(w, out, runs, "recontrol", {{"train_samples", 128}, {"train_epochs", 30}, {"max_new_tokens", 32}},
+                       "dock-value", "workbench-recontrol.png");
 }
 
 } // namespace
@@ -194,14 +202,8 @@ bool accuracyStage(MainWindow& w, const QString& out, int& runs)
     w.loadModels(false);
     waitFor([&] { return loaded && w.controller()->modelsReady(); }, 120000);
     QObject::disconnect(conn);
-    w.methodPanel()->setCurrentMethod("qalign");
-    w.methodPanel()->setConfig("qalign", {{"chains", 4}, {"steps", 32}, {"max_new_tokens", 128}});
-    const int before = runs;
-    w.startRun();
-    const bool ok = waitFor([&] { return runs > before; }, 600000);
-    raiseDock(w, "dock-answers");
-    shot(w, out, "workbench-accuracy.png");
-    return ok;
+    return runAndShoot(w, out, runs, "qalign", {{"chains", 4}, {"steps", 32}, {"max_new_tokens", 128}}, "dock-answers",
+                       "workbench-accuracy.png");
 }
 
 int main(int argc, char** argv)
