@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "rudder/error.h"
+#include "rudder/selection.h"
 
 namespace rudder {
 
@@ -393,6 +394,9 @@ nlohmann::json validateConfig(const std::string& id, const nlohmann::json& confi
         if (std::find(m.textParams.begin(), m.textParams.end(), it.key()) != m.textParams.end()) {
             if (!it->is_string()) throw UsageError("config", it.key(), "must be a string");
             if (!it->get_ref<const std::string&>().empty()) out[it.key()] = *it;
+            // A bad answer_regex is refused with the settings, even when vote is off (it was
+            // accepted silently, then failed the first run that voted).
+            if (it.key() == "answer_regex") checkAnswerRegex(it->get<std::string>());
             continue;
         }
         if (!spec) {

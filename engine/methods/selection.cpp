@@ -6,6 +6,9 @@
 #include <cmath>
 #include <map>
 #include <regex>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <unordered_map>
 
 #include "rudder/analysis.h"
@@ -94,15 +97,63 @@ int mbrSelect(const std::vector<std::vector<int32_t>>& c, const std::vector<doub
 
 namespace {
 
-std::optional<std::string> lastMatch(const std::string& text, const std::regex& re)
-{
-    std::optional<std::string> out;
-    for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it) {
-        const auto& m = *it;
-        out = m.size() > 1 && m[1].matched ? m[1].str() : m[0].str();
+// A user's answer_regex, through PCRE2 with a match limit: a pattern that backtracks
+// catastrophically ("((.)*)*Z") stops with a message instead of holding the run forever (libstdc++'s
+// std::regex has no limit and recurses per character).
+class AnswerRegex {
+public:
+    explicit AnswerRegex(const std::string& pattern) : pattern_(pattern)
+    {
+        int err = 0;
+        PCRE2_SIZE off = 0;
+        code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), 0, &err, &off, nullptr);
+        if (!code_) {
+            PCRE2_UCHAR buf[256];
+            pcre2_get_error_message(err, buf, sizeof buf);
+            throw UsageError("answer_regex", pattern, "invalid regular expression at offset " + std::to_string(off) + ": " +
+                                                          reinterpret_cast<char*>(buf));
+        }
+        md_ = pcre2_match_data_create_from_pattern(code_, nullptr);
+        mc_ = pcre2_match_context_create(nullptr);
+        pcre2_set_match_limit(mc_, 1000000);   // backtracking steps per match attempt
+        pcre2_set_depth_limit(mc_, 10000);
     }
-    return out;
-}
+    ~AnswerRegex()
+    {
+        pcre2_match_context_free(mc_);
+        pcre2_match_data_free(md_);
+        pcre2_code_free(code_);
+    }
+    AnswerRegex(const AnswerRegex&) = delete;
+    AnswerRegex& operator=(const AnswerRegex&) = delete;
+
+    // The last match's first group (or the whole match).
+    std::optional<std::string> last(const std::string& text) const
+    {
+        std::optional<std::string> out;
+        const auto subject = reinterpret_cast<PCRE2_SPTR>(text.data());
+        for (size_t pos = 0; pos <= text.size();) {
+            const int rc = pcre2_match(code_, subject, text.size(), pos, 0, md_, mc_);
+            if (rc == PCRE2_ERROR_NOMATCH) break;
+            if (rc < 0)
+                throw UsageError("answer_regex", pattern_,
+                                 rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT
+                                     ? "too expensive on a response (it backtracks past PCRE2's match limit): simplify it"
+                                     : "match failed (PCRE2 error " + std::to_string(rc) + ")");
+            const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md_);
+            const bool group = rc > 1 && ov[2] != PCRE2_UNSET;
+            out = group ? text.substr(ov[2], ov[3] - ov[2]) : text.substr(ov[0], ov[1] - ov[0]);
+            pos = ov[1] > ov[0] ? ov[1] : ov[1] + 1;   // step over an empty match
+        }
+        return out;
+    }
+
+private:
+    std::string pattern_;
+    pcre2_code* code_ = nullptr;
+    pcre2_match_data* md_ = nullptr;
+    pcre2_match_context* mc_ = nullptr;
+};
 
 } // namespace
 
@@ -123,17 +174,14 @@ RepeatedMbr mbrSelectRepeated(const std::vector<const std::vector<int32_t>*>& po
     return r;
 }
 
+void checkAnswerRegex(const std::string& pattern)
+{
+    if (!pattern.empty()) AnswerRegex check(pattern);
+}
+
 std::optional<std::string> extractAnswer(const std::string& text, const std::string& pattern)
 {
-    if (!pattern.empty()) {
-        std::regex re;
-        try {
-            re = std::regex(pattern, std::regex::ECMAScript);
-        } catch (const std::regex_error& e) {
-            throw UsageError("answer regex", pattern, std::string("invalid regular expression: ") + e.what());
-        }
-        return lastMatch(text, re);
-    }
+    if (!pattern.empty()) return AnswerRegex(pattern).last(text);
     // What the response states (\boxed{}, "####", "the answer is"), else a final choice letter, else
     // the last number; keyed as the grader compares them, so "\frac12" and "0.5" vote together.
     if (auto stated = grading::statedAnswer(text)) return grading::voteKey(*stated);

@@ -7,6 +7,7 @@
 
 #include "rudder/analysis.h"
 #include "rudder/error.h"
+#include "rudder/methods.h"
 #include "rudder/selection.h"
 
 using namespace rudder;
@@ -104,6 +105,25 @@ private Q_SLOTS:
         QVERIFY(!extractAnswer("no answer here").has_value());
         QCOMPARE(*extractAnswer("answer: foo, then answer: bar", "answer: (\\w+)"), std::string("bar"));
         QVERIFY_THROWS_EXCEPTION(UsageError, extractAnswer("x", "(unclosed"));
+        // Catastrophic backtracking stops at PCRE2's match limit with a message; it ran forever
+        // under std::regex and left the run `running`.
+        // The fuzzer's pattern fails at once (PCRE2 sees the required "Z"); one that cannot be
+        // short-cut hits the limit and says so.
+        const std::string aaa = std::string(40, 'a') + "!";
+        QVERIFY(!extractAnswer(aaa, "((.)*)*Z"));
+        try {
+            extractAnswer(aaa, "(a|aa)+$");
+            QFAIL("a catastrophic pattern was not stopped");
+        } catch (const UsageError& e) {
+            QVERIFY2(QString(e.what()).contains("too expensive"), e.what());
+        }
+        // Perl syntax works as before: a group, the last match.
+        QCOMPARE(*extractAnswer("x = 3; x = 4", "x = (\\d+)"), std::string("4"));
+        // A bad pattern is refused with the settings, whether or not the method votes.
+        QVERIFY_THROWS_EXCEPTION(UsageError, validateConfig("wmv", {{"vote", 0}, {"answer_regex", "(bad"}}));
+        QVERIFY_THROWS_EXCEPTION(UsageError, validateConfig("qalign", {{"answer_regex", "[z-a]"}}));
+        QCOMPARE(validateConfig("qalign", {{"answer_regex", "answer: (\\w+)"}})["answer_regex"].get<std::string>(),
+                 std::string("answer: (\\w+)"));
     }
 
     void bestOfK()

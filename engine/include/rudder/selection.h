@@ -47,11 +47,14 @@ struct RepeatedMbr {
 };
 RepeatedMbr mbrSelectRepeated(const std::vector<const std::vector<int32_t>*>& pool);
 
-// The answer in a response: with `pattern` (ECMAScript regex) the last match's first group (or whole
+// The answer in a response: with `pattern` (a PCRE2 regex, Perl syntax) the last match's first group (or whole
 // match); by default what it states (the last \boxed{}, "####", "the answer is"), else a final letter
 // A–D, else the last number, as the grader's vote key (rudder/grading.h: "\frac12" = "0.5" = "1/2",
 // "1,024" = "1024").  nullopt when nothing matches.  Throws UsageError for a bad pattern.
 std::optional<std::string> extractAnswer(const std::string& text, const std::string& pattern = {});
+// Throws UsageError ("answer_regex", the pattern, why) for a pattern that does not compile.  PCRE2
+// syntax; a match that backtracks past PCRE2's limit throws too, instead of hanging.
+void checkAnswerRegex(const std::string& pattern);
 
 struct Vote {
     std::string answer;      // winning answer ("" when no sample had one)
