@@ -121,9 +121,16 @@ void readCommonSizes(const nlohmann::json& cfg, const std::string& file, ModelCo
     mc.num_kv_heads = jsonInt(cfg, "num_key_value_heads", mc.num_heads, file);
     mc.head_dim = jsonInt(cfg, "head_dim", mc.hidden_size / mc.num_heads, file);
     mc.max_positions = jsonInt(cfg, "max_position_embeddings", 2048, file);
+    // A non-positive length disabled the prompt-length check (a 10 MB prompt then took > 8 GB), and
+    // a non-positive eps or θ gives a NaN model that runs to "success".
+    if (mc.max_positions < 1 || mc.max_positions > (int64_t(1) << 24))
+        throw Error(file, "max_position_embeddings", std::to_string(mc.max_positions) + " is outside [1, 2^24]");
     spec.intermediate_size = jsonRequiredInt(cfg, "intermediate_size", file);
     spec.norm_eps = jsonNumber(cfg, "rms_norm_eps", 1e-6, file);
-    spec.rope = parseRope(cfg, jsonNumber(cfg, "rope_theta", 10000.0, file), file);
+    if (!(spec.norm_eps > 0) || !std::isfinite(spec.norm_eps)) throw Error(file, "rms_norm_eps", "must be a positive number");
+    const double theta = jsonNumber(cfg, "rope_theta", 10000.0, file);
+    if (!(theta > 0) || !std::isfinite(theta)) throw Error(file, "rope_theta", "must be a positive number");
+    spec.rope = parseRope(cfg, theta, file);
     spec.rope_local = spec.rope;
     if (cfg.contains("tie_word_embeddings") && cfg["tie_word_embeddings"].is_boolean())
         spec.tie_word_embeddings = cfg["tie_word_embeddings"].get<bool>();

@@ -321,6 +321,18 @@ private Q_SLOTS:
                          && m.contains("missing shard file") && m.contains("model-00001-of-00002.safetensors"),
                      qPrintable(m));
         }
+        // Values that disable a check or make a NaN model (second fuzz round, items 4 and 10).
+        for (auto [key, value] : {std::pair<const char*, double>{"max_position_embeddings", 0},
+                                  {"max_position_embeddings", -1}, {"rms_norm_eps", 0}, {"rms_norm_eps", -1e-6},
+                                  {"rope_theta", 0}, {"rope_theta", -10000}}) {
+            const std::string d = copyModel(std::string("bad-") + key);
+            nlohmann::json cfg = tinyConfig("llama");
+            if (std::string(key) == "max_position_embeddings") cfg[key] = int64_t(value);
+            else cfg[key] = value;
+            std::ofstream(fs::path(d) / "config.json") << cfg.dump();
+            const QString m = errorOf([&] { loadCausalLM(d, "cpu", "fp32"); });
+            QVERIFY2(m.contains("config.json") && m.contains(key), qPrintable(m));
+        }
         // Unsupported architecture: named, with the supported list.
         {
             const std::string d = copyModel("falcon");
