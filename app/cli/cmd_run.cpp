@@ -397,8 +397,8 @@ void addPromptOptions(CLI::App* cmd, PromptOptions& p)
 }
 
 // The prompt field when --field is not given: the usual names, in the order datasets use them
-// (HH-RLHF exports "prompt", GSM8K "question", MATH "problem", instruction sets "instruction").  "prompt" when none is there, so the
-// message about a missing field names it.
+// (HH-RLHF exports "prompt", GSM8K "question", MATH "problem", instruction sets "instruction");
+// "prompt" when none is there, so the message about a missing field names it.
 std::string promptField(const std::string& file)
 {
     std::ifstream in(file, std::ios::binary);
@@ -419,11 +419,13 @@ std::string promptField(const std::string& file)
 std::vector<PromptRecord> collectPrompts(const PromptOptions& p, uint64_t seed)
 {
     if (!p.dataset.empty() && !p.prompts.empty()) throw UsageError("--prompt", "", "give --prompt or --dataset, not both");
-    // 0 is not "no limit": it was read so (item 13 of the second fuzz round); the default is -1.
-    if (p.limit == 0 || p.limit < -1) throw UsageError("--limit", std::to_string(p.limit), "must be a positive number of prompts");
+    // -1 is "not given" (every prompt); 0 used to mean that too, silently.
+    if (p.limit == 0 || p.limit < -1)
+        throw UsageError("--limit", std::to_string(p.limit), "must be a positive number of prompts");
     std::vector<PromptRecord> prompts;
     for (const auto& t : p.prompts) prompts.push_back(PromptRecord{0, t, "", std::nullopt});
-    if (!p.dataset.empty()) prompts = readDataset(p.dataset, p.field.empty() ? promptField(p.dataset) : p.field, p.skipBad, std::cerr);
+    if (!p.dataset.empty())
+        prompts = readDataset(p.dataset, p.field.empty() ? promptField(p.dataset) : p.field, p.skipBad, std::cerr);
     if (prompts.empty()) prompts.push_back(PromptRecord{0, kDemoPrompt, "", std::nullopt});
     if (p.shuffle) shufflePrompts(prompts, seed);
     if (p.limit > 0 && size_t(p.limit) < prompts.size()) prompts.resize(size_t(p.limit));
