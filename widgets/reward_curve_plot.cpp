@@ -1,5 +1,7 @@
 #include "reward_curve_plot.h"
 
+#include "rudder/answer_reward.h"
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QHBoxLayout>
@@ -198,7 +200,7 @@ void RewardCurvePlot::rebuild()
         ++i;
     }
     // Accuracy as the gold (answer:FIELD): the right axis is the share of correct answers.
-    const bool accuracy = run_ && run_->meta().gold.rfind("answer", 0) == 0;
+    const bool accuracy = run_ && answerGoldField(run_->meta().gold);
     p->yAxis2->setLabel(accuracy ? "accuracy" : "gold reward");
     p->yAxis2->setVisible(gold);
     p->yAxis2->setTickLabels(gold);

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "rudder/answer_reward.h"
 #include "rudder/grading.h"
 
 namespace rudder::widgets {
@@ -92,7 +93,7 @@ QVariant SampleTableModel::data(const QModelIndex& index, int role) const
     return {};
 }
 
-bool SampleTableModel::graded() const { return run_ && run_->meta().gold.rfind("answer", 0) == 0; }
+bool SampleTableModel::graded() const { return run_ && answerGoldField(run_->meta().gold); }
 
 QVariant SampleTableModel::headerData(int section, Qt::Orientation o, int role) const
 {

@@ -177,10 +177,9 @@ void addImportSamplesCommand(CLI::App& app)
             graded.push_back(std::move(g));
         }
 
-        json out = {{"n", graded.empty() ? 0 : int64_t(lines.front().responses.size())}, {"prompts", lines.size()}};
         size_t nMin = SIZE_MAX;
         for (const auto& l : lines) nMin = std::min(nMin, l.responses.size());
-        out["n"] = nMin;
+        json out = {{"n", nMin}, {"prompts", lines.size()}};
         if (answers) {
             const auto c = analysis::accuracyCurves(graded, beta, 1, 1000);
             out["accuracy"] = c.pass.empty() ? json(nullptr) : json(c.pass.front().mean);

@@ -468,13 +468,13 @@ void applyAnswerGold(Workbench& wb, const ModelOptions& m, const std::vector<Pro
     const auto field = answerGoldField(m.gold);
     if (!field) return;
     std::vector<PromptSource> sources;
-    for (const auto& p : prompts) sources.push_back({p.text, p.source, p.row});
-    try {
-        wb.setGoldFunction(makeAnswerReward(referencesFor(sources, *field), *field), m.gold);
-    } catch (const UsageError& e) {
-        if (std::string(e.what()).find("needs prompts from a dataset") == std::string::npos) throw;
-        throw UsageError("--gold", m.gold, "needs --dataset: the reference answers are a field of its lines");
+    for (const auto& p : prompts) {
+        // Said in the CLI's words here; referencesFor refuses typed prompts too, for the GUI.
+        if (p.source.empty() || !p.row)
+            throw UsageError("--gold", m.gold, "needs --dataset: the reference answers are a field of its lines");
+        sources.push_back({p.text, p.source, p.row});
     }
+    wb.setGoldFunction(makeAnswerReward(referencesFor(sources, *field), *field), m.gold);
 }
 
 void voteWhenGraded(const ModelOptions& m, const std::string& method, json& config, const std::vector<std::string>& sets)

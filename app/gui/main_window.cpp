@@ -37,6 +37,7 @@
 #include "rudder/methods.h"
 #include "rudder/paths.h"
 #include "rudder/runtime_init.h"
+#include "rudder/answer_reward.h"
 #include "rudder/run_recorder.h"
 #include "rudder/session_db.h"
 #include "sample_inspector.h"
@@ -170,7 +171,7 @@ MainWindow::MainWindow(const QString& sessionPath, QWidget* parent)
     // The dataset tab's "gold: reference answer in FIELD" sets the Models panel's gold and reloads.
     connect(prompt_, &PromptPanel::answerGoldChosen, this, [this](const QString& spec) {
         ModelChoice c = models_->choice();
-        if (spec.isEmpty() && !c.gold.startsWith("answer")) return;
+        if (spec.isEmpty() && !answerGoldField(c.gold.toStdString())) return;
         c.gold = spec;
         models_->setChoice(c);
         if (!running_) loadModels(true);
@@ -455,7 +456,7 @@ void MainWindow::startRun(bool smallBudget)
     // Accuracy as the gold: the method's own answer is the vote over extracted answers where it
     // can vote (QAlign §3.2, MV/WMV), as rudder-cli does.
     bool votes = false;
-    if (models_->choice().gold.startsWith("answer") && job.request.config.contains("vote") &&
+    if (answerGoldField(models_->choice().gold.toStdString()) && job.request.config.contains("vote") &&
         job.request.config["vote"] != 1) {
         job.request.config["vote"] = 1;
         method_->setConfig(job.request.method, {{"vote", 1}});   // the tab shows what the run does

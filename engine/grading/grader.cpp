@@ -153,6 +153,14 @@ std::string cleanNumber(std::string t)
     return t;
 }
 
+// The first number written in s, cleaned ("$1,200.00 per week" -> "1200"); nullopt when none.
+std::optional<std::string> firstNumber(const std::string& s)
+{
+    const auto spans = numberSpans(s);
+    if (spans.empty()) return std::nullopt;
+    return cleanNumber(s.substr(spans.front().first, spans.front().second - spans.front().first));
+}
+
 std::optional<std::string> lastNumber(const std::string& s)
 {
     const auto spans = numberSpans(s);
@@ -244,10 +252,8 @@ std::optional<std::string> extractAnswer(const std::string& response, Format f)
     if (f == Format::Gsm8k) {
         // The answer is a number: the first one in the stated answer ("18 dollars per day, or $126
         // a week" states 18), else the last number of the response.
-        if (raw) {
-            const auto spans = numberSpans(*raw);
-            if (!spans.empty()) return cleanNumber(raw->substr(spans.front().first, spans.front().second - spans.front().first));
-        }
+        if (raw)
+            if (auto n = firstNumber(*raw)) return n;
         return lastNumber(stripCalculator(response));
     }
     if (raw) return raw;
@@ -257,8 +263,7 @@ std::optional<std::string> extractAnswer(const std::string& response, Format f)
 std::string normalize(const std::string& answer, Format f)
 {
     if (f == Format::Gsm8k) {
-        const auto spans = numberSpans(answer);
-        if (!spans.empty()) return cleanNumber(answer.substr(spans.front().first, spans.front().second - spans.front().first));
+        if (auto n = firstNumber(answer)) return *n;
         return lower(trim(answer));
     }
     return normalizeLatex(answer);
@@ -301,7 +306,7 @@ bool scalarEqual(const std::string& a, const std::string& b)
 {
     if (a == b) return true;
     const auto x = parseNumber(a), y = parseNumber(b);
-    if (x && y) return std::fabs(*x - *y) <= 1e-6 * std::max(1.0, std::fabs(*y));
+    if (x && y) return numbersClose(std::fabs(*x - *y), *y);
     if (a.empty() || b.empty()) return false;
     return symbolicEqual(a, b);
 }
@@ -355,7 +360,7 @@ bool equivalent(const std::string& answer, const std::string& reference, Format 
     if (a.empty() || b.empty()) return false;
     if (f == Format::Gsm8k) {
         const auto x = parseNumber(a), y = parseNumber(b);
-        if (x && y) return std::fabs(*x - *y) <= 1e-6 * std::max(1.0, std::fabs(*y));
+        if (x && y) return numbersClose(std::fabs(*x - *y), *y);
         return a == b;
     }
     if (equivalentNormalized(a, b, 0)) return true;
@@ -369,7 +374,7 @@ std::string voteKey(const std::string& answer, Format f)
 {
     if (f == Format::Auto) f = Format::Math;
     const std::string n = normalize(answer, f);
-    if (const auto v = parseNumber(n)) return cleanNumber(n);
+    if (parseNumber(n)) return cleanNumber(n);
     if (f == Format::Math) {
         if (const auto v = numericValue(n)) {
             char buf[64];

@@ -1,5 +1,6 @@
 // Shared by the grader's files (not installed).
 #pragma once
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -10,6 +11,8 @@ bool startsWith(const std::string& s, size_t at, const char* lit);
 void replaceAll(std::string& s, const std::string& from, const std::string& to);
 size_t matchBrace(const std::string& s, size_t open);
 std::optional<double> parseNumber(const std::string& t);
+// Two values are the same answer: equal to a relative 1e-6 of the reference (at least 1e-6).
+inline bool numbersClose(double diff, double reference) { return diff <= 1e-6 * std::max(1.0, reference < 0 ? -reference : reference); }
 
 // normalize.cpp: the MATH / PRM800K normalisation of a LaTeX answer.
 std::string normalizeLatex(const std::string& answer);

@@ -215,7 +215,6 @@ std::optional<double> magnitude(const GiNaC::ex& e)
     return m;
 }
 
-bool close(double diff, double scale) { return diff <= 1e-6 * std::max(1.0, scale); }
 
 } // namespace
 
@@ -230,7 +229,7 @@ bool symbolicEqual(const std::string& a, const std::string& b)
         const auto& syms = reader.get_syms();
         if (syms.empty()) {
             const auto m = magnitude(d), s = magnitude(eb);
-            return m && s && close(*m, *s);
+            return m && s && numbersClose(*m, *s);
         }
         if (d.normal().is_zero()) return true;
         // Agreement at random rational points (a non-zero rational function vanishes on a set of
@@ -242,7 +241,7 @@ bool symbolicEqual(const std::string& a, const std::string& b)
             for (const auto& kv : syms) at[kv.second] = GiNaC::numeric(3 + 7 * k + 5 * n++, 11 + 2 * k);
             const auto m = magnitude(d.subs(at)), s = magnitude(eb.subs(at));
             if (!m || !s) continue;
-            if (!close(*m, *s)) return false;
+            if (!numbersClose(*m, *s)) return false;
             ++agreed;
         }
         return agreed >= 2;
@@ -278,7 +277,7 @@ std::optional<double> evalSimple(const std::string& infix) { return parseNumber(
 bool symbolicEqual(const std::string& a, const std::string& b)
 {
     const auto x = numericValue(a), y = numericValue(b);
-    return x && y && std::fabs(*x - *y) <= 1e-6 * std::max(1.0, std::fabs(*y));
+    return x && y && numbersClose(std::fabs(*x - *y), *y);
 }
 std::optional<double> numericValue(const std::string& a)
 {

@@ -8,6 +8,7 @@
 #include <ostream>
 #include <set>
 
+#include "rudder/answer_reward.h"
 #include "rudder/grading.h"
 
 namespace rudder {
@@ -24,7 +25,7 @@ static json orNull(const std::optional<T>& v)
 // extracted answer, so an export can be re-graded or voted on elsewhere.
 static bool graded(const RunInfo& info)
 {
-    return info.gold.is_object() && info.gold.value("spec", std::string()).rfind("answer", 0) == 0;
+    return info.gold.is_object() && answerGoldField(info.gold.value("spec", std::string()));
 }
 
 static json extracted(const std::string& text)

@@ -19,6 +19,7 @@
 #include <qcustomplot.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -111,9 +112,10 @@ const Sample& selectFirst(const std::vector<Sample>& all, size_t n, const std::s
     return all[size_t(mbrSelect(cands, w))];
 }
 
-// QAlign's answer after `steps` steps: MBR (with multiplicity) over the chains' states from
-// burn-in on, as runQAlign selects it.
-const Sample* qalignAnswer(const RunData& run, int prompt, int steps, int burnIn, std::vector<Sample>& keep)
+// The chains' states of one prompt up to step `steps`, from burn-in on, one entry per state and
+// step (a rejected proposal repeats the state): the pool runQAlign selects from.  Without any
+// step past burn-in, the last states.
+std::vector<Sample> qalignPool(const RunData& run, int prompt, int steps, int burnIn)
 {
     std::map<int, Sample> state;
     std::vector<Sample> pool;
@@ -125,8 +127,15 @@ const Sample* qalignAnswer(const RunData& run, int prompt, int steps, int burnIn
             for (auto& [c, s] : state) pool.push_back(s);
     }
     if (pool.empty()) for (auto& [c, s] : state) pool.push_back(s);
-    if (pool.empty()) return nullptr;
-    keep = pool;
+    return pool;
+}
+
+// QAlign's answer after `steps` steps: MBR (with multiplicity) over the chains' states from
+// burn-in on, as runQAlign selects it.
+const Sample* qalignAnswer(const RunData& run, int prompt, int steps, int burnIn, std::vector<Sample>& keep)
+{
+    keep = qalignPool(run, prompt, steps, burnIn);
+    if (keep.empty()) return nullptr;
     std::vector<const std::vector<int32_t>*> ids;
     for (const auto& s : keep) ids.push_back(&s.token_ids);
     return &keep[size_t(mbrSelectRepeated(ids).index)];
@@ -136,16 +145,7 @@ const Sample* qalignAnswer(const RunData& run, int prompt, int steps, int burnIn
 // accuracy gold: the majority vote (grading::voteKey) over the states from burn-in on.
 std::optional<double> qalignVoteGold(const RunData& run, int prompt, int burnIn)
 {
-    std::map<int, Sample> state;
-    std::vector<Sample> pool;
-    for (const auto& e : run.events()) {
-        if (e.prompt_index != prompt) continue;
-        for (const auto& s : e.samples)
-            if (e.iteration == 0 || s.accepted.value_or(false)) state[s.index] = s;
-        if (e.iteration >= burnIn)
-            for (auto& [c, s] : state) pool.push_back(s);
-    }
-    if (pool.empty()) for (auto& [c, s] : state) pool.push_back(s);
+    const std::vector<Sample> pool = qalignPool(run, prompt, INT32_MAX, burnIn);
     if (pool.empty()) return std::nullopt;
     std::vector<std::optional<std::string>> keys;
     for (const auto& s : pool) keys.push_back(extractAnswer(s.text));

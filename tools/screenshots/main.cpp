@@ -65,6 +65,17 @@ void raiseDock(MainWindow& w, const char* objectName)
     if (auto* d = w.findChild<QDockWidget*>(objectName)) d->raise();
 }
 
+// Loads the Models panel's `c` and waits until the models are ready.
+void loadChoice(MainWindow& w, const rudder::widgets::ModelChoice& c, int timeoutMs)
+{
+    w.modelsPanel()->setChoice(c);
+    bool loaded = false;
+    auto conn = QObject::connect(w.controller(), &rudder::gui::RunController::modelsLoaded, [&] { loaded = true; });
+    w.loadModels(false);
+    waitFor([&] { return loaded && w.controller()->modelsReady(); }, timeoutMs);
+    QObject::disconnect(conn);
+}
+
 // Runs `method` with `config` to the end, brings `dock` to the front and takes the shot.
 bool runAndShoot(MainWindow& w, const QString& out, int& runs, const std::string& method, const nlohmann::json& config,
                  const char* dock, const char* name)
@@ -102,12 +113,7 @@ bool remoteStage(MainWindow& w, const QString& out, int& runs)
     c.tokenizer = c.baseDir;
     c.baseDir = QString("http://127.0.0.1:%1/v1").arg(port);
     c.reward = QString("http://127.0.0.1:%1/pooling").arg(port);
-    w.modelsPanel()->setChoice(c);
-    bool loaded = false;
-    auto conn = QObject::connect(w.controller(), &rudder::gui::RunController::modelsLoaded, [&] { loaded = true; });
-    w.loadModels(false);
-    waitFor([&] { return loaded && w.controller()->modelsReady(); }, 60000);
-    QObject::disconnect(conn);
+    loadChoice(w, c, 60000);
     w.methodPanel()->setCurrentMethod("bon");
     w.methodPanel()->setConfig("bon", {{"n", 64}, {"max_new_tokens", 32}});
     const int before = runs;
@@ -196,12 +202,7 @@ bool accuracyStage(MainWindow& w, const QString& out, int& runs)
     c.baseDir = models + "/demo-math-lm";
     c.reward = models + "/demo-math-rm";
     c.gold = "answer:answer";
-    w.modelsPanel()->setChoice(c);
-    bool loaded = false;
-    auto conn = QObject::connect(w.controller(), &rudder::gui::RunController::modelsLoaded, [&] { loaded = true; });
-    w.loadModels(false);
-    waitFor([&] { return loaded && w.controller()->modelsReady(); }, 120000);
-    QObject::disconnect(conn);
+    loadChoice(w, c, 120000);
     return runAndShoot(w, out, runs, "qalign", {{"chains", 4}, {"steps", 32}, {"max_new_tokens", 128}}, "dock-answers",
                        "workbench-accuracy.png");
 }
