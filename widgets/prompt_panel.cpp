@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rudder/error.h"
+#include "rudder/file_read.h"
 #include "rudder/json_file.h"
 
 namespace rudder::widgets {
@@ -27,11 +28,10 @@ namespace {
 template <class F>
 void forEachLine(const std::string& path, F f)
 {
-    std::ifstream in(path);
-    if (!in) throw Error(path, "", "cannot open the file");
+    LineReader in(path, kCapDatasetLine, kCapDataset, "dataset");
     std::string line;
     int n = 0;
-    while (std::getline(in, line)) {
+    while (in.next(line)) {
         ++n;
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         // The CLI's parser: invalid UTF-8 and deep nesting become a message, never a crash.

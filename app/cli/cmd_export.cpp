@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "rudder/file_read.h"
 #include "rudder/json_file.h"
 #include "rudder/error.h"
 #include "rudder/session_db.h"
@@ -99,11 +100,9 @@ void addExportCommand(CLI::App& app)
     imp->add_option("--db", in->first, "session file to add the runs to")->required();
     imp->add_option("--in", in->second, "JSON file written by `rudder-cli export --format json`")->required();
     imp->callback([in] {
-        std::ifstream f(in->second, std::ios::binary);
-        if (!f) throw UsageError(in->second, "--in", "cannot read this file");
         nlohmann::json doc;
         try {
-            doc = readJsonFile(in->second);
+            doc = readJsonFile(in->second, kCapDocument, "export document (--in)");
         } catch (const Error& e) {
             throw UsageError(e.what());
         }

@@ -3,11 +3,13 @@
 #include <cmath>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "rudder/analysis.h"
 #include "rudder/error.h"
+#include "rudder/file_read.h"
 #include "rudder/grading.h"
 #include "rudder/methods.h"
 #include "rudder/run_recorder.h"
@@ -33,15 +35,19 @@ constexpr size_t kMaxLineBytes = 64u << 20;
 
 std::vector<Line> readSamples(const std::string& file, const std::string& answerField)
 {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw UsageError(file, "FILE", "cannot be read (missing file?)");
+    std::optional<LineReader> in;
     std::vector<Line> out;
     std::string text;
     int64_t lineNo = 0;
-    while (std::getline(in, text)) {
+    for (;;) {
+        try {
+            if (!in) in.emplace(file, kMaxLineBytes, kCapDataset, "samples file");
+            if (!in->next(text)) break;
+        } catch (const Error& e) {
+            throw UsageError(e.what());   // missing, a device, or over a cap
+        }
         ++lineNo;
         const std::string where = "line " + std::to_string(lineNo);
-        if (text.size() > kMaxLineBytes) throw UsageError(file, where, "longer than 64 MiB");
         if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
         const json j = json::parse(text, nullptr, false);
         if (j.is_discarded() || !j.is_object()) throw UsageError(file, where, "not a JSON object");

@@ -13,12 +13,14 @@
 #include <map>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 
 #include "commands.h"
 #include "run_common.h"
 #include "rudder/answer_reward.h"
+#include "rudder/file_read.h"
 #include "rudder/json_file.h"
 #include "rudder/error.h"
 #include "rudder/methods.h"
@@ -57,12 +59,21 @@ private:
 std::vector<PromptRecord> readDataset(const std::string& file, const std::string& field, bool skipBad,
                                       std::ostream& warnings)
 {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw UsageError(file, "--dataset", "cannot be read (missing file?)");
+    std::optional<LineReader> in;
+    try {
+        in.emplace(file, kCapDatasetLine, kCapDataset, "dataset");
+    } catch (const Error& e) {
+        throw UsageError(e.what());
+    }
     std::vector<PromptRecord> prompts;
     std::string line;
     int lineNo = 0, bad = 0;
-    while (std::getline(in, line)) {
+    for (;;) {
+        try {
+            if (!in->next(line)) break;
+        } catch (const Error& e) {
+            throw UsageError(e.what());   // a line or the file over its cap
+        }
         ++lineNo;
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (line.find_first_not_of(" \t") == std::string::npos) continue;   // blank lines are not records
@@ -107,11 +118,9 @@ json buildConfig(const std::string& method, const std::string& configFile, const
     }
     json cfg = json::object();
     if (!configFile.empty()) {
-        std::ifstream in(configFile, std::ios::binary);
-        if (!in) throw UsageError(configFile, "--config", "cannot be read (missing file?)");
         json j;
         try {
-            j = readJsonFile(configFile);
+            j = readJsonFile(configFile, kCapSmallJson, "method settings (--config)");
         } catch (const Error& e) {
             throw UsageError(e.what());
         }
@@ -401,11 +410,14 @@ void addPromptOptions(CLI::App* cmd, PromptOptions& p)
 // "prompt" when none is there, so the message about a missing field names it.
 std::string promptField(const std::string& file)
 {
-    std::ifstream in(file, std::ios::binary);
     std::string line;
-    while (in && std::getline(in, line) && line.find_first_not_of(" \t\r") == std::string::npos) {
+    try {
+        LineReader in(file, kCapDatasetLine, kCapDataset, "dataset");
+        while (in.next(line) && line.find_first_not_of(" \t\r") == std::string::npos) {
+        }
+    } catch (const Error&) {
+        return "prompt";   // readDataset reports the file's fault
     }
-    if (line.size() > (1u << 20)) line.resize(1u << 20);
     const json j = json::parse(line, nullptr, false);
     if (j.is_object())
         for (const char* f : {"prompt", "question", "problem", "instruction"})

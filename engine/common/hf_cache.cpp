@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "rudder/error.h"
+#include "rudder/file_read.h"
 #include "rudder/json_file.h"
 
 namespace fs = std::filesystem;
@@ -23,9 +24,12 @@ bool isCommitHash(const std::string& s)
 
 std::string firstLine(const fs::path& p)
 {
-    std::ifstream in(p);
     std::string line;
-    std::getline(in, line);
+    try {
+        LineReader(p.string(), 4096, 1 << 20, "cache ref").next(line);   // a commit hash, bounded
+    } catch (const Error&) {
+        return "";
+    }
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\n')) line.pop_back();
     return line;
 }

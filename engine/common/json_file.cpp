@@ -1,9 +1,8 @@
 #include "rudder/json_file.h"
 
-#include <fstream>
-#include <sstream>
 
 #include "rudder/error.h"
+#include "rudder/file_read.h"
 
 namespace rudder {
 
@@ -27,13 +26,9 @@ nlohmann::json parseJsonText(const std::string& text, const std::string& file, c
     }
 }
 
-nlohmann::json readJsonFile(const std::string& path)
+nlohmann::json readJsonFile(const std::string& path, std::uint64_t cap, const std::string& kind)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(path, "", "cannot be read");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return parseJsonText(ss.str(), path);
+    return parseJsonText(readFileCapped(path, cap, kind), path);
 }
 
 } // namespace rudder

@@ -3,9 +3,11 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "rudder/error.h"
+#include "rudder/file_read.h"
 
 namespace rudder {
 
@@ -64,12 +66,23 @@ std::shared_ptr<RewardFunction> makeAnswerReward(std::map<std::string, std::stri
 
 std::vector<std::string> readReferences(const std::string& file, const std::vector<int64_t>& rows, const std::string& field)
 {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw UsageError(file, "--gold answer:" + field, "cannot be read (the dataset the reference answers come from)");
+    std::optional<LineReader> in;
+    try {
+        in.emplace(file, kCapDatasetLine, kCapDataset, "dataset");
+    } catch (const Error& e) {
+        throw UsageError(file, "--gold answer:" + field, std::string(e.what()) + " (the dataset the reference answers come from)");
+    }
     const std::set<int64_t> wanted(rows.begin(), rows.end());
     std::map<int64_t, std::string> found;
     std::string line;
-    for (int64_t row = 0; std::getline(in, line) && (found.size() < wanted.size()); ++row) {
+    auto next = [&] {
+        try {
+            return in->next(line);
+        } catch (const Error& e) {
+            throw UsageError(e.what());
+        }
+    };
+    for (int64_t row = 0; found.size() < wanted.size() && next(); ++row) {
         if (!wanted.count(row)) continue;
         const std::string where = "line " + std::to_string(row + 1);
         nlohmann::json j = nlohmann::json::parse(line, nullptr, false);

@@ -13,6 +13,8 @@
 // The prompt is not scored: the demo reward model (resources/models/demo-rm) was trained to
 // predict exactly this number for the continuation alone.
 #include "rudder/error.h"
+#include "rudder/file_read.h"
+#include "rudder/json_file.h"
 #include "rudder/paths.h"
 #include "rudder/reward.h"
 
@@ -58,14 +60,7 @@ class LexiconReward : public RewardFunction {
 public:
     explicit LexiconReward(const std::string& file)
     {
-        std::ifstream in(file);
-        if (!in) throw Error(file, "", "cannot open the lexicon file");
-        nlohmann::json j;
-        try {
-            in >> j;
-        } catch (const nlohmann::json::exception& e) {
-            throw Error(file, "", std::string("not valid JSON: ") + e.what());
-        }
+        const nlohmann::json j = readJsonFile(file, kCapSmallJson, "lexicon file");
         if (!j.is_object() || j.empty())
             throw Error(file, "", "expected a non-empty JSON object {\"word\": valence, ...}");
         for (auto it = j.begin(); it != j.end(); ++it) {

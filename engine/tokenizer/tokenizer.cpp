@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "pipeline.h"
+#include "rudder/file_read.h"
 #include "rudder/json_file.h"
 #include "rudder/error.h"
 #include "rudder/tokenizer.h"
@@ -16,24 +17,9 @@ using nlohmann::json;
 
 namespace {
 
-std::string readFile(const std::string& path)
-{
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw Error(path, "", "cannot open file");
-    std::string s;
-    f.seekg(0, std::ios::end);
-    auto n = f.tellg();
-    if (n < 0) throw Error(path, "", "cannot read file");
-    s.resize(size_t(n));
-    f.seekg(0);
-    f.read(s.data(), n);
-    if (!f) throw Error(path, "", "cannot read file");
-    return s;
-}
-
 json parseJson(const std::string& path)
 {
-    return parseJsonText(readFile(path), path);
+    return readJsonFile(path, kCapSmallJson, "tokenizer config");
 }
 
 // Builds the DOM of tokenizer.json except model.vocab and model.merges, which it streams into
@@ -277,7 +263,7 @@ std::unique_ptr<Pipeline> loadPipeline(const std::string& file, const std::strin
     json j;
     RawModel raw;
     {
-        std::string text = readFile(file);
+        std::string text = readFileCapped(file, kCapTokenizer, "tokenizer");
         TokenizerSax sax(j, raw, file);
         json::sax_parse(text, &sax);
     }

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "model/loader.h"
+#include "rudder/file_read.h"
 #include "rudder/json_file.h"
 #include "rudder/error.h"
 #include "rudder/templates.h"
@@ -30,14 +31,7 @@ namespace {
 
 json readJsonFile(const fs::path& p) { return rudder::readJsonFile(p.string()); }
 
-std::string readFile(const fs::path& p)
-{
-    std::ifstream in(p, std::ios::binary);
-    if (!in) throw Error(p.string(), "", "cannot be read");
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+std::string readFile(const fs::path& p) { return readFileCapped(p.string(), kCapSmallJson, "model config"); }
 
 std::vector<fs::path> weightFiles(const fs::path& dir)
 {

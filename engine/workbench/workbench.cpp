@@ -19,6 +19,7 @@
 #include "rudder/analysis.h"
 #include "rudder/error.h"
 #include "rudder/hf_cache.h"
+#include "rudder/file_read.h"
 #include "rudder/json_file.h"
 #include "rudder/methods.h"
 #include "rudder/remote.h"
@@ -204,8 +205,7 @@ RemoteModelFacts readRemoteFacts(const std::string& dir, const Tokenizer& tok)
     };
     const fs::path cfgPath = fs::path(dir) / "config.json";
     if (fs::exists(cfgPath)) {
-        std::ifstream in(cfgPath, std::ios::binary);
-        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const std::string text = readFileCapped(cfgPath.string(), kCapSmallJson, "model config");
         f.configSha = sha256Hex(text);
         const nlohmann::json root = parseJsonText(text, cfgPath.string());
         if (!root.is_object()) throw UsageError(cfgPath.string(), "", "not a JSON object");
