@@ -386,7 +386,9 @@ void addModelOptions(CLI::App* cmd, ModelOptions& m)
                     "is the demo RM, else none; 'none' turns it off), or answer[:FIELD]: accuracy, 1 when a "
                     "sample's final answer equals the reference in FIELD (default 'answer') of its --dataset line");
     cmd->add_option("--device", m.load.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
-    cmd->add_option("--dtype", m.load.dtype, "auto | fp32 | bf16 | fp16")->capture_default_str();
+    cmd->add_option("--dtype", m.load.dtype, "auto | fp32 | bf16 | fp16")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "fp32", "bf16", "fp16", "float32", "bfloat16", "float16"}));
     cmd->add_option("--template", m.templ, "Chat template: auto (detected), none (raw prompt) or a template name")
         ->capture_default_str();
 }

@@ -350,7 +350,9 @@ void addServeCommand(CLI::App& app)
     cmd->add_option("--threads", o->threads, "Connections served at once (requests still run the model one by one)")
         ->capture_default_str()->check(CLI::Range(1, 1024));
     cmd->add_option("--device", o->load.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
-    cmd->add_option("--dtype", o->load.dtype, "auto | fp32 | bf16 | fp16")->capture_default_str();
+    cmd->add_option("--dtype", o->load.dtype, "auto | fp32 | bf16 | fp16")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "fp32", "bf16", "fp16", "float32", "bfloat16", "float16"}));
     cmd->callback([o] {
         std::string key = o->apiKey;
         if (!o->apiKeyEnv.empty()) {

@@ -9,14 +9,16 @@ namespace rudder {
 static void configureGpt2(const nlohmann::json& cfg, const std::string& file, ModelConfig& mc, ArchSpec& spec)
 {
     spec.family = "gpt2";
-    mc.hidden_size = jsonRequiredInt(cfg, "n_embd", file);
-    mc.vocab_size = jsonRequiredInt(cfg, "vocab_size", file);
-    mc.num_layers = jsonRequiredInt(cfg, "n_layer", file);
-    mc.num_heads = jsonRequiredInt(cfg, "n_head", file);
+    mc.hidden_size = jsonRequiredInt(cfg, "n_embd", file, kMaxWidth);
+    mc.vocab_size = jsonRequiredInt(cfg, "vocab_size", file, kMaxVocab);
+    mc.num_layers = jsonRequiredInt(cfg, "n_layer", file, kMaxLayers);
+    mc.num_heads = jsonRequiredInt(cfg, "n_head", file, kMaxHeads);
     mc.num_kv_heads = mc.num_heads;
     mc.head_dim = mc.hidden_size / mc.num_heads;
-    mc.max_positions = jsonRequiredInt(cfg, "n_positions", file);
+    mc.max_positions = jsonRequiredInt(cfg, "n_positions", file, int64_t(1) << 24);
     spec.intermediate_size = jsonInt(cfg, "n_inner", 4 * mc.hidden_size, file);
+    if (spec.intermediate_size <= 0 || spec.intermediate_size > kMaxWidth)
+        throw Error(file, "n_inner", "must be a positive integer no larger than " + std::to_string(kMaxWidth));
     spec.norm = NormKind::LayerNorm;
     spec.norm_eps = jsonNumber(cfg, "layer_norm_epsilon", 1e-5, file);
     spec.activation = parseActivation(jsonString(cfg, "activation_function", "gelu_new", file), file, "activation_function");

@@ -54,11 +54,14 @@ std::string jsonString(const nlohmann::json& cfg, const std::string& key, const 
     return cfg[key].get<std::string>();
 }
 
-int64_t jsonRequiredInt(const nlohmann::json& cfg, const std::string& key, const std::string& file)
+int64_t jsonRequiredInt(const nlohmann::json& cfg, const std::string& key, const std::string& file, int64_t max)
 {
     if (!cfg.contains(key) || cfg[key].is_null()) throw Error(file, key, "missing");
     const int64_t v = jsonInt(cfg, key, 0, file);
     if (v <= 0) throw Error(file, key, "must be a positive integer");
+    // Sizes drive allocations and loops before any weight is read (2^31 layers spun for 36 s, then
+    // std::bad_alloc): the ceilings are far above every published model.
+    if (v > max) throw Error(file, key, std::to_string(v) + " is larger than " + std::to_string(max) + ", more than any model has");
     return v;
 }
 
@@ -88,12 +91,18 @@ RopeSpec parseRope(const nlohmann::json& cfg, double theta, const std::string& f
         r.low_freq_factor = jsonNumber(s, "low_freq_factor", 1.0, file);
         r.high_freq_factor = jsonNumber(s, "high_freq_factor", 4.0, file);
         r.original_max_positions = jsonNumber(s, "original_max_position_embeddings", 8192, file);
-        if (r.high_freq_factor <= r.low_freq_factor)
+        // Each is a divisor in the wavelength bands (transformers' _compute_llama3_parameters):
+        // zero or negative gives inf/NaN frequencies, a NaN model that still "runs".
+        if (!(r.low_freq_factor > 0) || !std::isfinite(r.low_freq_factor))
+            throw Error(file, "rope_scaling.low_freq_factor", "must be a positive number");
+        if (!(r.original_max_positions > 0) || !std::isfinite(r.original_max_positions))
+            throw Error(file, "rope_scaling.original_max_position_embeddings", "must be a positive number");
+        if (!(r.high_freq_factor > r.low_freq_factor) || !std::isfinite(r.high_freq_factor))
             throw Error(file, "rope_scaling.high_freq_factor", "must exceed low_freq_factor");
     } else {
         throw Error(file, "rope_scaling.rope_type", "'" + type + "' is not supported (default, linear, llama3)");
     }
-    if (r.factor <= 0) throw Error(file, "rope_scaling.factor", "must be positive");
+    if (!(r.factor > 0) || !std::isfinite(r.factor)) throw Error(file, "rope_scaling.factor", "must be a positive number");
     return r;
 }
 
@@ -114,10 +123,10 @@ void readSlidingLayers(const nlohmann::json& cfg, const std::string& file, int64
 
 void readCommonSizes(const nlohmann::json& cfg, const std::string& file, ModelConfig& mc, ArchSpec& spec)
 {
-    mc.hidden_size = jsonRequiredInt(cfg, "hidden_size", file);
-    mc.vocab_size = jsonRequiredInt(cfg, "vocab_size", file);
-    mc.num_layers = jsonRequiredInt(cfg, "num_hidden_layers", file);
-    mc.num_heads = jsonRequiredInt(cfg, "num_attention_heads", file);
+    mc.hidden_size = jsonRequiredInt(cfg, "hidden_size", file, kMaxWidth);
+    mc.vocab_size = jsonRequiredInt(cfg, "vocab_size", file, kMaxVocab);
+    mc.num_layers = jsonRequiredInt(cfg, "num_hidden_layers", file, kMaxLayers);
+    mc.num_heads = jsonRequiredInt(cfg, "num_attention_heads", file, kMaxHeads);
     mc.num_kv_heads = jsonInt(cfg, "num_key_value_heads", mc.num_heads, file);
     mc.head_dim = jsonInt(cfg, "head_dim", mc.hidden_size / mc.num_heads, file);
     mc.max_positions = jsonInt(cfg, "max_position_embeddings", 2048, file);
@@ -125,7 +134,7 @@ void readCommonSizes(const nlohmann::json& cfg, const std::string& file, ModelCo
     // a non-positive eps or θ gives a NaN model that runs to "success".
     if (mc.max_positions < 1 || mc.max_positions > (int64_t(1) << 24))
         throw Error(file, "max_position_embeddings", std::to_string(mc.max_positions) + " is outside [1, 2^24]");
-    spec.intermediate_size = jsonRequiredInt(cfg, "intermediate_size", file);
+    spec.intermediate_size = jsonRequiredInt(cfg, "intermediate_size", file, kMaxWidth);
     spec.norm_eps = jsonNumber(cfg, "rms_norm_eps", 1e-6, file);
     if (!(spec.norm_eps > 0) || !std::isfinite(spec.norm_eps)) throw Error(file, "rms_norm_eps", "must be a positive number");
     const double theta = jsonNumber(cfg, "rope_theta", 10000.0, file);
@@ -142,12 +151,26 @@ namespace {
 
 nlohmann::json readJson(const fs::path& p) { return readJsonFile(p.string()); }
 
-void addIds(const nlohmann::json& j, const std::string& key, std::vector<int64_t>& out, const std::string& file)
+// Special ids index the embedding: one outside the vocabulary fails deep inside libtorch, or (an
+// EOS that can never be sampled) makes every response run to max_new_tokens.
+void checkIdInVocab(int64_t id, const std::string& key, const std::string& file, int64_t vocab)
+{
+    if (id < 0 || id >= vocab)
+        throw Error(file, key, std::to_string(id) + " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
+}
+
+void checkSpecialId(const nlohmann::json& j, const std::string& key, const std::string& file, int64_t vocab)
+{
+    if (j.contains(key) && j[key].is_number_integer()) checkIdInVocab(j[key].get<int64_t>(), key, file, vocab);
+}
+
+void addIds(const nlohmann::json& j, const std::string& key, std::vector<int64_t>& out, const std::string& file, int64_t vocab)
 {
     if (!j.contains(key) || j[key].is_null()) return;
     auto add = [&](const nlohmann::json& v) {
         if (!v.is_number_integer()) throw Error(file, key, "must be an integer or a list of integers");
         const int64_t id = v.get<int64_t>();
+        checkIdInVocab(id, key, file, vocab);
         if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
     };
     if (j[key].is_array())
@@ -234,15 +257,19 @@ LoadedConfig readLoadedConfig(const std::string& dir, bool forCausalLM)
         throw Error(file, "num_key_value_heads", "must divide num_attention_heads (" + std::to_string(m.num_heads) + ")");
     if (m.head_dim <= 0 || (lc.spec.rope.enabled && m.head_dim % 2 != 0))
         throw Error(file, "head_dim", "must be a positive even number");
+    if (m.head_dim > kMaxWidth) throw Error(file, "head_dim", std::to_string(m.head_dim) + " is larger than any model has");
 
     // Special ids: config.json, then generation_config.json (which wins for EOS lists).
-    addIds(cfg, "eos_token_id", lc.model.eos_ids, file);
+    addIds(cfg, "eos_token_id", lc.model.eos_ids, file, m.vocab_size);
     lc.model.bos_id = cfg.contains("bos_token_id") && cfg["bos_token_id"].is_number_integer() ? cfg["bos_token_id"].get<int64_t>() : -1;
+    checkSpecialId(cfg, "bos_token_id", file, m.vocab_size);
     int64_t pad = cfg.contains("pad_token_id") && cfg["pad_token_id"].is_number_integer() ? cfg["pad_token_id"].get<int64_t>() : -1;
     const fs::path gen = fs::path(dir) / "generation_config.json";
     if (fs::exists(gen)) {
         nlohmann::json g = readJson(gen);
-        addIds(g, "eos_token_id", lc.model.eos_ids, gen.string());
+        if (!g.is_object()) throw Error(gen.string(), "", "not a JSON object");
+        addIds(g, "eos_token_id", lc.model.eos_ids, gen.string(), m.vocab_size);
+        checkSpecialId(g, "bos_token_id", gen.string(), m.vocab_size);
         if (lc.model.bos_id < 0 && g.contains("bos_token_id") && g["bos_token_id"].is_number_integer())
             lc.model.bos_id = g["bos_token_id"].get<int64_t>();
         if (pad < 0 && g.contains("pad_token_id") && g["pad_token_id"].is_number_integer()) pad = g["pad_token_id"].get<int64_t>();

@@ -95,11 +95,19 @@ struct LoadedConfig {
 // Parses DIR/config.json (+ generation_config.json).  forCausalLM: the architecture must be one
 // of the families' *ForCausalLM classes; otherwise (reward models) model_type chooses the family.
 LoadedConfig readLoadedConfig(const std::string& dir, bool forCausalLM);
+class WeightStore;
+// The config's layer count against the layers the weights hold (names "…layers.N." or "…h.N."),
+// before a model is built: more layers than weights is refused naming config.json's field.
+void checkConfigAgainstWeights(const LoadedConfig& lc, const WeightStore& store, const std::string& dir);
 
 // Helpers for configure(): a field with a default, and a required positive integer.
 double jsonNumber(const nlohmann::json& cfg, const std::string& key, double dflt, const std::string& file);
 int64_t jsonInt(const nlohmann::json& cfg, const std::string& key, int64_t dflt, const std::string& file);
-int64_t jsonRequiredInt(const nlohmann::json& cfg, const std::string& key, const std::string& file);
+// Ceilings on sizes read from config.json, far above any published model, checked before anything
+// is allocated; checkConfigAgainstWeights() then holds the layer count to the weights.
+constexpr int64_t kMaxLayers = 4096, kMaxHeads = 16384, kMaxWidth = int64_t(1) << 20, kMaxVocab = int64_t(1) << 24;
+int64_t jsonRequiredInt(const nlohmann::json& cfg, const std::string& key, const std::string& file,
+                        int64_t max = int64_t(1) << 40);
 // A missing or null key gives dflt; a value of another type is an Error naming file and key
 // (nlohmann's value() would throw its own type_error instead).
 bool jsonBool(const nlohmann::json& cfg, const std::string& key, bool dflt, const std::string& file);

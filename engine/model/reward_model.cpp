@@ -111,6 +111,7 @@ std::unique_ptr<RewardModel> loadRewardModel(const std::string& dir, const std::
     const at::Device dev = parseDevice(device);
     const at::ScalarType dt = parseDtype(dtype, dev);
     WeightStore store(dir);
+    checkConfigAgainstWeights(lc, store, dir);
     const auto names = store.names();
     std::unique_ptr<RewardModel> rm(new RewardModel());
     rm->kind_ = rewardHeadKind(names);

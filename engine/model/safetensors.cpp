@@ -83,6 +83,10 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path)
         throw Error(path, "", std::string("cannot stat: ") + std::strerror(errno));
     }
     const uint64_t size = static_cast<uint64_t>(st.st_size);
+    if (!S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw Error(path, "", "not a regular file (a device, directory or socket)");
+    }
     if (size < 8) {
         ::close(fd);
         throw Error(path, "header", "file is " + std::to_string(size) + " bytes, too short for a safetensors header");
@@ -152,16 +156,27 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path)
         index_[name] = entries_.size();
         entries_.push_back(std::move(e));
     }
-    // No overlap: sorted by start, each tensor begins at or after the previous one's end.
+    // Every byte accounted for, as the format requires ("entirely indexed, no holes"): sorted by
+    // start, each tensor begins exactly where the previous one ended and the last ends at the end
+    // of the file.  A header length one byte short still parses (headers end in padding spaces)
+    // but shifts every tensor by a byte; the byte left over at the end gives it away.
     std::vector<const SafetensorsEntry*> sorted;
     for (const auto& e : entries_) sorted.push_back(&e);
     std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->begin < b->begin; });
+    uint64_t at = 0;
     const SafetensorsEntry* prev = nullptr;
     for (const auto* e : sorted) {
         if (e->end == e->begin) continue;
-        if (prev && e->begin < prev->end) throw Error(path, e->name, "data overlaps tensor " + prev->name);
-        if (!prev || e->end > prev->end) prev = e;
+        if (e->begin < at) throw Error(path, e->name, "data overlaps tensor " + prev->name);
+        if (e->begin > at)
+            throw Error(path, e->name, "data begins at byte " + std::to_string(e->begin) + " of the data section, leaving bytes "
+                                           + std::to_string(at) + ".." + std::to_string(e->begin) + " unaccounted for");
+        at = e->end;
+        prev = e;
     }
+    if (at != dataSize)
+        throw Error(path, "header", "the tensors account for " + std::to_string(at) + " bytes of a " + std::to_string(dataSize)
+                                        + "-byte data section: the header length is wrong or the file has trailing bytes");
 }
 
 SafetensorsFile::~SafetensorsFile() = default;

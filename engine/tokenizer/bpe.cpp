@@ -190,7 +190,18 @@ void Bpe::load(const nlohmann::json& m, RawModel& raw, const Origin& o)
     raw.vocab.clear();
     raw.vocab.shrink_to_fit();
     idToToken_.assign(size_t(maxId + 1), std::string());
-    vocab_.forEach([&](const std::string& k, int32_t id) { idToToken_[size_t(id)] = k; });
+    // Two tokens with one id: decode would show one of them for both (which one depends on hash
+    // order), so the ids a user sees would not round-trip.
+    std::vector<char> seen(size_t(maxId + 1), 0);
+    std::string dupA, dupB;
+    int32_t dupId = -1;
+    vocab_.forEach([&](const std::string& k, int32_t id) {
+        if (seen[size_t(id)] && dupId < 0) dupId = id, dupA = idToToken_[size_t(id)], dupB = k;
+        seen[size_t(id)] = 1;
+        idToToken_[size_t(id)] = k;
+    });
+    if (dupId >= 0)
+        throw Error(o.file, o.field + ".vocab." + dupB, "has id " + std::to_string(dupId) + ", which \"" + dupA + "\" has too");
 
     std::string unk = str("unk_token");
     if (!unk.empty()) {

@@ -53,7 +53,8 @@ std::string detectTemplate(const nlohmann::json& cfg)
             t = c.get<std::string>();
         } else if (c.is_array()) {  // [{"name": "default", "template": "..."}, ...]
             for (const auto& e : c)
-                if (e.is_object() && e.value("name", "") == "default" && e.contains("template") && e["template"].is_string())
+                if (e.is_object() && e.contains("name") && e["name"] == "default" && e.contains("template") &&
+                    e["template"].is_string())
                     t = e["template"].get<std::string>();
         }
     }

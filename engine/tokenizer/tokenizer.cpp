@@ -259,6 +259,17 @@ std::unique_ptr<Pipeline> loadPipeline(const std::string& file, const std::strin
     if (!configFile.empty()) {
         p->config = parseJson(configFile);
         if (!p->config.is_object()) throw Error(configFile, "", "expected a JSON object");
+        // Hugging Face's shapes: a string, or [{"name": ..., "template": ...}] (named templates).
+        if (auto c = p->config.find("chat_template"); c != p->config.end() && !c->is_null() && !c->is_string()) {
+            if (!c->is_array()) throw Error(configFile, "chat_template", "must be a string or a list of named templates");
+            for (size_t i = 0; i < c->size(); ++i) {
+                const json& e = (*c)[i];
+                const std::string f = "chat_template[" + std::to_string(i) + "]";
+                if (!e.is_object()) throw Error(configFile, f, "must be {\"name\": \"...\", \"template\": \"...\"}");
+                for (const char* k : {"name", "template"})
+                    if (!e.contains(k) || !e[k].is_string()) throw Error(configFile, f + "." + k, "must be a string");
+            }
+        }
     }
     json j;
     RawModel raw;
@@ -315,6 +326,9 @@ std::unique_ptr<Pipeline> loadPipeline(const std::string& file, const std::strin
             t.singleWord = flag("single_word", false);
             t.lstrip = flag("lstrip", false);
             t.rstrip = flag("rstrip", false);
+            for (const auto& other : p->added)
+                if (other.id == t.id && other.content != t.content)
+                    throw Error(file, f + ".id", std::to_string(t.id) + " is also the id of added token \"" + other.content + "\"");
             p->added.push_back(t);
         }
     }

@@ -66,6 +66,19 @@ std::string displayName(const std::string& dir)
     return p.filename().string();
 }
 
+// Every id the tokenizer can produce indexes the model's embedding.  An added token past the last
+// row passed loading and failed later inside libtorch ("index out of range in self", a C++ frame
+// dump); it is refused here, naming the token.
+void checkTokenizerFitsModel(const Tokenizer& tok, int64_t modelVocab, const std::string& dir)
+{
+    const int64_t n = tok.vocabSize();
+    if (n <= modelVocab) return;
+    const int32_t id = int32_t(n - 1);
+    throw UsageError(tok.path(), "token \"" + tok.idToToken(id) + "\"",
+                     "id " + std::to_string(id) + " is outside the model's vocabulary (" + std::to_string(modelVocab) +
+                         " rows, vocab_size in " + (fs::path(dir) / "config.json").string() + ")");
+}
+
 // A reward-model directory as a RewardFunction: (prompt, response) is rendered in the RM's own
 // conversation format, tokenized with the RM's tokenizer and scored at its last token.
 class NeuralReward : public RewardFunction {
@@ -74,6 +87,7 @@ public:
         : rm_(loadRewardModel(dir, opt.device, opt.dtype)), tok_(Tokenizer::fromDirectory(dir)),
           templ_(detectTemplate(tok_->tokenizerConfig())), name_(displayName(dir))
     {
+        checkTokenizerFitsModel(*tok_, rm_->config().vocab_size, dir);
         // ArmoRM gates on the hidden state at the assistant header, in its own tokenizer's ids.
         if (rm_->headKind() == "armo_gating")
             rm_->setGatingPattern(tok_->encode("<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n", false));
@@ -357,6 +371,7 @@ ModelSummary Workbench::loadBase(const std::string& spec, const LoadOptions& opt
                                        (s.reward_head.empty() ? "" : ", head " + s.reward_head) +
                                        "): use it as the reward, not as the base model");
     auto tok = Tokenizer::fromDirectory(dir);
+    checkTokenizerFitsModel(*tok, s.vocab_size, dir);   // before the weights are loaded
     auto lm = loadCausalLM(dir, opt.device, opt.dtype);
     s.device = lm->device().str();
     s.dtype = dtypeName(lm->dtype());

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 
 #include <QCryptographicHash>
@@ -116,6 +117,66 @@ private Q_SLOTS:
         QCOMPARE(r.code, 2);
         QVERIFY2(r.err.contains("tokenizer_config.json") && r.err.contains("not a regular file"), qPrintable(r.err));
         QVERIFY(!QFile::exists(db));   // every refusal came before the session was created
+    }
+
+    // Items 7, 10, 11, 12: model directories whose configs made a NaN model, spun for half a
+    // minute, or failed inside libtorch.  Each is refused by `run` with exit 2 and a message naming
+    // the file and the field, before the session is created.  The unbroken copy runs (the control).
+    void brokenModelDirectoriesAreRefusedByName()
+    {
+        struct Case {
+            const char* name;
+            const char* file;
+            std::function<void(nlohmann::json&)> mutate;
+            QStringList expect;
+        };
+        const std::vector<Case> cases = {
+            {"layers-2^31", "config.json", [](auto& j) { j["num_hidden_layers"] = 2147483648LL; }, {"config.json", "num_hidden_layers", "4096"}},
+            {"layers-9", "config.json", [](auto& j) { j["num_hidden_layers"] = 9; }, {"config.json", "num_hidden_layers", "hold 4"}},
+            {"hidden-huge", "config.json", [](auto& j) { j["intermediate_size"] = 1LL << 40; }, {"config.json", "intermediate_size"}},
+            {"bos-5000", "config.json", [](auto& j) { j["bos_token_id"] = 5000; }, {"config.json", "bos_token_id", "outside the vocabulary"}},
+            {"bos-neg", "config.json", [](auto& j) { j["bos_token_id"] = -1; }, {"config.json", "bos_token_id", "outside the vocabulary"}},
+            {"eos-99999", "config.json", [](auto& j) { j["eos_token_id"] = 99999; }, {"config.json", "eos_token_id", "outside the vocabulary"}},
+            {"gen-array", "generation_config.json", [](auto& j) { j = nlohmann::json::array(); }, {"generation_config.json", "not a JSON object"}},
+            {"gen-eos", "generation_config.json", [](auto& j) { j["eos_token_id"] = nlohmann::json::array({2, 70000}); }, {"generation_config.json", "eos_token_id"}},
+            {"rope-low", "config.json", [](auto& j) {
+                 j["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 0.0}, {"high_freq_factor", 4.0},
+                                      {"original_max_position_embeddings", 8192}};
+             }, {"config.json", "rope_scaling.low_freq_factor"}},
+            {"rope-factor", "config.json", [](auto& j) { j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", -2.0}}; },
+             {"config.json", "rope_scaling.factor"}},
+            {"added-3000", "tokenizer.json", [](auto& j) {
+                 j["added_tokens"].push_back({{"id", 3000}, {"content", "<extra>"}, {"special", true}});
+             }, {"tokenizer.json", "<extra>", "3000", "outside the model's vocabulary"}},
+            {"added-dup", "tokenizer.json", [](auto& j) {
+                 j["added_tokens"].push_back({{"id", j["added_tokens"][0]["id"]}, {"content", "<other>"}, {"special", true}});
+             }, {"tokenizer.json", "added_tokens[", "also the id of"}},
+            {"vocab-dup", "tokenizer.json", [](auto& j) { j["model"]["vocab"]["zzzzqqq"] = 7; }, {"tokenizer.json", "model.vocab.", "has id 7"}},
+            {"template-type", "tokenizer_config.json", [](auto& j) { j["chat_template"] = nlohmann::json::array({{{"name", 5}}}); },
+             {"tokenizer_config.json", "chat_template[0].name", "must be a string"}},
+        };
+        const QString db = tmp.filePath("models.sqlite");
+        const QStringList run = {"run", "--method", "bon", "--reward", "lexicon", "--prompt", "In the beginning",
+                                 "--set", "n=2", "--set", "max_new_tokens=2"};
+        {
+            const QString ok = modelCopy(tmp.filePath("model-ok"));
+            Result r = cli(QStringList(run) << "--model" << ok << "--db" << tmp.filePath("control.sqlite"));
+            QVERIFY2(r.code == 0, qPrintable(r.err));
+        }
+        for (const auto& c : cases) {
+            const QString d = modelCopy(tmp.filePath(QString("model-") + c.name));
+            nlohmann::json j = readJson(d + "/" + c.file);
+            c.mutate(j);
+            writeJson(d + "/" + c.file, j);
+            QElapsedTimer t;
+            t.start();
+            Result r = cli(QStringList(run) << "--model" << d << "--db" << db);
+            bool named = r.code == 2;
+            for (const auto& e : c.expect) named = named && r.err.contains(e);
+            QVERIFY2(named, qPrintable(QString("%1: exit %2: %3").arg(c.name).arg(r.code).arg(r.err)));
+            qInfo("%s: refused in %lld ms", c.name, (long long)t.elapsed());
+        }
+        QVERIFY(!QFile::exists(db));
     }
 };
 

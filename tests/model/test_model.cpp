@@ -1040,6 +1040,52 @@ private Q_SLOTS:
         QVERIFY(refused > 20 && loaded > 20);   // both outcomes exercised
     }
 
+    // Issue 35 item 9: a header length one byte short still parses (the header ends in padding
+    // spaces) but shifted every tensor by one byte, and the run went on with garbage weights.
+    // Every byte of the data section must belong to exactly one tensor.
+    void safetensorsBytesAreAllAccountedFor()
+    {
+        const fs::path demo = fs::path(RUDDER_TEST_DATA).parent_path() / "resources" / "models" / "demo-lm";
+        std::string bytes;
+        {
+            std::ifstream in((demo / "model.safetensors").string(), std::ios::binary);
+            bytes.assign(std::istreambuf_iterator<char>(in), {});
+        }
+        uint64_t hlen = 0;
+        for (int i = 7; i >= 0; --i) hlen = (hlen << 8) | uint8_t(bytes[size_t(i)]);
+        QVERIFY(bytes[8 + hlen - 1] == ' ');   // the premise: a padded header
+        const std::string d = dir("st-exact");
+        fs::create_directories(d);
+        auto load = [&](const std::string& file) {
+            std::ofstream(d + "/model.safetensors", std::ios::binary | std::ios::trunc) << file;
+            return errorOf([&] { SafetensorsFile f(d + "/model.safetensors"); });
+        };
+        QCOMPARE(load(bytes), QString("NO EXCEPTION"));   // the negative control: the file as shipped loads
+        std::string shorter = bytes;
+        shorter[0] = char(uint8_t(bytes[0]) - 1);   // (the low byte is not 0 for this file)
+        QVERIFY(uint8_t(bytes[0]) != 0);
+        QString m = load(shorter);
+        QVERIFY2(m.contains("model.safetensors") && m.contains("header length is wrong"), qPrintable(m));
+        m = load(bytes + "x");
+        QVERIFY2(m.contains("trailing bytes"), qPrintable(m));
+        // A hole between two tensors: the first one declared a byte shorter at both ends.
+        nlohmann::json h = nlohmann::json::parse(bytes.substr(8, hlen));
+        std::string first;
+        for (auto& [k, v] : h.items())
+            if (k != "__metadata__" && v["data_offsets"][0] == 0) first = k;
+        QVERIFY(!first.empty());
+        h[first]["data_offsets"][0] = 1;
+        h[first]["shape"] = nlohmann::json::array();   // keep dtype x shape consistent: 1 element
+        h[first]["dtype"] = "U8";
+        h[first]["data_offsets"][1] = 2;
+        std::string hs = h.dump();
+        hs.resize((hs.size() + 7) / 8 * 8, ' ');
+        std::string file(8, '\0');
+        for (int i = 0; i < 8; ++i) file[size_t(i)] = char((uint64_t(hs.size()) >> (8 * i)) & 0xff);
+        m = load(file + hs + bytes.substr(8 + hlen));
+        QVERIFY2(m.contains("unaccounted for"), qPrintable(m));
+    }
+
     // The weights file: header-length, JSON, offsets, shapes, dtypes and truncation mutated; every
     // mutant either loads (a harmless change) or is refused with a rudder::Error naming the file.
     void fuzzedSafetensorsNeverCrash()
