@@ -606,7 +606,7 @@ void addRunCommand(CLI::App& app)
             applyAnswerGold(wb, m, db.loadRun(o->resume, false).prompts);
             RunSpec spec;   // method, config, seed and prompts come from the session
             RunOutcome out = executeRun(wb, db, spec, o->resume, false);
-            if (o->json) std::cout << out.doc.dump(2) << "\n";
+            if (o->json) std::cout << out.doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
             else printAnswers(out);
             reportEnd(out);
             return;
@@ -627,7 +627,7 @@ void addRunCommand(CLI::App& app)
         RunSpec spec = makeSpec(o->m, o->method, config, o->seed, prompts);
         SessionDb db = SessionDb::open(o->db);
         RunOutcome out = executeRun(wb, db, spec, std::nullopt, false);
-        if (o->json) std::cout << out.doc.dump(2) << "\n";
+        if (o->json) std::cout << out.doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         else printAnswers(out);
         reportEnd(out);
     });
@@ -757,7 +757,7 @@ void addCompareCommand(CLI::App& app)
         }
         if (o->json) {
             std::cout << json{{"budget_axis", o->axis}, {"budget", o->budget}, {"prompts", prompts.size()}, {"runs", all}}
-                             .dump(2)
+                             .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
                       << "\n";
         } else {
             // Per-prompt answers: mean ± standard error over prompts, and each method's paired

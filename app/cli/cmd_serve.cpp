@@ -10,6 +10,7 @@
 // One request runs the model at a time (a lock); concurrent connections wait their turn.
 #include <httplib.h>
 
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <ctime>
@@ -39,19 +40,47 @@ void fail(httplib::Response& res, int status, const std::string& message)
                                                            : status < 500    ? "BadRequestError"
                                                                              : "InternalServerError";
     res.status = status;
-    res.set_content(json{{"error", {{"message", message}, {"type", type}, {"code", status}}}}.dump(), "application/json");
+    // (The message may quote the client's own invalid UTF-8: replaced, never a failed dump.)
+    res.set_content(json{{"error", {{"message", message}, {"type", type}, {"code", status}}}}.dump(
+                        -1, ' ', false, json::error_handler_t::replace),
+                    "application/json");
 }
 
 struct BadRequest : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-template <class T>
-T num(const json& b, const char* key, T fallback)
+// What one request may ask for (issue 35: n = 4096 took 3.5 GB and held the model for minutes; a
+// 10,000-word response to the reward, 8 GB).  Settings of `serve`, with defaults far above what
+// Rudder's own remote backend sends.
+struct ServeLimits {
+    int64_t maxN = 256;                      // completions per request
+    int64_t maxRequestTokens = 131072;       // n × (prompt + max_tokens)
+    int64_t maxItems = 1024;                 // (prompt, response) pairs per reward request
+    int64_t maxBodyBytes = 16 * 1024 * 1024;
+};
+
+// A number field: integers must be integers (n = 1.5 is refused, not truncated), floats finite.
+double number(const json& b, const char* key, double fallback)
 {
     if (!b.contains(key) || b[key].is_null()) return fallback;
     if (!b[key].is_number()) throw BadRequest(std::string(key) + " must be a number");
-    return b[key].get<T>();
+    const double v = b[key].get<double>();
+    if (!std::isfinite(v)) throw BadRequest(std::string(key) + " must be a finite number");
+    return v;
+}
+
+int64_t integer(const json& b, const char* key, int64_t fallback, int64_t lo, int64_t hi)
+{
+    if (!b.contains(key) || b[key].is_null()) return fallback;
+    const json& v = b[key];
+    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)))
+        throw BadRequest(std::string(key) + " must be an integer");
+    const int64_t x = v.get<int64_t>();
+    if (x < lo || x > hi)
+        throw BadRequest(std::string(key) + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], not " +
+                         std::to_string(x));
+    return x;
 }
 
 class Server {
@@ -80,16 +109,22 @@ public:
         return out;
     }
 
-    void checkLength(const std::vector<int32_t>& prefix, int64_t maxNew) const
+    // maxNew is already bounded by max_tokens' range, so the sum cannot overflow.
+    void checkLength(const std::vector<int32_t>& prefix, int64_t maxNew, int64_t rows) const
     {
         const int64_t ctx = wb_.contextLength();
         if (ctx > 0 && static_cast<int64_t>(prefix.size()) + maxNew > ctx)
             throw BadRequest("prompt (" + std::to_string(prefix.size()) + " tokens) + max_tokens " + std::to_string(maxNew) +
                              " exceed the model's " + std::to_string(ctx) + " positions");
+        const int64_t total = rows * (static_cast<int64_t>(prefix.size()) + maxNew);
+        if (total > limits_.maxRequestTokens)
+            throw BadRequest("n × (prompt + max_tokens) = " + std::to_string(total) + " tokens is more than this server's " +
+                             std::to_string(limits_.maxRequestTokens) + " per request (--max-request-tokens); split it");
     }
+    int64_t maxTokensCap() const { return wb_.contextLength() > 0 ? wb_.contextLength() : (int64_t(1) << 24); }
 
-    Server(Workbench& wb, std::string baseName, std::string rewardName)
-        : wb_(wb), baseName_(std::move(baseName)), rewardName_(std::move(rewardName))
+    Server(Workbench& wb, std::string baseName, std::string rewardName, ServeLimits limits)
+        : wb_(wb), baseName_(std::move(baseName)), rewardName_(std::move(rewardName)), limits_(limits)
     {
     }
 
@@ -116,18 +151,20 @@ public:
         requireModel(b, baseName_, "this server");
         CompletionRequest r;
         r.prefix = ids(b);
-        const int64_t n = num<int64_t>(b, "n", 1);
-        if (n < 1 || n > 4096) throw BadRequest("n must be in [1, 4096]");
-        r.max_new_tokens = num<int64_t>(b, "max_tokens", 16);
-        if (r.max_new_tokens < 1) throw BadRequest("max_tokens must be at least 1");
-        checkLength(r.prefix, r.max_new_tokens);
-        r.temperature = num<double>(b, "temperature", 1.0);
-        r.top_p = num<double>(b, "top_p", 1.0);
-        r.top_k = std::max<int64_t>(0, num<int64_t>(b, "top_k", 0));   // -1 and 0 both mean off
+        const int64_t n = integer(b, "n", 1, 1, INT64_MAX);
+        if (n > limits_.maxN)
+            throw BadRequest("n = " + std::to_string(n) + " is more than this server's " + std::to_string(limits_.maxN) +
+                             " (--max-n); split the request");
+        r.max_new_tokens = integer(b, "max_tokens", 16, 1, maxTokensCap());
+        checkLength(r.prefix, r.max_new_tokens, n);
+        r.temperature = number(b, "temperature", 1.0);
+        r.top_p = number(b, "top_p", 1.0);
+        r.top_k = std::max<int64_t>(0, integer(b, "top_k", 0, -1, wb_.base().vocab_size));   // -1 and 0 both mean off
         if (r.temperature < 0 || r.top_p <= 0 || r.top_p > 1) throw BadRequest("temperature >= 0 and 0 < top_p <= 1");
+        // vLLM's rule (_SAMPLING_EPS): below 1e-5 is greedy.  1e-320 would divide the logits into inf.
+        if (r.temperature < 1e-5) r.temperature = 0;
         r.logprobs = b.contains("logprobs") && !b["logprobs"].is_null();
-        const int64_t topK = r.logprobs ? num<int64_t>(b, "logprobs", 0) : 0;   // top_logprobs per position
-        if (topK < 0 || topK > 256) throw BadRequest("logprobs must be in [0, 256]");
+        const int64_t topK = r.logprobs ? integer(b, "logprobs", 0, 0, 256) : 0;   // top_logprobs per position
         const bool idsAsTokens = b.value("return_tokens_as_token_ids", false);
         // Seeds: Rudder's one-per-completion list reproduces a local run exactly; else vLLM's rule
         // (completion i of a seeded request uses seed + i); else fresh randomness.
@@ -198,17 +235,31 @@ public:
     {
         PerturbedRequest r;
         r.prefix = ids(b);
-        r.max_new_tokens = num<int64_t>(b, "max_tokens", 16);
-        r.tau = num<int64_t>(b, "tau", r.max_new_tokens);
-        r.hidden = num<int64_t>(b, "hidden_size", 0);
-        r.sigma = num<double>(b, "sigma", 0.0);
-        r.rho = num<double>(b, "rho", 0.0);
+        r.max_new_tokens = integer(b, "max_tokens", 16, 1, maxTokensCap());
+        r.tau = integer(b, "tau", r.max_new_tokens, 1, r.max_new_tokens);
+        const int64_t d = wb_.base().hidden_size;
+        r.hidden = integer(b, "hidden_size", d, 1, INT64_MAX);
+        if (r.hidden != d) throw BadRequest("hidden_size must be this model's " + std::to_string(d) + ", not " + std::to_string(r.hidden));
+        r.sigma = number(b, "sigma", 0.0);
+        if (r.sigma < 0) throw BadRequest("sigma must be >= 0");
+        r.rho = number(b, "rho", 0.0);
         if (!(r.rho >= 0 && r.rho < 1)) throw BadRequest("rho must be in [0, 1)");
         r.kl = b.value("kl", false);
-        if (b.contains("control") && !b["control"].is_null()) r.control = b["control"].get<std::vector<float>>();
-        if (b.contains("noise_seeds")) r.noise_seeds = b["noise_seeds"].get<std::vector<uint64_t>>();
-        if (r.max_new_tokens < 1 || r.noise_seeds.size() > 4096) throw BadRequest("max_tokens >= 1 and at most 4096 rows");
-        checkLength(r.prefix, r.max_new_tokens);
+        if (b.contains("control") && !b["control"].is_null()) {
+            if (!b["control"].is_array() || int64_t(b["control"].size()) != r.tau * d)
+                throw BadRequest("control must be a list of tau × hidden_size = " + std::to_string(r.tau * d) + " numbers");
+            for (const auto& x : b["control"])
+                if (!x.is_number() || !std::isfinite(x.get<double>())) throw BadRequest("control must hold finite numbers");
+            r.control = b["control"].get<std::vector<float>>();
+        }
+        if (b.contains("noise_seeds")) {
+            if (!b["noise_seeds"].is_array() || int64_t(b["noise_seeds"].size()) > limits_.maxN)
+                throw BadRequest("noise_seeds must be a list of at most " + std::to_string(limits_.maxN) + " seeds (--max-n)");
+            for (const auto& x : b["noise_seeds"])
+                if (!x.is_number_unsigned()) throw BadRequest("noise_seeds must hold non-negative integers");
+            r.noise_seeds = b["noise_seeds"].get<std::vector<uint64_t>>();
+        }
+        checkLength(r.prefix, r.max_new_tokens, std::max<int64_t>(1, int64_t(r.noise_seeds.size())));
         PerturbedDecodes pd;
         {
             std::lock_guard<std::mutex> lock(model_);
@@ -226,6 +277,7 @@ public:
     json prelogit(const json& b)
     {
         const std::vector<int32_t> p = ids(b);
+        checkLength(p, 0, 1);
         std::lock_guard<std::mutex> lock(model_);
         const PrelogitInfo info = wb_.completions().prelogitInfo(p, nullptr);
         return {{"rms", info.rms}, {"hidden_size", info.hidden}};
@@ -240,6 +292,19 @@ public:
     // sending one prompt's responses) is one batch for the reward model.
     std::vector<double> scoreMany(const std::vector<std::pair<std::string, std::string>>& items)
     {
+        if (int64_t(items.size()) > limits_.maxItems)
+            throw BadRequest(std::to_string(items.size()) + " items is more than this server's " +
+                             std::to_string(limits_.maxItems) + " per request (--max-items); split it");
+        // Each item must fit the reward model before any is scored: a 10,000-word response was
+        // run through attention at full length.
+        const int64_t cap = wb_.reward()->maxInputTokens();
+        if (cap > 0)
+            for (size_t i = 0; i < items.size(); ++i) {
+                const int64_t n = wb_.reward()->inputTokens(items[i].first, items[i].second);
+                if (n > cap)
+                    throw BadRequest("item " + std::to_string(i) + ": prompt + response is " + std::to_string(n) +
+                                     " tokens for the reward model, more than its " + std::to_string(cap) + " positions");
+            }
         std::vector<double> out;
         std::lock_guard<std::mutex> lock(model_);
         for (size_t i = 0; i < items.size();) {
@@ -312,6 +377,7 @@ public:
 private:
     Workbench& wb_;
     std::string baseName_, rewardName_;
+    ServeLimits limits_;
     std::mutex model_;
     std::atomic<int64_t> counter_{0};
 };
@@ -331,6 +397,7 @@ void addServeCommand(CLI::App& app)
         std::string model, reward, name, host = "127.0.0.1", apiKey, apiKeyEnv;
         LoadOptions load;
         int port = 8000, threads = 64;
+        ServeLimits limits;
     };
     auto o = std::make_shared<Opts>();
     CLI::App* cmd = app.add_subcommand(
@@ -349,6 +416,15 @@ void addServeCommand(CLI::App& app)
     cmd->add_option("--api-key-env", o->apiKeyEnv, "Read that key from this environment variable instead");
     cmd->add_option("--threads", o->threads, "Connections served at once (requests still run the model one by one)")
         ->capture_default_str()->check(CLI::Range(1, 1024));
+    cmd->add_option("--max-n", o->limits.maxN, "Most completions (n) or noise rows one request may ask for")
+        ->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+    cmd->add_option("--max-request-tokens", o->limits.maxRequestTokens,
+                    "Most tokens one request may decode: n × (prompt + max_tokens)")
+        ->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(1) << 40));
+    cmd->add_option("--max-items", o->limits.maxItems, "Most (prompt, response) pairs one reward request may score")
+        ->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(1) << 30));
+    cmd->add_option("--max-body", o->limits.maxBodyBytes, "Largest request body in bytes (larger: 413)")
+        ->capture_default_str()->check(CLI::Range(int64_t(1024), int64_t(1) << 34));
     cmd->add_option("--device", o->load.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
     cmd->add_option("--dtype", o->load.dtype, "auto | fp32 | bf16 | fp16")
         ->capture_default_str()
@@ -373,14 +449,14 @@ void addServeCommand(CLI::App& app)
         }
         const std::string name = o->name.empty() ? lastPathPart(o->model) : o->name;
         const std::string rewardName = wb.reward() ? wb.reward()->name() : "";
-        Server server(wb, name, rewardName);
+        Server server(wb, name, rewardName, o->limits);
 
         httplib::Server svr;
         const int threads = o->threads;
         svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
         svr.set_keep_alive_max_count(100000);
         svr.set_keep_alive_timeout(5);
-        svr.set_payload_max_length(64u << 20);
+        svr.set_payload_max_length(size_t(o->limits.maxBodyBytes));   // larger: 413
         svr.set_pre_routing_handler([key](const httplib::Request& req, httplib::Response& res) {
             if (key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
             if (req.get_header_value("Authorization") == "Bearer " + key) return httplib::Server::HandlerResponse::Unhandled;
@@ -392,12 +468,12 @@ void addServeCommand(CLI::App& app)
             svr.Post(path, [f](const httplib::Request& req, httplib::Response& res) {
                 json body;
                 try {
-                    body = json::parse(req.body);
-                } catch (const json::parse_error& e) {
+                    body = json::parse(req.body);   // (1e999999 is an out_of_range, not a parse_error)
+                } catch (const json::exception& e) {
                     return fail(res, 400, std::string("the body is not valid JSON: ") + e.what());
                 }
                 try {
-                    res.set_content(f(body).dump(), "application/json");
+                    res.set_content(f(body).dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
                 } catch (const BadRequest& e) {
                     fail(res, 400, e.what());
                 } catch (const std::out_of_range& e) {
@@ -407,7 +483,9 @@ void addServeCommand(CLI::App& app)
                 } catch (const UsageError& e) {
                     fail(res, 400, e.what());
                 } catch (const std::exception& e) {
-                    fail(res, 500, e.what());
+                    // Internals (a libtorch message carries a C++ stack trace) go to the log only.
+                    std::cerr << "rudder-cli serve: " << req.path << ": " << e.what() << "\n";
+                    fail(res, 500, "the server failed on this request; its log has the details");
                 }
             });
         };

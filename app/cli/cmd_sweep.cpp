@@ -149,7 +149,7 @@ void addSweepCommand(CLI::App& app)
             }
             const SweepSummary s = loadSweep(db, o->name);
             if (s.cells.empty() && !s.referenceCell) throw UsageError(o->db, "--name", "no finished run of a sweep named \"" + o->name + "\"");
-            if (o->json) std::cout << summaryJson(s).dump(2) << "\n";
+            if (o->json) std::cout << summaryJson(s).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
             else printSummary(s, o->db);
             return;
         }
@@ -201,7 +201,7 @@ void addSweepCommand(CLI::App& app)
             if (outs.back().result.status != RunStatus::Done) break;
         }
         const SweepSummary s = loadSweep(db, name);
-        if (o->json) std::cout << summaryJson(s).dump(2) << "\n";
+        if (o->json) std::cout << summaryJson(s).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         else printSummary(s, o->db, answerGoldField(o->m.gold).has_value());
         for (const auto& out : outs) reportEnd(out);
     });

@@ -78,7 +78,7 @@ void addTrainValueCommand(CLI::App& app)
         if (!o->info.empty()) {
             const ValueModelInfo i = Workbench::readValueModel(o->info);
             if (o->json) {
-                std::cout << i.toJson().dump(2) << "\n";
+                std::cout << i.toJson().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
             } else {
                 describeValueModel(i, true);
             }
@@ -120,7 +120,7 @@ void addTrainValueCommand(CLI::App& app)
         if (o->json) {
             json j = i.toJson();
             j["reused"] = reused;
-            std::cout << j.dump(2) << "\n";
+            std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         } else {
             std::cout << i.path << "\n";
         }

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -46,13 +47,29 @@ std::string trim(const std::string& s)
     return s.substr(a, b - a + 1);
 }
 
+// A scorer's bytes in a message: invalid UTF-8 becomes U+FFFD, so the message can go into a
+// --json document, a session and the GUI without breaking any of them.
+std::string printable(const std::string& s)
+{
+    const std::string quoted = nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return nlohmann::json::parse(quoted).get<std::string>();
+}
+
 // Last few lines of the scorer's stderr, to put in the error message.
 std::string tail(const std::string& s, size_t maxChars = 400)
 {
     std::string t = trim(s);
     if (t.size() > maxChars) t = "..." + t.substr(t.size() - maxChars);
-    return t;
+    return printable(t);
 }
+
+// Bounds on what a scorer may send back (issue 35: `yes 1` filled 8 GB in 29 s).  One number per
+// response needs a few bytes; a line of 4 KiB per response is generous.  Of stderr only the end
+// is kept, for messages.
+constexpr size_t kStdoutBytesPerResponse = 4096, kStdoutBase = 64 * 1024, kStderrKeep = 64 * 1024;
+// After the last expected line arrives, a scorer that does not exit (it keeps stdout open, or a
+// child it started does) is given this long, then stopped: its answers are complete.
+constexpr double kGraceSeconds = 2.0;
 
 struct Output {
     std::string out, err;
@@ -78,9 +95,9 @@ public:
             input += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
             input += '\n';
         }
-        Output o = run(input);
+        Output o = run(input, responses.size());
 
-        const std::string who = "reward command `" + command_ + "`";
+        const std::string who = "reward command `" + printable(command_) + "`";
         if (WIFSIGNALED(o.status))
             throw Error(who, "", "killed by signal " + std::to_string(WTERMSIG(o.status)) + stderrNote(o.err));
         if (!WIFEXITED(o.status) || WEXITSTATUS(o.status) != 0)
@@ -108,7 +125,7 @@ public:
             if (t.empty() || end != t.c_str() + t.size())
                 throw Error(who, field, "'" + tail(lines[i], 80) + "' is not a number");
             if (!std::isfinite(v))
-                throw Error(who, field, "'" + t + "' is not a finite number");
+                throw Error(who, field, "'" + tail(t, 80) + "' is not a finite number");
             scores.push_back(v);
         }
         if (scores.size() != responses.size())
@@ -125,23 +142,25 @@ private:
         return t.empty() ? std::string() : " (stderr: " + t + ")";
     }
 
-    // Seconds a scorer may take per call: RUDDER_REWARD_TIMEOUT, default 600.  A hung scorer
-    // would otherwise hold the run forever (Stop is only checked between decode steps).
-    static double timeoutSeconds()
+    // Seconds a scorer may take per call: RUDDER_REWARD_TIMEOUT, else 60 s to start plus 2 s per
+    // response (a batch of 16: 92 s).  A hung scorer would otherwise hold the run for ever; the
+    // old flat 600 s held a run of sleeping scorers for ten minutes per batch.
+    static double timeoutSeconds(size_t responses)
     {
         if (const char* e = std::getenv("RUDDER_REWARD_TIMEOUT")) {
             char* end = nullptr;
             const double v = std::strtod(e, &end);
-            if (end != e && v > 0) return v;
+            if (end != e && *end == '\0' && v > 0 && std::isfinite(v)) return v;
+            throw UsageError("RUDDER_REWARD_TIMEOUT", "", std::string("'") + e + "' is not a positive number of seconds");
         }
-        return 600.0;
+        return 60.0 + 2.0 * double(responses);
     }
 
     // Spawns /bin/sh -c command, feeds `input` and collects stdout/stderr concurrently with poll(),
     // so a scorer that answers line by line cannot deadlock on a full pipe.
-    Output run(const std::string& input) const
+    Output run(const std::string& input, size_t responses) const
     {
-        const std::string who = "reward command `" + command_ + "`";
+        const std::string who = "reward command `" + printable(command_) + "`";
         // stdin is a socket pair: send(MSG_NOSIGNAL) reports a scorer that stopped reading as
         // EPIPE instead of killing the whole process with SIGPIPE.
         int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
@@ -183,25 +202,38 @@ private:
         size_t written = 0;
         if (input.empty()) closeFd(wfd);
         char buf[65536];
-        const double limit = timeoutSeconds();
+        const double limit = timeoutSeconds(responses);
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit);
+        const size_t stdoutCap = kStdoutBase + kStdoutBytesPerResponse * responses;
+        std::optional<std::chrono::steady_clock::time_point> answered;   // when the last line came
+        auto stop = [&] {
+            ::kill(-pid, SIGKILL);
+            closeFd(wfd);
+            closeFd(ofd);
+            closeFd(efd);
+            while (::waitpid(pid, &o.status, 0) < 0 && errno == EINTR) {}
+        };
         while (wfd >= 0 || ofd >= 0 || efd >= 0) {
+            if (!answered && size_t(std::count(o.out.begin(), o.out.end(), '\n')) >= responses)
+                answered = std::chrono::steady_clock::now();
+            if (answered && std::chrono::steady_clock::now() - *answered > std::chrono::duration<double>(kGraceSeconds)) {
+                stop();
+                o.status = 0;   // every answer is in; the scorer lingered, it did not fail
+                return o;
+            }
+            if (o.out.size() > stdoutCap) {
+                stop();
+                throw Error(who, "stdout", "printed more than " + std::to_string(stdoutCap) + " bytes for " +
+                                               std::to_string(responses) + " responses (one number per line expected) and was stopped");
+            }
             const long long left =
                 std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
             if (cancel_ && cancel_->load()) {   // Stop: the scorer is killed, the run ends cancelled
-                ::kill(-pid, SIGKILL);
-                closeFd(wfd);
-                closeFd(ofd);
-                closeFd(efd);
-                while (::waitpid(pid, &o.status, 0) < 0 && errno == EINTR) {}
+                stop();
                 throw Cancelled(who, "", "stopped while scoring");
             }
             if (left <= 0) {
-                ::kill(-pid, SIGKILL);
-                closeFd(wfd);
-                closeFd(ofd);
-                closeFd(efd);
-                while (::waitpid(pid, &o.status, 0) < 0 && errno == EINTR) {}
+                stop();
                 char secs[32];
                 std::snprintf(secs, sizeof secs, "%g", limit);
                 throw Error(who, "", std::string("gave no answer within ") + secs +
@@ -228,8 +260,10 @@ private:
             for (auto [idx, fdp, dst] : {std::tuple{io, &ofd, &o.out}, std::tuple{ie, &efd, &o.err}}) {
                 if (idx < 0 || !fds[idx].revents) continue;
                 ssize_t k = ::read(*fdp, buf, sizeof buf);
-                if (k > 0)
+                if (k > 0) {
                     dst->append(buf, size_t(k));
+                    if (dst == &o.err && o.err.size() > 2 * kStderrKeep) o.err.erase(0, o.err.size() - kStderrKeep);
+                }
                 else if (k == 0 || (errno != EINTR && errno != EAGAIN))
                     closeFd(*fdp);
             }

@@ -123,6 +123,11 @@ public:
 
     std::string name() const override { return name_; }
     double flopsPerToken() const override { return 2.0 * double(rm_->config().num_parameters); }
+    int64_t maxInputTokens() const override { return rm_->config().max_positions; }
+    int64_t inputTokens(const std::string& prompt, const std::string& response) const override
+    {
+        return int64_t(inputs(prompt, {response}).front().size());
+    }
 
 private:
     // (prompt, response) in the RM's own format, as its token ids.
@@ -167,6 +172,8 @@ public:
     std::vector<std::string> objectiveNames() const override { return inner_.objectiveNames(); }
     std::string name() const override { return inner_.name(); }
     double flopsPerToken() const override { return inner_.flopsPerToken(); }
+    int64_t maxInputTokens() const override { return inner_.maxInputTokens(); }
+    int64_t inputTokens(const std::string& p, const std::string& r) const override { return inner_.inputTokens(p, r); }
 
 private:
     RewardFunction& inner_;

@@ -103,6 +103,51 @@ private slots:
         qunsetenv("RUDDER_REWARD_TIMEOUT");
     }
 
+    // Issue 35 item 5: what a scorer sends back is bounded.  `yes 1` filled 8 GB in 29 s; now it
+    // is stopped once its stdout passes 4 KiB per response (+ 64 KiB), with a message.  A stderr
+    // flood is kept to its last 64 KiB and the scores still count.
+    void scorerOutputIsBounded()
+    {
+        const QString m = failure("yes 1", {"a", "b"});
+        QVERIFY2(m.contains("printed more than 73728 bytes for 2 responses") && m.contains("yes 1"), qPrintable(m));
+        // 200 MB of stderr, then the answer: scored, and the process stays small (its stderr
+        // is not held: 64 KiB of it at most, checked through the message of a failing twin).
+        QCOMPARE(makeCommandReward("head -c 200000000 /dev/zero | tr '\\0' x >&2; cat >/dev/null; echo 3")->score("p", {"a"}),
+                 std::vector<double>{3});
+        const QString tail = failure("head -c 200000000 /dev/zero | tr '\\0' x >&2; exit 3", {"a"});
+        QVERIFY2(tail.contains("exited with status 3") && tail.size() < 2000, qPrintable(tail.left(300)));
+    }
+
+    // A scorer that has answered every response but keeps its stdout open (a daemon child, or a
+    // sleep) is stopped after a short grace and its answers count; before, the run waited for
+    // the whole timeout.  The sleep (60 s) is far longer than anything the assertion allows.
+    void answeredScorerThatLingersIsNotWaitedFor()
+    {
+        QElapsedTimer t;
+        t.start();
+        QCOMPARE(makeCommandReward("cat >/dev/null; echo 1; echo 2; sleep 60")->score("p", {"a", "b"}), (std::vector<double>{1, 2}));
+        QVERIFY2(t.elapsed() < 30000, qPrintable(QString("took %1 ms").arg(t.elapsed())));
+        // A timeout setting that is not a number is refused, not ignored.
+        qputenv("RUDDER_REWARD_TIMEOUT", "soon");
+        QVERIFY_THROWS_EXCEPTION(UsageError, makeCommandReward("echo 1")->score("p", {"a"}));
+        qunsetenv("RUDDER_REWARD_TIMEOUT");
+    }
+
+    // Invalid UTF-8 in what a scorer prints reaches messages as U+FFFD, so a failed run's error
+    // can go into --json output and the session.
+    void scorerBytesInMessagesAreValidUtf8()
+    {
+        std::string raw;   // the bytes of the message itself (QString would already replace them)
+        try {
+            makeCommandReward("cat >/dev/null; printf 'caf\\303\\050\\n'")->score("p", {"a"});
+        } catch (const Error& e) {
+            raw = e.what();
+        }
+        QVERIFY2(raw.find("is not a number") != std::string::npos, raw.c_str());
+        QVERIFY(raw.find("caf\xEF\xBF\xBD(") != std::string::npos);   // U+FFFD where the bad byte was
+        QVERIFY(!nlohmann::json(raw).dump(-1, ' ', false, nlohmann::json::error_handler_t::strict).empty());
+    }
+
     // Stop reaches a scorer that is still thinking: score() throws Cancelled within a fraction of a
     // second instead of waiting for the 600 s timeout.
     void stopReachesAThinkingScorer()

@@ -605,6 +605,59 @@ private slots:
         QCOMPARE(storedSamples(db, 1), storedSamples(ref, 1));
     }
 
+    // Issue 35 item 6: every request is bounded in tokens, n, items and bytes, refusals are 400s
+    // naming the field, and internals (libtorch's stack traces) never reach the client.
+    void serveBoundsEveryRequest()
+    {
+        Serve srv({"--max-request-tokens", "2000", "--max-body", "100000"});
+        QVERIFY2(srv.port > 0, qPrintable(srv.log));
+        httplib::Client c("127.0.0.1", srv.port);
+        c.set_read_timeout(120);
+        auto post = [&](const char* path, const std::string& body) {
+            auto r = c.Post(path, body, "application/json");
+            return r ? std::pair<int, QString>{r->status, QString::fromStdString(r->body)} : std::pair<int, QString>{-1, "no answer"};
+        };
+        auto expect400 = [&](const char* path, const json& body, QStringList words) {
+            const auto [status, text] = post(path, body.dump());
+            bool ok = status == 400 && text.contains("\"message\"");
+            for (const auto& w : words) ok = ok && text.contains(w);
+            QVERIFY2(ok, qPrintable(QString("%1 %2 -> %3 %4").arg(path, QString::fromStdString(body.dump().substr(0, 200))).arg(status).arg(text)));
+            QVERIFY2(!text.contains("frame #") && !text.contains("c10::"), qPrintable(text));
+        };
+        std::string words;
+        for (int i = 0; i < 10000; ++i) words += "word ";
+        expect400("/rudder/v1/reward", json::array({{{"prompt", "hi"}, {"response", words}}}), {"item 0", "positions"});
+        expect400("/pooling", {{"messages", {{{"role", "user"}, {"content", "hi"}}, {{"role", "assistant"}, {"content", words}}}}},
+                  {"positions"});
+        expect400("/rudder/v1/prelogit", {{"prompt", std::vector<int>(5000, 5)}}, {"positions"});
+        expect400("/v1/completions", {{"prompt", {0, 5}}, {"n", 4096}, {"max_tokens", 250}}, {"--max-n"});
+        expect400("/v1/completions", {{"prompt", {0, 5}}, {"n", 16}, {"max_tokens", 200}}, {"--max-request-tokens"});
+        expect400("/v1/completions", {{"prompt", {0, 5}}, {"max_tokens", INT64_MAX}}, {"max_tokens"});
+        expect400("/v1/completions", {{"prompt", {0, 5}}, {"n", 1.5}}, {"n must be an integer"});
+        expect400("/rudder/v1/perturbed", {{"prompt", {0, 5}}, {"max_tokens", 4}, {"tau", INT64_MAX}, {"hidden_size", 64}}, {"tau"});
+        expect400("/rudder/v1/perturbed", {{"prompt", {0, 5}}, {"max_tokens", 4}, {"hidden_size", 1LL << 40}}, {"hidden_size"});
+        expect400("/rudder/v1/perturbed", {{"prompt", {0, 5}}, {"max_tokens", 2}, {"control", {1.0, 2.0}}}, {"control"});
+        expect400("/rudder/v1/perturbed", {{"prompt", {0, 5}}, {"max_tokens", 2}, {"sigma", -1.0}}, {"sigma"});
+        // Bodies that are not JSON: a JSON error body, never an empty 500.
+        auto [st, text] = post("/v1/completions", "{\"prompt\": \"caf\xC3\x28\"}");
+        QVERIFY2(st == 400 && text.contains("not valid JSON"), qPrintable(QString("%1 %2").arg(st).arg(text)));
+        std::tie(st, text) = post("/v1/completions", "{\"prompt\": [0, 5], \"temperature\": 1e999999}");
+        QVERIFY2(st == 400 && text.contains("not valid JSON"), qPrintable(QString("%1 %2").arg(st).arg(text)));
+        std::tie(st, text) = post("/v1/completions", std::string(200000, ' '));
+        QCOMPARE(st, 413);
+        // A temperature of 1e-320 is greedy, as in vLLM: the same tokens as temperature 0.
+        const json greedy = {{"prompt", {0, 1142, 261}}, {"max_tokens", 6}, {"temperature", 0.0}, {"return_token_ids", true}, {"seed", 1}};
+        json tiny = greedy;
+        tiny["temperature"] = 1e-320;
+        const auto a = post("/v1/completions", greedy.dump()), b = post("/v1/completions", tiny.dump());
+        QCOMPARE(a.first, 200);
+        QCOMPARE(b.first, 200);
+        QCOMPARE(json::parse(b.second.toStdString())["choices"][0]["token_ids"], json::parse(a.second.toStdString())["choices"][0]["token_ids"]);
+        // The control: a request inside every bound is answered.
+        std::tie(st, text) = post("/v1/completions", json({{"prompt", {0, 5}}, {"n", 4}, {"max_tokens", 8}}).dump());
+        QVERIFY2(st == 200, qPrintable(text));
+    }
+
     void apiKeyAndLoad()
     {
         Serve srv({"--api-key", "letmein"});

@@ -34,6 +34,14 @@ public:
     virtual std::vector<std::vector<double>> lastObjectives() const { return {}; }
     // Their names, in the same order (recorded with the run; empty when unnamed or scalar).
     virtual std::vector<std::string> objectiveNames() const { return {}; }
+    // A model-based reward's input bound: the positions it has (-1: none), and how many tokens
+    // (prompt, response) takes in its own format.  A server checks requests against them.
+    virtual int64_t maxInputTokens() const { return -1; }
+    virtual int64_t inputTokens(const std::string& prompt, const std::string& response) const
+    {
+        (void)prompt, (void)response;
+        return -1;
+    }
 
     // A scorer that can wait long (an external command) polls this flag and, once it is set,
     // stops and throws rudder::Cancelled, so Stop and window close are not held up by it.  The
