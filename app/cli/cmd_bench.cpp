@@ -73,7 +73,7 @@ static void addRandomModelCommand(CLI::App& app)
     auto* config = cmd->add_option("--config", o->config, "config.json giving the architecture and sizes");
     tiny->excludes(config);
     cmd->add_option("--out", o->out, "directory to write (created)")->required();
-    cmd->add_option("--seed", o->seed, "weight seed")->capture_default_str();
+    cmd->add_option("--seed", o->seed, "weight seed")->capture_default_str()->check(seedRange());
     cmd->add_option("--std", o->std, "std of the linear weights (large enough that a wrong op shows)")
         ->capture_default_str()->check(CLI::Range(1e-6, 10.0));
     cmd->add_option("--tokenizer", o->tokenizer, "model directory whose tokenizer files to copy (default: the demo LM's)");

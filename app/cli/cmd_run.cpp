@@ -258,7 +258,9 @@ RunOutcome executeRun(Workbench& wb, SessionDb& db, const RunSpec& spec, std::op
     RunOutcome out;
     std::optional<RunRecorder> rec;
     if (resumeId) {
-        rec.emplace(RunRecorder::resume(db, *resumeId, wb.provenance()));   // refuses other models
+        // Refuses other models; every check runs before the run is marked running.
+        rec.emplace(RunRecorder::resume(db, *resumeId, wb.provenance(),
+                                        [&wb](const RunRequest& r, const ResumeState& s) { wb.checkRun(r, &s); }));
         if (!quietStart)
             std::cerr << "rudder-cli: resuming run " << *resumeId << " in " << db.path() << " after "
                       << rec->resumeState()->completed.size() << " completed iteration(s)\n";
@@ -283,6 +285,7 @@ RunOutcome executeRun(Workbench& wb, SessionDb& db, const RunSpec& spec, std::op
             if (auto vm = wb.prepareValueModel(request, printValueProgress, trainGuard.flag(), &reused))
                 describeValueModel(*vm, reused);
         }
+        wb.checkRun(request);   // a refusal records nothing (no failed run left behind)
         rec.emplace(RunRecorder::start(db, request, wb.provenance(), spec.prompts, spec.tags));
         if (!quietStart)
             std::cerr << "rudder-cli: run " << rec->id() << " (" << spec.request.method << ") in " << db.path()
@@ -561,7 +564,7 @@ void addRunCommand(CLI::App& app)
     addPromptOptions(cmd, o->p);
     cmd->add_option("--db", o->db, "Session file (SQLite) the run is written to; created if missing")
         ->capture_default_str();
-    cmd->add_option("--seed", o->seed, "Run seed (all randomness derives from it)")->capture_default_str();
+    cmd->add_option("--seed", o->seed, "Run seed (all randomness derives from it)")->capture_default_str()->check(seedRange());
     cmd->add_option("--set", o->sets, "Hyper-parameter, key=value (repeatable; see the GUI's sliders)");
     cmd->add_option("--config", o->configFile, "JSON config (as exported from the GUI); --set overrides it");
     cmd->add_flag("--json", o->json, "Print run id, final answers and summary statistics as JSON on stdout");
@@ -703,7 +706,7 @@ void addCompareCommand(CLI::App& app)
     addModelOptions(cmd, o->m);
     addPromptOptions(cmd, o->p);
     cmd->add_option("--db", o->db, "Session file (SQLite); created if missing")->capture_default_str();
-    cmd->add_option("--seed", o->seed, "Seed shared by every method")->capture_default_str();
+    cmd->add_option("--seed", o->seed, "Seed shared by every method")->capture_default_str()->check(seedRange());
     cmd->add_option("--set", o->sets, "key=value for every method having it, or method.key=value (repeatable)");
     cmd->add_flag("--json", o->json, "Print every run's id, answers and summary as JSON on stdout");
     cmd->callback([o] {
@@ -878,7 +881,7 @@ void addTuneBetaCommand(CLI::App& app)
     addPromptOptions(cmd, o->p);
     cmd->add_option("--target", o->target, "Target acceptance rate")->capture_default_str()->check(CLI::Range(0.01, 0.99));
     cmd->add_option("--steps", o->steps, "MCMC steps per pilot chain")->capture_default_str()->check(CLI::Range(2, 4096));
-    cmd->add_option("--seed", o->seed, "Seed of the pilot chains")->capture_default_str();
+    cmd->add_option("--seed", o->seed, "Seed of the pilot chains")->capture_default_str()->check(seedRange());
     cmd->add_option("--set", o->sets, "QAlign parameter for the pilots, key=value (chains, max_new_tokens, temperature)");
     cmd->add_flag("--json", o->json, "Print {\"beta\": ..., \"target\": ...} on stdout");
     cmd->callback([o] {

@@ -134,7 +134,7 @@ void addSweepCommand(CLI::App& app)
     addModelOptions(cmd, o->m);
     addPromptOptions(cmd, o->p);
     cmd->add_option("--db", o->db, "Session file (SQLite); created if missing")->capture_default_str();
-    cmd->add_option("--seed", o->seed, "First seed")->capture_default_str();
+    cmd->add_option("--seed", o->seed, "First seed")->capture_default_str()->check(seedRange());
     cmd->add_option("--set", o->sets, "key=value for the swept method and the reference, or method.key=value");
     cmd->add_flag("--json", o->json, "Print the table as JSON on stdout");
     cmd->add_flag("--report-only", o->reportOnly, "Run nothing: print the table of sweep --name from the session");

@@ -68,7 +68,7 @@ void addTrainValueCommand(CLI::App& app)
     cmd->add_option("--set", o->sets,
                     "RE-Control training key=value: train_samples, train_epochs, value_lr, value_hidden, value_layers, "
                     "train_batch, max_new_tokens (repeatable)");
-    cmd->add_option("--seed", o->seed, "Seed of the rollouts, the split and the initialisation")->capture_default_str();
+    cmd->add_option("--seed", o->seed, "Seed of the rollouts, the split and the initialisation")->capture_default_str()->check(seedRange());
     cmd->add_option("--db", o->db, "Session whose value store (SESSION.values/) keeps the model")->capture_default_str();
     cmd->add_option("--out", o->out, "Write the value model here instead of the session's value store");
     cmd->add_flag("--force", o->force, "Train again even when a model with the same training key exists");

@@ -1,9 +1,30 @@
 // rudder-cli subcommands, one file each (cmd_NAME.cpp).  Each add function registers its
 // subcommand and its callback; callbacks throw rudder::UsageError (exit 2) or rudder::Error (exit 1).
 #pragma once
+#include <cerrno>
+#include <cstdlib>
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 namespace rudder::cli {
+
+// --seed: a decimal integer in [0, 2^64).  CLI11 alone read -1 as 2^64 - 1 and 2^64 as 2^64 - 1,
+// so two different typed seeds ran the same run.
+inline CLI::Validator seedRange()
+{
+    return CLI::Validator(
+        [](std::string& s) -> std::string {
+            if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos)
+                return "'" + s + "' is not a seed (a whole number from 0 to 18446744073709551615)";
+            errno = 0;
+            std::strtoull(s.c_str(), nullptr, 10);
+            if (errno == ERANGE) return "'" + s + "' is larger than 18446744073709551615, the largest seed";
+            return {};
+        },
+        "SEED", "seed");
+}
+
 void addTokenizeCommand(CLI::App& app);
 void addAnalyzeCommand(CLI::App& app);
 void addInspectCommand(CLI::App& app);

@@ -87,7 +87,9 @@ public:
                 db.emplace(SessionDb::open(job.sessionPath.toStdString()));
                 if (job.resumeRunId >= 0) {
                     // Refuses (naming the difference) unless the loaded models are the run's own.
-                    rec.emplace(RunRecorder::resume(*db, job.resumeRunId, wb_.provenance()));
+                    // Every check before the run is marked running: a refusal leaves the file as it was.
+                    rec.emplace(RunRecorder::resume(*db, job.resumeRunId, wb_.provenance(),
+                                                    [this](const RunRequest& r, const ResumeState& st) { wb_.checkRun(r, &st); }));
                     job.request = rec->request();
                     job.completed = rec->resumeState()->completed;
                 } else {
@@ -97,6 +99,7 @@ public:
                     // recorded config names the file the run uses.
                     wb_.setValueStore(valueStoreFor(job.sessionPath.toStdString()));
                     prepareValue(job.request);
+                    wb_.checkRun(job.request);   // refused runs are not recorded as failed ones
                     rec.emplace(RunRecorder::start(*db, job.request, wb_.provenance(), job.prompts, job.tags));
                 }
             }

@@ -122,7 +122,8 @@ RunRecorder RunRecorder::start(SessionDb& db, const RunRequest& request, const j
     return r;
 }
 
-RunRecorder RunRecorder::resume(SessionDb& db, int64_t runId, const json& provenance)
+RunRecorder RunRecorder::resume(SessionDb& db, int64_t runId, const json& provenance,
+                                const std::function<void(const RunRequest&, const ResumeState&)>& check)
 {
     const StoredRun s = db.loadRun(runId, false);
     const std::string where = db.path() + ": run " + std::to_string(runId);
@@ -138,6 +139,7 @@ RunRecorder RunRecorder::resume(SessionDb& db, int64_t runId, const json& proven
     r.resuming_ = true;
     r.resume_.completed = db.loadCompletedIterations(runId);
     r.resume_.source = db.path();
+    if (check) check(r.request_, r.resume_);
     db.resumeRun(runId);
     return r;
 }

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -113,13 +114,23 @@ static constexpr int kSchemaVersion = int(sizeof(kMigrations) / sizeof(kMigratio
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
+// A damaged file ("database disk image is malformed", "file is not a database") is the input's
+// fault, so a UsageError (exit 2); anything else (disk full, locked) stays a run error.
+[[noreturn]] static void throwSqlite(const std::string& path, int rc, const std::string& what)
+{
+    const int primary = rc & 0xff;
+    if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
+        throw UsageError(path, "", "damaged session file (" + what + ")");
+    throw Error(path, "", what.rfind("SQLite", 0) == 0 ? what : "SQLite: " + what);
+}
+
 bool Stmt::step()
 {
     int rc = sqlite3_step(s_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
     sqlite3* db = sqlite3_db_handle(s_);
-    throw Error(*path_, "", std::string("SQLite: ") + sqlite3_errmsg(db));
+    throwSqlite(*path_, rc, sqlite3_errmsg(db));
 }
 
 Stmt& Stmt::check(int rc)
@@ -349,7 +360,7 @@ void SessionDb::Impl::exec(const std::string& sql)
     }
 }
 
-void SessionDb::Impl::fail(const std::string& what) const { throw Error(path, "", what); }
+void SessionDb::Impl::fail(const std::string& what) const { throwSqlite(path, sqlite3_extended_errcode(db), what); }
 
 void SessionDb::Impl::requireWritable(const char* op) const
 {
@@ -515,29 +526,29 @@ std::vector<IterationEvent> SessionDb::Impl::iterations(int64_t runId, bool with
 static void checkHeader(const std::string& path)
 {
     struct stat st{};
-    if (::stat(path.c_str(), &st) != 0) throw Error(path, "", std::string("cannot open: ") + std::strerror(errno));
-    if (!S_ISREG(st.st_mode)) throw Error(path, "", "not a regular file");
-    if (st.st_size == 0) throw Error(path, "", "empty file, not a Rudder session (refusing to overwrite it)");
+    if (::stat(path.c_str(), &st) != 0) throw UsageError(path, "", std::string("cannot open: ") + std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) throw UsageError(path, "", "not a regular file");
+    if (st.st_size == 0) throw UsageError(path, "", "empty file, not a Rudder session (refusing to overwrite it)");
     std::ifstream in(path, std::ios::binary);
     unsigned char h[100] = {};
     in.read(reinterpret_cast<char*>(h), sizeof h);
-    if (!in && in.gcount() == 0) throw Error(path, "", "cannot read the file header");
+    if (!in && in.gcount() == 0) throw UsageError(path, "", "cannot read the file header");
     // A file shorter than the 16-byte magic is simply not a database (h is zero-filled).
     if (std::memcmp(h, "SQLite format 3\0", 16) != 0)
-        throw Error(path, "", "not a SQLite database, so not a Rudder session");
-    if (st.st_size < 100) throw Error(path, "header", "truncated SQLite database (" + std::to_string(st.st_size) + " bytes)");
+        throw UsageError(path, "", "not a SQLite database, so not a Rudder session");
+    if (st.st_size < 100) throw UsageError(path, "header", "truncated SQLite database (" + std::to_string(st.st_size) + " bytes)");
     auto be32 = [&](int o) { return uint32_t(h[o]) << 24 | uint32_t(h[o + 1]) << 16 | uint32_t(h[o + 2]) << 8 | h[o + 3]; };
     uint32_t pageSize = uint32_t(h[16]) << 8 | h[17];
     if (pageSize == 1) pageSize = 65536;
     if (pageSize < 512 || (pageSize & (pageSize - 1)) != 0)
-        throw Error(path, "header", "damaged SQLite header (page size " + std::to_string(pageSize) + ")");
+        throw UsageError(path, "header", "damaged SQLite header (page size " + std::to_string(pageSize) + ")");
     // The in-header size is valid when the change counter matches version-valid-for.  A
     // non-empty -wal file may legitimately hold pages beyond it (interrupted checkpoint).
     uint32_t pages = be32(28);
     struct stat walSt{};
     bool walPending = ::stat((path + "-wal").c_str(), &walSt) == 0 && walSt.st_size > 0;
     if (pages > 0 && be32(24) == be32(92) && !walPending && uint64_t(st.st_size) < uint64_t(pages) * pageSize)
-        throw Error(path, "", "truncated SQLite database: the header says " + std::to_string(uint64_t(pages) * pageSize) +
+        throw UsageError(path, "", "truncated SQLite database: the header says " + std::to_string(uint64_t(pages) * pageSize) +
                                   " bytes, the file has " + std::to_string(st.st_size));
 }
 
@@ -557,11 +568,16 @@ SessionDb SessionDb::open(const std::string& path, Mode mode)
     bool exists = ::stat(path.c_str(), &st) == 0;
     if (!exists && d->readOnly) throw UsageError(path, "", "no such session file");
     if (exists) checkHeader(path);
+    if (!exists) {   // SQLite's own "unable to open database file" does not say why
+        const std::filesystem::path parent = std::filesystem::absolute(path).parent_path();
+        if (!std::filesystem::is_directory(parent))
+            throw UsageError(path, "", "the folder " + parent.string() + " does not exist (a new session is created in an existing folder)");
+    }
 
     int flags = d->readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | (exists ? 0 : SQLITE_OPEN_CREATE));
     if (sqlite3_open_v2(path.c_str(), &d->db, flags, nullptr) != SQLITE_OK) {
         std::string m = d->db ? sqlite3_errmsg(d->db) : "out of memory";
-        throw Error(path, "", "cannot open session: " + m);
+        throw UsageError(path, "", "cannot open session: " + m);
     }
     sqlite3_busy_timeout(d->db, 10000);   // a reader and the writer share the file
     sqlite3_extended_result_codes(d->db, 1);
@@ -573,18 +589,18 @@ SessionDb SessionDb::open(const std::string& path, Mode mode)
         auto s = d->stmt("SELECT count(*) FROM sqlite_master");
         objects = s.step() ? s.i64(0) : 0;
     } catch (const Error& e) {
-        throw Error(path, "", std::string("not a readable SQLite database (") + sqlite3_errmsg(d->db) + ")");
+        throw UsageError(path, "", std::string("not a readable SQLite database (") + sqlite3_errmsg(d->db) + ")");
     }
     bool blank = appId == 0 && version == 0 && objects == 0;
     if (!blank && appId != kApplicationId)
-        throw Error(path, "application_id", "a SQLite database, but not a Rudder session");
+        throw UsageError(path, "application_id", "a SQLite database, but not a Rudder session");
     if (version > kSchemaVersion)
-        throw Error(path, "user_version",
+        throw UsageError(path, "user_version",
                     "session format " + std::to_string(version) + " is newer than this build reads (" +
                         std::to_string(kSchemaVersion) + "); open it with a newer Rudder (the file was not modified)");
-    if (d->readOnly && blank) throw Error(path, "", "empty database, not a Rudder session");
+    if (d->readOnly && blank) throw UsageError(path, "", "empty database, not a Rudder session");
     if (d->readOnly && version < kSchemaVersion)
-        throw Error(path, "user_version",
+        throw UsageError(path, "user_version",
                     "session format " + std::to_string(version) + " is older than this build's (" +
                         std::to_string(kSchemaVersion) + "); open it read-write once to upgrade it");
 
@@ -612,21 +628,18 @@ SessionDb SessionDb::open(const std::string& path, Mode mode)
     } catch (const Error& e) {
         throw UsageError(path, "", std::string("damaged session: ") + e.what());
     }
+    // A run left `running` by a writer that is gone reads as interrupted (runRow), so opening
+    // writes nothing: a command refused after this point leaves the file byte-identical.  Its
+    // row is still read here, so a damaged one is named now rather than half-way through a run.
     SessionDb db(std::move(d));
-    if (!db.d->readOnly) {
+    if (!db.d->readOnly)
         for (int64_t id : running) {
-            RunRow r;
             try {
-                r = db.d->runRow(id);
+                db.d->runRow(id);
             } catch (const Error& e) {
                 throw UsageError(path, "run " + std::to_string(id), std::string("damaged session: ") + e.what());
             }
-            if (r.status != RunStatus::Interrupted) continue;
-            auto u = db.d->stmt("UPDATE runs SET status = 'interrupted', message = ?2 WHERE id = ?1");
-            u.bind(1, id).bind(2, r.message);
-            u.run();
         }
-    }
     return db;
 }
 

@@ -178,6 +178,86 @@ private Q_SLOTS:
         }
         QVERIFY(!QFile::exists(db));
     }
+
+    // Item 12: --db that is a directory, /dev/null or in a missing folder, and a session whose
+    // pages are damaged, are the user's input: exit 2 and one message naming the file.
+    void badSessionPathsAreUsageErrors()
+    {
+        const QStringList run = {"run", "--method", "bon", "--reward", "lexicon", "--prompt", "a", "--set", "n=2", "--set", "max_new_tokens=2"};
+        for (const QString& db : {tmp.path(), QString("/dev/null"), tmp.filePath("no/such/folder/s.sqlite")}) {
+            Result r = cli(QStringList(run) << "--db" << db);
+            QVERIFY2(r.code == 2 && r.err.contains(db), qPrintable(QString("%1: %2 %3").arg(db).arg(r.code).arg(r.err)));
+        }
+        QVERIFY(cli(QStringList(run) << "--db" << tmp.filePath("no/such/folder/s.sqlite")).err.contains("does not exist"));
+        // A real session with its pages after the first overwritten: "database disk image is
+        // malformed" from SQLite, reported as a damaged session with exit 2 by run and export.
+        const QString db = tmp.filePath("malformed.sqlite");
+        QCOMPARE(cli(QStringList(run) << "--db" << db).code, 0);
+        QFile f(db);
+        QVERIFY(f.open(QIODevice::ReadWrite));
+        const qint64 size = f.size();
+        QVERIFY(size > 8192);
+        f.seek(4096);   // page 2 onwards (the header and schema page stay intact)
+        QByteArray junk(int(size - 4096), '\xA5');
+        f.write(junk);
+        f.close();
+        for (const QStringList& args : {QStringList(run) << "--db" << db,
+                                        QStringList{"export", "--db", db, "--format", "json", "--out", tmp.filePath("m.json")},
+                                        QStringList{"run", "--db", db, "--resume", "1"}}) {
+            Result r = cli(args);
+            QVERIFY2(r.code == 2 && r.err.contains("malformed.sqlite") && r.code != -2,
+                     qPrintable(QString("%1: %2 %3").arg(args.join(' ')).arg(r.code).arg(r.err)));
+        }
+    }
+
+    // Item 13: seeds outside [0, 2^64) are refused instead of wrapping to 2^64 - 1.
+    void seedsOutOfRangeAreRefused()
+    {
+        for (const char* seed : {"-1", "18446744073709551616", "1.5", "1e3"}) {
+            Result r = cli({"run", "--method", "bon", "--reward", "lexicon", "--prompt", "a", "--seed", seed, "--db", tmp.filePath("seed.sqlite")});
+            QVERIFY2(r.code == 2 && r.err.contains("--seed"), qPrintable(QString("%1: %2 %3").arg(seed).arg(r.code).arg(r.err)));
+        }
+        QVERIFY(!QFile::exists(tmp.filePath("seed.sqlite")));
+        Result r = cli({"run", "--method", "bon", "--reward", "lexicon", "--prompt", "a", "--seed", "18446744073709551615",
+                        "--db", tmp.filePath("seed.sqlite"), "--set", "n=1", "--set", "max_new_tokens=1", "--json"});
+        QVERIFY2(r.code == 0 && r.out.contains("18446744073709551615"), qPrintable(r.err));   // the largest seed is a seed
+    }
+
+    // Item 14: a refused command leaves the session byte-identical: the value model that does not
+    // exist, the bad answer regex, the resume of a damaged run, any command that opens a session
+    // holding a dead writer's run.  Before, each recorded a failed run or flipped a status.
+    void refusalsLeaveTheSessionByteIdentical()
+    {
+        const QString db = tmp.filePath("identical.sqlite");
+        const QStringList base = {"run", "--reward", "lexicon", "--prompt", "In the beginning", "--db", db};
+        Result r = cli(QStringList(base) << "--method" << "bon" << "--set" << "n=2" << "--set" << "max_new_tokens=3" << "--set" << "batch=1");
+        QCOMPARE(r.code, 0);
+        auto exec = [&](const std::string& sql) {
+            sqlite3* h = nullptr;
+            QCOMPARE(sqlite3_open(db.toUtf8().constData(), &h), SQLITE_OK);
+            QCOMPARE(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+            QCOMPARE(sqlite3_close(h), SQLITE_OK);   // the last connection: the WAL is folded in
+        };
+        // Run 1 left "running" by a writer that is gone (pid 2^22 + 1 is above Linux's pid_max
+        // default), with a token id no vocabulary has in its stored samples.
+        exec("UPDATE runs SET status = 'running', writer_pid = 4194305, writer_start = 1, finished = NULL;"
+             "UPDATE samples SET token_ids = X'010000009F860100' WHERE iteration = 0 AND idx = 0");   // int32 ids 1, 99999
+        const QByteArray before = sha(db);
+        auto unchanged = [&](const QStringList& args, const QString& words) {
+            Result r = cli(args);
+            QVERIFY2(r.code == 2 && r.err.contains(words), qPrintable(QString("%1: exit %2: %3").arg(args.join(' ')).arg(r.code).arg(r.err)));
+            QCOMPARE(sha(db), before);
+            QVERIFY(!QFile::exists(db + "-wal") || QFileInfo(db + "-wal").size() == 0);
+        };
+        unchanged(QStringList(base) << "--method" << "recontrol" << "--set" << "value_model=/nonexistent", "/nonexistent");
+        unchanged(QStringList(base) << "--method" << "bon" << "--set" << "vote=1" << "--set" << "answer_regex=(", "answer_regex");
+        unchanged({"run", "--db", db, "--resume", "1"}, "99999");
+        unchanged({"run", "--db", db, "--resume", "7"}, "no run with id 7");
+        // The control: the same session still takes a good run (and so does change).
+        r = cli(QStringList(base) << "--method" << "bon" << "--set" << "n=2" << "--set" << "max_new_tokens=3");
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QVERIFY(sha(db) != before || QFileInfo(db + "-wal").size() > 0);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestBadInput)

@@ -644,7 +644,10 @@ private slots:
         const int T = m + 3;
         {
             auto db = SessionDb::open(file);
-            QCOMPARE(Raw(file).text("SELECT status FROM runs"), std::string("interrupted"));   // marked on RW open
+            // Opening writes nothing (a refused command must leave the file as it was): the row
+            // still says running, and reads as interrupted.
+            QCOMPARE(Raw(file).text("SELECT status FROM runs"), std::string("running"));
+            QCOMPARE(db.listRuns().front().status, RunStatus::Interrupted);
             db.resumeRun(run);
             auto completed = db.loadCompletedIterations(run);
             double state = fake::stateAfter(completed);

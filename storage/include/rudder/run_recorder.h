@@ -9,6 +9,7 @@
 //     rec.finish(result);
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,10 @@ public:
     // Reopens an interrupted/cancelled/failed run.  Throws UsageError naming the session, the run
     // and what differs when the loaded models (provenance) are not the ones the run was started
     // with, or when the run is already done.
-    static RunRecorder resume(SessionDb& db, int64_t runId, const nlohmann::json& provenance);
+    // `check` sees the request and the stored iterations before anything is written (the run is
+    // marked running only after it returns), so a refused resume leaves the file byte-identical.
+    static RunRecorder resume(SessionDb& db, int64_t runId, const nlohmann::json& provenance,
+                              const std::function<void(const RunRequest&, const ResumeState&)>& check = {});
 
     // "" when the loaded models match the stored run's; else one sentence per difference.
     static std::string modelDifferences(const RunInfo& stored, const nlohmann::json& provenance);
