@@ -598,10 +598,18 @@ void addRunCommand(CLI::App& app)
                                      "word. Name it yourself to confirm: --" + a.role + " '" + a.spec +
                                      "' (or pass --trust-session)");
             }
+            // The recorded models, unless named here: a session moved to another machine or clone
+            // resumes with --model/--reward pointing at the local copies (matched by content).
             ModelOptions m = o->m;
-            m.model = src.base;
-            m.reward = src.reward;
-            m.gold = src.gold.empty() ? "none" : src.gold;
+            if (m.model.empty()) {
+                m.model = src.base;
+                if (!m.model.empty() && m.model.front() == '/' && !std::filesystem::exists(m.model))   // (not a repo id)
+                    throw UsageError(o->db, "run " + std::to_string(o->resume) + ": model",
+                                     "was run with " + m.model + ", which is not on this machine; name your copy of "
+                                     "it with --model DIR (it is matched by content)");
+            }
+            if (m.reward.empty()) m.reward = src.reward;
+            if (m.gold.empty()) m.gold = src.gold.empty() ? "none" : src.gold;
             m.templ = src.promptTemplate;
             if (m.load.tokenizer.empty()) m.load.tokenizer = src.tokenizer;
             Workbench wb;

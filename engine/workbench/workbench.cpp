@@ -557,7 +557,8 @@ void Workbench::checkRun(const RunRequest& request, const ResumeState* resume) c
     if (config.contains("value_model") && config["value_model"].is_string()) {
         const ValueModelInfo vm = methods::readValueModelInfo(config["value_model"].get<std::string>());
         const std::string fp = vm.base.value("weights_fingerprint", std::string());
-        if (!fp.empty() && !d->base.weights_fingerprint.empty() && fp != d->base.weights_fingerprint)
+        if (!fp.empty() && !d->base.weights_fingerprint.empty() && fp != d->base.weights_fingerprint &&
+            fp != d->base.weights_fingerprint_mtime)
             throw UsageError(vm.path, "base.weights_fingerprint",
                              "the value model was trained on the pre-logits of another base model (" +
                                  vm.base.value("directory", std::string("?")) + "); train one for " + d->base.directory);

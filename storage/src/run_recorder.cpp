@@ -32,8 +32,9 @@ std::string describe(const json& m)
 bool sameModel(const json& stored, const json& loaded)
 {
     const std::string fp = str(stored, "weights_fingerprint");
-    if (!fp.empty() && !str(loaded, "weights_fingerprint").empty())
-        return fp == str(loaded, "weights_fingerprint") && str(stored, "config_sha256") == str(loaded, "config_sha256");
+    if (!fp.empty() && !str(loaded, "weights_fingerprint").empty())   // (runs from before 2026-12-08: mtimes)
+        return (fp == str(loaded, "weights_fingerprint") || fp == str(loaded, "weights_fingerprint_mtime")) &&
+               str(stored, "config_sha256") == str(loaded, "config_sha256");
     if (!str(stored, "spec").empty()) return str(stored, "spec") == str(loaded, "spec");
     if (!str(stored, "directory").empty()) return str(stored, "directory") == str(loaded, "directory");
     return str(stored, "name").empty() || str(stored, "name") == str(loaded, "name");

@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 #include <sys/resource.h>
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <fstream>
@@ -257,6 +258,50 @@ private Q_SLOTS:
         r = cli(QStringList(base) << "--method" << "bon" << "--set" << "n=2" << "--set" << "max_new_tokens=3");
         QVERIFY2(r.code == 0, qPrintable(r.err));
         QVERIFY(sha(db) != before || QFileInfo(db + "-wal").size() > 0);
+    }
+
+    // Item 15: a session resumes against a copy of its models (another clone, another machine):
+    // the weights are identified by content, not modification time.  Sessions recorded with the
+    // older, mtime-based fingerprint still resume where they were written.
+    void resumesAgainstACopyOfTheModels()
+    {
+        const fs::path demo = (kResources + "/models/demo-lm").toStdString();
+        const QString a = tmp.filePath("clone-a/demo-lm"), b = tmp.filePath("clone-b/demo-lm");
+        for (const QString& d : {a, b}) {
+            fs::create_directories(d.toStdString());
+            fs::copy(demo, d.toStdString(), fs::copy_options::overwrite_existing | fs::copy_options::recursive);
+        }
+        // The second clone's files are a day younger, as after a fresh checkout elsewhere.
+        for (const auto& e : fs::directory_iterator(b.toStdString()))
+            fs::last_write_time(e.path(), fs::last_write_time(e.path()) + std::chrono::hours(24));
+        const auto ia = cli({"inspect", a, "--json"}).json(), ib = cli({"inspect", b, "--json"}).json();
+        QCOMPARE(ia["weights_fingerprint"], ib["weights_fingerprint"]);
+        QVERIFY(ia["weights_fingerprint_mtime"] != ib["weights_fingerprint_mtime"]);   // the old one differed
+        // A run made with clone A, cut short, resumed with clone B.
+        const QString db = tmp.filePath("clones.sqlite");
+        Result r = cli({"run", "--method", "bon", "--model", a, "--reward", "lexicon", "--prompt", "In the beginning", "--db", db,
+                        "--set", "n=4", "--set", "batch=2", "--set", "max_new_tokens=3"});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        auto exec = [&](const std::string& sql) {
+            sqlite3* h = nullptr;
+            QCOMPARE(sqlite3_open(db.toUtf8().constData(), &h), SQLITE_OK);
+            QCOMPARE(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+            sqlite3_close(h);
+        };
+        const std::string cut = "DELETE FROM samples WHERE iteration = 1; DELETE FROM iterations WHERE iteration = 1; "
+                                "DELETE FROM finals; UPDATE runs SET status = 'cancelled';";
+        exec(cut);
+        r = cli({"run", "--db", db, "--resume", "1", "--model", b});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        // A run recorded with the old fingerprint (clone B's, with its mtimes) resumes with clone B,
+        // and is refused with a model that differs (the negative control).
+        exec(cut + "UPDATE runs SET base_model = json_set(base_model, '$.weights_fingerprint', '" +
+             ib["weights_fingerprint_mtime"].get<std::string>() + "')");
+        r = cli({"run", "--db", db, "--resume", "1", "--model", b});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        exec(cut);
+        r = cli({"run", "--db", db, "--resume", "1", "--model", "demo-math-lm"});
+        QVERIFY2(r.code == 2 && r.err.contains("other models"), qPrintable(r.err));
     }
 };
 

@@ -41,7 +41,8 @@ struct ModelSummary {
     std::string chat_template;    // detected template name
     std::string reward_head;      // "", "score", "regression_head", "v_head"
     std::string config_sha256;    // of config.json
-    std::string weights_fingerprint;  // cheap: sizes + mtimes + first/last 64 KiB hashed
+    std::string weights_fingerprint;  // by content (header + sampled bytes): survives a copy
+    std::string weights_fingerprint_mtime;  // the older one (with mtimes), to match older sessions
     nlohmann::json toJson() const;
 };
 
