@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "rudder/error.h"
+#include "rudder/json_file.h"
 #include "rudder/grading.h"
 
 namespace rudder::cli {
@@ -30,9 +31,9 @@ void addGradeCommand(CLI::App& app)
             if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
             json in;
             try {
-                in = json::parse(line);
-            } catch (const json::parse_error& e) {
-                throw UsageError("stdin", "line " + std::to_string(lineNo), std::string("not JSON (") + e.what() + ")");
+                in = parseJsonText(line, "stdin", "line " + std::to_string(lineNo));   // (1e999999, depth: messages too)
+            } catch (const Error& e) {
+                throw UsageError(e.what());
             }
             for (const char* key : {"response", "reference"})
                 if (!in.is_object() || !in.contains(key) || !in[key].is_string())

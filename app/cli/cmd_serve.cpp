@@ -21,6 +21,7 @@
 
 #include "commands.h"
 #include "rudder/error.h"
+#include "rudder/json_file.h"
 #include "rudder/paths.h"
 #include "rudder/workbench.h"
 
@@ -470,7 +471,7 @@ void addServeCommand(CLI::App& app)
                 try {
                     body = json::parse(req.body);   // (1e999999 is an out_of_range, not a parse_error)
                 } catch (const json::exception& e) {
-                    return fail(res, 400, std::string("the body is not valid JSON: ") + e.what());
+                    return fail(res, 400, "the body is not valid JSON: " + jsonErrorText(e));
                 }
                 try {
                     res.set_content(f(body).dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
@@ -479,7 +480,7 @@ void addServeCommand(CLI::App& app)
                 } catch (const std::out_of_range& e) {
                     fail(res, 404, e.what());
                 } catch (const json::exception& e) {
-                    fail(res, 400, std::string("bad field: ") + e.what());
+                    fail(res, 400, "bad field: " + jsonErrorText(e));
                 } catch (const UsageError& e) {
                     fail(res, 400, e.what());
                 } catch (const std::exception& e) {

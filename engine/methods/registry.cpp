@@ -407,7 +407,12 @@ nlohmann::json validateConfig(const std::string& id, const nlohmann::json& confi
         }
         double v;
         if (it->is_number()) v = it->get<double>();
-        else if (it->is_boolean()) v = it->get<bool>() ? 1 : 0;
+        else if (it->is_boolean()) {
+            // true/false is a switch's value (vote); as a count, "n": true read as 1 silently.
+            if (!(spec->integer && spec->min == 0 && spec->max == 1))
+                throw UsageError("config", it.key(), std::string("must be a number, not ") + (it->get<bool>() ? "true" : "false"));
+            v = it->get<bool>() ? 1 : 0;
+        }
         else if (it->is_string()) {
             const std::string& s = it->get_ref<const std::string&>();
             size_t pos = 0;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "rudder/error.h"
+#include "rudder/json_file.h"
 
 using nlohmann::json;
 
@@ -130,13 +131,7 @@ json HttpPool::call(httplib::Client& c, bool isPost, const std::string& path, co
         } else if (res->status >= 300) {
             throw HttpError(where, res->status, serverMessage(res->body));
         } else {
-            try {
-                return json::parse(res->body);
-            } catch (const json::parse_error& e) {
-                std::string what = e.what();
-                if (what.size() > 200) what = what.substr(0, 200) + "...";
-                throw Error(where, "response", "is not valid JSON (" + what + ")");
-            }
+            return parseJsonText(res->body, where, "response");   // depth-capped; any parse fault is a message
         }
         if (attempt >= options_.retries)
             throw Error(where, "", why + " (gave up after " + std::to_string(attempt + 1) + " attempts)");

@@ -116,7 +116,7 @@ public:
     }
     bool parse_error(std::size_t pos, const std::string&, const nlohmann::detail::exception& e)
     {
-        throw Error(file_, "", "not valid JSON at byte " + std::to_string(pos) + ": " + e.what());
+        throw Error(file_, "", "not valid JSON at byte " + std::to_string(pos) + ": " + jsonErrorText(e));
     }
 
 private:
