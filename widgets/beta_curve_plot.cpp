@@ -24,9 +24,14 @@ void BetaCurvePlot::rebuild()
     clearPlot();
     matchingN_ = 0;
     if (!run_ || run_->empty()) return;
-    // β(n) describes BoN over the base model: fit the first iteration, the closest to it we have.
-    std::vector<double> r = rewardsOf(*run_, SampleSet::FirstIteration, prompt_ < 0 ? 0 : prompt_);
-    if (r.size() < 8) r = run_->rewards(prompt_ < 0 ? 0 : prompt_);
+    // β(n) describes BoN over the base model: fitted to the run's genuine base-model samples
+    // (BoN's, WMV's, QAlign's pilot), never to a method's own, tilted ones.
+    const std::vector<double> r = rewardsOf(*run_, SampleSet::Base, prompt_ < 0 ? 0 : prompt_);
+    if (r.size() < 8) {
+        setEmptyMessage(QString("β(n) needs ≥ 8 base-model samples of the prompt; this run has %1%2").arg(r.size())
+                            .arg(r.empty() ? " (its method draws none: open a best-of-n run of the prompt)" : ""));
+        return;
+    }
     const analysis::GmmFit fit = analysis::fitGmm2(r);
     if (fit.status != analysis::Status::Ok) return;
     const auto pts = analysis::betaCurve(fit, maxN_);

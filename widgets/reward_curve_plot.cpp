@@ -1,5 +1,7 @@
 #include "reward_curve_plot.h"
 
+#include "rudder/methods.h"
+
 #include "rudder/answer_reward.h"
 
 #include <QCheckBox>
@@ -115,8 +117,15 @@ void RewardCurvePlot::rebuild()
         auto* bsf = addLine(p, "best so far", c.x, c.bestSoFar, QPen(palette::proxy(), 2.2));
         bsf->setLineStyle(QCPGraph::lsStepLeft);
         mapPoints(bsf, c.bestSoFarRef);
+        // Expected best-of-N over the run's own base-model samples at each budget point (N = samples
+        // spent so far): BoN's and WMV's samples, QAlign's pilot; shown up to the budget those
+        // samples support.
+        const MethodInfo* info = findMethod(run_->meta().method);
         if (!c.bon.empty())
-            addLine(p, "BoN, same samples (est.)", c.x, c.bon, QPen(palette::bon(), 1.5, Qt::DashLine));
+            addLine(p, "BoN, same budget (est. from the run's base samples)", c.x, c.bon, QPen(palette::bon(), 1.5, Qt::DashLine));
+        else if (info && !info->drawsFromBase)
+            setNote("no BoN reference: " + QString::fromStdString(info->title) +
+                    " draws no base-model samples (compare with a best-of-n run)");
         if (c.hasGold()) {
             gold = true;
             addLine(p, "gold mean@k", c.x, c.goldMean, QPen(palette::gold(), 1.2, Qt::DotLine), p->yAxis2);

@@ -1,5 +1,6 @@
 #include "reward_distribution_plot.h"
 #include <algorithm>
+#include <set>
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -19,14 +20,24 @@ namespace rudder::widgets {
 std::vector<double> rewardsOf(const RunData& run, SampleSet set, int promptIndex)
 {
     if (set == SampleSet::All) return run.rewards(promptIndex);
-    int first = INT32_MAX, last = -1;
+    if (set == SampleSet::Base) {
+        if (promptIndex >= 0) return analysis::baseRewards(run.events(), run.meta().method, promptIndex);
+        std::vector<double> out;
+        std::set<int> prompts;
+        for (const auto& r : run.samples()) prompts.insert(run.sample(r).prompt_index);
+        for (int p : prompts) {
+            const auto b = analysis::baseRewards(run.events(), run.meta().method, p);
+            out.insert(out.end(), b.begin(), b.end());
+        }
+        return out;
+    }
+    int last = -1;
     for (const auto& r : run.samples()) {
         const Sample& s = run.sample(r);
         if (promptIndex >= 0 && s.prompt_index != promptIndex) continue;
-        first = std::min(first, s.iteration);
         last = std::max(last, s.iteration);
     }
-    const int want = set == SampleSet::FirstIteration ? first : last;
+    const int want = last;
     std::vector<double> out;
     for (const auto& r : run.samples()) {
         const Sample& s = run.sample(r);
@@ -46,7 +57,7 @@ RewardDistributionPlot::RewardDistributionPlot(QWidget* parent)
 {
     auto* bar = new QHBoxLayout;
     setBox_->addItem("all samples", int(SampleSet::All));
-    setBox_->addItem("first iteration (base model)", int(SampleSet::FirstIteration));
+    setBox_->addItem("base-model samples", int(SampleSet::Base));
     setBox_->addItem("last iteration", int(SampleSet::LastIteration));
     beta_->setRange(1e-3, 1000);
     beta_->setDecimals(3);
@@ -85,8 +96,14 @@ void RewardDistributionPlot::rebuild()
             beta_->setValue(*b);
             beta_->blockSignals(false);
         }
-    const std::vector<double> r = rewardsOf(*run_, SampleSet(setBox_->currentData().toInt()), prompt_);
-    if (r.empty()) return;
+    const SampleSet set = SampleSet(setBox_->currentData().toInt());
+    const std::vector<double> r = rewardsOf(*run_, set, prompt_);
+    if (r.empty()) {
+        if (set == SampleSet::Base)
+            setEmptyMessage("no base-model samples in this run: " + QString::fromStdString(run_->meta().method) +
+                            "'s samples are its own (best-of-n, WMV and QAlign's pilot draw from the base model)");
+        return;
+    }
     const Histogram h = histogram(r, true, 60);
     histPeak_ = h.counts.empty() ? 0.0 : *std::max_element(h.counts.begin(), h.counts.end());
     auto* bars = new QCPBars(plot()->xAxis, plot()->yAxis);

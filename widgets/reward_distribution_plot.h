@@ -12,7 +12,8 @@ class QDoubleSpinBox;
 namespace rudder::widgets {
 
 // Which samples a fit is made from.
-enum class SampleSet { All, FirstIteration, LastIteration };
+// Base: the run's genuine base-model samples (analysis::baseRewards: BoN, WMV, QAlign's pilot).
+enum class SampleSet { All, Base, LastIteration };
 std::vector<double> rewardsOf(const RunData& run, SampleSet set, int promptIndex);
 // β the run's method uses as its reward temperature (QAlign/WMV β, AISP λ, ARGS 1/w), or nullopt.
 std::optional<double> runBeta(const RunData& run);

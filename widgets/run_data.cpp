@@ -110,7 +110,7 @@ RewardCurves RunData::rewardCurves(XAxis axis, int promptIndex, bool withTrainin
                                                      : analysis::Axis::Seconds;
     const MethodInfo* info = findMethod(meta_.method);
     const bool isBon = info && info->drawsFromBase;   // its own best-so-far is the BoN curve
-    return analysis::runCurves(shifted.empty() ? events_ : shifted, a, promptIndex, !isBon);
+    return analysis::runCurves(shifted.empty() ? events_ : shifted, a, promptIndex, !isBon, meta_.method);
 }
 
 AcceptanceSeries RunData::acceptance(int window, int promptIndex) const

@@ -72,6 +72,7 @@ void RunPlot::refresh()
 {
     const QCPRange xr = plot_->xAxis->range(), yr = plot_->yAxis->range();
     emptyMessage_.clear();
+    note_.clear();
     rebuild();
     bool anyData = false;
     for (int i = 0; i < plot_->plottableCount(); ++i)
@@ -96,6 +97,15 @@ void RunPlot::refresh()
     } else {
         plot_->xAxis->setRange(xr);
         plot_->yAxis->setRange(yr);
+    }
+    if (anyData && !note_.isEmpty()) {
+        auto* t = new QCPItemText(plot_);
+        t->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
+        t->position->setType(QCPItemPosition::ptAxisRectRatio);
+        t->position->setCoords(0.01, 0.01);
+        t->setText(note_);
+        t->setColor(QColor(110, 110, 110));
+        t->setObjectName("note");
     }
     plot_->legend->setVisible(plot_->legend->itemCount() > 0);
     plot_->replot(QCustomPlot::rpQueuedReplot);

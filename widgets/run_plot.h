@@ -47,6 +47,9 @@ protected:
     void clearPlot();
     // Shown in the middle of an empty plot (set by rebuild(); cleared before each rebuild).
     void setEmptyMessage(const QString& m) { emptyMessage_ = m; }
+    // A line in the plot's top-left corner about what is not drawn and why ("no BoN reference:
+    // no base-model samples"); set by rebuild(), cleared before each rebuild.
+    void setNote(const QString& m) { note_ = m; }
     // Called after the automatic rescale, for plots that bound it (e.g. a density spike).
     virtual void adjustRanges() {}
     QVBoxLayout* layout_;
@@ -61,7 +64,7 @@ private:
     QCPItemStraightLine* vLine_ = nullptr;
     QCPItemStraightLine* hLine_ = nullptr;
     QHash<QCPAbstractPlottable*, std::vector<SampleRef>> refs_;
-    QString emptyMessage_;
+    QString emptyMessage_, note_;
 };
 
 // Colours shared by all plots so a series looks the same everywhere.

@@ -9,6 +9,7 @@
 
 #include "rudder/analysis.h"
 #include "rudder/error.h"
+#include "rudder/methods.h"
 
 namespace rudder::analysis {
 
@@ -80,7 +81,8 @@ bool keep(const IterationEvent& e, const Sample& s, int promptIndex)
 
 } // namespace
 
-RunCurves runCurves(const std::vector<IterationEvent>& events, Axis axis, int promptIndex, bool bonReference)
+RunCurves runCurves(const std::vector<IterationEvent>& events, Axis axis, int promptIndex, bool bonReference,
+                    const std::string& method)
 {
     constexpr double nan = std::numeric_limits<double>::quiet_NaN();
     constexpr double ninf = -std::numeric_limits<double>::infinity();
@@ -88,13 +90,13 @@ RunCurves runCurves(const std::vector<IterationEvent>& events, Axis axis, int pr
         double best = ninf, goldOfBest = nan, goldBest = ninf;
         SampleAt bestRef;
         int64_t seen = 0;
-        std::vector<double> pool;   // the prompt's first iteration: the base model's distribution
-        int firstIteration = -1;
+        std::vector<double> pool;   // the prompt's base-model samples (baseRewards)
+        bool pooled = false;
     };
     std::map<int, PerPrompt> pp;
     RunCurves c;
     c.axis = axis;
-    bool anyGold = false;
+    bool anyGold = false, anyBase = false;
     for (int ev = 0; ev < int(events.size()); ++ev) {
         const IterationEvent& e = events[size_t(ev)];
         double sum = 0.0, best = ninf, gsum = 0.0, gbest = ninf;
@@ -108,8 +110,7 @@ RunCurves runCurves(const std::vector<IterationEvent>& events, Axis axis, int pr
             if (s.reward > best) { best = s.reward; bestRef = {ev, si}; }
             PerPrompt& p = pp[s.prompt_index];
             ++p.seen;
-            if (p.firstIteration < 0) p.firstIteration = s.iteration;
-            if (s.iteration == p.firstIteration) p.pool.push_back(s.reward);
+            if (!p.pooled && bonReference) p.pool = baseRewards(events, method, s.prompt_index), p.pooled = true;
             if (s.reward > p.best) {
                 p.best = s.reward;
                 p.bestRef = {ev, si};
@@ -135,7 +136,11 @@ RunCurves runCurves(const std::vector<IterationEvent>& events, Axis axis, int pr
         for (const auto& [k, p] : pp) {
             bsf += p.best;
             gos += p.goldOfBest;
-            if (bonReference) bon += expectedBestOfWithReplacement(p.pool, double(p.seen));
+            // E[max of N draws] from the prompt's base samples; with fewer than N of them the
+            // estimate would be the pool's maximum, biased low: not shown (NaN).
+            if (bonReference)
+                bon += double(p.pool.size()) >= double(p.seen) ? expectedBestOfWithReplacement(p.pool, double(p.seen))
+                                                               : std::numeric_limits<double>::quiet_NaN();
             if (p.goldBest > ninf) gbsf += p.goldBest, ++withGold;
         }
         const double np = double(pp.size());
@@ -143,8 +148,10 @@ RunCurves runCurves(const std::vector<IterationEvent>& events, Axis axis, int pr
         c.goldOfSelected.push_back(gos / np);
         c.goldBestSoFar.push_back(withGold ? gbsf / withGold : nan);
         if (bonReference) c.bon.push_back(bon / np);
+        anyBase = anyBase || std::isfinite(c.bon.empty() ? NAN : c.bon.back());
         c.bestSoFarRef.push_back(pp[e.samples[size_t(bestRef.sample)].prompt_index].bestRef);
     }
+    if (!anyBase) c.bon.clear();   // no base-model samples at all: no reference to draw
     if (!anyGold) {
         c.goldMean.clear();
         c.goldBest.clear();
@@ -152,6 +159,27 @@ RunCurves runCurves(const std::vector<IterationEvent>& events, Axis axis, int pr
         c.goldOfSelected.clear();
     }
     return c;
+}
+
+std::vector<double> baseRewards(const std::vector<IterationEvent>& events, const std::string& method, int promptIndex)
+{
+    std::vector<double> out;
+    const MethodInfo* info = findMethod(method);
+    if (!info || info->baseSamples == MethodInfo::BaseSamples::None) return out;
+    for (const auto& e : events) {
+        if (info->baseSamples == MethodInfo::BaseSamples::Pilot) {
+            // Step 0 only: the chain starts, with the pilot's extra samples when it drew them.
+            if (e.iteration != 0 || (e.prompt_index >= 0 && e.prompt_index != promptIndex)) continue;
+            if (e.stats.contains("pilot_rewards") && e.stats["pilot_rewards"].is_array()) {
+                for (const auto& r : e.stats["pilot_rewards"])
+                    if (r.is_number()) out.push_back(r.get<double>());
+                continue;
+            }
+        }
+        for (const auto& s : e.samples)
+            if (s.prompt_index == promptIndex) out.push_back(s.reward);
+    }
+    return out;
 }
 
 double expectedBestOfWithReplacement(std::vector<double> pool, double n)

@@ -13,10 +13,14 @@
 //    σ/RMS(z) is the ratio of logit noise to logit spread whatever the width or the final norm's
 //    gain.  RMS(z) is measured per prompt on the last prompt position at prefill — the position
 //    the control starts from (position 0 is avoided: BOS pre-logits are often outliers).
-//  - λ in units of the standard deviation of the current iteration's n rewards: the weights of
-//    eq. 19 are softmax(r/λ) up to the small KL term, so λ = c·std(r) makes them invariant to any
-//    affine change of the reward (Eurus' 1000s or a probability in [0, 1] alike), and for roughly
-//    Gaussian rewards the normalised ESS is ≈ exp(−1/c²), the same for every reward model.
+//  - λ in units of the standard deviation of the prompt's first-iteration rewards, then fixed for
+//    that prompt (as QAlign fixes β): the weights of eq. 19 are softmax(r/λ) up to the small KL
+//    term, so λ = c·std(r₀) makes them invariant to any affine change of the reward (Eurus' 1000s
+//    or a probability in [0, 1] alike), while every update targets the same tilted distribution
+//    of eq. 7.  (Re-estimated every iteration, λ_k → 0 as the rewards concentrate and each update
+//    aims elsewhere: adaptive_lambda = 1 keeps that older form.)  For Gaussian rewards the
+//    normalised ESS tends to exp(−1/c²) as n → ∞; at finite n the few largest rewards dominate
+//    instead: at c = 0.3, n = 32, E[ESS] ≈ 2.9 of 32 (exp(−1/c²)·32 would say 0.0005).
 // The absolute σ and λ actually used are reported in every event ("sigma", "lambda").
 //
 // Noise correlated in time (ρ, default 0.7; ρ = 0 is the paper's Σ = σ²I).  The reward judges
@@ -75,6 +79,7 @@ namespace {
 struct AispOptions {
     int64_t n, K, tau, maxNew;
     double sigma, lambda, alpha;   // σ, λ as configured (relative when scaleFree)
+    bool adaptiveLambda = false;   // scale-free λ from every iteration's rewards (the older form)
     double rho;                    // correlation of the noise between positions of the window
     bool scaleFree;
 };
@@ -85,10 +90,18 @@ at::Tensor noise(uint64_t seed, int64_t p, int64_t k, int64_t i, const AispOptio
     return aispNoise(rowSeed(seed, p, k, i), o.tau, d, sigma, o.rho);
 }
 
-// λ actually used in eq. 19 for one iteration's rewards.
-double lambdaFor(const AispOptions& o, const std::vector<double>& rewards)
+// λ actually used in eq. 19 for one iteration's rewards: absolute; or c × the reward std of the
+// prompt's first iteration whose rewards show spread (kept in `fixed`), or of this one with
+// adaptive_lambda.  Until rewards show spread the weights are uniform whatever λ is, and the
+// fallback scale (rewardScaleOf) stands in without being kept: a flat first iteration must not
+// pin λ to units of 1 for the rest of the run.
+double lambdaFor(const AispOptions& o, const std::vector<double>& rewards, double& fixed)
 {
-    return o.scaleFree ? o.lambda * rewardScale(rewards) : o.lambda;
+    if (!o.scaleFree) return o.lambda;
+    if (!o.adaptiveLambda && fixed > 0) return fixed;
+    const RewardScale sc = rewardScaleOf(rewards);
+    if (!o.adaptiveLambda && !sc.fallback) fixed = o.lambda * sc.value;
+    return o.lambda * sc.value;
 }
 
 struct PromptState {
@@ -96,6 +109,7 @@ struct PromptState {
     std::vector<int32_t> ids;
     double rms = 0;                 // RMS of the pre-logits (scale-free σ), 0 when absolute
     double sigma = 0;               // absolute σ used for this prompt
+    double lambda = 0;              // scale-free λ fixed at the first iteration (0: not yet)
     at::Tensor U;                   // [τ, d] fp32, CPU
     bool hasBest = false;
     Sample best;                    // best so far over all iterations
@@ -136,6 +150,7 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
     o.maxNew = getInt(config, "max_new_tokens");
     o.tau = getInt(config, "tau");
     o.scaleFree = config.contains("scale") && getInt(config, "scale") != 0;
+    o.adaptiveLambda = config.contains("adaptive_lambda") && getInt(config, "adaptive_lambda") != 0;
     o.tau = (o.tau == 0) ? o.maxNew : std::min(o.tau, o.maxNew);
     // A served model decodes prompt by prompt (one request each); same noise, same weights.
     const int64_t P = batched && !remote ? getInt(config, "prompts_per_batch") : 1;
@@ -186,6 +201,9 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
                 for (const auto& s : done[k]->samples) {
                     E.push_back(noise(ctx.seed, st[j].index, k, s.index, o, st[j].sigma, d));
                     w.push_back(s.weight.value_or(0.0));
+                    if (st[j].lambda <= 0 && !done[k]->stats.contains("scale_fallback") &&
+                        done[k]->stats.contains("lambda") && done[k]->stats["lambda"].is_number())
+                        st[j].lambda = done[k]->stats["lambda"].get<double>();   // the λ this prompt fixed
                     if (!st[j].hasBest || s.reward > st[j].best.reward) { st[j].best = s; st[j].hasBest = true; }
                 }
                 updateMean(st[j].U, E, w);
@@ -248,7 +266,8 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
                 const at::Tensor Uw = aispWhiten(s.U.to(at::kDouble), o.rho);
                 std::vector<double> uv(o.n);
                 for (int64_t i = 0; i < o.n; ++i) uv[i] = (Uw * V[j * o.n + i].to(at::kDouble)).sum().item<double>();
-                const double lambda = lambdaFor(o, sc.rewards);
+                const bool unfixed = o.adaptiveLambda || s.lambda <= 0;
+                const double lambda = lambdaFor(o, sc.rewards, s.lambda);
                 AispWeights aw = aispWeights(sc.rewards, uv, lambda, o.alpha, s.sigma);
                 updateMean(s.U, E[j], aw.weights);   // eq. 14
 
@@ -280,7 +299,7 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
                            {"lambda", lambda},
                            {"reward_std", rewardScale(sc.rewards)},
                            {"scale", o.scaleFree ? "relative" : "absolute"}};
-                if (o.scaleFree && rewardScaleOf(sc.rewards).fallback)
+                if (o.scaleFree && unfixed && rewardScaleOf(sc.rewards).fallback)
                     e.stats["scale_fallback"] = "rewards show no spread: lambda taken as absolute";
                 if (o.scaleFree) e.stats["prelogit_rms"] = s.rms;
                 e.budget = meter.now();

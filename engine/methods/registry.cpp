@@ -33,7 +33,7 @@ std::vector<ParamSpec> generationParams(double maxNewDefault = 48)
 {
     return {
         P("max_new_tokens", "max new tokens", 1, 2048, maxNewDefault, true, true,
-          "Longest response, in tokens (the AISP and QAlign papers use 128)."),
+          "Longest response, in tokens (the AISP paper, App. C: 128)."),
     };
 }
 
@@ -73,8 +73,9 @@ std::vector<MethodInfo> buildTable()
                          P("batch", "batch size", 1, 1024, 16, true, true,
                            "Samples generated per iteration (one event per batch).")},
                         generationParams(), samplerParams()),
-                 {{"AISP paper: BoN n=1024, top-p", {{"n", 1024}, {"top_p", 0.9}, {"temperature", 1.0}, {"max_new_tokens", 128}}}}};
+                 {{"AISP paper §5.1: BoN n=1024, top-p (0.9 is Rudder's; the paper tuned it, value not given)", {{"n", 1024}, {"top_p", 0.9}, {"temperature", 1.0}, {"max_new_tokens", 128}}}}};
     bon.drawsFromBase = true;
+    bon.baseSamples = MethodInfo::BaseSamples::Every;
     bon.budgetKnob = BudgetKnob::Samples;
     bon.samplesPerPrompt = [](const nlohmann::json& c) { return c["n"].get<int64_t>(); };
     bon.batchWidth = [](const nlohmann::json& c) { return std::min(c["n"].get<int64_t>(), c["batch"].get<int64_t>()); };
@@ -84,14 +85,18 @@ std::vector<MethodInfo> buildTable()
     std::vector<ParamSpec> aisp = {
         P("n", "n (samples / iteration)", 1, 512, 16, true, true, "Noise trajectories per iteration."),
         P("iterations", "K (iterations)", 1, 512, 8, true, true, "Adaptive importance sampling iterations."),
-        scaleParam("σ in units of the pre-logits' RMS (measured on each prompt) and λ in units of each "
-                   "iteration's reward standard deviation,"),
+        scaleParam("σ in units of the pre-logits' RMS (measured on each prompt) and λ in units of the first "
+                   "iteration's reward standard deviation (then fixed),"),
         P("sigma", "σ (noise std)", 0.01, 10.0, kAispSigma, false, true,
           "Std of the Gaussian perturbation on the pre-logits (scale-free: × the pre-logits' RMS).",
           "σ (× pre-logit RMS)"),
         P("lambda", "λ (temperature)", 1e-4, 1000.0, kAispLambda, false, true,
-          "Reward temperature in the weights (eq. 19) (scale-free: × the iteration's reward std).",
-          "λ (× reward std)"),
+          "Reward temperature in the weights (eq. 19) (scale-free: × the std of the prompt's first-iteration rewards, "
+          "then fixed).",
+          "λ (× first-iteration reward std)"),
+        P("adaptive_lambda", "λ re-estimated each iteration", 0, 1, 0, true, false,
+          "Scale-free λ from each iteration's reward std instead of the first's (Rudder before 2026-12-08; every "
+          "update then targets a different distribution, README \"AISP's λ\")."),
         P("alpha", "α (relaxation)", 0.0, 1.0, 0.9999, false, false, "MPPI relaxation of the KL term (eq. 19); α=1 drops it."),
         P("tau", "τ (control window, 0 = all)", 0, 2048, 0, true, false, "Perturbed positions from the response start; 0 = max new tokens."),
         P("rho", "ρ (noise correlation in time)", 0.0, 0.99, kAispRho, false, false,
@@ -161,6 +166,7 @@ std::vector<MethodInfo> buildTable()
     q.temperatureKey = q.temperatureStatsKey = "beta";
     q.textParams = {"answer_regex"};
     q.hasAcceptance = true;
+    q.baseSamples = MethodInfo::BaseSamples::Pilot;
     q.budgetKnob = BudgetKnob::ChainSteps;
     q.samplesPerPrompt = [](const nlohmann::json& c) {
         // Step 0 samples each chain's starting state; steps 1..T−1 propose one suffix each.
@@ -185,6 +191,7 @@ std::vector<MethodInfo> buildTable()
                   {"QAlign paper: β=1 (absolute)", {{"scale", 0}, {"beta", 1.0}}}}};
     w.temperatureKey = w.temperatureStatsKey = "beta";
     w.textParams = {"answer_regex"};
+    w.baseSamples = MethodInfo::BaseSamples::Every;
     w.hasWeights = true;
     w.budgetKnob = BudgetKnob::Samples;
     w.samplesPerPrompt = bon.samplesPerPrompt;
@@ -194,7 +201,7 @@ std::vector<MethodInfo> buildTable()
 
     MethodInfo g{"args", "ARGS", "",
                  concat({P("top_k", "k (candidate tokens)", 1, 256, 32, true, true,
-                           "Top-k tokens scored with the reward at every step (ARGS paper: 32)."),
+                           "Top-k tokens scored with the reward at every step (the AISP paper's ARGS baseline, App. C.2: 32)."),
                          P("w", "w (reward weight)", 1e-5, 1000.0, 1.0, false, true, "score = logit + w·r(x, y<t ⊕ token)."),
                          P("temperature", "temperature (0 = greedy)", 0.0, 2.0, 0.0, false, false,
                            "0 picks the best score; >0 samples softmax(score/temperature).")},
@@ -377,6 +384,8 @@ nlohmann::json storedConfig(const std::string& id, nlohmann::json config)
         for (const auto& p : methodInfo(id).params) {
             if (p.key == "scale" && !config.contains("scale")) config["scale"] = 0;
             if (p.key == "rho" && !config.contains("rho")) config["rho"] = 0;
+            // ... and from before λ was fixed per prompt re-estimated it every iteration.
+            if (p.key == "adaptive_lambda" && !config.contains("adaptive_lambda")) config["adaptive_lambda"] = 1;
         }
     return config;
 }

@@ -90,8 +90,17 @@ public:
                       {"skip_special_tokens", false},
                       // Rudder's own: one seed per completion.  vLLM ignores it (and seeds
                       // completion i with seed + i); `rudder-cli serve` reproduces a local run.
-                      {"rudder_seeds", r.seeds}};
-            if (r.top_k > 0) b["top_k"] = r.top_k;
+                      {"rudder_seeds", r.seeds},
+                      // Every sampling parameter, explicitly: a server fills the ones a request
+                      // leaves out from the model's generation_config.json (vLLM's
+                      // --generation-config auto, the default since 0.6.5: Qwen3 sets top_k 20,
+                      // top_p 0.8; llama.cpp's server defaults min_p to 0.05), and QAlign's and
+                      // WMV's proposals would silently stop being base-model samples.
+                      {"top_k", r.top_k > 0 ? r.top_k : -1},   // -1: off, as vLLM and SGLang read it
+                      {"min_p", 0.0},
+                      {"repetition_penalty", 1.0},
+                      {"presence_penalty", 0.0},
+                      {"frequency_penalty", 0.0}};
             if (r.logprobs) b["logprobs"] = 0;   // the sampled token's own log-probability only
             bodies.push_back(withModel(std::move(b), pool_.server()));
             sent.push_back(i);

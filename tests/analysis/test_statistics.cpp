@@ -412,12 +412,30 @@ private slots:
         QCOMPARE(c.goldOfSelected.size(), size_t(3));
         QVERIFY(near(c.goldOfSelected[0], 0.1) && near(c.goldOfSelected[1], 0.4) && near(c.goldOfSelected[2], 0.8));
         QVERIFY(near(c.goldBestSoFar[2], (0.9 + 0.7) / 2));
-        // Best-of-N reference from each prompt's first iteration, N = its samples so far:
-        // prompt 0 after 2 draws from {1, 3}: 1·1/4 + 3·3/4 = 2.5; prompt 1: 10.
-        QVERIFY(near(c.bon[0], 2.5));
-        QVERIFY(near(c.bon[1], (2.5 + 10) / 2));
-        QVERIFY(near(c.bon[2], (1 * (1.0 / 8) + 3 * (7.0 / 8) + 10) / 2));
+        // Best-of-N reference from each prompt's base-model samples (a BoN run: all of them,
+        // {1, 3, 5} and {10}), N = its samples so far: prompt 0 after 2 draws:
+        // 1·1/9 + 3·3/9 + 5·5/9 = 35/9; prompt 1: 10; prompt 0 after 3: (1 + 3·7 + 5·19)/27.
+        QVERIFY(near(c.bon[0], 35.0 / 9));
+        QVERIFY(near(c.bon[1], (35.0 / 9 + 10) / 2));
+        QVERIFY(near(c.bon[2], (117.0 / 27 + 10) / 2));
         QVERIFY(runCurves(ev, Axis::Samples, -1, false).bon.empty());
+        // Issue 36 item 1: a method whose samples are not the base model's gets no reference
+        // (AISP's first iteration used to stand in for the base model) ...
+        QVERIFY(runCurves(ev, Axis::Samples, -1, true, "aisp").bon.empty());
+        QVERIFY(baseRewards(ev, "aisp", 0).empty());
+        // ... QAlign's comes from its pilot (step 0's stats), not from its chains' proposals ...
+        std::vector<IterationEvent> q = ev;
+        q[0].stats["pilot_rewards"] = {1.0, 3.0, 2.0, 0.0};
+        QCOMPARE(baseRewards(q, "qalign", 0), (std::vector<double>{1, 3, 2, 0}));
+        QCOMPARE(baseRewards(q, "qalign", 1), (std::vector<double>{10}));   // no pilot stats: its chain start
+        const RunCurves qc = runCurves(q, Axis::Samples, 0, true, "qalign");
+        QVERIFY(near(qc.bon[0], expectedBestOfWithReplacement({1, 3, 2, 0}, 2)));
+        // ... and it is not extrapolated past the base samples there are (4 pilot rewards of
+        // prompt 0 cannot estimate a best-of-5): NaN, a gap in the plot.
+        q[2].samples.push_back(at(6, 0, 1, 0.1));
+        q[2].samples.push_back(at(7, 0, 1, 0.1));
+        const RunCurves qc2 = runCurves(q, Axis::Samples, 0, true, "qalign");
+        QVERIFY(std::isnan(qc2.bon.back()));
         QCOMPARE(c.bestRef[2], (SampleAt{2, 0}));
         QCOMPARE(c.bestSoFarRef[1], (SampleAt{1, 0}));
         QCOMPARE(c.bestSoFarRef[2], (SampleAt{2, 0}));

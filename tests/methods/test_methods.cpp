@@ -207,10 +207,11 @@ private Q_SLOTS:
         // n = 3, K = 2 on the toy LM: tokens of every sample = greedy decode with V = U + E on the
         // logits; weights (eq. 19) and U_1 = Σ w_i V_i (eq. 14) recomputed here from the rewards.
         // Absolute units (scale 0) and scale-free ones (scale 1: σ × RMS of the prompt's last
-        // pre-logits, λ × the sample std of each iteration's rewards), both by hand.
+        // pre-logits, λ × the sample std of the first iteration's rewards, fixed for the prompt;
+        // with adaptive_lambda, of each iteration's), all by hand.
         // Also with time-correlated noise (ρ = 0.6): the KL term ⟨U, Σ⁻¹V⟩ by an explicit inverse
         // of the τ×τ correlation matrix.
-        for (auto [scale, rho] : {std::pair{0, 0.0}, std::pair{1, 0.0}, std::pair{1, 0.6}}) {
+        for (auto [scale, rho, adaptive] : {std::tuple{0, 0.0, 0}, std::tuple{1, 0.0, 0}, std::tuple{1, 0.6, 0}, std::tuple{1, 0.0, 1}}) {
             ToyLM lm(4, 11, 1.0);
             TableReward reward(3.0);
             std::vector<IterationEvent> ev;
@@ -219,7 +220,7 @@ private Q_SLOTS:
             const int n = 3, maxNew = 4, tau = 3;
             nlohmann::json cfg = {{"n", n}, {"iterations", 2}, {"sigma", sigmaSet}, {"lambda", lambdaSet},
                                   {"alpha", alpha}, {"tau", tau}, {"max_new_tokens", maxNew}, {"scale", scale},
-                                  {"rho", rho}};
+                                  {"rho", rho}, {"adaptive_lambda", adaptive}};
             RunResult r = runMethod("aisp", ctx, cfg, {"ab"});
             QCOMPARE(ev[0].stats["rho"].get<double>(), rho);
             at::Tensor A = at::full({tau, tau}, rho, at::kDouble);
@@ -234,6 +235,7 @@ private Q_SLOTS:
             QVERIFY(std::fabs(ev[0].stats["sigma"].get<double>() - sigma) < 1e-6 * sigma);
             const int64_t d = 4;
             at::Tensor U = at::zeros({tau, d}, at::kDouble);
+            double lambda0 = -1;   // scale-free λ of the first iteration, kept unless adaptive
             for (int k = 0; k < 2; ++k) {
                 std::vector<at::Tensor> Vs;
                 std::vector<double> rs;
@@ -248,8 +250,10 @@ private Q_SLOTS:
                 double mean = 0, var = 0;
                 for (double x : rs) mean += x / n;
                 for (double x : rs) var += (x - mean) * (x - mean) / (n - 1);
-                const double lambda = scale ? lambdaSet * std::sqrt(var) : lambdaSet;
-                QVERIFY(std::fabs(ev[k].stats["lambda"].get<double>() - lambda) < 1e-9 * lambda);
+                if (lambda0 < 0) lambda0 = lambdaSet * std::sqrt(var);
+                const double lambda = !scale ? lambdaSet : adaptive ? lambdaSet * std::sqrt(var) : lambda0;
+                QVERIFY2(std::fabs(ev[k].stats["lambda"].get<double>() - lambda) < 1e-9 * lambda,
+                         qPrintable(QString("iteration %1: λ %2, expected %3").arg(k).arg(ev[k].stats["lambda"].get<double>()).arg(lambda)));
                 std::vector<double> expo;
                 for (int i = 0; i < n; ++i)
                     expo.push_back(rs[i] / lambda - (1 - alpha) / (sigma * sigma) * (U * at::matmul(Ainv, Vs[i])).sum().item<double>());
@@ -341,6 +345,8 @@ private Q_SLOTS:
         QCOMPARE(old["rho"].get<double>(), 0.0);
         QCOMPARE(validateConfig("aisp", old)["rho"].get<double>(), 0.0);
         QVERIFY(validateConfig("aisp", nlohmann::json::object())["rho"].get<double>() > 0);   // new runs: the default
+        QCOMPARE(old["adaptive_lambda"].get<int64_t>(), int64_t(1));   // re-estimated λ, as it ran then
+        QCOMPARE(validateConfig("aisp", nlohmann::json::object())["adaptive_lambda"].get<int64_t>(), int64_t(0));
         const nlohmann::json kept = storedConfig("aisp", {{"scale", 1}, {"rho", 0.5}});
         QCOMPARE(kept["scale"].get<int64_t>(), int64_t(1));
         QCOMPARE(kept["rho"].get<double>(), 0.5);
@@ -632,7 +638,8 @@ private Q_SLOTS:
             const auto all = run.rewardCurves(widgets::XAxis::Samples);
             QCOMPARE(all.x.size(), ev.size());
             for (size_t i = 0; i < ev.size(); ++i) QCOMPARE(all.x[i], double(ev[i].budget.samples));
-            QCOMPARE(all.bon.empty(), m.drawsFromBase);
+            // A reference only from genuine base-model samples (not for BoN itself: its own curve).
+            QCOMPARE(all.bon.empty(), m.drawsFromBase || m.baseSamples == MethodInfo::BaseSamples::None);
             for (int p = 0; p < 2; ++p) {
                 const auto c = run.rewardCurves(widgets::XAxis::Samples, p);
                 const IterationEvent* last = nullptr;

@@ -300,6 +300,33 @@ private slots:
         QCOMPARE(s.hits.load(), 1);
     }
 
+    // Issue 36 item 7: a server that fills missing sampling parameters from the model's
+    // generation_config.json (vLLM --generation-config auto; here Qwen3's top_k 20, top_p 0.8,
+    // and llama.cpp's min_p 0.05) must still draw base-model samples: every parameter is sent.
+    void samplingParametersAreAllSent()
+    {
+        FakeServer s;
+        json effective;
+        s.set([&effective](const httplib::Request& req, httplib::Response& res) {
+            json b = json::parse(req.body);
+            const json defaults = {{"top_k", 20}, {"top_p", 0.8}, {"temperature", 0.7}, {"min_p", 0.05},
+                                   {"repetition_penalty", 1.05}, {"presence_penalty", 0.0}, {"frequency_penalty", 0.0}};
+            effective = json::object();
+            for (auto& [k, v] : defaults.items()) effective[k] = b.contains(k) ? b[k] : v;
+            answer(res, fixture("vllm_completions.json"));
+        });
+        auto backend = makeRemoteCompletions(parseRemoteSpec(s.url("/v1#m")), quick(), {128001});
+        CompletionRequest r = twoSamples();
+        r.top_k = 0, r.top_p = 1.0, r.temperature = 1.0;   // a base-model sample, as QAlign proposes
+        backend->complete(r, nullptr);
+        QCOMPARE(effective["top_k"], json(-1));
+        QCOMPARE(effective["top_p"], json(1.0));
+        QCOMPARE(effective["temperature"], json(1.0));
+        QCOMPARE(effective["min_p"], json(0.0));
+        QCOMPARE(effective["repetition_penalty"], json(1.0));
+        // rudder-cli serve reads top_k -1 as off, like 0.
+    }
+
     void faultsAreRetriedOrNamed()
     {
         FakeServer s;

@@ -200,9 +200,14 @@ struct RunCurves {
 };
 // promptIndex >= 0 keeps only that prompt's samples (events with prompt_index -1 are batched:
 // their samples are filtered by Sample::prompt_index).  Events left with no samples are skipped.
-// bonReference: fill `bon` (leave it off for best-of-n itself, whose best-so-far is that curve).
+// bonReference: fill `bon` from the base-model samples of `method` (baseRewards); at a budget
+// point it is NaN where a prompt has fewer base samples than samples spent (the estimate needs
+// them), and `bon` stays empty when the run has none (AISP) or for best-of-n itself.
 RunCurves runCurves(const std::vector<IterationEvent>& events, Axis axis, int promptIndex = -1,
-                    bool bonReference = true);
+                    bool bonReference = true, const std::string& method = "bon");
+// The rewards of a run's genuine base-model samples for one prompt (MethodInfo::baseSamples):
+// all of BoN's and WMV's, QAlign's pilot, none for AISP, ARGS, RE-Control (or an unknown method).
+std::vector<double> baseRewards(const std::vector<IterationEvent>& events, const std::string& method, int promptIndex);
 // Value of the step function (x, y) at each grid point: y at the last x <= g; NaN before x[0].
 // x must be non-decreasing.  Puts two methods' curves on the same axis.
 std::vector<double> resampleStep(const std::vector<double>& x, const std::vector<double>& y,
