@@ -64,15 +64,18 @@ RunResult runARGS(const MethodContext& ctx, const nlohmann::json& config, const 
             const at::Tensor lp = at::tensor(logp, at::kDouble);
             const at::Tensor score = lp + w * at::tensor(partial, at::kDouble);
             int64_t j = 0;
+            // KL to base, one definition for every method (README "KL to the base model"; AISP
+            // App. C.6): KL(π_t ‖ p_base) of the method's modified next-token distribution along
+            // the decoded sequence — here π_t = softmax((log p + w·r)/T) over the k candidates,
+            // T = 1 when decoding greedily (AISP and RE-Control report softmax(W(z+u)) likewise,
+            // before their greedy pick), not −log p of the picked token.
+            const at::Tensor pi = at::softmax(score / (temperature > 0 ? temperature : 1.0), 0);
+            kl += (pi * (pi.clamp_min(1e-300).log() - lp)).sum().item<double>();
             if (temperature <= 0) {
                 j = score.argmax().item<int64_t>();
-                kl += -logp[size_t(j)];   // KL(δ_token ‖ p_base)
             } else {
-                const at::Tensor pi = at::softmax(score / temperature, 0);
                 at::Generator g = at::make_generator<at::CPUGeneratorImpl>(rowSeed(ctx.seed, p, t, 0));
                 j = at::multinomial(pi, 1, false, g).item<int64_t>();
-                // KL(π_ARGS ‖ p_base) over the k candidates at this step.
-                kl += (pi * (pi.clamp_min(1e-300).log() - lp)).sum().item<double>();
             }
             chosenRewardSum += partial[size_t(j)];
             y.push_back(cand[size_t(j)]);

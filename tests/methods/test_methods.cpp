@@ -723,6 +723,45 @@ private Q_SLOTS:
         }
     }
 
+    // Issue 36 item 5: greedy ARGS reports the KL of its modified distribution along the decoded
+    // sequence, Σ_t KL(softmax(log p + w·r) over the k candidates ‖ p_base), the definition AISP
+    // and RE-Control use, recomputed here from the toy LM's log-probabilities; it used to report
+    // Σ_t −log p(token).  With w → 0 the modified distribution is p restricted to the top k.
+    void argsKlIsTheModifiedDistributions()
+    {
+        for (double w : {1e-5, 2.0}) {
+            ToyLM lm(5, 4, 1.0, -1.0);
+            TableReward reward;
+            std::vector<IterationEvent> ev;
+            MethodContext ctx = makeCtx(lm, reward, &ev, 9);
+            const int k = 3;
+            RunResult r = runMethod("args", ctx, {{"top_k", k}, {"max_new_tokens", 3}, {"w", w}}, {"ab"});
+            QCOMPARE(r.status, RunStatus::Done);
+            const auto& y = ev[0].samples[0].token_ids;
+            std::vector<int64_t> prefix = {0, 1};
+            double kl = 0, nll = 0;
+            for (size_t t = 0; t < y.size(); ++t) {
+                const at::Tensor logp = at::log_softmax(at::tensor(lm.logitsFor(prefix), at::kDouble), 0);
+                const auto top = at::topk(logp, k);
+                const at::Tensor lv = std::get<0>(top), ix = std::get<1>(top);
+                std::vector<double> sc;
+                std::vector<int32_t> soFar(y.begin(), y.begin() + long(t));
+                for (int64_t j = 0; j < k; ++j) {
+                    std::vector<int32_t> ext = soFar;
+                    ext.push_back(int32_t(ix[j].item<int64_t>()));
+                    sc.push_back(lv[j].item<double>() + w * reward.value("ab", lm.decode(ext)));
+                }
+                const at::Tensor pi = at::softmax(at::tensor(sc, at::kDouble), 0);
+                kl += (pi * (pi.log() - lv)).sum().item<double>();
+                nll += -logp[y[t]].item<double>();
+                prefix.push_back(y[t]);
+            }
+            const double got = ev[0].stats["kl_to_base"].get<double>();
+            QVERIFY2(std::fabs(got - kl) < 1e-9 * std::max(1.0, kl), qPrintable(QString("KL %1, expected %2 (−log p: %3)").arg(got).arg(kl).arg(nll)));
+            QVERIFY(std::fabs(got - nll) > 1e-6);   // not the old convention
+        }
+    }
+
     void cancelStopsWithinOneStep()
     {
         const std::vector<std::pair<std::string, nlohmann::json>> cases = {
