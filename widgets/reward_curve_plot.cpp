@@ -124,8 +124,9 @@ void RewardCurvePlot::rebuild()
         if (!c.bon.empty())
             addLine(p, "BoN, same budget (est. from the run's base samples)", c.x, c.bon, QPen(palette::bon(), 1.5, Qt::DashLine));
         else if (info && !info->drawsFromBase)
-            setNote("no BoN reference: " + QString::fromStdString(info->title) +
-                    " draws no base-model samples (compare with a best-of-n run)");
+            setNote("no BoN reference: this " + QString::fromStdString(info->title) + " run has no base-model samples" +
+                    (info->baseSamples == MethodInfo::BaseSamples::PilotOnly ? " (set base samples > 0 to draw some)"
+                                                                             : " (compare with a best-of-n run)"));
         if (c.hasGold()) {
             gold = true;
             addLine(p, "gold mean@k", c.x, c.goldMean, QPen(palette::gold(), 1.2, Qt::DotLine), p->yAxis2);

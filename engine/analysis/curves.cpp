@@ -167,6 +167,13 @@ std::vector<double> baseRewards(const std::vector<IterationEvent>& events, const
     const MethodInfo* info = findMethod(method);
     if (!info || info->baseSamples == MethodInfo::BaseSamples::None) return out;
     for (const auto& e : events) {
+        if (info->baseSamples == MethodInfo::BaseSamples::PilotOnly) {
+            if (e.iteration != 0 || (e.prompt_index >= 0 && e.prompt_index != promptIndex)) continue;
+            if (e.stats.contains("pilot_rewards") && e.stats["pilot_rewards"].is_array())
+                for (const auto& r : e.stats["pilot_rewards"])
+                    if (r.is_number()) out.push_back(r.get<double>());
+            continue;
+        }
         if (info->baseSamples == MethodInfo::BaseSamples::Pilot) {
             // Step 0 only: the chain starts, with the pilot's extra samples when it drew them.
             if (e.iteration != 0 || (e.prompt_index >= 0 && e.prompt_index != promptIndex)) continue;

@@ -80,6 +80,7 @@ struct AispOptions {
     int64_t n, K, tau, maxNew;
     double sigma, lambda, alpha;   // σ, λ as configured (relative when scaleFree)
     bool adaptiveLambda = false;   // scale-free λ from every iteration's rewards (the older form)
+    int64_t baseSamples = 0;       // plain base-model samples per prompt, for the analyses only
     double rho;                    // correlation of the noise between positions of the window
     bool scaleFree;
 };
@@ -151,6 +152,7 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
     o.tau = getInt(config, "tau");
     o.scaleFree = config.contains("scale") && getInt(config, "scale") != 0;
     o.adaptiveLambda = config.contains("adaptive_lambda") && getInt(config, "adaptive_lambda") != 0;
+    o.baseSamples = config.contains("base_samples") ? getInt(config, "base_samples") : 0;
     o.tau = (o.tau == 0) ? o.maxNew : std::min(o.tau, o.maxNew);
     // A served model decodes prompt by prompt (one request each); same noise, same weights.
     const int64_t P = batched && !remote ? getInt(config, "prompts_per_batch") : 1;
@@ -302,6 +304,22 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
                 if (o.scaleFree && unfixed && rewardScaleOf(sc.rewards).fallback)
                     e.stats["scale_fallback"] = "rewards show no spread: lambda taken as absolute";
                 if (o.scaleFree) e.stats["prelogit_rms"] = s.rms;
+                if (k == 0 && o.baseSamples > 0) {
+                    // Plain samples of the base model for the analyses of its distribution (the
+                    // BoN reference, β(n)), on seeds of their own stream; AISP does not use them.
+                    std::unique_ptr<CompletionBackend> local;
+                    CompletionBackend& backend = completionsFor(ctx, local);
+                    CompletionRequest req;
+                    req.prefix = s.ids;
+                    req.max_new_tokens = o.maxNew;
+                    req.temperature = 1.0;
+                    for (int64_t r = 0; r < o.baseSamples; ++r) req.seeds.push_back(rowSeed(ctx.seed ^ 0xba5e5a3b1e5ULL, s.index, 0, r));
+                    Completions b = backend.complete(req, ctx.cancel);
+                    if (b.cancelled) { stopped = true; break; }
+                    meter.lmTokens(b.prefill_tokens);
+                    meter.generated(b.generated_tokens);
+                    e.stats["pilot_rewards"] = scoreResponses(ctx, meter, prompts[s.index], s.ids.size(), b.tokens).rewards;
+                }
                 e.budget = meter.now();
                 s.iterationsDone = static_cast<int>(k + 1);
                 emit(ctx, e);

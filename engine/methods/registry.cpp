@@ -99,6 +99,10 @@ std::vector<MethodInfo> buildTable()
           "update then targets a different distribution, README \"AISP's λ\")."),
         P("alpha", "α (relaxation)", 0.0, 1.0, 0.9999, false, false, "MPPI relaxation of the KL term (eq. 19); α=1 drops it."),
         P("tau", "τ (control window, 0 = all)", 0, 2048, 0, true, false, "Perturbed positions from the response start; 0 = max new tokens."),
+        P("base_samples", "base-model samples (for the analyses)", 0, 4096, 0, true, false,
+          "Plain samples of the base model drawn per prompt at the first iteration, counted in the budget and "
+          "not used by AISP itself: the BoN reference, β(n) and the base reward histogram read them (AISP's own "
+          "samples are not the base model's)."),
         P("rho", "ρ (noise correlation in time)", 0.0, 0.99, kAispRho, false, false,
           "Correlation of the noise between positions of the window: one shared direction plus per-position "
           "noise, same σ (README, \"AISP's noise\").  0 = the paper's independent noise (Σ = σ²I)."),
@@ -124,7 +128,10 @@ std::vector<MethodInfo> buildTable()
     a.hasWeights = true;
     a.needsPrelogits = true;
     a.budgetKnob = BudgetKnob::Iterations;
-    a.samplesPerPrompt = [](const nlohmann::json& c) { return c["n"].get<int64_t>() * c["iterations"].get<int64_t>(); };
+    a.samplesPerPrompt = [](const nlohmann::json& c) {
+        return c["n"].get<int64_t>() * c["iterations"].get<int64_t>() + c.value("base_samples", int64_t(0));
+    };
+    a.baseSamples = MethodInfo::BaseSamples::PilotOnly;
     a.batchWidth = [](const nlohmann::json& c) { return c["n"].get<int64_t>(); };
     a.liveCaps = {{"n", 8}, {"iterations", 4}};
     t.push_back(a);

@@ -639,7 +639,9 @@ private Q_SLOTS:
             QCOMPARE(all.x.size(), ev.size());
             for (size_t i = 0; i < ev.size(); ++i) QCOMPARE(all.x[i], double(ev[i].budget.samples));
             // A reference only from genuine base-model samples (not for BoN itself: its own curve).
-            QCOMPARE(all.bon.empty(), m.drawsFromBase || m.baseSamples == MethodInfo::BaseSamples::None);
+            // (AISP's pilot of base samples is off by default: base_samples = 0.)
+            QCOMPARE(all.bon.empty(), m.drawsFromBase || m.baseSamples == MethodInfo::BaseSamples::None ||
+                                          m.baseSamples == MethodInfo::BaseSamples::PilotOnly);
             for (int p = 0; p < 2; ++p) {
                 const auto c = run.rewardCurves(widgets::XAxis::Samples, p);
                 const IterationEvent* last = nullptr;
@@ -759,6 +761,29 @@ private Q_SLOTS:
             const double got = ev[0].stats["kl_to_base"].get<double>();
             QVERIFY2(std::fabs(got - kl) < 1e-9 * std::max(1.0, kl), qPrintable(QString("KL %1, expected %2 (−log p: %3)").arg(got).arg(kl).arg(nll)));
             QVERIFY(std::fabs(got - nll) > 1e-6);   // not the old convention
+        }
+    }
+
+    // Issue 36 item 1: AISP's samples are not the base model's, so the BoN reference of its
+    // plots has nothing to stand on unless asked for: base_samples = m draws m plain samples per
+    // prompt at the first iteration, counted in the budget, read by analysis::baseRewards.
+    void aispDrawsBaseSamplesOnlyWhenAsked()
+    {
+        for (int m : {0, 8}) {
+            ToyLM lm(5, 4);
+            TableReward reward;
+            std::vector<IterationEvent> ev;
+            MethodContext ctx = makeCtx(lm, reward, &ev, 12);
+            const nlohmann::json cfg = {{"n", 3}, {"iterations", 2}, {"max_new_tokens", 4}, {"base_samples", m}};
+            QCOMPARE(runMethod("aisp", ctx, cfg, {"ab"}).status, RunStatus::Done);
+            const auto base = analysis::baseRewards(ev, "aisp", 0);
+            QCOMPARE(int(base.size()), m);
+            QCOMPARE(ev.back().budget.samples, int64_t(3 * 2 + m));
+            QCOMPARE(methodInfo("aisp").samplesPerPrompt(validateConfig("aisp", cfg)), int64_t(3 * 2 + m));
+            const auto c = analysis::runCurves(ev, analysis::Axis::Samples, -1, true, "aisp");
+            QCOMPARE(c.bon.empty(), m == 0);
+            // They are p_LM's samples: each reward is one BoN would have drawn with those seeds.
+            for (double r : base) QVERIFY(std::isfinite(r));
         }
     }
 

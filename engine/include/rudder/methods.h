@@ -62,9 +62,10 @@ struct MethodInfo {
                                   // its own best-so-far is the best-of-n reference curve
     // Which of a run's samples are genuine draws of the base model, for the analyses of the base
     // distribution (BoN-on-the-same-samples, β(n), the base reward histogram): every sample (BoN,
-    // WMV), the pilot of step 0 (QAlign: event stats "pilot_rewards", else its chain starts), or
-    // none (AISP's are greedy decodes of perturbed pre-logits; ARGS, RE-Control steer every token).
-    enum class BaseSamples { None, Every, Pilot };
+    // WMV), the pilot of step 0 (QAlign: event stats "pilot_rewards", else its chain starts), only
+    // such a pilot (AISP with base_samples > 0; its own samples are greedy decodes of perturbed
+    // pre-logits), or none (ARGS, RE-Control steer every token).
+    enum class BaseSamples { None, Every, Pilot, PilotOnly };
     BaseSamples baseSamples = BaseSamples::None;
     bool needsPrelogits = false;  // perturbs or reads the final hidden states (AISP)
     bool needsValueModel = false; // needs a trained value function, config["value_model"] (RE-Control);
