@@ -46,7 +46,8 @@ if [ "$ACC" -ge 1 ]; then
 fi
 
 echo "==> runs (session: $DB)"
-AISP=$(run --method aisp "${DATA[@]}" --limit 8 --seed 1 --set n=32 --set iterations=8)
+# base_samples: 256 plain samples per prompt, so the BoN reference is drawn from the base model
+AISP=$(run --method aisp "${DATA[@]}" --limit 8 --seed 1 --set n=32 --set iterations=8 --set base_samples=256)
 KL=()
 for la in "0.03 0.9999" "0.1 0.9999" "0.3 0.9999" "1 0.9999" "0.1 0.99" "0.1 0.9"; do
   set -- $la

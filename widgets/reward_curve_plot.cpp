@@ -122,7 +122,7 @@ void RewardCurvePlot::rebuild()
         // samples support.
         const MethodInfo* info = findMethod(run_->meta().method);
         if (!c.bon.empty())
-            addLine(p, "BoN, same budget (est. from the run's base samples)", c.x, c.bon, QPen(palette::bon(), 1.5, Qt::DashLine));
+            addLine(p, "BoN, as many samples (est. from the run's base samples)", c.x, c.bon, QPen(palette::bon(), 1.5, Qt::DashLine));
         else if (info && !info->drawsFromBase)
             setNote("no BoN reference: this " + QString::fromStdString(info->title) + " run has no base-model samples" +
                     (info->baseSamples == MethodInfo::BaseSamples::PilotOnly ? " (set base samples > 0 to draw some)"
