@@ -78,7 +78,8 @@ Outcome runLimited(const QStringList& args, const QProcessEnvironment& env = QPr
 bool internals(const QString& s)
 {
     return s.contains("frame #") || s.contains("bad_alloc") || s.contains("terminate called") ||
-           s.contains("[json.exception") || s.contains("c10::") || s.contains("Exception raised from");
+           s.contains("[json.exception") || s.contains("c10::") || s.contains("Exception raised from") ||
+           s.contains("AddressSanitizer") || s.contains("runtime error:");   // the sanitizer build's reports
 }
 
 // Sorts one outcome into the counts.  mustRefuse: the mutant is invalid by construction.
