@@ -29,6 +29,7 @@
 #include "rudder/runtime_init.h"
 #include "rudder/session_db.h"
 #include "rudder/sweep.h"
+#include "rudder/templates.h"
 #include "rudder/workbench.h"
 
 using nlohmann::json;
@@ -259,8 +260,16 @@ RunOutcome executeRun(Workbench& wb, SessionDb& db, const RunSpec& spec, std::op
     std::optional<RunRecorder> rec;
     if (resumeId) {
         // Refuses other models; every check runs before the run is marked running.
-        rec.emplace(RunRecorder::resume(db, *resumeId, wb.provenance(),
-                                        [&wb](const RunRequest& r, const ResumeState& s) { wb.checkRun(r, &s); }));
+        rec.emplace(RunRecorder::resume(db, *resumeId, wb.provenance(), [&](const RunRequest& r, const ResumeState& s) {
+            try {
+                wb.checkRun(r, &s);
+            } catch (const UsageError& e) {
+                // The settings came from the session: say which file and run they are wrong in.
+                const std::string m = e.what();
+                if (m.rfind(db.path(), 0) == 0) throw;
+                throw UsageError(db.path(), "run " + std::to_string(*resumeId), m + " (as recorded in the session)");
+            }
+        }));
         if (!quietStart)
             std::cerr << "rudder-cli: resuming run " << *resumeId << " in " << db.path() << " after "
                       << rec->resumeState()->completed.size() << " completed iteration(s)\n";
@@ -611,6 +620,12 @@ void addRunCommand(CLI::App& app)
             if (m.reward.empty()) m.reward = src.reward;
             if (m.gold.empty()) m.gold = src.gold.empty() ? "none" : src.gold;
             m.templ = src.promptTemplate;
+            {   // a damaged value names the session and the run, not just "template"
+                const auto names = templateNames();
+                if (m.templ != "auto" && m.templ != "none" && std::find(names.begin(), names.end(), m.templ) == names.end())
+                    throw UsageError(o->db, "run " + std::to_string(o->resume) + ": prompt_template",
+                                     "\"" + m.templ + "\" is not a template this version knows; the session is damaged");
+            }
             if (m.load.tokenizer.empty()) m.load.tokenizer = src.tokenizer;
             Workbench wb;
             loadModels(wb, m);

@@ -303,6 +303,25 @@ private Q_SLOTS:
         r = cli({"run", "--db", db, "--resume", "1", "--model", "demo-math-lm"});
         QVERIFY2(r.code == 2 && r.err.contains("other models"), qPrintable(r.err));
     }
+
+    // Found by test_fuzz_cli: a resumed run's damaged settings (its config, its template) were
+    // refused with messages that named neither the session nor the run.
+    void resumedSettingsNameTheSession()
+    {
+        const QString db = tmp.filePath("settings.sqlite");
+        Result r = cli({"run", "--method", "bon", "--reward", "lexicon", "--prompt", "a", "--db", db, "--set", "n=4",
+                        "--set", "batch=2", "--set", "max_new_tokens=2"});
+        QCOMPARE(r.code, 0);
+        for (const char* sql : {"UPDATE runs SET config = json_set(config, '$.n', -5)", "UPDATE runs SET prompt_template = '{'"}) {
+            sqlite3* h = nullptr;
+            QCOMPARE(sqlite3_open(db.toUtf8().constData(), &h), SQLITE_OK);
+            const std::string all = std::string("DELETE FROM finals; UPDATE runs SET status = 'cancelled'; ") + sql;
+            QCOMPARE(sqlite3_exec(h, all.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+            sqlite3_close(h);
+            r = cli({"run", "--db", db, "--resume", "1"});
+            QVERIFY2(r.code == 2 && r.err.contains("settings.sqlite") && r.err.contains("run 1"), qPrintable(QString(sql) + ": " + r.err));
+        }
+    }
 };
 
 QTEST_GUILESS_MAIN(TestBadInput)
