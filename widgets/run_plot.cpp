@@ -23,6 +23,17 @@ QColor series(int i)
 }
 } // namespace palette
 
+namespace {
+// The hover crosshair.  QCustomPlot sends a click to the topmost layerable under the cursor,
+// selectable or not, and the crosshair always runs through the cursor: a plain line took every
+// click, so clicking a point never opened its sample (issue 37).  This one is never hit.
+class CrosshairLine : public QCPItemStraightLine {
+public:
+    using QCPItemStraightLine::QCPItemStraightLine;
+    double selectTest(const QPointF&, bool, QVariant*) const override { return -1; }
+};
+} // namespace
+
 RunPlot::RunPlot(QWidget* parent) : QWidget(parent), layout_(new QVBoxLayout(this)), plot_(new QCustomPlot(this))
 {
     layout_->setContentsMargins(2, 2, 2, 2);
@@ -90,9 +101,11 @@ void RunPlot::refresh()
         }
     } else if (autoRange_) {
         plot_->rescaleAxes(true);
-        // A little air around the data.
+        // A little air around the data, also in x: a point on the axis rect's border is outside
+        // its hit area and cannot be clicked (the last iteration's best@k was).
         for (QCPAxis* ax : {plot_->yAxis, plot_->yAxis2})
             if (ax->visible()) ax->scaleRange(1.08, ax->range().center());
+        if (plot_->xAxis->scaleType() == QCPAxis::stLinear) plot_->xAxis->scaleRange(1.04, plot_->xAxis->range().center());
         adjustRanges();
     } else {
         plot_->xAxis->setRange(xr);
@@ -116,8 +129,8 @@ void RunPlot::onMouseMove(QMouseEvent* e)
     const double x = plot_->xAxis->pixelToCoord(e->position().x());
     const double y = plot_->yAxis->pixelToCoord(e->position().y());
     if (!vLine_) {
-        vLine_ = new QCPItemStraightLine(plot_);
-        hLine_ = new QCPItemStraightLine(plot_);
+        vLine_ = new CrosshairLine(plot_);
+        hLine_ = new CrosshairLine(plot_);
         for (auto* l : {vLine_, hLine_}) {
             l->setPen(QPen(QColor(0, 0, 0, 90), 0, Qt::DashLine));
             l->setSelectable(false);

@@ -574,7 +574,7 @@ void addRunCommand(CLI::App& app)
     cmd->add_option("--db", o->db, "Session file (SQLite) the run is written to; created if missing")
         ->capture_default_str();
     cmd->add_option("--seed", o->seed, "Run seed (all randomness derives from it)")->capture_default_str()->check(seedRange());
-    cmd->add_option("--set", o->sets, "Hyper-parameter, key=value (repeatable; see the GUI's sliders)");
+    cmd->add_option("--set", o->sets, "Setting, key=value (repeatable; `rudder-cli methods METHOD` lists the keys, ranges and defaults)");
     cmd->add_option("--config", o->configFile, "JSON config (as exported from the GUI); --set overrides it");
     cmd->add_flag("--json", o->json, "Print run id, final answers and summary statistics as JSON on stdout");
     cmd->add_option("--resume", o->resume,

@@ -39,4 +39,5 @@ void addServeCommand(CLI::App& app);      // OpenAI-compatible server over the e
 void addTrainValueCommand(CLI::App& app); // RE-Control's value function
 void addGradeCommand(CLI::App& app);      // answers against references (rudder/grading.h)
 void addImportSamplesCommand(CLI::App& app);   // samples made elsewhere as a run, with accuracy curves
+void addMethodsCommand(CLI::App& app);         // the methods' settings and presets, from the descriptors
 } // namespace rudder::cli

@@ -26,6 +26,9 @@ int main(int argc, char** argv)
 #ifdef RUDDER_CLI_HAS_RUN
     rudder::cli::addRunCommand(app);
 #endif
+#ifdef RUDDER_CLI_HAS_METHODS
+    rudder::cli::addMethodsCommand(app);
+#endif
 #ifdef RUDDER_CLI_HAS_EXPORT
     rudder::cli::addExportCommand(app);
 #endif

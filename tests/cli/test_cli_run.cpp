@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_process.h"
+#include "rudder/methods.h"
 #include "rudder/session_db.h"
 
 using namespace rudder;
@@ -94,6 +95,34 @@ private Q_SLOTS:
         auto c = cli({"compare", "--help"});
         QCOMPARE(c.code, 0);
         QVERIFY2(c.out.contains("K = S / n"), qPrintable(c.out));   // the budget rule is documented
+    }
+
+    // `rudder-cli methods` (issue 37 item 8): the --set keys of every method, as the descriptors
+    // define them (the GUI's sliders read the same), and each method's presets.
+    void methodsListsTheDescriptors()
+    {
+        Result r = cli({"methods", "--json"});
+        QCOMPARE(r.code, 0);
+        const nlohmann::json all = parseJson(r.out);
+        QCOMPARE(all.size(), allMethods().size());
+        for (size_t i = 0; i < allMethods().size(); ++i) {
+            const MethodInfo& m = allMethods()[i];
+            QCOMPARE(all[i]["id"].get<std::string>(), m.id);
+            QCOMPARE(all[i]["presets"].size(), m.presets.size());
+            for (size_t k = 0; k < m.params.size(); ++k) {
+                const auto& p = all[i]["params"][k];
+                QCOMPARE(p["key"].get<std::string>(), m.params[k].key);
+                QCOMPARE(p["default"].get<double>(), m.params[k].def);
+                QCOMPARE(p["min"].get<double>(), m.params[k].min);
+                QCOMPARE(p["max"].get<double>(), m.params[k].max);
+            }
+        }
+        r = cli({"methods", "aisp"});
+        QCOMPARE(r.code, 0);
+        QVERIFY2(r.out.contains("--set sigma=") && r.out.contains("--set adaptive_lambda=0") && r.out.contains("preset: "), qPrintable(r.out));
+        r = cli({"methods", "nope"});
+        QCOMPARE(r.code, 2);
+        QVERIFY2(r.err.contains("nope") && r.err.contains("qalign"), qPrintable(r.err));
     }
 
     void unknownMethodIsAUsageError()

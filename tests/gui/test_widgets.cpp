@@ -487,10 +487,29 @@ private slots:
         const int row = insp.model()->rowOf(best);
         QCOMPARE(insp.model()->data(insp.model()->index(row, 3), Qt::BackgroundRole).value<QColor>(), QColor(255, 236, 153));
         QVERIFY(!insp.model()->data(insp.model()->index((row + 1) % 12, 3), Qt::BackgroundRole).isValid());
-        // Clicking a point in a plot selects its sample.
+        // Clicking a point in a plot selects its sample: a real mouse click on the best@k point of
+        // the last iteration, at its pixel (issue 37 item 2: clicks selected the series instead).
         RewardCurvePlot plot;
+        plot.resize(700, 450);
+        plot.show();
         plot.setRun(&run);
+        plot.plot()->replot();
         QObject::connect(&plot, &RunPlot::sampleClicked, &insp, &SampleInspector::select);
+        QSignalSpy clicked(&plot, &RunPlot::sampleClicked);
+        auto* bestAtK = graphNamed(plot.plot(), "best@k");
+        QVERIFY(bestAtK && bestAtK->dataCount() == 3);
+        for (int last : {1, 2}) {   // the middle iteration, and the last one at the plot's right end
+            const QPoint at(int(std::lround(bestAtK->keyAxis()->coordToPixel(bestAtK->dataMainKey(last)))),
+                            int(std::lround(bestAtK->valueAxis()->coordToPixel(bestAtK->dataMainValue(last)))));
+            QTest::mouseMove(plot.plot(), at);   // the hover crosshair now runs through the point
+            QTest::mouseClick(plot.plot(), Qt::LeftButton, {}, at);
+            QCOMPARE(clicked.count(), last);
+            std::optional<SampleRef> lastBest;
+            for (const auto& r : run.samples())
+                if (run.sample(r).iteration == last && (!lastBest || run.sample(r).reward > run.sample(*lastBest).reward)) lastBest = r;
+            QVERIFY(lastBest);
+            QCOMPARE(*insp.selected(), *lastBest);
+        }
         emit plot.sampleClicked(best);
         QCOMPARE(*insp.selected(), best);
         QVERIFY(insp.text()->toPlainText().contains(QString::fromStdString(run.sample(best).text)));
