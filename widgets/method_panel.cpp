@@ -9,6 +9,7 @@
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSpinBox>
+#include <QTabBar>
 #include <QTabWidget>
 #include <QVBoxLayout>
 
@@ -29,6 +30,9 @@ MethodPanel::MethodPanel(QWidget* parent)
         for (const Preset& p : m.presets) presets->addItem(QString::fromStdString(p.name));
         presets->setEnabled(!m.presets.empty());
         presets->setToolTip("Hyper-parameters from the papers' tables");
+        // Preset names cite their table and can be long: the combo must not set the window's width.
+        presets->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+        presets->setMinimumContentsLength(16);
         v->addWidget(presets);
         auto* form = new QFormLayout;
         form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
@@ -110,6 +114,9 @@ MethodPanel::MethodPanel(QWidget* parent)
         tabs_->setTabToolTip(tabs_->count() - 1, QString::fromStdString(m.title + " (--method " + m.id + ")"));
     }
     setValueModel(QString(), QString());
+    // Seven method tabs side by side set a 500-px minimum width: scroll them instead.
+    tabs_->setUsesScrollButtons(true);
+    tabs_->tabBar()->setExpanding(false);
     seed_->setRange(0, std::numeric_limits<int>::max());
     seed_->setValue(1);
     seed_->setToolTip("Random seed: the same seed and settings reproduce a run exactly");
@@ -117,6 +124,7 @@ MethodPanel::MethodPanel(QWidget* parent)
     run_->setStyleSheet("font-weight: bold");
     stop_->setEnabled(false);
     live_->setToolTip("Re-run with a small budget each time a slider is released");
+    // Two rows, so the panel fits a laptop's left column (one row needed 500 px).
     auto* bar = new QHBoxLayout;
     bar->addWidget(new QLabel("seed", this));
     bar->addWidget(seed_);
@@ -124,13 +132,16 @@ MethodPanel::MethodPanel(QWidget* parent)
     bar->addStretch(1);
     sweep_->setToolTip("Run a grid of this method's settings (one or two parameters, several seeds) against "
                        "best-of-n at the same budget; results in the Sweep view");
-    bar->addWidget(sweep_);
-    bar->addWidget(run_);
-    bar->addWidget(stop_);
+    auto* actions = new QHBoxLayout;
+    actions->addStretch(1);
+    actions->addWidget(sweep_);
+    actions->addWidget(run_);
+    actions->addWidget(stop_);
     auto* l = new QVBoxLayout(this);
     l->setContentsMargins(2, 2, 2, 2);
     l->addWidget(tabs_, 1);
     l->addLayout(bar);
+    l->addLayout(actions);
     connect(run_, &QPushButton::clicked, this, &MethodPanel::runRequested);
     connect(stop_, &QPushButton::clicked, this, &MethodPanel::stopRequested);
     connect(sweep_, &QPushButton::clicked, this, &MethodPanel::sweepRequested);

@@ -59,6 +59,8 @@ RewardDistributionPlot::RewardDistributionPlot(QWidget* parent)
     setBox_->addItem("all samples", int(SampleSet::All));
     setBox_->addItem("base-model samples", int(SampleSet::Base));
     setBox_->addItem("last iteration", int(SampleSet::LastIteration));
+    setBox_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    setBox_->setMinimumContentsLength(10);
     beta_->setRange(1e-3, 1000);
     beta_->setDecimals(3);
     beta_->setValue(1.0);

@@ -112,6 +112,11 @@ SessionsPanel::SessionsPanel(QWidget* parent)
     group_->setToolTip("Overlay the selected runs one by one, or as each group's mean ± standard error "
                        "(seeds and prompts pooled), e.g. every point of a sweep against best-of-n");
     bottom->addWidget(group_);
+    // Long item texts must not set the window's minimum width (a 1280-px laptop screen).
+    for (QComboBox* c : {group_, method_}) {
+        c->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+        c->setMinimumContentsLength(10);
+    }
     bottom->addWidget(resume_);
     bottom->addStretch(1);
     auto* l = new QVBoxLayout(this);

@@ -15,6 +15,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QProgressBar>
+#include <QScreen>
 #include <QSettings>
 #include <QStandardPaths>
 #include <QStatusBar>
@@ -336,7 +337,9 @@ void MainWindow::buildDocks()
     addDockWidget(Qt::RightDockWidgetArea, dCurves);
     splitDockWidget(dCurves, dDist, Qt::Horizontal);
     splitDockWidget(dCurves, dWeights, Qt::Vertical);
-    splitDockWidget(dWeights, dAccept, Qt::Horizontal);
+    // The per-method plots share one tabbed pane (AISP's weights and QAlign's acceptance are never
+    // both of interest): side by side they made the window 1584 px wide, more than a laptop has.
+    tabifyDockWidget(dWeights, dAccept);
     tabifyDockWidget(dAccept, dBeta);
     tabifyDockWidget(dAccept, dAnswers);
     tabifyDockWidget(dCurves, valueDock_);
@@ -1040,7 +1043,9 @@ void MainWindow::restoreSettings()
     method_->setSeed(s.value("method/seed", 1).toULongLong());
     method_->setLiveTuning(s.value("method/live", false).toBool());
     rewardPlot_->setXAxis(XAxis(s.value("plots/xaxis", 0).toInt()));
-    if (!restoreGeometry(s.value("window/geometry").toByteArray())) resize(1600, 1000);
+    // First start: 1600×1000, or the screen's free area when that is smaller (a 1280×800 laptop).
+    if (!restoreGeometry(s.value("window/geometry").toByteArray()))
+        resize(screen() ? QSize(1600, 1000).boundedTo(screen()->availableGeometry().size()) : QSize(1600, 1000));
     restoreState(s.value("window/state").toByteArray());
 }
 

@@ -2,6 +2,7 @@
 // and the same run reopened from the session must give identical CSV for every plot.
 #include <QtTest>
 
+#include <QDockWidget>
 #include <QTemporaryDir>
 
 #include <sqlite3.h>
@@ -168,6 +169,34 @@ private slots:
         const QString e = w.openSession(path);
         QVERIFY(!e.isEmpty());
         QVERIFY2(e.contains("bad.rudder"), qPrintable(e));
+    }
+
+    // Issue 37 item 1: the window fits a 1280×800 laptop screen with every dock visible and none
+    // overlapping, and still lays out at 1920×1080.
+    void windowFitsALaptopScreen()
+    {
+        QTemporaryDir dir;
+        gui::MainWindow w(dir.filePath("s.rudder"));
+        const QSize min = w.minimumSizeHint().expandedTo(w.minimumSize());
+        qInfo("minimum size %dx%d", min.width(), min.height());
+        for (auto* d : w.findChildren<QDockWidget*>())
+            qInfo("  %s: min %dx%d", qPrintable(d->windowTitle()), d->minimumSizeHint().width(), d->minimumSizeHint().height());
+
+        for (const QSize screen : {QSize(1280, 800), QSize(1920, 1080)}) {
+            w.resize(screen - QSize(0, 60));   // minus a desktop panel and the title bar
+            w.show();
+            QTest::qWait(50);
+            QVERIFY2(w.width() <= screen.width() && w.height() <= screen.height() - 60,
+                     qPrintable(QString("window %1x%2 on %3x%4").arg(w.width()).arg(w.height()).arg(screen.width()).arg(screen.height())));
+            std::vector<QRect> shown;
+            for (auto* d : w.findChildren<QDockWidget*>()) {
+                if (!d->isVisible() || d->visibleRegion().isEmpty()) continue;   // (a tab behind another)
+                const QRect r(d->mapTo(&w, QPoint(0, 0)), d->size());
+                QVERIFY2(QRect(QPoint(0, 0), w.size()).contains(r), qPrintable(d->windowTitle() + " is off the window"));
+                for (const QRect& o : shown) QVERIFY2(!o.intersects(r), qPrintable(d->windowTitle() + " overlaps another dock"));
+                shown.push_back(r);
+            }
+        }
     }
 };
 

@@ -214,18 +214,22 @@ int main(int argc, char** argv)
     QApplication::setApplicationName("rudder-screenshots");
     QSettings().clear();
     if (argc < 2) {
-        std::fprintf(stderr, "usage: rudder-screenshots OUTDIR [remote|sweep|recontrol|accuracy]\n");
+        std::fprintf(stderr, "usage: rudder-screenshots OUTDIR [remote|sweep|recontrol|accuracy|laptop|wide]\n");
         return 2;
     }
     const bool onlyRemote = argc > 2 && QString(argv[2]) == "remote";
     const bool onlySweep = argc > 2 && QString(argv[2]) == "sweep";
     const bool onlyRecontrol = argc > 2 && QString(argv[2]) == "recontrol";
     const bool onlyAccuracy = argc > 2 && QString(argv[2]) == "accuracy";
+    // laptop / wide: the window on a 1280×800 and a 1920×1080 screen (minus a desktop panel),
+    // after a short AISP run: every dock must be there and readable.
+    const QString size = argc > 2 ? QString(argv[2]) : QString();
+    const QSize windowSize = size == "laptop" ? QSize(1280, 740) : size == "wide" ? QSize(1920, 1020) : QSize(1600, 1000);
     const QString out = QString::fromLocal8Bit(argv[1]);
     QDir().mkpath(out);
     QTemporaryDir tmp;
     MainWindow w(tmp.filePath("screenshots.rudder"));
-    w.resize(1600, 1000);
+    w.resize(windowSize);
     w.show();
     bool loaded = false, failed = false;
     QObject::connect(w.controller(), &rudder::gui::RunController::modelsLoaded, [&] { loaded = true; });
@@ -246,6 +250,15 @@ int main(int argc, char** argv)
     if (onlySweep) return sweepStage(w, out) ? 0 : 1;
     if (onlyRecontrol) return recontrolStage(w, out, runs) ? 0 : 1;
     if (onlyAccuracy) return accuracyStage(w, out, runs) ? 0 : 1;
+    if (size == "laptop" || size == "wide") {
+        w.methodPanel()->setCurrentMethod("aisp");
+        w.methodPanel()->setConfig("aisp", {{"n", 16}, {"iterations", 6}, {"max_new_tokens", 32}, {"base_samples", 64}});
+        const int before = runs;
+        w.startRun();
+        if (!waitFor([&] { return runs > before; }, 300000)) return 1;
+        settle(500);
+        return shot(w, out, size == "laptop" ? "workbench-1280x800.png" : "workbench-1920x1080.png") ? 0 : 1;
+    }
     auto run = [&](const std::string& method, const nlohmann::json& cfg) {
         w.methodPanel()->setCurrentMethod(method);
         w.methodPanel()->setConfig(method, cfg);
