@@ -136,6 +136,12 @@ MainWindow::MainWindow(const QString& sessionPath, QWidget* parent)
                 m.reward = reward.toStdString();
                 m.gold = gold.toStdString();
                 m.title = QString("%1 #%2").arg(method).arg(id).toStdString();
+                // The per-method plots share a tabbed pane: bring forward the one this method feeds.
+                if (const MethodInfo* info = findMethod(m.method)) {
+                    const char* name = info->hasAcceptance ? "dock-acceptance" : info->hasWeights ? "dock-weights" : nullptr;
+                    for (QDockWidget* d : docks_)
+                        if (name && d->objectName() == name) d->raise();
+                }
                 statusBar()->showMessage(QString("running %1 (run %2)…").arg(method).arg(id));
                 sessions_->reload();
             });
@@ -348,7 +354,7 @@ void MainWindow::buildDocks()
     tabifyDockWidget(dSamples, dSessions);
     dCurves->raise();
     dSamples->raise();
-    dAccept->raise();
+    dWeights->raise();   // (then the running method's own plot: runStarted)
     resizeDocks({dModels, dCurves}, {430, 1100}, Qt::Horizontal);
     resizeDocks({dModels, dPrompt, dMethod}, {170, 250, 480}, Qt::Vertical);
     setCentralWidget(nullptr);
