@@ -46,6 +46,11 @@ ExportDialog::ExportDialog(const QStringList& plotNames, int current, QWidget* p
 }
 
 int ExportDialog::plotIndex() const { return what_->currentData().toInt(); }
+void ExportDialog::setFormat(Format f)
+{
+    if (const int i = format_->findData(int(f)); i >= 0) format_->setCurrentIndex(i);
+}
+
 ExportDialog::Format ExportDialog::format() const { return Format(format_->currentData().toInt()); }
 
 ExportOptions ExportDialog::options() const

@@ -20,6 +20,7 @@ public:
 
     int plotIndex() const;   // -1 = the whole dashboard
     Format format() const;
+    void setFormat(Format f);   // (the main window restores the last one used)
     ExportOptions options() const;
     void setOptions(const ExportOptions& o);
     QString suffix() const;

@@ -74,9 +74,23 @@ public:
                 t->setFont(f);
             }
         p->setInteractions(QCP::Interactions());
+        // No UI state in a figure (issue 37): the selection highlight and the hover crosshair
+        // (RunPlot names its lines "crosshair") are off while it is drawn, and back afterwards.
+        for (int i = 0; i < p->plottableCount(); ++i) {
+            QCPAbstractPlottable* q = p->plottable(i);
+            if (!q->selection().isEmpty()) selections_.push_back({q, q->selection()}), q->setSelection(QCPDataSelection());
+        }
+        legendParts_ = p->legend->selectedParts();
+        p->legend->setSelectedParts(QCPLegend::spNone);
+        for (int i = 0; i < p->itemCount(); ++i)
+            if (QCPAbstractItem* it = p->item(i); it->objectName() == "crosshair" && it->visible())
+                hidden_.push_back(it), it->setVisible(false);
     }
     ~FontScope()
     {
+        for (auto& [q, sel] : selections_) q->setSelection(sel);
+        p_->legend->setSelectedParts(legendParts_);
+        for (QCPAbstractItem* it : hidden_) it->setVisible(true);
         const auto axes = p_->axisRect()->axes();
         for (int i = 0; i < axes.size() && i < int(saved_.size()); ++i) {
             axes[i]->setLabelFont(saved_[i].first);
@@ -116,6 +130,9 @@ private:
     };
     std::vector<Scale> scales_;
     std::vector<std::pair<QCPItemText*, QFont>> texts_;
+    std::vector<std::pair<QCPAbstractPlottable*, QCPDataSelection>> selections_;
+    QCPLegend::SelectableParts legendParts_;
+    std::vector<QCPAbstractItem*> hidden_;
 };
 
 QString suffixOf(const QString& path) { return QFileInfo(path).suffix().toLower(); }

@@ -134,6 +134,7 @@ void RunPlot::onMouseMove(QMouseEvent* e)
         for (auto* l : {vLine_, hLine_}) {
             l->setPen(QPen(QColor(0, 0, 0, 90), 0, Qt::DashLine));
             l->setSelectable(false);
+            l->setObjectName("crosshair");   // left out of exported figures
         }
     }
     vLine_->point1->setCoords(x, 0);

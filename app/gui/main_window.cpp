@@ -797,8 +797,10 @@ bool MainWindow::askExport(ExportDialog& dlg, ExportOptions& o, QString& path)
     o.dpi = s.value("export/dpi", o.dpi).toInt();
     o.fontPt = s.value("export/font", o.fontPt).toDouble();
     dlg.setOptions(o);
+    if (s.contains("export/format")) dlg.setFormat(ExportDialog::Format(s.value("export/format").toInt()));
     if (dlg.exec() != QDialog::Accepted) return false;
     o = dlg.options();
+    s.setValue("export/format", int(dlg.format()));   // the next export starts from the same format
     s.setValue("export/width", o.widthIn);
     s.setValue("export/dpi", o.dpi);
     s.setValue("export/font", o.fontPt);

@@ -617,6 +617,17 @@ private slots:
         for (int y = 0; y < img.height(); y += 3)
             for (int x = 0; x < img.width(); x += 3) dark += qGray(img.pixel(x, y)) < 100;
         QVERIFY(dark > 100);
+        // No UI state in the figure (issue 37 item 3): with a series selected (drawn thick) and
+        // the hover crosshair on, the export is pixel for pixel the same as without them.
+        plot.show();
+        QTest::mouseMove(plot.plot(), QPoint(300, 200));   // the crosshair appears
+        auto* sel = graphNamed(plot.plot(), "best so far");
+        QVERIFY(sel);
+        sel->setSelection(QCPDataSelection(QCPDataRange(0, sel->dataCount())));
+        const QString pngUi = dir.filePath("curves-ui.png");
+        QCOMPARE(exportPlot(plot.plot(), pngUi, o), QString());
+        QCOMPARE(QImage(pngUi), QImage(png));
+        QVERIFY(!sel->selection().isEmpty());   // and the window keeps its selection
         // Double column, 150 dpi, dashboard of two plots.
         WeightHistogramPlot w;
         w.setRun(&run);
