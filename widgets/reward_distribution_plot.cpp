@@ -1,6 +1,5 @@
 #include "reward_distribution_plot.h"
 #include <algorithm>
-#include <set>
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -20,17 +19,7 @@ namespace rudder::widgets {
 std::vector<double> rewardsOf(const RunData& run, SampleSet set, int promptIndex)
 {
     if (set == SampleSet::All) return run.rewards(promptIndex);
-    if (set == SampleSet::Base) {
-        if (promptIndex >= 0) return analysis::baseRewards(run.events(), run.meta().method, promptIndex);
-        std::vector<double> out;
-        std::set<int> prompts;
-        for (const auto& r : run.samples()) prompts.insert(run.sample(r).prompt_index);
-        for (int p : prompts) {
-            const auto b = analysis::baseRewards(run.events(), run.meta().method, p);
-            out.insert(out.end(), b.begin(), b.end());
-        }
-        return out;
-    }
+    if (set == SampleSet::Base) return analysis::baseRewards(run.events(), run.meta().method, promptIndex);
     int last = -1;
     for (const auto& r : run.samples()) {
         const Sample& s = run.sample(r);

@@ -29,7 +29,6 @@
 #include "rudder/runtime_init.h"
 #include "rudder/session_db.h"
 #include "rudder/sweep.h"
-#include "rudder/templates.h"
 #include "rudder/workbench.h"
 
 using nlohmann::json;
@@ -620,12 +619,6 @@ void addRunCommand(CLI::App& app)
             if (m.reward.empty()) m.reward = src.reward;
             if (m.gold.empty()) m.gold = src.gold.empty() ? "none" : src.gold;
             m.templ = src.promptTemplate;
-            {   // a damaged value names the session and the run, not just "template"
-                const auto names = templateNames();
-                if (m.templ != "auto" && m.templ != "none" && std::find(names.begin(), names.end(), m.templ) == names.end())
-                    throw UsageError(o->db, "run " + std::to_string(o->resume) + ": prompt_template",
-                                     "\"" + m.templ + "\" is not a template this version knows; the session is damaged");
-            }
             if (m.load.tokenizer.empty()) m.load.tokenizer = src.tokenizer;
             Workbench wb;
             loadModels(wb, m);

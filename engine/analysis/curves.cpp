@@ -73,6 +73,29 @@ double axisValue(const IterationEvent& e, Axis a)
     return 0.0;
 }
 
+// Every prompt's base-model rewards in one pass over the events (baseRewards, for one prompt).
+std::map<int, std::vector<double>> baseRewardsByPrompt(const std::vector<IterationEvent>& events, const std::string& method)
+{
+    std::map<int, std::vector<double>> out;
+    const MethodInfo* info = findMethod(method);
+    if (!info || info->baseSamples == MethodInfo::BaseSamples::None) return out;
+    for (const auto& e : events) {
+        if (info->baseSamples != MethodInfo::BaseSamples::Every) {
+            // A pilot is drawn at step 0: its rewards in the stats ("pilot_rewards"); without
+            // them QAlign's chain starts are its base samples, AISP has none.
+            if (e.iteration != 0) continue;
+            if (e.stats.contains("pilot_rewards") && e.stats["pilot_rewards"].is_array() && e.prompt_index >= 0) {
+                for (const auto& r : e.stats["pilot_rewards"])
+                    if (r.is_number()) out[e.prompt_index].push_back(r.get<double>());
+                continue;
+            }
+            if (info->baseSamples == MethodInfo::BaseSamples::PilotOnly) continue;
+        }
+        for (const auto& s : e.samples) out[s.prompt_index].push_back(s.reward);
+    }
+    return out;
+}
+
 bool keep(const IterationEvent& e, const Sample& s, int promptIndex)
 {
     if (promptIndex < 0) return true;
@@ -90,13 +113,13 @@ RunCurves runCurves(const std::vector<IterationEvent>& events, Axis axis, int pr
         double best = ninf, goldOfBest = nan, goldBest = ninf;
         SampleAt bestRef;
         int64_t seen = 0;
-        std::vector<double> pool;   // the prompt's base-model samples (baseRewards)
-        bool pooled = false;
     };
     std::map<int, PerPrompt> pp;
     RunCurves c;
     c.axis = axis;
     bool anyGold = false, anyBase = false;
+    const auto pools = bonReference ? baseRewardsByPrompt(events, method) : std::map<int, std::vector<double>>{};
+    const std::vector<double> none;
     for (int ev = 0; ev < int(events.size()); ++ev) {
         const IterationEvent& e = events[size_t(ev)];
         double sum = 0.0, best = ninf, gsum = 0.0, gbest = ninf;
@@ -110,7 +133,6 @@ RunCurves runCurves(const std::vector<IterationEvent>& events, Axis axis, int pr
             if (s.reward > best) { best = s.reward; bestRef = {ev, si}; }
             PerPrompt& p = pp[s.prompt_index];
             ++p.seen;
-            if (!p.pooled && bonReference) p.pool = baseRewards(events, method, s.prompt_index), p.pooled = true;
             if (s.reward > p.best) {
                 p.best = s.reward;
                 p.bestRef = {ev, si};
@@ -138,17 +160,21 @@ RunCurves runCurves(const std::vector<IterationEvent>& events, Axis axis, int pr
             gos += p.goldOfBest;
             // E[max of N draws] from the prompt's base samples; with fewer than N of them the
             // estimate would be the pool's maximum, biased low: not shown (NaN).
-            if (bonReference)
-                bon += double(p.pool.size()) >= double(p.seen) ? expectedBestOfWithReplacement(p.pool, double(p.seen))
-                                                               : std::numeric_limits<double>::quiet_NaN();
+            if (bonReference) {
+                const auto it = pools.find(k);
+                const std::vector<double>& pool = it == pools.end() ? none : it->second;
+                bon += double(pool.size()) >= double(p.seen) ? expectedBestOfWithReplacement(pool, double(p.seen)) : nan;
+            }
             if (p.goldBest > ninf) gbsf += p.goldBest, ++withGold;
         }
         const double np = double(pp.size());
         c.bestSoFar.push_back(bsf / np);
         c.goldOfSelected.push_back(gos / np);
         c.goldBestSoFar.push_back(withGold ? gbsf / withGold : nan);
-        if (bonReference) c.bon.push_back(bon / np);
-        anyBase = anyBase || std::isfinite(c.bon.empty() ? NAN : c.bon.back());
+        if (bonReference) {
+            c.bon.push_back(bon / np);
+            anyBase = anyBase || std::isfinite(c.bon.back());
+        }
         c.bestSoFarRef.push_back(pp[e.samples[size_t(bestRef.sample)].prompt_index].bestRef);
     }
     if (!anyBase) c.bon.clear();   // no base-model samples at all: no reference to draw
@@ -163,29 +189,13 @@ RunCurves runCurves(const std::vector<IterationEvent>& events, Axis axis, int pr
 
 std::vector<double> baseRewards(const std::vector<IterationEvent>& events, const std::string& method, int promptIndex)
 {
-    std::vector<double> out;
-    const MethodInfo* info = findMethod(method);
-    if (!info || info->baseSamples == MethodInfo::BaseSamples::None) return out;
-    for (const auto& e : events) {
-        if (info->baseSamples == MethodInfo::BaseSamples::PilotOnly) {
-            if (e.iteration != 0 || (e.prompt_index >= 0 && e.prompt_index != promptIndex)) continue;
-            if (e.stats.contains("pilot_rewards") && e.stats["pilot_rewards"].is_array())
-                for (const auto& r : e.stats["pilot_rewards"])
-                    if (r.is_number()) out.push_back(r.get<double>());
-            continue;
-        }
-        if (info->baseSamples == MethodInfo::BaseSamples::Pilot) {
-            // Step 0 only: the chain starts, with the pilot's extra samples when it drew them.
-            if (e.iteration != 0 || (e.prompt_index >= 0 && e.prompt_index != promptIndex)) continue;
-            if (e.stats.contains("pilot_rewards") && e.stats["pilot_rewards"].is_array()) {
-                for (const auto& r : e.stats["pilot_rewards"])
-                    if (r.is_number()) out.push_back(r.get<double>());
-                continue;
-            }
-        }
-        for (const auto& s : e.samples)
-            if (s.prompt_index == promptIndex) out.push_back(s.reward);
+    auto all = baseRewardsByPrompt(events, method);
+    if (promptIndex >= 0) {
+        const auto it = all.find(promptIndex);
+        return it == all.end() ? std::vector<double>{} : std::move(it->second);
     }
+    std::vector<double> out;
+    for (const auto& [p, r] : all) out.insert(out.end(), r.begin(), r.end());
     return out;
 }
 

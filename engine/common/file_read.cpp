@@ -12,7 +12,9 @@ std::string describeSize(std::uint64_t bytes)
     return std::to_string(bytes) + " bytes";
 }
 
-void checkReadableFile(const std::string& path, const std::string& kind)
+namespace {
+// stat() of a file Rudder may read, or rudder::Error saying why not.
+struct stat statReadable(const std::string& path, const std::string& kind)
 {
     struct stat st{};
     if (::stat(path.c_str(), &st) != 0) throw Error(path, "", kind + " cannot be read (no such file)");
@@ -20,17 +22,19 @@ void checkReadableFile(const std::string& path, const std::string& kind)
     // A device (/dev/zero) never ends; a pipe does and is read under the cap like a file.
     if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
         throw Error(path, "", kind + " is not a regular file (a device or socket)");
+    return st;
 }
+} // namespace
+
+void checkReadableFile(const std::string& path, const std::string& kind) { statReadable(path, kind); }
 
 std::string readFileCapped(const std::string& path, std::uint64_t cap, const std::string& kind)
 {
-    checkReadableFile(path, kind);
+    const struct stat st = statReadable(path, kind);
+    const std::string tooLarge = kind + " is larger than " + describeSize(cap) + ", the most Rudder reads for one";
+    if (S_ISREG(st.st_mode) && std::uint64_t(st.st_size) > cap) throw Error(path, "", tooLarge);
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path, "", kind + " cannot be read");
-    const std::string tooLarge = kind + " is larger than " + describeSize(cap) + ", the most Rudder reads for one";
-    struct stat st{};
-    if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && std::uint64_t(st.st_size) > cap)
-        throw Error(path, "", tooLarge);
     std::string out;
     char buf[1 << 16];
     while (in.read(buf, sizeof buf) || in.gcount() > 0) {

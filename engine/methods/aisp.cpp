@@ -200,12 +200,12 @@ RunResult runAISP(const MethodContext& ctx, const nlohmann::json& config, const 
             for (int64_t k = 0; k < kStart; ++k) {
                 std::vector<at::Tensor> E;
                 std::vector<double> w;
+                const nlohmann::json& stats = done[k]->stats;
+                if (st[j].lambda <= 0 && !stats.contains("scale_fallback") && stats.contains("lambda") && stats["lambda"].is_number())
+                    st[j].lambda = stats["lambda"].get<double>();   // the λ this prompt fixed
                 for (const auto& s : done[k]->samples) {
                     E.push_back(noise(ctx.seed, st[j].index, k, s.index, o, st[j].sigma, d));
                     w.push_back(s.weight.value_or(0.0));
-                    if (st[j].lambda <= 0 && !done[k]->stats.contains("scale_fallback") &&
-                        done[k]->stats.contains("lambda") && done[k]->stats["lambda"].is_number())
-                        st[j].lambda = done[k]->stats["lambda"].get<double>();   // the λ this prompt fixed
                     if (!st[j].hasBest || s.reward > st[j].best.reward) { st[j].best = s; st[j].hasBest = true; }
                 }
                 updateMean(st[j].U, E, w);

@@ -205,6 +205,7 @@ private:
         const double limit = timeoutSeconds(responses);
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit);
         const size_t stdoutCap = kStdoutBase + kStdoutBytesPerResponse * responses;
+        size_t lines = 0;                                                 // newlines on stdout so far
         std::optional<std::chrono::steady_clock::time_point> answered;   // when the last line came
         auto stop = [&] {
             ::kill(-pid, SIGKILL);
@@ -214,8 +215,7 @@ private:
             while (::waitpid(pid, &o.status, 0) < 0 && errno == EINTR) {}
         };
         while (wfd >= 0 || ofd >= 0 || efd >= 0) {
-            if (!answered && size_t(std::count(o.out.begin(), o.out.end(), '\n')) >= responses)
-                answered = std::chrono::steady_clock::now();
+            if (!answered && lines >= responses) answered = std::chrono::steady_clock::now();
             if (answered && std::chrono::steady_clock::now() - *answered > std::chrono::duration<double>(kGraceSeconds)) {
                 stop();
                 o.status = 0;   // every answer is in; the scorer lingered, it did not fail
@@ -262,6 +262,7 @@ private:
                 ssize_t k = ::read(*fdp, buf, sizeof buf);
                 if (k > 0) {
                     dst->append(buf, size_t(k));
+                    if (dst == &o.out) lines += size_t(std::count(buf, buf + k, '\n'));
                     if (dst == &o.err && o.err.size() > 2 * kStderrKeep) o.err.erase(0, o.err.size() - kStderrKeep);
                 }
                 else if (k == 0 || (errno != EINTR && errno != EAGAIN))

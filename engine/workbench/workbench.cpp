@@ -540,7 +540,7 @@ int64_t Workbench::countTokens(const std::string& text) const
     return static_cast<int64_t>(d->tok->encode(text, true).size());
 }
 
-void Workbench::checkRun(const RunRequest& request, const ResumeState* resume) const
+nlohmann::json Workbench::checkRun(const RunRequest& request, const ResumeState* resume) const
 {
     const nlohmann::json config =
         validateConfig(request.method, resume ? storedConfig(request.method, request.config) : request.config);
@@ -577,14 +577,13 @@ void Workbench::checkRun(const RunRequest& request, const ResumeState* resume) c
                                              ") is outside the base model's vocabulary of " + std::to_string(vocab) +
                                              "; the session is damaged");
     }
+    return config;
 }
 
 RunResult Workbench::run(const RunRequest& request, const EventSink& onEvent, const std::atomic<bool>* cancel,
                          const ResumeState* resume)
 {
-    checkRun(request, resume);
-    const nlohmann::json config =
-        validateConfig(request.method, resume ? storedConfig(request.method, request.config) : request.config);
+    const nlohmann::json config = checkRun(request, resume);
     const std::string templ = d->templateFor(request.prompt_template);
     std::vector<std::string> rendered;
     std::map<std::string, std::string> rawOf;

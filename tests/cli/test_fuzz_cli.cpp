@@ -296,20 +296,9 @@ private Q_SLOTS:
     // status of 200, 400, 404 or 413 and no C++ internals; the server is still up at the end.
     void serveRequests()
     {
-        QProcess srv;
-        srv.start(testing::kCli, {"serve", "--port", "0", "--max-request-tokens", "4096"});
-        int port = 0;
-        QString log;
-        QElapsedTimer t;
-        t.start();
-        while (port == 0 && t.elapsed() < 120000 && srv.state() != QProcess::NotRunning) {
-            srv.waitForReadyRead(100);
-            log += QString::fromUtf8(srv.readAllStandardError());
-            const int at = log.indexOf("listening on http://127.0.0.1:");
-            if (at >= 0) port = log.mid(at + 30).section(' ', 0, 0).toInt();
-        }
-        QVERIFY2(port > 0, qPrintable(log));
-        httplib::Client cl("127.0.0.1", port);
+        testing::Serve srv({"--max-request-tokens", "4096"});
+        QVERIFY2(srv.port > 0, qPrintable(srv.log));
+        httplib::Client cl("127.0.0.1", srv.port);
         cl.set_read_timeout(kCaseLimitMs / 1000);
         std::mt19937_64 rng(seed(4));
         const std::vector<std::pair<const char*, json>> base = {
@@ -344,9 +333,8 @@ private Q_SLOTS:
             else if (r->status == 200) ++c.ok;
             else ++c.refused;
         }
-        QVERIFY2(srv.state() == QProcess::Running, "the server died");
-        srv.terminate();
-        srv.waitForFinished(10000);
+        QVERIFY2(srv.p.state() == QProcess::Running, "the server died");
+        srv.stop();
         report("serve", c);
     }
 

@@ -29,6 +29,7 @@ using nlohmann::json;
 using testing::cli;
 using testing::finalTexts;
 using testing::kCli;
+using testing::Serve;
 
 namespace {
 
@@ -144,43 +145,6 @@ QString errorOf(F f)
     return QString();
 }
 
-// `rudder-cli serve` on a free port; the port is read from its "listening on" line.
-class Serve {
-public:
-    explicit Serve(const QStringList& extra = {}, int port = 0)
-    {
-        p.setProcessChannelMode(QProcess::SeparateChannels);
-        p.start(kCli, QStringList{"serve", "--port", QString::number(port)} + extra);
-        QElapsedTimer t;
-        t.start();
-        while (t.elapsed() < 60000 && p.state() != QProcess::NotRunning) {
-            p.waitForReadyRead(100);
-            log += QString::fromUtf8(p.readAllStandardError());
-            const int at = log.indexOf("listening on http://127.0.0.1:");
-            if (at >= 0) {
-                const QString rest = log.mid(at + int(strlen("listening on http://127.0.0.1:")));
-                this->port = rest.section(' ', 0, 0).toInt();
-                if (this->port > 0) return;
-            }
-        }
-    }
-    ~Serve() { stop(); }
-    void stop()
-    {
-        if (p.state() == QProcess::NotRunning) return;
-        p.terminate();
-        if (!p.waitForFinished(5000)) p.kill(), p.waitForFinished();
-    }
-    void kill()
-    {
-        ::kill(static_cast<pid_t>(p.processId()), SIGKILL);
-        p.waitForFinished();
-    }
-    QString url() const { return QString("http://127.0.0.1:%1/v1").arg(port); }
-    QProcess p;
-    QString log;
-    int port = 0;
-};
 
 QString demoLm() { return qEnvironmentVariable("RUDDER_RESOURCES", RUDDER_TEST_DATA "/../resources") + "/models/demo-lm"; }
 

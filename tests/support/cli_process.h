@@ -5,8 +5,12 @@
 #include <QProcess>
 #include <QString>
 #include <QStringList>
+#include <QElapsedTimer>
+
+#include <signal.h>
 
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <string>
 
@@ -73,5 +77,43 @@ inline int64_t storedIterations(const QString& db, int64_t runId)
     }
     return -1;
 }
+
+// `rudder-cli serve` on a free port; the port is read from its "listening on" line.
+class Serve {
+public:
+    explicit Serve(const QStringList& extra = {}, int port = 0)
+    {
+        p.setProcessChannelMode(QProcess::SeparateChannels);
+        p.start(kCli, QStringList{"serve", "--port", QString::number(port)} + extra);
+        QElapsedTimer t;
+        t.start();
+        while (t.elapsed() < 60000 && p.state() != QProcess::NotRunning) {
+            p.waitForReadyRead(100);
+            log += QString::fromUtf8(p.readAllStandardError());
+            const int at = log.indexOf("listening on http://127.0.0.1:");
+            if (at >= 0) {
+                const QString rest = log.mid(at + int(strlen("listening on http://127.0.0.1:")));
+                this->port = rest.section(' ', 0, 0).toInt();
+                if (this->port > 0) return;
+            }
+        }
+    }
+    ~Serve() { stop(); }
+    void stop()
+    {
+        if (p.state() == QProcess::NotRunning) return;
+        p.terminate();
+        if (!p.waitForFinished(5000)) p.kill(), p.waitForFinished();
+    }
+    void kill()
+    {
+        ::kill(static_cast<pid_t>(p.processId()), SIGKILL);
+        p.waitForFinished();
+    }
+    QString url() const { return QString("http://127.0.0.1:%1/v1").arg(port); }
+    QProcess p;
+    QString log;
+    int port = 0;
+};
 
 } // namespace rudder::testing

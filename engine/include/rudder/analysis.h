@@ -205,8 +205,9 @@ struct RunCurves {
 // them), and `bon` stays empty when the run has none (AISP) or for best-of-n itself.
 RunCurves runCurves(const std::vector<IterationEvent>& events, Axis axis, int promptIndex = -1,
                     bool bonReference = true, const std::string& method = "bon");
-// The rewards of a run's genuine base-model samples for one prompt (MethodInfo::baseSamples):
-// all of BoN's and WMV's, QAlign's pilot, none for AISP, ARGS, RE-Control (or an unknown method).
+// The rewards of a run's genuine base-model samples for one prompt, or every prompt's (-1), in
+// prompt order (MethodInfo::baseSamples): all of BoN's and WMV's, QAlign's pilot, AISP's
+// base_samples, none for ARGS, RE-Control (or an unknown method).
 std::vector<double> baseRewards(const std::vector<IterationEvent>& events, const std::string& method, int promptIndex);
 // Value of the step function (x, y) at each grid point: y at the last x <= g; NaN before x[0].
 // x must be non-decreasing.  Puts two methods' curves on the same axis.

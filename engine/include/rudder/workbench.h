@@ -107,8 +107,8 @@ public:
 
     // Every check run() makes before it samples (config, prompts, reward, value model, a resumed
     // run's stored ids), so a front end can refuse a run before it records anything: a refusal
-    // leaves the session untouched.  Throws UsageError.
-    void checkRun(const RunRequest& request, const ResumeState* resume = nullptr) const;
+    // leaves the session untouched.  Throws UsageError.  Returns the validated config.
+    nlohmann::json checkRun(const RunRequest& request, const ResumeState* resume = nullptr) const;
     // Runs synchronously on the calling thread (the GUI calls it from a worker thread).
     // `onEvent` is called after every iteration; `cancel` is polled between decode steps.
     RunResult run(const RunRequest& request, const EventSink& onEvent,
